@@ -1,0 +1,719 @@
+"""The fold: `state = apply(state, event)`, the one set of lifecycle rules.
+
+The workflows validate an approver's action by folding the event it would write into the
+current state; the auditors' replay folds the stored events. Both use this module, so a step
+the workflows accept is a step a replay accepts, and the other way round.
+
+An event that cannot happen in the current state raises `DomainError` with a message a
+person understands and a stable `code` (wrong_stage, wrong_role, already_done, four_eyes,
+interests_not_declared, not_required, illegal_transition).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from domain.case import Case
+from domain.clock import london_date, long_date
+from domain.errors import DomainError
+from domain.events import (
+    AdviceNotRequired,
+    BoardAdvice,
+    BoardAdviceRecorded,
+    CaseDrafted,
+    CaseRevised,
+    CaseSubmitted,
+    CaseWithdrawn,
+    ChangesRequested,
+    ChiefExecutiveConsulted,
+    ChiefExecutiveSentBack,
+    DeadlineEscalated,
+    DeadlineMissed,
+    DeadlineReminderSent,
+    DecisionApproved,
+    DecisionDeclined,
+    Event,
+    ExtremisAgreed,
+    InterestsDeclared,
+    IrregularityRecorded,
+    Part1Deferred,
+    Part1Published,
+    Part2ExemptionExtended,
+    Part2Published,
+    Part2PublishedRedacted,
+    Part2ReviewDue,
+    PlacedOnAgenda,
+    RequiredByChanged,
+    SignOffGiven,
+)
+from domain.roles import Actor, AdviceArea, Role
+from domain.rules.delegation import DecisionMaker, Route, Routing
+from domain.state import (
+    CaseState,
+    Part1Status,
+    Part2Status,
+    Return,
+    SignOff,
+    SignOffStatus,
+    Stage,
+)
+
+_E = TypeVar("_E", bound=Event)
+Handler = Callable[[CaseState, Any], CaseState]
+_HANDLERS: dict[type[Event], Handler] = {}
+
+
+def _on(cls: type[_E]) -> Callable[[Callable[[CaseState, _E], CaseState]], Handler]:
+    def register(fn: Callable[[CaseState, _E], CaseState]) -> Handler:
+        _HANDLERS[cls] = fn
+        return fn
+
+    return register
+
+
+def apply(state: CaseState, event: Event) -> CaseState:
+    """Fold one event into the state, or raise DomainError if it cannot happen now."""
+    if event.case_id != state.case_id:
+        raise DomainError(
+            f"event {event.event_id} belongs to case {event.case_id}, not {state.case_id}"
+        )
+    handler = _HANDLERS.get(type(event))
+    if handler is None:
+        raise DomainError(f"no rule for {event.TYPE} events", code="illegal_transition")
+    if state.case is None and not isinstance(event, CaseDrafted):
+        raise DomainError(
+            f"{event.TYPE} cannot happen: case {state.case_id} has not been drafted",
+            code="wrong_stage",
+        )
+    new = handler(state, event)
+    return new.model_copy(update={"version": state.version + 1})
+
+
+def fold(case_id: str, events: Iterable[Event]) -> CaseState:
+    """The state of a case after all its events, from nothing."""
+    state = CaseState(case_id=case_id)
+    for event in events:
+        state = apply(state, event)
+    return state
+
+
+# -- guards ----------------------------------------------------------------------------
+
+
+def _stage(state: CaseState, what: str, *allowed: Stage) -> None:
+    if state.stage in allowed:
+        return
+    if state.stage is Stage.REVISION and state.returned is not None:
+        raise DomainError(
+            f"{what}: the case was sent back for changes on "
+            f"{long_date(london_date(state.returned.on))} and the officer has not yet revised it",
+            code="wrong_stage",
+        )
+    raise DomainError(f"{what}: the case is {state.stage.label}", code="wrong_stage")
+
+
+def _role(actor: Actor, what: str, *roles: Role) -> None:
+    if actor.role in roles:
+        return
+    needed = " or ".join(r.value.replace("_", " ") for r in roles)
+    raise DomainError(
+        f"{what}: only the {needed} may do this, not {actor.describe()}", code="wrong_role"
+    )
+
+
+def _four_eyes(state: CaseState, actor: Actor, what: str) -> None:
+    submitter = state.submitted_by
+    if submitter is None:
+        return
+    people = {submitter.user_id, submitter.accountable_user}
+    if actor.user_id in people or actor.accountable_user in people:
+        raise DomainError(
+            f"{what}: {actor.accountable_user} submitted this case and may not sign any of "
+            "its approvals (four-eyes rule)",
+            code="four_eyes",
+        )
+
+
+def _when(actor: Actor | None, at: Any) -> str:
+    who = actor.describe() if actor else "someone"
+    return f"{who} on {long_date(london_date(at))}" if at else who
+
+
+# -- drafting and submission -----------------------------------------------------------
+
+
+@_on(CaseDrafted)
+def _drafted(state: CaseState, e: CaseDrafted) -> CaseState:
+    if state.case is not None:
+        raise DomainError(
+            "the case cannot be drafted again: it exists already", code="already_done"
+        )
+    _role(e.actor, "a case cannot be drafted", Role.ORIGINATING_OFFICER)
+    return state.model_copy(
+        update={
+            "case": e.case,
+            "case_revision": 1,
+            "drafted_by": e.actor,
+            "drafted_at": e.occurred_at,
+            "required_by": e.case.time_sensitivity.required_by if e.case.time_sensitivity else None,
+        }
+    )
+
+
+#: Which advice each section of the case concerns: a revision of a section makes the
+#: sign-offs of those areas be taken again.
+SECTION_AREAS: dict[str, frozenset[AdviceArea]] = {
+    "executive_summary": frozenset(AdviceArea),
+    "recommendations": frozenset(AdviceArea),
+    "approval_sought": frozenset({AdviceArea.FINANCE, AdviceArea.LEGAL}),
+    "money_lines": frozenset({AdviceArea.FINANCE}),
+    "virement_amount": frozenset({AdviceArea.FINANCE}),
+    "financial_comments": frozenset({AdviceArea.FINANCE}),
+    "grant_lines": frozenset({AdviceArea.FINANCE, AdviceArea.LEGAL}),
+    "procurements": frozenset({AdviceArea.FINANCE, AdviceArea.LEGAL, AdviceArea.COMMERCIAL}),
+    "commercial_comments": frozenset({AdviceArea.COMMERCIAL}),
+    "procurement_comments": frozenset({AdviceArea.COMMERCIAL, AdviceArea.LEGAL}),
+    "legal_comments": frozenset({AdviceArea.LEGAL}),
+    "part2": frozenset({AdviceArea.LEGAL}),
+    "equality_comments": frozenset({AdviceArea.EQUALITIES}),
+    "privacy_comments": frozenset({AdviceArea.INFORMATION_ASSURANCE}),
+}
+
+
+def changed_sections(old: Case, new: Case) -> list[str]:
+    """The top-level sections of the case that differ, in the order of the form."""
+    return [name for name in Case.model_fields if getattr(old, name) != getattr(new, name)]
+
+
+def affected_areas(old: Case, new: Case) -> set[AdviceArea]:
+    """The advice areas whose sign-off a revision from `old` to `new` must take again."""
+    areas: set[AdviceArea] = set()
+    for section in changed_sections(old, new):
+        areas |= SECTION_AREAS.get(section, frozenset())
+    return areas
+
+
+def _signoffs_for(
+    routing: Routing, current: dict[AdviceArea, SignOff]
+) -> dict[AdviceArea, SignOff]:
+    return {area: current.get(area, SignOff(area=area)) for area in routing.required_signoffs}
+
+
+def _advance_after_advice(state: CaseState) -> CaseState:
+    """Once every required sign-off is in, the case goes to the chief executive (DMPC
+    decisions) or straight to the MPS decision maker (MPS-delegated decisions)."""
+    if state.stage is not Stage.ADVICE or state.outstanding_signoffs:
+        return state
+    if state.is_dmpc_decision:
+        return state.model_copy(update={"stage": Stage.CHIEF_EXECUTIVE})
+    return state.model_copy(
+        update={"stage": Stage.DECISION, "decision_maker_role": Role.MPS_DECISION_MAKER}
+    )
+
+
+@_on(CaseRevised)
+def _revised(state: CaseState, e: CaseRevised) -> CaseState:
+    what = "the case cannot be revised"
+    _role(e.actor, what, Role.ORIGINATING_OFFICER)
+    if state.stage is Stage.DRAFT:
+        if e.routing is not None:
+            raise DomainError(f"{what} with a routing: it has not been submitted yet")
+        return state.model_copy(
+            update={
+                "case": e.case,
+                "case_revision": state.case_revision + 1,
+                "required_by": (
+                    e.case.time_sensitivity.required_by
+                    if e.case.time_sensitivity
+                    else state.required_by
+                ),
+            }
+        )
+    if state.stage is not Stage.REVISION or state.returned is None:
+        raise DomainError(
+            f"{what}: the case is {state.stage.label}; it can be revised in draft or once it "
+            "has been sent back for changes",
+            code="wrong_stage",
+        )
+    assert state.case is not None and state.routing is not None
+    routing = e.routing or state.routing
+    retake = affected_areas(state.case, e.case)
+    if state.returned.area is not None:
+        retake.add(state.returned.area)
+    signoffs: dict[AdviceArea, SignOff] = {}
+    for area, s in _signoffs_for(routing, state.signoffs).items():
+        needs_retake = s.status is SignOffStatus.CHANGES_REQUESTED or (
+            area in retake and s.status.is_done
+        )
+        signoffs[area] = SignOff(area=area, round=s.round + 1) if needs_retake else s
+    resume = state.returned.resume_stage
+    new = state.model_copy(
+        update={
+            "case": e.case,
+            "case_revision": state.case_revision + 1,
+            "routing": routing,
+            "signoffs": signoffs,
+            "stage": resume,
+            "returned": None,
+            "ceo_consulted_by": None,
+            "ceo_consulted_at": None,
+        }
+    )
+    return _advance_after_advice(new)
+
+
+@_on(CaseSubmitted)
+def _submitted(state: CaseState, e: CaseSubmitted) -> CaseState:
+    what = "the case cannot be submitted"
+    _stage(state, what, Stage.DRAFT)
+    _role(e.actor, what, Role.ORIGINATING_OFFICER)
+    if state.submitted_by is not None:
+        raise DomainError(f"{what}: it was already submitted", code="already_done")
+    return state.model_copy(
+        update={
+            "stage": Stage.BOARD,
+            "submitted_by": e.actor,
+            "submitted_at": e.occurred_at,
+            "routing": e.routing,
+            "signoffs": _signoffs_for(e.routing, {}),
+        }
+    )
+
+
+@_on(CaseWithdrawn)
+def _withdrawn(state: CaseState, e: CaseWithdrawn) -> CaseState:
+    what = "the case cannot be withdrawn"
+    if state.stage.is_closed:
+        raise DomainError(f"{what}: it is already {state.stage.label}", code="wrong_stage")
+    _role(e.actor, what, Role.ORIGINATING_OFFICER)
+    return state.model_copy(update={"stage": Stage.WITHDRAWN, "withdrawn_reason": e.reason})
+
+
+# -- board -----------------------------------------------------------------------------
+
+
+@_on(PlacedOnAgenda)
+def _placed(state: CaseState, e: PlacedOnAgenda) -> CaseState:
+    what = "the case cannot be placed on an agenda"
+    _stage(state, what, Stage.BOARD)
+    _role(e.actor, what, Role.BOARD_SECRETARIAT)
+    if state.routing and state.routing.route is Route.EXTREMIS:
+        raise DomainError(f"{what}: it is an extremis submission outside the meeting cycle")
+    if state.meeting_id is not None:
+        raise DomainError(
+            f"{what}: it is already on the agenda of meeting {state.meeting_id}",
+            code="already_done",
+        )
+    return state.model_copy(update={"meeting_id": e.meeting_id, "meeting_date": e.meeting_date})
+
+
+@_on(BoardAdviceRecorded)
+def _board_advice(state: CaseState, e: BoardAdviceRecorded) -> CaseState:
+    what = "the board's advice cannot be recorded"
+    _stage(state, what, Stage.BOARD)
+    _role(e.actor, what, Role.BOARD_SECRETARIAT)
+    if state.meeting_id is None:
+        raise DomainError(f"{what}: the case is not on any meeting's agenda", code="wrong_stage")
+    if e.meeting_id != state.meeting_id:
+        raise DomainError(
+            f"{what}: the case is on the agenda of meeting {state.meeting_id}, not {e.meeting_id}"
+        )
+    if e.advice is BoardAdvice.SUPPORTED_WITH_CONDITIONS and not e.conditions:
+        raise DomainError(f"{what}: advice supported with conditions must state the conditions")
+    update: dict[str, Any] = {"board_advice": e.advice, "board_conditions": e.conditions}
+    if e.advice in (BoardAdvice.SUPPORTED, BoardAdvice.SUPPORTED_WITH_CONDITIONS):
+        update["stage"] = Stage.ADVICE
+    elif e.advice is BoardAdvice.DEFERRED:
+        update.update(meeting_id=None, meeting_date=None)
+    else:
+        update.update(
+            stage=Stage.REVISION,
+            meeting_id=None,
+            meeting_date=None,
+            returns=state.returns + 1,
+            returned=Return(
+                by=e.actor,
+                on=e.occurred_at,
+                reasons=[e.comment or "the board did not support the case"],
+                area=None,
+                resume_stage=Stage.BOARD,
+            ),
+        )
+    return state.model_copy(update=update)
+
+
+@_on(ExtremisAgreed)
+def _extremis(state: CaseState, e: ExtremisAgreed) -> CaseState:
+    what = "the extremis route cannot be agreed"
+    _stage(state, what, Stage.BOARD)
+    _role(e.actor, what, Role.BOARD_CHAIR)
+    if not state.routing or state.routing.route is not Route.EXTREMIS:
+        raise DomainError(f"{what}: the case goes to a board meeting, not as an extremis case")
+    _four_eyes(state, e.actor, what)
+    return state.model_copy(update={"stage": Stage.ADVICE, "extremis_agreed_by": e.actor})
+
+
+# -- advice ----------------------------------------------------------------------------
+
+
+def _signoff_guard(state: CaseState, actor: Actor, area: AdviceArea, what: str) -> SignOff:
+    _stage(state, what, Stage.ADVICE)
+    _role(actor, what, area.adviser_role)
+    current = state.signoffs.get(area)
+    if current is None:
+        raise DomainError(
+            f"{what}: {area.label} advice is not required for this case", code="not_required"
+        )
+    if current.status.is_done:
+        verb = "given" if current.status is SignOffStatus.SIGNED_OFF else "recorded as not required"
+        raise DomainError(
+            f"{what}: {area.label} advice was already {verb} by {_when(current.by, current.at)}",
+            code="already_done",
+        )
+    _four_eyes(state, actor, what)
+    return current
+
+
+@_on(SignOffGiven)
+def _signed_off(state: CaseState, e: SignOffGiven) -> CaseState:
+    current = _signoff_guard(state, e.actor, e.area, f"{e.area.label} sign-off cannot be given")
+    done = current.model_copy(
+        update={
+            "status": SignOffStatus.SIGNED_OFF,
+            "by": e.actor,
+            "at": e.occurred_at,
+            "note": e.comment,
+        }
+    )
+    return _advance_after_advice(
+        state.model_copy(update={"signoffs": {**state.signoffs, e.area: done}})
+    )
+
+
+@_on(AdviceNotRequired)
+def _not_required(state: CaseState, e: AdviceNotRequired) -> CaseState:
+    current = _signoff_guard(
+        state, e.actor, e.area, f"{e.area.label} advice cannot be recorded as not required"
+    )
+    done = current.model_copy(
+        update={
+            "status": SignOffStatus.NOT_REQUIRED,
+            "by": e.actor,
+            "at": e.occurred_at,
+            "note": e.reason,
+        }
+    )
+    return _advance_after_advice(
+        state.model_copy(update={"signoffs": {**state.signoffs, e.area: done}})
+    )
+
+
+@_on(ChangesRequested)
+def _changes(state: CaseState, e: ChangesRequested) -> CaseState:
+    what = f"changes cannot be requested for {e.area.label}"
+    current = _signoff_guard(state, e.actor, e.area, what)
+    unknown = [s for s in e.sections if s not in Case.model_fields]
+    if unknown:
+        raise DomainError(f"{what}: the case has no section {', '.join(unknown)}")
+    marked = current.model_copy(
+        update={
+            "status": SignOffStatus.CHANGES_REQUESTED,
+            "by": e.actor,
+            "at": e.occurred_at,
+            "note": "; ".join(e.reasons),
+        }
+    )
+    return state.model_copy(
+        update={
+            "signoffs": {**state.signoffs, e.area: marked},
+            "stage": Stage.REVISION,
+            "returns": state.returns + 1,
+            "returned": Return(
+                by=e.actor,
+                on=e.occurred_at,
+                reasons=e.reasons,
+                area=e.area,
+                resume_stage=Stage.ADVICE,
+            ),
+        }
+    )
+
+
+# -- chief executive and decision ------------------------------------------------------
+
+
+@_on(ChiefExecutiveConsulted)
+def _ceo(state: CaseState, e: ChiefExecutiveConsulted) -> CaseState:
+    what = "the chief executive cannot confirm the case"
+    _stage(state, what, Stage.CHIEF_EXECUTIVE)
+    _role(e.actor, what, Role.CHIEF_EXECUTIVE)
+    _four_eyes(state, e.actor, what)
+    return state.model_copy(
+        update={
+            "stage": Stage.DECISION,
+            "ceo_consulted_by": e.actor,
+            "ceo_consulted_at": e.occurred_at,
+            "decision_maker_role": Role.DMPC,
+        }
+    )
+
+
+@_on(ChiefExecutiveSentBack)
+def _ceo_back(state: CaseState, e: ChiefExecutiveSentBack) -> CaseState:
+    what = "the chief executive cannot send the case back"
+    _stage(state, what, Stage.CHIEF_EXECUTIVE)
+    _role(e.actor, what, Role.CHIEF_EXECUTIVE)
+    return state.model_copy(
+        update={
+            "stage": Stage.REVISION,
+            "returns": state.returns + 1,
+            "returned": Return(
+                by=e.actor,
+                on=e.occurred_at,
+                reasons=e.reasons,
+                area=None,
+                resume_stage=Stage.ADVICE,
+            ),
+        }
+    )
+
+
+def _decider_guard(state: CaseState, actor: Actor, what: str) -> None:
+    _stage(state, what, Stage.DECISION)
+    assert state.decision_maker_role is not None
+    _role(actor, what, state.decision_maker_role)
+    _four_eyes(state, actor, what)
+
+
+@_on(InterestsDeclared)
+def _interests(state: CaseState, e: InterestsDeclared) -> CaseState:
+    what = "interests cannot be declared"
+    _decider_guard(state, e.actor, what)
+    if state.decision_maker_role is Role.MPS_DECISION_MAKER:
+        raise DomainError(f"{what}: this is an MPS-delegated decision, not the DMPC's")
+    if state.interests_declared_by is not None:
+        raise DomainError(
+            f"{what}: {state.interests_declared_by.describe()} has already declared",
+            code="already_done",
+        )
+    if e.has_interest and not e.details:
+        raise DomainError(f"{what}: a declared interest must be described")
+    if not e.has_interest:
+        return state.model_copy(update={"interests_declared_by": e.actor})
+    if state.decision_maker_role is Role.ALTERNATE_DECISION_MAKER:
+        raise DomainError(
+            f"{what}: the alternate decision maker also has an interest and there is no further "
+            "alternate; the case must be withdrawn or the alternate changed in configuration"
+        )
+    return state.model_copy(
+        update={
+            "recused": [*state.recused, e.actor],
+            "decision_maker_role": Role.ALTERNATE_DECISION_MAKER,
+        }
+    )
+
+
+def _decide(state: CaseState, e: DecisionApproved | DecisionDeclined, what: str) -> None:
+    _decider_guard(state, e.actor, what)
+    dmpc_side = state.decision_maker_role is not Role.MPS_DECISION_MAKER
+    if dmpc_side and state.interests_declared_by is None:
+        who = "the DMPC" if state.decision_maker_role is Role.DMPC else "the alternate"
+        raise DomainError(
+            f"{what}: {who} has not declared interests", code="interests_not_declared"
+        )
+
+
+@_on(DecisionApproved)
+def _approved(state: CaseState, e: DecisionApproved) -> CaseState:
+    what = "the decision cannot be approved"
+    _decide(state, e, what)
+    assert state.case is not None
+    dmpc = state.routing is not None and state.routing.decision_maker is DecisionMaker.DMPC
+    if dmpc and e.reference is None:
+        raise DomainError(f"{what}: a DMPC decision needs its PCD reference")
+    if not dmpc and e.reference is not None:
+        raise DomainError(f"{what}: an MPS-delegated decision has no PCD reference")
+    return state.model_copy(
+        update={
+            "stage": Stage.APPROVED,
+            "decided_by": e.actor,
+            "decided_at": e.occurred_at,
+            "reference": e.reference,
+            "decision_comment": e.comment,
+            "part1": Part1Status.PENDING if dmpc else Part1Status.NOT_DUE,
+            "part2": Part2Status.EXEMPT if state.case.part2 else Part2Status.NONE,
+            "part2_review_date": state.case.part2.review_date if state.case.part2 else None,
+        }
+    )
+
+
+@_on(DecisionDeclined)
+def _declined(state: CaseState, e: DecisionDeclined) -> CaseState:
+    _decide(state, e, "the decision cannot be declined")
+    return state.model_copy(
+        update={
+            "stage": Stage.DECLINED,
+            "decided_by": e.actor,
+            "decided_at": e.occurred_at,
+            "decision_comment": e.comment,
+        }
+    )
+
+
+# -- publication -----------------------------------------------------------------------
+
+_PUBLISHERS = (Role.PUBLICATION_OFFICER, Role.SYSTEM)
+
+
+@_on(Part1Deferred)
+def _p1_deferred(state: CaseState, e: Part1Deferred) -> CaseState:
+    what = "Part 1 publication cannot be deferred"
+    _stage(state, what, Stage.APPROVED)
+    _role(e.actor, what, *_PUBLISHERS)
+    if state.part1 is not Part1Status.PENDING:
+        raise DomainError(
+            f"{what}: Part 1 is {state.part1.value.replace('_', ' ')}", code="already_done"
+        )
+    if e.until <= london_date(e.occurred_at):
+        raise DomainError(f"{what}: the date {long_date(e.until)} is not in the future")
+    return state.model_copy(update={"part1": Part1Status.DEFERRED, "part1_deferred_until": e.until})
+
+
+@_on(Part1Published)
+def _p1_published(state: CaseState, e: Part1Published) -> CaseState:
+    what = "Part 1 cannot be published"
+    _stage(state, what, Stage.APPROVED)
+    _role(e.actor, what, *_PUBLISHERS)
+    if state.part1 is Part1Status.PUBLISHED:
+        raise DomainError(f"{what}: it was already published", code="already_done")
+    if state.part1 is Part1Status.NOT_DUE:
+        raise DomainError(f"{what}: MPS-delegated decisions are not published on the register")
+    assert state.case is not None
+    until = state.part1_deferred_until or (
+        state.case.part1_deferral.until if state.case.part1_deferral else None
+    )
+    if until is not None and london_date(e.occurred_at) < until:
+        raise DomainError(f"{what}: publication is deferred until {long_date(until)}")
+    return state.model_copy(
+        update={"part1": Part1Status.PUBLISHED, "part1_published_at": e.occurred_at}
+    )
+
+
+@_on(Part2ReviewDue)
+def _p2_due(state: CaseState, e: Part2ReviewDue) -> CaseState:
+    what = "the Part 2 review cannot fall due"
+    _stage(state, what, Stage.APPROVED)
+    _role(e.actor, what, *_PUBLISHERS)
+    if state.part2 is not Part2Status.EXEMPT:
+        raise DomainError(f"{what}: Part 2 is {state.part2.value.replace('_', ' ')}")
+    assert state.part2_review_date is not None
+    if e.review_date != state.part2_review_date:
+        raise DomainError(f"{what}: the review date is {long_date(state.part2_review_date)}")
+    if london_date(e.occurred_at) < state.part2_review_date:
+        raise DomainError(f"{what}: it is not due until {long_date(state.part2_review_date)}")
+    return state.model_copy(update={"part2": Part2Status.REVIEW_DUE})
+
+
+def _review_guard(state: CaseState, actor: Actor, what: str) -> None:
+    _stage(state, what, Stage.APPROVED)
+    _role(actor, what, Role.PUBLICATION_OFFICER)
+    if state.part2 is not Part2Status.REVIEW_DUE:
+        raise DomainError(f"{what}: no Part 2 review is due", code="wrong_stage")
+
+
+@_on(Part2Published)
+def _p2_published(state: CaseState, e: Part2Published) -> CaseState:
+    _review_guard(state, e.actor, "Part 2 cannot be published")
+    return state.model_copy(update={"part2": Part2Status.PUBLISHED})
+
+
+@_on(Part2PublishedRedacted)
+def _p2_redacted(state: CaseState, e: Part2PublishedRedacted) -> CaseState:
+    _review_guard(state, e.actor, "Part 2 cannot be published redacted")
+    return state.model_copy(update={"part2": Part2Status.PUBLISHED_REDACTED})
+
+
+@_on(Part2ExemptionExtended)
+def _p2_extended(state: CaseState, e: Part2ExemptionExtended) -> CaseState:
+    what = "the Part 2 exemption cannot be extended"
+    _review_guard(state, e.actor, what)
+    if e.new_review_date <= london_date(e.occurred_at):
+        raise DomainError(f"{what}: the new review date {long_date(e.new_review_date)} has passed")
+    return state.model_copy(
+        update={
+            "part2": Part2Status.EXEMPT,
+            "part2_review_date": e.new_review_date,
+            "part2_extensions": state.part2_extensions + 1,
+        }
+    )
+
+
+# -- deadlines -------------------------------------------------------------------------
+
+
+def _deadline_guard(state: CaseState, what: str, required_by: Any) -> None:
+    if state.stage.is_closed:
+        raise DomainError(f"{what}: the case is already {state.stage.label}", code="wrong_stage")
+    if state.required_by is None:
+        raise DomainError(f"{what}: the case has no required-by date")
+    if required_by != state.required_by:
+        raise DomainError(f"{what}: the required-by date is now {long_date(state.required_by)}")
+
+
+@_on(RequiredByChanged)
+def _required_by(state: CaseState, e: RequiredByChanged) -> CaseState:
+    what = "the required-by date cannot be changed"
+    if state.stage.is_closed:
+        raise DomainError(f"{what}: the case is already {state.stage.label}", code="wrong_stage")
+    _role(e.actor, what, Role.ORIGINATING_OFFICER, Role.DRAFTING_OFFICER, Role.CHIEF_EXECUTIVE)
+    return state.model_copy(
+        update={
+            "required_by": e.required_by,
+            "reminders_sent": [],
+            "escalated": False,
+            "deadline_missed": False,
+        }
+    )
+
+
+@_on(DeadlineReminderSent)
+def _reminder(state: CaseState, e: DeadlineReminderSent) -> CaseState:
+    what = "a deadline reminder cannot be sent"
+    _role(e.actor, what, Role.SYSTEM)
+    _deadline_guard(state, what, e.required_by)
+    if e.working_days_before in state.reminders_sent:
+        raise DomainError(
+            f"{what}: the {e.working_days_before}-working-day reminder was already sent",
+            code="already_done",
+        )
+    return state.model_copy(
+        update={"reminders_sent": [*state.reminders_sent, e.working_days_before]}
+    )
+
+
+@_on(DeadlineEscalated)
+def _escalated(state: CaseState, e: DeadlineEscalated) -> CaseState:
+    what = "the deadline cannot be escalated"
+    _role(e.actor, what, Role.SYSTEM)
+    _deadline_guard(state, what, e.required_by)
+    if state.escalated:
+        raise DomainError(f"{what}: it was already escalated", code="already_done")
+    return state.model_copy(update={"escalated": True})
+
+
+@_on(DeadlineMissed)
+def _missed(state: CaseState, e: DeadlineMissed) -> CaseState:
+    what = "the deadline cannot be recorded as missed"
+    _role(e.actor, what, Role.SYSTEM)
+    _deadline_guard(state, what, e.required_by)
+    if state.deadline_missed:
+        raise DomainError(f"{what}: it was already recorded", code="already_done")
+    if london_date(e.occurred_at) <= e.required_by:
+        raise DomainError(f"{what}: the day {long_date(e.required_by)} has not ended")
+    return state.model_copy(update={"deadline_missed": True})
+
+
+@_on(IrregularityRecorded)
+def _irregularity(state: CaseState, e: IrregularityRecorded) -> CaseState:
+    return state.model_copy(update={"irregularities": [*state.irregularities, e.description]})

@@ -1,0 +1,300 @@
+"""The state of one case, as rebuilt from its events.
+
+`CaseState` is what the fold (`domain.fold.apply`) produces: the stage, the case as last
+revised, the routing fixed at submission, each sign-off with its round, the decision and
+its reference, publication and Part 2 status, and the deadline. `open_tasks` derives from
+it what is outstanding and who may act on each task. Nothing here is stored: it is always
+the fold of the stored events.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.case import Case
+from domain.events import BoardAdvice
+from domain.roles import Actor, AdviceArea, Role
+from domain.rules.delegation import DecisionMaker, Route, Routing
+
+
+class Stage(StrEnum):
+    DRAFT = "draft"
+    BOARD = "board"
+    ADVICE = "advice"
+    REVISION = "revision"
+    CHIEF_EXECUTIVE = "chief_executive"
+    DECISION = "decision"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def label(self) -> str:
+        return _STAGE_LABELS[self]
+
+    @property
+    def is_closed(self) -> bool:
+        """Decided or withdrawn: no more lifecycle steps before the decision."""
+        return self in (Stage.APPROVED, Stage.DECLINED, Stage.WITHDRAWN)
+
+
+_STAGE_LABELS = {
+    Stage.DRAFT: "in draft",
+    Stage.BOARD: "with the board",
+    Stage.ADVICE: "collecting advice and sign-offs",
+    Stage.REVISION: "sent back to the officer for changes",
+    Stage.CHIEF_EXECUTIVE: "awaiting the chief executive",
+    Stage.DECISION: "awaiting the decision",
+    Stage.APPROVED: "approved",
+    Stage.DECLINED: "declined",
+    Stage.WITHDRAWN: "withdrawn",
+}
+
+
+class SignOffStatus(StrEnum):
+    PENDING = "pending"
+    SIGNED_OFF = "signed_off"
+    NOT_REQUIRED = "not_required"
+    CHANGES_REQUESTED = "changes_requested"
+
+    @property
+    def is_done(self) -> bool:
+        return self in (SignOffStatus.SIGNED_OFF, SignOffStatus.NOT_REQUIRED)
+
+
+class _State(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SignOff(_State):
+    area: AdviceArea
+    status: SignOffStatus = SignOffStatus.PENDING
+    #: 1 for the first round; +1 each time a revision makes it be taken again.
+    round: int = 1
+    by: Actor | None = None
+    at: datetime | None = None
+    note: str | None = None
+
+
+class Return(_State):
+    """Why and by whom the case was sent back to the officer, and where it resumes."""
+
+    by: Actor
+    on: datetime
+    reasons: list[str]
+    #: The area whose adviser asked for changes; None for the board or the chief executive.
+    area: AdviceArea | None
+    resume_stage: Stage
+
+
+class Part1Status(StrEnum):
+    NOT_DUE = "not_due"
+    PENDING = "pending"
+    DEFERRED = "deferred"
+    PUBLISHED = "published"
+
+
+class Part2Status(StrEnum):
+    NONE = "none"
+    EXEMPT = "exempt"
+    REVIEW_DUE = "review_due"
+    PUBLISHED = "published"
+    PUBLISHED_REDACTED = "published_redacted"
+
+
+class Task(_State):
+    """Something outstanding, and the role that may act on it."""
+
+    kind: str
+    role: Role
+    description: str
+    area: AdviceArea | None = None
+    due: date | None = None
+
+
+class CaseState(_State):
+    case_id: str
+    #: How many events have been folded (the stream version).
+    version: int = 0
+    stage: Stage = Stage.DRAFT
+    case: Case | None = None
+    #: 1 when drafted, +1 for each revision: the version of the documents.
+    case_revision: int = 0
+    drafted_by: Actor | None = None
+    drafted_at: datetime | None = None
+    submitted_by: Actor | None = None
+    submitted_at: datetime | None = None
+    routing: Routing | None = None
+
+    meeting_id: str | None = None
+    meeting_date: date | None = None
+    board_advice: BoardAdvice | None = None
+    board_conditions: str | None = None
+    extremis_agreed_by: Actor | None = None
+
+    signoffs: dict[AdviceArea, SignOff] = Field(default_factory=dict)
+    returned: Return | None = None
+    #: How many times the case was sent back for changes after submission.
+    returns: int = 0
+
+    ceo_consulted_by: Actor | None = None
+    ceo_consulted_at: datetime | None = None
+
+    #: Who must take the decision now: the DMPC, the alternate after a recusal, or the MPS.
+    decision_maker_role: Role | None = None
+    interests_declared_by: Actor | None = None
+    recused: list[Actor] = Field(default_factory=list)
+
+    decided_by: Actor | None = None
+    decided_at: datetime | None = None
+    reference: str | None = None
+    decision_comment: str | None = None
+    withdrawn_reason: str | None = None
+
+    required_by: date | None = None
+    reminders_sent: list[int] = Field(default_factory=list)
+    escalated: bool = False
+    deadline_missed: bool = False
+
+    part1: Part1Status = Part1Status.NOT_DUE
+    part1_deferred_until: date | None = None
+    part1_published_at: datetime | None = None
+
+    part2: Part2Status = Part2Status.NONE
+    part2_review_date: date | None = None
+    part2_extensions: int = 0
+
+    irregularities: list[str] = Field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return self.case.title if self.case else ""
+
+    @property
+    def late(self) -> bool:
+        """Decided after the required-by date."""
+        return bool(
+            self.decided_at is not None
+            and self.required_by is not None
+            and self.decided_at.date() > self.required_by
+        )
+
+    @property
+    def outstanding_signoffs(self) -> list[AdviceArea]:
+        return [a for a, s in self.signoffs.items() if not s.status.is_done]
+
+    @property
+    def is_dmpc_decision(self) -> bool:
+        return bool(self.routing and self.routing.decision_maker is DecisionMaker.DMPC)
+
+
+def open_tasks(state: CaseState) -> list[Task]:
+    """What is outstanding on a case and the role that may act on each."""
+    due = state.required_by
+    if state.stage is Stage.DRAFT:
+        if state.case is None:
+            return []
+        return [Task(kind="submit", role=Role.ORIGINATING_OFFICER, description="Submit the case")]
+    if state.stage is Stage.REVISION:
+        reasons = "; ".join(state.returned.reasons) if state.returned else ""
+        return [
+            Task(
+                kind="revise",
+                role=Role.ORIGINATING_OFFICER,
+                description=f"Revise the case: {reasons}",
+                due=due,
+            )
+        ]
+    if state.stage is Stage.BOARD:
+        if state.routing and state.routing.route is Route.EXTREMIS:
+            return [
+                Task(
+                    kind="agree_extremis",
+                    role=Role.BOARD_CHAIR,
+                    description="Agree the extremis submission",
+                    due=due,
+                )
+            ]
+        if state.meeting_id is None:
+            return [
+                Task(
+                    kind="place_on_agenda",
+                    role=Role.BOARD_SECRETARIAT,
+                    description="Place the case on a board meeting's agenda",
+                    due=due,
+                )
+            ]
+        return [
+            Task(
+                kind="record_board_advice",
+                role=Role.BOARD_SECRETARIAT,
+                description=f"Record the board's advice (meeting {state.meeting_id})",
+                due=state.meeting_date,
+            )
+        ]
+    if state.stage is Stage.ADVICE:
+        return [
+            Task(
+                kind="sign_off",
+                role=area.adviser_role,
+                area=area,
+                description=f"Give or decline {area.label} advice (round {s.round})",
+                due=due,
+            )
+            for area, s in state.signoffs.items()
+            if not s.status.is_done
+        ]
+    if state.stage is Stage.CHIEF_EXECUTIVE:
+        return [
+            Task(
+                kind="consult_chief_executive",
+                role=Role.CHIEF_EXECUTIVE,
+                description="Confirm the advice was taken into account",
+                due=due,
+            )
+        ]
+    if state.stage is Stage.DECISION and state.decision_maker_role is not None:
+        if state.interests_declared_by is None and state.decision_maker_role is not (
+            Role.MPS_DECISION_MAKER
+        ):
+            return [
+                Task(
+                    kind="declare_interests",
+                    role=state.decision_maker_role,
+                    description="Declare any personal or prejudicial interest",
+                    due=due,
+                )
+            ]
+        return [
+            Task(
+                kind="decide",
+                role=state.decision_maker_role,
+                description="Approve or decline the request",
+                due=due,
+            )
+        ]
+    if state.stage is Stage.APPROVED:
+        tasks: list[Task] = []
+        if state.part1 in (Part1Status.PENDING, Part1Status.DEFERRED):
+            tasks.append(
+                Task(
+                    kind="publish_part1",
+                    role=Role.PUBLICATION_OFFICER,
+                    description="Publish Part 1",
+                    due=state.part1_deferred_until,
+                )
+            )
+        if state.part2 is Part2Status.REVIEW_DUE:
+            tasks.append(
+                Task(
+                    kind="review_part2",
+                    role=Role.PUBLICATION_OFFICER,
+                    description="Review the Part 2 exemption: publish, redact or extend",
+                    due=state.part2_review_date,
+                )
+            )
+        return tasks
+    return []
