@@ -14,9 +14,16 @@ import re
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from domain.money import Pounds
 
@@ -43,8 +50,23 @@ def _check_financial_year(value: str) -> str:
 FinancialYear = Annotated[
     str,
     StringConstraints(strip_whitespace=True),
-    Field(description="A financial year April to March, written 2019/20"),
+    # The pattern is for editors reading the JSON Schema; the validator gives the message.
+    Field(
+        description="A financial year April to March, written 2019/20",
+        json_schema_extra={"pattern": r"^\d{4}/\d{2}$"},
+    ),
 ]
+
+
+def _no_number_dates(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("a date must be written as 2019-12-13, not as a number")
+    return value
+
+
+#: A calendar day, written 2019-12-13 (a bare number is refused: pydantic would read it as
+#: seconds since 1970).
+Day = Annotated[date, BeforeValidator(_no_number_dates)]
 
 
 class Recommendation(_Model):
@@ -52,6 +74,9 @@ class Recommendation(_Model):
 
     number: int = Field(ge=1, le=99)
     text: Text
+    #: Whether the decision maker is asked to approve this, or only to note it
+    #: ("Note that £5.6m cost over 5 years is included within existing approved budgets").
+    action: Literal["approve", "note"] = "approve"
     #: The amount the recommendation asks for, if any.
     amount: Pounds | None = None
     #: Lettered sub-points (a., b., ...), in order.
@@ -72,6 +97,8 @@ class MoneyLine(_Model):
     """A line of money: capital or revenue, an exact amount, its year(s), its funding."""
 
     kind: MoneyKind
+    #: The total over all the line's financial years (write one line per year to show
+    #: "£87,000 per annum").
     amount: Pounds
     financial_years: list[FinancialYear] = Field(min_length=1)
     funding_source: ShortText
@@ -152,19 +179,22 @@ class ReportAuthor(_Model):
     name: ShortText
     role: ShortText
     on_behalf_of: ShortText
+    #: Who presented the report, when not the author ("Report by Angus McCallum on behalf
+    #: of the Chief of Corporate Services").
+    presented_by: ShortText | None = None
 
 
 class TimeSensitivity(_Model):
     """ "A decision is required from the Deputy Mayor by 13/12/2019", with the reason."""
 
-    required_by: date
+    required_by: Day
     reason: Text
 
 
 class Part1Deferral(_Model):
     """Part 1 publication deferred until a date, with a reason."""
 
-    until: date
+    until: Day
     reason: Text
 
 
@@ -207,9 +237,9 @@ class Part2(_Model):
     exemption_basis: ShortText = SPECIFIED_INFORMATION_ORDER
     foi_sections: list[FoiSection] = Field(min_length=1)
     #: The exemption is reviewed on this date ("reviewed after ten years (June 2029)").
-    review_on: date | None = None
+    review_on: Day | None = None
     #: Or: the paper ceases to be exempt on this date ("will cease to be exempt on 01/04/2024").
-    ceases_to_be_exempt_on: date | None = None
+    ceases_to_be_exempt_on: Day | None = None
     exemption_note: Text | None = None
     #: The Part 2 text itself.
     content: Text
@@ -281,7 +311,7 @@ class BoardRoute(_Model):
     """The board the paper is written for, and the meeting intended ("JULY 2019")."""
 
     board: BoardName
-    intended_meeting: date | None = None
+    intended_meeting: Day | None = None
 
 
 class Case(_Model):
@@ -293,6 +323,8 @@ class Case(_Model):
     approval_sought: list[ApprovalSought] = Field(min_length=1)
     introduction_and_background: Text
     issues_for_consideration: Text
+    #: "Contributes to the MOPAC Police & Crime Plan 2017-2021".
+    police_and_crime_plan: Text | None = None
     financial_comments: Text
     commercial_comments: Text | None = None
     procurement_comments: Text | None = None

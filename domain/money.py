@@ -1,8 +1,9 @@
 """Exact money for the domain: pounds as Decimal with pence, never floats.
 
 Amounts in a decision paper are exact (`£353,000`, `£87,000 per annum`), and the scheme of
-delegation compares them with thresholds to the penny. Floats are refused at the boundary so
-that `0.1 + 0.2` can never decide who approves a case.
+delegation compares them with thresholds to the penny. A number written in a YAML file
+(`87000.50`) is read through its decimal text, never kept as a binary fraction, so that
+`0.1 + 0.2` can never decide who approves a case.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ MAX_AMOUNT = Decimal("10000000000.00")
 PENNY = Decimal("0.01")
 
 
-def _reject_float(value: Any) -> Any:
+def _exact_decimal(value: Any) -> Any:
     if isinstance(value, float):
-        # A float has already lost the pence exactly; ask for a string or an integer.
+        # repr gives the shortest text that reads back as this float: the amount as written.
         value = Decimal(repr(value))
     if isinstance(value, str):
         cleaned = value.replace(",", "").replace("£", "").strip()
@@ -45,7 +46,7 @@ def _check_amount(value: Decimal) -> Decimal:
 #: "788,000.00" or "£788,000"; serialises to a string such as "788000.00".
 Pounds = Annotated[
     Decimal,
-    BeforeValidator(_reject_float),
+    BeforeValidator(_exact_decimal),
     AfterValidator(_check_amount),
     PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
 ]

@@ -40,19 +40,37 @@ def case_data(**overrides: Any) -> dict[str, Any]:
         "financial_comments": "Funded from the approved budget.",
         "legal_comments": "No legal implications.",
         "equality_comments": "No equality implications.",
-        "privacy_comments": {"text": "No personal data.", "personal_data": False,
-                             "dpia": "not_required"},
+        "privacy_comments": {
+            "text": "No personal data.",
+            "personal_data": False,
+            "dpia": "not_required",
+        },
         "real_estate_implications": "None.",
         "environmental_implications": "None.",
-        "report_author": {"name": "Ollie Lane", "role": "Business Engagement Manager",
-                          "on_behalf_of": "the Chief of Corporate Services"},
+        "report_author": {
+            "name": "Ollie Lane",
+            "role": "Business Engagement Manager",
+            "on_behalf_of": "the Chief of Corporate Services",
+        },
         "board": {"board": "IAM"},
-        "money_lines": [{"kind": "revenue", "amount": "600000", "financial_years": ["2019/20"],
-                         "funding_source": "MOPAC approved revenue budget"}],
+        "money_lines": [
+            {
+                "kind": "revenue",
+                "amount": "600000",
+                "financial_years": ["2019/20"],
+                "funding_source": "MOPAC approved revenue budget",
+            }
+        ],
         "officer_declaration": {
             k: _TICK
-            for k in ("financial_advice", "legal_advice", "equalities_advice",
-                      "commercial_issues", "gdpr_data_privacy", "director_head_of_service")
+            for k in (
+                "financial_advice",
+                "legal_advice",
+                "equalities_advice",
+                "commercial_issues",
+                "gdpr_data_privacy",
+                "director_head_of_service",
+            )
         },
     }
     data.update(overrides)

@@ -16,25 +16,45 @@ from tests.factories import make_case
 ON = date(2019, 11, 20)
 
 
-def _procurement(value: str, *, vat: bool = False, supplier: str | None = None,
-                 sta: bool = False, subject: str = "support service") -> dict:
-    p = {"subject": subject, "route": "single_tender_action" if sta else "open_tender",
-         "contract_value": value, "vat_included": vat, "supplier": supplier,
-         "single_tender_action": sta}
+def _procurement(
+    value: str,
+    *,
+    vat: bool = False,
+    supplier: str | None = None,
+    sta: bool = False,
+    subject: str = "support service",
+) -> dict:
+    p = {
+        "subject": subject,
+        "route": "single_tender_action" if sta else "open_tender",
+        "contract_value": value,
+        "vat_included": vat,
+        "supplier": supplier,
+        "single_tender_action": sta,
+    }
     if sta:
         p["single_tender_justification"] = "Only one supplier holds the rights."
     return p
 
 
 def _revenue(amount: str) -> list[dict]:
-    return [{"kind": "revenue", "amount": amount, "financial_years": ["2019/20"],
-             "funding_source": "MOPAC approved revenue budget"}]
+    return [
+        {
+            "kind": "revenue",
+            "amount": amount,
+            "financial_years": ["2019/20"],
+            "funding_source": "MOPAC approved revenue budget",
+        }
+    ]
 
 
 @pytest.mark.parametrize(
     ("amount", "maker"),
-    [("500000", DecisionMaker.DMPC), ("499999.99", DecisionMaker.MPS_DELEGATED),
-     ("788000", DecisionMaker.DMPC)],
+    [
+        ("500000", DecisionMaker.DMPC),
+        ("499999.99", DecisionMaker.MPS_DELEGATED),
+        ("788000", DecisionMaker.DMPC),
+    ],
 )
 def test_expenditure_threshold_is_500k_or_above_under_para_4_8(amount, maker):
     routing = route_case(make_case(money_lines=_revenue(amount)), ON)
@@ -108,8 +128,9 @@ def test_a_grant_of_exactly_50k_needs_the_dmpc():
     ],
 )
 def test_procurement_regulations_compare_like_with_like_on_vat(value, vat, on, engaged, threshold):
-    case = make_case(procurements=[_procurement(value, vat=vat)],
-                     approval_sought=["expenditure", "procurement"])
+    case = make_case(
+        procurements=[_procurement(value, vat=vat)], approval_sought=["expenditure", "procurement"]
+    )
     routing = route_case(case, on)
     [test] = routing.procurement_tests
     assert test.engaged is engaged
@@ -119,8 +140,9 @@ def test_procurement_regulations_compare_like_with_like_on_vat(value, vat, on, e
 
 
 def test_rule_set_version_and_digest_follow_the_date():
-    case = make_case(procurements=[_procurement("185000")],
-                     approval_sought=["expenditure", "procurement"])
+    case = make_case(
+        procurements=[_procurement("185000")], approval_sought=["expenditure", "procurement"]
+    )
     before = route_case(case, date(2019, 12, 31)).rule_set
     after = route_case(case, date(2020, 1, 1)).rule_set
     assert before.scheme_version == after.scheme_version == "SoDC-2019"
@@ -132,24 +154,32 @@ def test_rule_set_version_and_digest_follow_the_date():
 
 
 def test_tender_of_500k_needs_dmpc_under_para_4_13_and_contracts_with_one_supplier_add_up():
-    split = [_procurement("300000", supplier="Acme Ltd", subject="lot 1"),
-             _procurement("250000", supplier="ACME LTD", subject="lot 2")]
-    routing = route_case(make_case(procurements=split, approval_sought=["procurement"],
-                                   money_lines=[]), ON)
+    split = [
+        _procurement("300000", supplier="Acme Ltd", subject="lot 1"),
+        _procurement("250000", supplier="ACME LTD", subject="lot 2"),
+    ]
+    routing = route_case(
+        make_case(procurements=split, approval_sought=["procurement"], money_lines=[]), ON
+    )
     [finding] = routing.findings
     assert finding.reference == "para 4.13" and finding.amount == Decimal("550000.00")
     assert routing.decision_maker is DecisionMaker.DMPC
     apart = [_procurement("300000", supplier="Acme Ltd"), _procurement("250000", supplier="Beta")]
-    routing = route_case(make_case(procurements=apart, approval_sought=["procurement"],
-                                   money_lines=[]), ON)
+    routing = route_case(
+        make_case(procurements=apart, approval_sought=["procurement"], money_lines=[]), ON
+    )
     assert routing.decision_maker is DecisionMaker.MPS_DELEGATED
 
 
-@pytest.mark.parametrize(("value", "maker"), [("100000", DecisionMaker.DMPC),
-                                              ("99999.99", DecisionMaker.MPS_DELEGATED)])
+@pytest.mark.parametrize(
+    ("value", "maker"), [("100000", DecisionMaker.DMPC), ("99999.99", DecisionMaker.MPS_DELEGATED)]
+)
 def test_single_tender_action_of_100k_needs_dmpc(value, maker):
-    case = make_case(procurements=[_procurement(value, sta=True)],
-                     approval_sought=["contract_exemption"], money_lines=[])
+    case = make_case(
+        procurements=[_procurement(value, sta=True)],
+        approval_sought=["contract_exemption"],
+        money_lines=[],
+    )
     routing = route_case(case, ON)
     assert routing.decision_maker is maker
     assert routing.findings[0].rule is RuleKind.CONTRACT_EXEMPTION
@@ -163,8 +193,11 @@ def test_every_grant_funding_bid_needs_dmpc_whatever_the_amount():
 
 
 def test_expenditure_not_sought_is_noted():
-    case = make_case(approval_sought=["procurement"], procurements=[_procurement("400000")],
-                     money_lines=_revenue("5600000"))
+    case = make_case(
+        approval_sought=["procurement"],
+        procurements=[_procurement("400000")],
+        money_lines=_revenue("5600000"),
+    )
     routing = route_case(case, ON)
     noted = routing.noted
     assert len(noted) == 1 and noted[0].amount == Decimal("5600000.00")
@@ -172,19 +205,23 @@ def test_expenditure_not_sought_is_noted():
 
 
 def test_virement_of_500k_needs_dmpc():
-    case = make_case(approval_sought=["budget_virement"], virement_amount="500000",
-                     money_lines=[])
+    case = make_case(approval_sought=["budget_virement"], virement_amount="500000", money_lines=[])
     assert route_case(case, ON).decision_maker is DecisionMaker.DMPC
 
 
 def test_required_signoffs_depend_on_procurement_and_personal_data():
     plain = route_case(make_case(), ON)
-    assert plain.required_signoffs == [AdviceArea.FINANCE, AdviceArea.LEGAL,
-                                       AdviceArea.EQUALITIES]
+    assert plain.required_signoffs == [AdviceArea.FINANCE, AdviceArea.LEGAL, AdviceArea.EQUALITIES]
     assert plain.route is Route.BOARD
     privacy = {"text": "DPIA done.", "personal_data": False, "dpia": "completed"}
-    full = route_case(make_case(procurements=[_procurement("1000")], privacy_comments=privacy,
-                                approval_sought=["expenditure", "procurement"]), ON)
+    full = route_case(
+        make_case(
+            procurements=[_procurement("1000")],
+            privacy_comments=privacy,
+            approval_sought=["expenditure", "procurement"],
+        ),
+        ON,
+    )
     assert AdviceArea.COMMERCIAL in full.required_signoffs
     assert AdviceArea.INFORMATION_ASSURANCE in full.required_signoffs
 
@@ -200,9 +237,10 @@ def test_no_rules_before_the_first_scheme():
 
 
 def test_a_bad_rules_file_is_refused_with_the_reason():
-    good = (default_scheme().model_dump(mode="json"))
+    good = default_scheme().model_dump(mode="json")
     good["procurement_thresholds"].reverse()
     import yaml
+
     with pytest.raises(RulesError, match="strictly increasing effective_from"):
         parse_scheme(yaml.safe_dump(good))
     del good["schemes"][0]["rules"]["expenditure"]

@@ -15,8 +15,21 @@ from domain.roles import Actor, AdviceArea, Role
 from domain.rules.delegation import route_case
 from domain.state import CaseState, Part1Status, Part2Status, SignOffStatus, Stage, open_tasks
 from tests.factories import (
-    ALTERNATE, CEO, CHAIR, DMPC, EQUALITIES, FINANCE, LEGAL, MPS, OFFICER, PUBLISHER,
-    SECRETARIAT, SYSTEM, Clock, case_data, make_case,
+    ALTERNATE,
+    CEO,
+    CHAIR,
+    DMPC,
+    EQUALITIES,
+    FINANCE,
+    LEGAL,
+    MPS,
+    OFFICER,
+    PUBLISHER,
+    SECRETARIAT,
+    SYSTEM,
+    Clock,
+    case_data,
+    make_case,
 )
 
 CASE_ID = "case-1"
@@ -32,8 +45,13 @@ class Story:
         self.events: list[ev.Event] = []
 
     def make(self, cls: type[ev.Event], actor: Actor, **fields: Any) -> ev.Event:
-        return cls(event_id=uuid.uuid4(), case_id=CASE_ID, occurred_at=self.clock.tick(),
-                   actor=actor, **fields)
+        return cls(
+            event_id=uuid.uuid4(),
+            case_id=CASE_ID,
+            occurred_at=self.clock.tick(),
+            actor=actor,
+            **fields,
+        )
 
     def do(self, cls: type[ev.Event], actor: Actor, **fields: Any) -> CaseState:
         event = self.make(cls, actor, **fields)
@@ -57,10 +75,16 @@ class Story:
 
     def through_board(self) -> CaseState:
         self.submit()
-        self.do(ev.PlacedOnAgenda, SECRETARIAT, meeting_id="IAM-2019-11", board="IAM",
-                meeting_date=date(2019, 11, 28))
-        return self.do(ev.BoardAdviceRecorded, SECRETARIAT, meeting_id="IAM-2019-11",
-                       advice="supported")
+        self.do(
+            ev.PlacedOnAgenda,
+            SECRETARIAT,
+            meeting_id="IAM-2019-11",
+            board="IAM",
+            meeting_date=date(2019, 11, 28),
+        )
+        return self.do(
+            ev.BoardAdviceRecorded, SECRETARIAT, meeting_id="IAM-2019-11", advice="supported"
+        )
 
     def through_advice(self) -> CaseState:
         self.through_board()
@@ -77,13 +101,21 @@ def test_a_dmpc_decision_goes_from_draft_to_published():
     s = Story()
     assert s.submit().stage is Stage.BOARD
     assert [t.kind for t in open_tasks(s.state)] == ["place_on_agenda"]
-    s.do(ev.PlacedOnAgenda, SECRETARIAT, meeting_id="IAM-2019-11", board="IAM",
-         meeting_date=date(2019, 11, 28))
+    s.do(
+        ev.PlacedOnAgenda,
+        SECRETARIAT,
+        meeting_id="IAM-2019-11",
+        board="IAM",
+        meeting_date=date(2019, 11, 28),
+    )
     assert [t.role for t in open_tasks(s.state)] == [Role.BOARD_SECRETARIAT]
     s.do(ev.BoardAdviceRecorded, SECRETARIAT, meeting_id="IAM-2019-11", advice="supported")
     assert s.state.stage is Stage.ADVICE
     assert {t.role for t in open_tasks(s.state)} == {
-        Role.FINANCE_ADVISER, Role.LEGAL_ADVISER, Role.EQUALITIES_ADVISER}
+        Role.FINANCE_ADVISER,
+        Role.LEGAL_ADVISER,
+        Role.EQUALITIES_ADVISER,
+    }
     s.do(ev.SignOffGiven, FINANCE, area="finance")
     s.do(ev.AdviceNotRequired, LEGAL, area="legal", reason="Legal advice is not required.")
     assert s.state.outstanding_signoffs == [AdviceArea.EQUALITIES]
@@ -109,13 +141,20 @@ def test_send_back_and_re_sign_takes_again_only_the_affected_signoffs():
     s.through_board()
     s.do(ev.SignOffGiven, FINANCE, area="finance")
     s.do(ev.SignOffGiven, EQUALITIES, area="equalities")
-    s.do(ev.ChangesRequested, LEGAL, area="legal", reasons=["Cite para 4.13."],
-         sections=["legal_comments"])
+    s.do(
+        ev.ChangesRequested,
+        LEGAL,
+        area="legal",
+        reasons=["Cite para 4.13."],
+        sections=["legal_comments"],
+    )
     assert s.state.stage is Stage.REVISION
     assert [t.kind for t in open_tasks(s.state)] == ["revise"]
     message = s.refused(ev.SignOffGiven, FINANCE, "wrong_stage", area="finance")
-    assert message == ("finance sign-off cannot be given: the case was sent back for changes on "
-                       "18 November 2019 and the officer has not yet revised it")
+    assert message == (
+        "finance sign-off cannot be given: the case was sent back for changes on "
+        "18 November 2019 and the officer has not yet revised it"
+    )
     # finance has signed already; revising only the legal comments keeps that signature
     revised = s.case.model_copy(update={"legal_comments": "Paragraph 4.13 applies."})
     s.do(ev.CaseRevised, OFFICER, case=revised)
@@ -126,8 +165,16 @@ def test_send_back_and_re_sign_takes_again_only_the_affected_signoffs():
     assert s.state.case_revision == 2
     s.do(ev.ChangesRequested, LEGAL, area="legal", reasons=["The money has changed?"])
     # a money change makes finance sign again, in a second round
-    more = case_data(money_lines=[{"kind": "revenue", "amount": "650000",
-                                   "financial_years": ["2019/20"], "funding_source": "MOPAC"}])
+    more = case_data(
+        money_lines=[
+            {
+                "kind": "revenue",
+                "amount": "650000",
+                "financial_years": ["2019/20"],
+                "funding_source": "MOPAC",
+            }
+        ]
+    )
     s.do(ev.CaseRevised, OFFICER, case=make_case(**more))
     assert s.state.signoffs[AdviceArea.FINANCE].round == 2
     assert s.state.signoffs[AdviceArea.FINANCE].status is SignOffStatus.PENDING
@@ -141,8 +188,11 @@ def test_chief_executive_can_send_back_and_sees_it_again():
     s.through_advice()
     s.do(ev.ChiefExecutiveSentBack, CEO, reasons=["Explain the equality impact."])
     assert s.state.stage is Stage.REVISION
-    s.do(ev.CaseRevised, OFFICER,
-         case=s.case.model_copy(update={"equality_comments": "Screened; no impact."}))
+    s.do(
+        ev.CaseRevised,
+        OFFICER,
+        case=s.case.model_copy(update={"equality_comments": "Screened; no impact."}),
+    )
     assert s.state.stage is Stage.ADVICE
     assert s.state.outstanding_signoffs == [AdviceArea.EQUALITIES]
     s.do(ev.SignOffGiven, EQUALITIES, area="equalities")
@@ -156,14 +206,16 @@ def test_refusals_name_the_rule():
     assert "only the finance adviser may do this, not legal.lee (legal adviser)" in msg
     s.do(ev.SignOffGiven, FINANCE, area="finance")
     msg = s.refused(ev.SignOffGiven, FINANCE, "already_done", area="finance")
-    assert "finance advice was already given by fin.fran (finance adviser) on 18 November 2019" \
-        in msg
+    assert (
+        "finance advice was already given by fin.fran (finance adviser) on 18 November 2019" in msg
+    )
     commercial = Actor(user_id="com.cat", role=Role.COMMERCIAL_ADVISER)
     msg = s.refused(ev.SignOffGiven, commercial, "not_required", area="commercial")
     assert "commercial advice is not required for this case" in msg
     msg = s.refused(ev.ChiefExecutiveConsulted, CEO, "wrong_stage")
-    assert msg == ("the chief executive cannot confirm the case: the case is collecting advice "
-                   "and sign-offs")
+    assert msg == (
+        "the chief executive cannot confirm the case: the case is collecting advice and sign-offs"
+    )
 
 
 def test_four_eyes_the_submitter_signs_none_of_the_approvals_even_as_a_deputy():
@@ -172,8 +224,9 @@ def test_four_eyes_the_submitter_signs_none_of_the_approvals_even_as_a_deputy():
     same_person = Actor(user_id=OFFICER.user_id, role=Role.FINANCE_ADVISER)
     msg = s.refused(ev.SignOffGiven, same_person, "four_eyes", area="finance")
     assert "officer.ollie submitted this case and may not sign any of its approvals" in msg
-    deputy_for_submitter = Actor(user_id="someone.else", role=Role.LEGAL_ADVISER,
-                                 on_behalf_of=OFFICER.user_id)
+    deputy_for_submitter = Actor(
+        user_id="someone.else", role=Role.LEGAL_ADVISER, on_behalf_of=OFFICER.user_id
+    )
     s.refused(ev.SignOffGiven, deputy_for_submitter, "four_eyes", area="legal")
     deputy = Actor(user_id="dep.dan", role=Role.LEGAL_ADVISER, on_behalf_of="legal.lee")
     s.do(ev.SignOffGiven, deputy, area="legal")
@@ -206,8 +259,16 @@ def test_declined_decision_is_final():
 
 
 def test_mps_delegated_case_skips_the_chief_executive_and_has_no_reference():
-    s = Story(money_lines=[{"kind": "capital", "amount": "120000",
-                            "financial_years": ["2019/20"], "funding_source": "MPS capital"}])
+    s = Story(
+        money_lines=[
+            {
+                "kind": "capital",
+                "amount": "120000",
+                "financial_years": ["2019/20"],
+                "funding_source": "MPS capital",
+            }
+        ]
+    )
     s.through_advice()
     assert s.state.stage is Stage.DECISION
     assert [t.role for t in open_tasks(s.state)] == [Role.MPS_DECISION_MAKER]
@@ -219,31 +280,70 @@ def test_mps_delegated_case_skips_the_chief_executive_and_has_no_reference():
 def test_board_deferral_then_a_later_meeting():
     s = Story()
     s.submit()
-    s.do(ev.PlacedOnAgenda, SECRETARIAT, meeting_id="IAM-1", board="IAM",
-         meeting_date=date(2019, 11, 28))
-    s.refused(ev.PlacedOnAgenda, SECRETARIAT, "already_done", meeting_id="IAM-2", board="IAM",
-              meeting_date=date(2019, 12, 12))
+    s.do(
+        ev.PlacedOnAgenda,
+        SECRETARIAT,
+        meeting_id="IAM-1",
+        board="IAM",
+        meeting_date=date(2019, 11, 28),
+    )
+    s.refused(
+        ev.PlacedOnAgenda,
+        SECRETARIAT,
+        "already_done",
+        meeting_id="IAM-2",
+        board="IAM",
+        meeting_date=date(2019, 12, 12),
+    )
     s.do(ev.BoardAdviceRecorded, SECRETARIAT, meeting_id="IAM-1", advice="deferred")
     assert s.state.stage is Stage.BOARD and s.state.meeting_id is None
-    s.do(ev.PlacedOnAgenda, SECRETARIAT, meeting_id="IAM-2", board="IAM",
-         meeting_date=date(2019, 12, 12))
-    s.refused(ev.BoardAdviceRecorded, SECRETARIAT, "illegal_transition", meeting_id="IAM-1",
-              advice="supported")
-    s.do(ev.BoardAdviceRecorded, SECRETARIAT, meeting_id="IAM-2",
-         advice="supported_with_conditions", conditions="Report back in 6 months.")
+    s.do(
+        ev.PlacedOnAgenda,
+        SECRETARIAT,
+        meeting_id="IAM-2",
+        board="IAM",
+        meeting_date=date(2019, 12, 12),
+    )
+    s.refused(
+        ev.BoardAdviceRecorded,
+        SECRETARIAT,
+        "illegal_transition",
+        meeting_id="IAM-1",
+        advice="supported",
+    )
+    s.do(
+        ev.BoardAdviceRecorded,
+        SECRETARIAT,
+        meeting_id="IAM-2",
+        advice="supported_with_conditions",
+        conditions="Report back in 6 months.",
+    )
     assert s.state.stage is Stage.ADVICE and s.state.board_conditions
 
 
 def test_board_not_supporting_returns_the_case_to_the_officer_and_then_to_the_board():
     s = Story()
     s.submit()
-    s.do(ev.PlacedOnAgenda, SECRETARIAT, meeting_id="IAM-1", board="IAM",
-         meeting_date=date(2019, 11, 28))
-    s.do(ev.BoardAdviceRecorded, SECRETARIAT, meeting_id="IAM-1", advice="not_supported",
-         comment="Options appraisal missing.")
+    s.do(
+        ev.PlacedOnAgenda,
+        SECRETARIAT,
+        meeting_id="IAM-1",
+        board="IAM",
+        meeting_date=date(2019, 11, 28),
+    )
+    s.do(
+        ev.BoardAdviceRecorded,
+        SECRETARIAT,
+        meeting_id="IAM-1",
+        advice="not_supported",
+        comment="Options appraisal missing.",
+    )
     assert s.state.stage is Stage.REVISION
-    s.do(ev.CaseRevised, OFFICER,
-         case=s.case.model_copy(update={"issues_for_consideration": "Options appraised."}))
+    s.do(
+        ev.CaseRevised,
+        OFFICER,
+        case=s.case.model_copy(update={"issues_for_consideration": "Options appraised."}),
+    )
     assert s.state.stage is Stage.BOARD and s.state.meeting_id is None
 
 
@@ -251,8 +351,14 @@ def test_extremis_needs_the_chair_not_a_meeting():
     s = Story(board=None, extremis_reason="Funding lapses this week.")
     s.submit()
     assert [t.role for t in open_tasks(s.state)] == [Role.BOARD_CHAIR]
-    s.refused(ev.PlacedOnAgenda, SECRETARIAT, "illegal_transition", meeting_id="IAM-1",
-              board="IAM", meeting_date=date(2019, 11, 28))
+    s.refused(
+        ev.PlacedOnAgenda,
+        SECRETARIAT,
+        "illegal_transition",
+        meeting_id="IAM-1",
+        board="IAM",
+        meeting_date=date(2019, 11, 28),
+    )
     s.refused(ev.ExtremisAgreed, SECRETARIAT, "wrong_role", reason="Urgent")
     s.do(ev.ExtremisAgreed, CHAIR, reason="Urgent: funding lapses.")
     assert s.state.stage is Stage.ADVICE
@@ -272,14 +378,23 @@ def test_deadline_reminders_escalation_missed_and_late_decision():
     s.to_decision()
     assert s.state.required_by == date(2019, 12, 13)
     s.do(ev.DeadlineReminderSent, SYSTEM, required_by=date(2019, 12, 13), working_days_before=5)
-    s.refused(ev.DeadlineReminderSent, SYSTEM, "already_done", required_by=date(2019, 12, 13),
-              working_days_before=5)
-    s.refused(ev.DeadlineReminderSent, OFFICER, "wrong_role", required_by=date(2019, 12, 13),
-              working_days_before=1)
+    s.refused(
+        ev.DeadlineReminderSent,
+        SYSTEM,
+        "already_done",
+        required_by=date(2019, 12, 13),
+        working_days_before=5,
+    )
+    s.refused(
+        ev.DeadlineReminderSent,
+        OFFICER,
+        "wrong_role",
+        required_by=date(2019, 12, 13),
+        working_days_before=1,
+    )
     s.do(ev.DeadlineEscalated, SYSTEM, required_by=date(2019, 12, 13))
     s.clock.jump_to(date(2019, 12, 13), hour=22)  # 22:00 UTC is still the 13th in London
-    msg = s.refused(ev.DeadlineMissed, SYSTEM, "illegal_transition",
-                    required_by=date(2019, 12, 13))
+    msg = s.refused(ev.DeadlineMissed, SYSTEM, "illegal_transition", required_by=date(2019, 12, 13))
     assert "has not ended" in msg
     s.clock.jump_to(date(2019, 12, 14), hour=0)
     s.do(ev.DeadlineMissed, SYSTEM, required_by=date(2019, 12, 13))
@@ -293,8 +408,13 @@ def test_changing_the_required_by_date_resets_the_reminders():
     s.submit()
     s.do(ev.DeadlineReminderSent, SYSTEM, required_by=date(2019, 12, 13), working_days_before=5)
     s.do(ev.RequiredByChanged, OFFICER, required_by=date(2020, 1, 17), reason="Settlement late.")
-    s.refused(ev.DeadlineReminderSent, SYSTEM, "illegal_transition",
-              required_by=date(2019, 12, 13), working_days_before=1)
+    s.refused(
+        ev.DeadlineReminderSent,
+        SYSTEM,
+        "illegal_transition",
+        required_by=date(2019, 12, 13),
+        working_days_before=1,
+    )
     s.do(ev.DeadlineReminderSent, SYSTEM, required_by=date(2020, 1, 17), working_days_before=5)
     assert s.state.reminders_sent == [5]
 
@@ -313,9 +433,12 @@ def test_deferred_part1_waits_for_its_date():
 
 
 def test_part2_review_extend_then_publish_redacted():
-    part2 = {"security_marking": "OFFICIAL-SENSITIVE [COMMERCIAL]",
-             "foi_sections": ["s43 Commercial interests"], "review_on": "2024-04-01",
-             "content": "Prices."}
+    part2 = {
+        "security_marking": "OFFICIAL-SENSITIVE [COMMERCIAL]",
+        "foi_sections": ["s43 Commercial interests"],
+        "review_on": "2024-04-01",
+        "content": "Prices.",
+    }
     s = Story(part2=part2)
     s.to_decision()
     s.do(ev.InterestsDeclared, DMPC, has_interest=False)
@@ -326,14 +449,22 @@ def test_part2_review_extend_then_publish_redacted():
     s.clock.jump_to(date(2024, 4, 1))
     s.do(ev.Part2ReviewDue, SYSTEM, review_date=date(2024, 4, 1))
     assert [t.kind for t in open_tasks(s.state)] == ["publish_part1", "review_part2"]
-    s.do(ev.Part2ExemptionExtended, PUBLISHER, new_review_date=date(2026, 4, 1),
-         reasons=["Contract extended."])
+    s.do(
+        ev.Part2ExemptionExtended,
+        PUBLISHER,
+        new_review_date=date(2026, 4, 1),
+        reasons=["Contract extended."],
+    )
     assert s.state.part2 is Part2Status.EXEMPT and s.state.part2_extensions == 1
     s.refused(ev.Part2Published, PUBLISHER, "wrong_stage", reason="Now")
     s.clock.jump_to(date(2026, 4, 1))
     s.do(ev.Part2ReviewDue, SYSTEM, review_date=date(2026, 4, 1))
-    s.do(ev.Part2PublishedRedacted, PUBLISHER, reason="Contract ended.",
-         redactions=[{"passage": "unit prices", "reason": "s43 still applies"}])
+    s.do(
+        ev.Part2PublishedRedacted,
+        PUBLISHER,
+        reason="Contract ended.",
+        redactions=[{"passage": "unit prices", "reason": "s43 still applies"}],
+    )
     assert s.state.part2 is Part2Status.PUBLISHED_REDACTED
 
 
@@ -348,8 +479,12 @@ def test_nothing_happens_before_the_case_is_drafted_and_it_is_drafted_once():
 def test_an_event_of_another_case_is_refused():
     s = Story()
     s.do(ev.CaseDrafted, OFFICER, case=s.case)
-    other = ev.CaseWithdrawn(event_id=uuid.uuid4(), case_id="case-2",
-                             occurred_at=datetime(2019, 12, 1, tzinfo=UTC), actor=OFFICER,
-                             reason="x")
+    other = ev.CaseWithdrawn(
+        event_id=uuid.uuid4(),
+        case_id="case-2",
+        occurred_at=datetime(2019, 12, 1, tzinfo=UTC),
+        actor=OFFICER,
+        reason="x",
+    )
     with pytest.raises(DomainError, match="belongs to case case-2"):
         apply(s.state, other)

@@ -1,0 +1,56 @@
+"""Every setting of Ratify, from the environment (or a `.env` file) via pydantic-settings.
+
+Defaults are the embedded ones: a SQLite event store and a Temporal dev server, both kept
+under `./data`. Production sets `RATIFY_DATABASE_URL` to PostgreSQL and `TEMPORAL_ADDRESS`
+to the cluster's frontend.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RATIFY_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("data")
+    #: The event store. Default: SQLite in WAL mode under data_dir.
+    database_url: str | None = None
+    #: host:port of a Temporal frontend. Unset: start the bundled dev server.
+    temporal_address: str | None = Field(
+        default=None, validation_alias=AliasChoices("TEMPORAL_ADDRESS", "RATIFY_TEMPORAL_ADDRESS")
+    )
+    temporal_namespace: str = "default"
+    task_queue: str = "ratify"
+    #: Ports of the bundled dev server and its Web UI.
+    dev_server_port: int = Field(default=7233, ge=1, le=65535)
+    dev_server_ui_port: int = Field(default=8233, ge=1, le=65535)
+    #: Reminders go out this many working days before a required-by date.
+    reminder_working_days: list[int] = Field(default_factory=lambda: [5, 1])
+    #: The user who decides when the DMPC declares an interest.
+    alternate_decision_maker: str = "alternate.decision.maker"
+
+    @field_validator("reminder_working_days")
+    @classmethod
+    def _positive(cls, value: list[int]) -> list[int]:
+        if any(d < 1 for d in value):
+            raise ValueError("reminder_working_days must be whole working days, 1 or more")
+        return sorted(set(value), reverse=True)
+
+    @property
+    def event_store_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'ratify.db').resolve()}"
+
+    @property
+    def dev_server_db(self) -> Path:
+        return (self.data_dir / "temporal.db").resolve()
+
+
+def load_settings() -> Settings:
+    """Read the settings, turning a bad value into an error that names the variable."""
+    return Settings()
