@@ -48,7 +48,7 @@ def test_a_drafted_case_survives_the_round_trip_to_the_penny():
     event = ev.CaseDrafted(case=case, **_envelope())
     back = _through_json(event)
     assert back == event
-    assert str(back.case.money_lines[0].amount) == "353000.01"  # type: ignore[attr-defined]
+    assert str(back.case.money_lines[0].amount) == "353000.01"
 
 
 def test_a_submission_keeps_its_routing_and_rule_set_version():
