@@ -1,4 +1,4 @@
-"""Fixtures for the event store tests: one fresh, migrated database per test.
+"""Shared fixtures: a fresh, migrated event store per test, on SQLite and on PostgreSQL.
 
 SQLite: a file in ``tmp_path``. PostgreSQL (URL from ``RATIFY_TEST_PG_URL``): the
 schema is migrated once per session into a template database, and each test gets
