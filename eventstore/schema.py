@@ -83,3 +83,22 @@ events = sa.Table(
 
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in events.columns)
 """Every stored column, in table order."""
+
+SEQUENCES_TABLE = "sequence_allocations"
+
+sequence_allocations = sa.Table(
+    SEQUENCES_TABLE,
+    metadata,
+    sa.Column("sequence", sa.String(50), primary_key=True),
+    sa.Column(
+        "number",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("allocated_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("sequence", "owner", name="uq_sequence_allocations_owner"),
+    sa.CheckConstraint("number > 0", name="ck_sequence_allocations_number_positive"),
+    comment="gap-free numbers (e.g. PCD references), one per owner, never reused",
+)

@@ -33,8 +33,16 @@ from eventstore.errors import (
     PartialBatchConflict,
 )
 from eventstore.hashing import GENESIS_HASH, HashInput, canonicalise, row_hash
-from eventstore.records import NewEvent, StoredEvent, check_aware, check_stream_id
+from eventstore.records import (
+    MAX_STREAM_ID_LENGTH,
+    NewEvent,
+    StoredEvent,
+    check_aware,
+    check_identifier,
+    check_stream_id,
+)
 from eventstore.schema import events as _events
+from eventstore.schema import sequence_allocations as _sequences
 
 PG_APPEND_LOCK_KEY = 0x5261_7469_6679_4553
 """``pg_advisory_xact_lock`` key serialising appends ("RatifyES" in ASCII)."""
@@ -69,6 +77,11 @@ _STORED_BY_ID = sa.select(_events).where(
 )
 _INSERT = _events.insert()
 _PG_LOCK = sa.text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=PG_APPEND_LOCK_KEY)
+#: Serialises sequence allocations (a different key: they need not wait for appends).
+PG_SEQUENCE_LOCK_KEY = 0x5261_7469_6679_5351
+_PG_SEQUENCE_LOCK = sa.text("SELECT pg_advisory_xact_lock(:key)").bindparams(
+    key=PG_SEQUENCE_LOCK_KEY
+)
 
 
 class EventStore:
@@ -278,6 +291,52 @@ class EventStore:
         log needs an external digest to detect (a later issue).
         """
         return verify.verify_all(self._engine)
+
+    # ------------------------------------------------------------------ sequences
+
+    def allocate(self, sequence: str, owner: str, *, first: int = 1) -> int:
+        """The number of ``owner`` in a gap-free ``sequence`` (e.g. PCD references).
+
+        The first call for an owner takes the next number (``first`` if the sequence is
+        empty) and records it; every later call for the same owner returns the same
+        number, so a retried allocation never takes a second one. Numbers are never
+        reused. Writers are serialised as for appends.
+        """
+        sequence = check_identifier(sequence, "sequence", 50)
+        owner = check_identifier(owner, "owner", MAX_STREAM_ID_LENGTH)
+        _check_count(first, "first", minimum=1)
+        table = _sequences
+        with self._writer.connect() as conn, conn.begin():
+            if self._postgres:
+                conn.execute(_PG_SEQUENCE_LOCK)
+            mine = conn.execute(
+                sa.select(table.c.number).where(
+                    table.c.sequence == sequence, table.c.owner == owner
+                )
+            ).scalar_one_or_none()
+            if mine is not None:
+                return int(mine)
+            last = conn.execute(
+                sa.select(sa.func.max(table.c.number)).where(table.c.sequence == sequence)
+            ).scalar_one()
+            number = max(int(last or 0) + 1, first)
+            conn.execute(
+                table.insert().values(
+                    sequence=sequence, number=number, owner=owner, allocated_at=datetime.now(UTC)
+                )
+            )
+        return number
+
+    def allocations(self, sequence: str) -> dict[str, int]:
+        """Every owner of a sequence with its number."""
+        table = _sequences
+        with self._engine.connect() as conn, conn.begin():
+            rows = conn.execute(
+                sa.select(table.c.owner, table.c.number)
+                .where(table.c.sequence == sequence)
+                .order_by(table.c.number)
+            )
+            return {row.owner: int(row.number) for row in rows}
 
 
 class _Prepared:

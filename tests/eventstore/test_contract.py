@@ -309,6 +309,23 @@ class TestEventStoreContract:
                 assert versions == list(range(1, rounds // 3 + 1))
         assert store.verify_all().ok
 
+    def test_sequence_numbers_are_gap_free_one_per_owner_and_never_reused(
+        self, store: EventStore
+    ) -> None:
+        assert store.allocate("PCD", "case-a", first=679) == 679
+        assert store.allocate("PCD", "case-b", first=679) == 680
+        assert store.allocate("PCD", "case-a", first=679) == 679  # a retry keeps its number
+        assert store.allocate("OTHER", "case-a") == 1  # sequences are independent
+        with pytest.raises(InvalidEvent):
+            store.allocate("PCD", " padded ")
+
+        owners = [f"case-{i}" for i in range(40)]
+        with ThreadPoolExecutor(4) as pool:
+            numbers = list(pool.map(lambda o: store.allocate("PCD", o), owners + owners))
+        assert numbers[:40] == numbers[40:]  # every owner got the same number twice
+        allocated = store.allocations("PCD")
+        assert sorted(allocated.values()) == list(range(679, 679 + 42))
+
     def test_tailing_reader_never_skips_a_position(self, store: EventStore) -> None:
         """Writers race a reader polling read_all(after=last_seen).
 

@@ -31,7 +31,8 @@ def test_upgrade_from_empty_then_downgrade_to_base(empty_database_url: URL) -> N
 
     migrate(url)
     assert {"events", VERSION_TABLE} <= table_names(url)
-    assert current_revision(url) == "0001"
+    assert current_revision(url) == "0002"
+    assert "sequence_allocations" in table_names(url)
     engine = create_engine_for(url)
     try:
         columns = [c["name"] for c in sa.inspect(engine).get_columns("events")]
@@ -48,6 +49,7 @@ def test_upgrade_from_empty_then_downgrade_to_base(empty_database_url: URL) -> N
 
     downgrade(url)
     assert "events" not in table_names(url)
+    assert "sequence_allocations" not in table_names(url)
     assert current_revision(url) is None
 
 
@@ -75,5 +77,5 @@ def test_env_py_can_also_connect_from_a_url(empty_database_url: URL) -> None:
         "sqlalchemy.url", empty_database_url.render_as_string(hide_password=False)
     )
     command.upgrade(config, "head")
-    assert current_revision(empty_database_url) == "0001"
+    assert current_revision(empty_database_url) == "0002"
     assert "events" in table_names(empty_database_url)
