@@ -21,6 +21,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from domain.case import BoardName, Case, Text
 from domain.errors import UnknownEventError
+from domain.register import RegisterEntry
 from domain.roles import Actor, AdviceArea
 from domain.rules.delegation import Routing
 
@@ -204,7 +205,10 @@ class DecisionDeclined(Event):
 
 @_register
 class Part1Published(Event):
+    """Part 1 is on the public register: the entry is exactly what was published."""
+
     TYPE = "publication.part1_published"
+    entry: RegisterEntry
 
 
 @_register
@@ -224,6 +228,8 @@ class Part2ReviewDue(Event):
 class Part2Published(Event):
     TYPE = "part2.published"
     reason: Text
+    #: The Part 2 text as published.
+    content: Text
 
 
 class Redaction(BaseModel):
@@ -237,6 +243,8 @@ class Part2PublishedRedacted(Event):
     TYPE = "part2.published_redacted"
     redactions: list[Redaction] = Field(min_length=1)
     reason: Text
+    #: The Part 2 text as published, each redacted passage replaced by [REDACTED].
+    content: Text
 
 
 @_register

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from domain.case import Case
 from domain.clock import london_date, long_date
 from domain.errors import DomainError
+from domain.register import redact
 from domain.events import (
     AdviceNotRequired,
     BoardAdvice,
@@ -595,6 +596,12 @@ def _p1_published(state: CaseState, e: Part1Published) -> CaseState:
     )
     if until is not None and london_date(e.occurred_at) < until:
         raise DomainError(f"{what}: publication is deferred until {long_date(until)}")
+    if (e.entry.case_id, e.entry.reference, e.entry.title) != (
+        state.case_id,
+        state.reference,
+        state.case.title,
+    ):
+        raise DomainError(f"{what}: the register entry does not match the decision")
     return state.model_copy(
         update={"part1": Part1Status.PUBLISHED, "part1_published_at": e.occurred_at}
     )
@@ -622,15 +629,30 @@ def _review_guard(state: CaseState, actor: Actor, what: str) -> None:
         raise DomainError(f"{what}: no Part 2 review is due", code="wrong_stage")
 
 
+def _part2_text(state: CaseState) -> str:
+    assert state.case is not None and state.case.part2 is not None
+    return state.case.part2.content
+
+
 @_on(Part2Published)
 def _p2_published(state: CaseState, e: Part2Published) -> CaseState:
-    _review_guard(state, e.actor, "Part 2 cannot be published")
+    what = "Part 2 cannot be published"
+    _review_guard(state, e.actor, what)
+    if e.content != _part2_text(state):
+        raise DomainError(f"{what}: the text published is not the Part 2 of the case")
     return state.model_copy(update={"part2": Part2Status.PUBLISHED})
 
 
 @_on(Part2PublishedRedacted)
 def _p2_redacted(state: CaseState, e: Part2PublishedRedacted) -> CaseState:
-    _review_guard(state, e.actor, "Part 2 cannot be published redacted")
+    what = "Part 2 cannot be published redacted"
+    _review_guard(state, e.actor, what)
+    try:
+        expected = redact(_part2_text(state), [r.passage for r in e.redactions])
+    except ValueError as exc:
+        raise DomainError(f"{what}: {exc}") from None
+    if e.content != expected:
+        raise DomainError(f"{what}: the text published is not Part 2 with those redactions")
     return state.model_copy(update={"part2": Part2Status.PUBLISHED_REDACTED})
 
 

@@ -68,6 +68,7 @@ def test_every_event_type_has_a_stable_unique_name_and_loads_back():
         ev.Part2PublishedRedacted(
             redactions=[{"passage": "prices", "reason": "s43"}],
             reason="Contract ended",
+            content="Unit [REDACTED] apply.",
             **_envelope(),
         ),
         ev.RequiredByChanged(required_by=None, reason="No longer urgent", **_envelope()),

@@ -13,6 +13,7 @@ from domain.errors import DomainError
 from domain.fold import apply, fold
 from domain.roles import Actor, AdviceArea, Role
 from domain.rules.delegation import route_case
+from domain.register import RegisterEntry, part1_entry
 from domain.state import CaseState, Part1Status, Part2Status, SignOffStatus, Stage, open_tasks
 from tests.factories import (
     ALTERNATE,
@@ -33,6 +34,15 @@ from tests.factories import (
 )
 
 CASE_ID = "case-1"
+ENTRY = RegisterEntry(
+    case_id=CASE_ID,
+    reference="PCD 1",
+    title="T",
+    date_signed=date(2019, 12, 1),
+    decision_maker="DMPC",
+    executive_summary="S",
+    recommendations=[],
+)
 
 
 class Story:
@@ -128,7 +138,10 @@ def test_a_dmpc_decision_goes_from_draft_to_published():
     s.do(ev.DecisionApproved, DMPC, reference="PCD 679", comment="Approved.")
     assert s.state.stage is Stage.APPROVED and s.state.reference == "PCD 679"
     assert s.state.part1 is Part1Status.PENDING
-    s.do(ev.Part1Published, SYSTEM)
+    forged = part1_entry(s.state).model_copy(update={"reference": "PCD 1"})
+    msg = s.refused(ev.Part1Published, SYSTEM, "illegal_transition", entry=forged)
+    assert "does not match the decision" in msg
+    s.do(ev.Part1Published, SYSTEM, entry=part1_entry(s.state))
     assert s.state.part1 is Part1Status.PUBLISHED
     assert open_tasks(s.state) == []
     # the same events folded from nothing give the same state
@@ -255,7 +268,7 @@ def test_declined_decision_is_final():
     s.do(ev.DecisionDeclined, DMPC, comment="Not value for money.")
     assert s.state.stage is Stage.DECLINED
     s.refused(ev.CaseWithdrawn, OFFICER, "wrong_stage", reason="Too late")
-    s.refused(ev.Part1Published, SYSTEM, "wrong_stage")
+    s.refused(ev.Part1Published, SYSTEM, "wrong_stage", entry=ENTRY)
 
 
 def test_mps_delegated_case_skips_the_chief_executive_and_has_no_reference():
@@ -424,11 +437,11 @@ def test_deferred_part1_waits_for_its_date():
     s.to_decision()
     s.do(ev.InterestsDeclared, DMPC, has_interest=False)
     s.do(ev.DecisionApproved, DMPC, reference="PCD 700")
-    msg = s.refused(ev.Part1Published, SYSTEM, "illegal_transition")
+    msg = s.refused(ev.Part1Published, SYSTEM, "illegal_transition", entry=part1_entry(s.state))
     assert msg == "Part 1 cannot be published: publication is deferred until 1 March 2020"
     s.do(ev.Part1Deferred, PUBLISHER, until=date(2020, 3, 1), reason="Tender still open.")
     s.clock.jump_to(date(2020, 3, 1))
-    s.do(ev.Part1Published, SYSTEM)
+    s.do(ev.Part1Published, SYSTEM, entry=part1_entry(s.state))
     assert s.state.part1 is Part1Status.PUBLISHED
 
 
@@ -437,7 +450,7 @@ def test_part2_review_extend_then_publish_redacted():
         "security_marking": "OFFICIAL-SENSITIVE [COMMERCIAL]",
         "foi_sections": ["s43 Commercial interests"],
         "review_on": "2024-04-01",
-        "content": "Prices.",
+        "content": "The unit prices are set out.",
     }
     s = Story(part2=part2)
     s.to_decision()
@@ -456,13 +469,29 @@ def test_part2_review_extend_then_publish_redacted():
         reasons=["Contract extended."],
     )
     assert s.state.part2 is Part2Status.EXEMPT and s.state.part2_extensions == 1
-    s.refused(ev.Part2Published, PUBLISHER, "wrong_stage", reason="Now")
+    s.refused(
+        ev.Part2Published,
+        PUBLISHER,
+        "wrong_stage",
+        reason="Now",
+        content="The unit prices are set out.",
+    )
     s.clock.jump_to(date(2026, 4, 1))
     s.do(ev.Part2ReviewDue, SYSTEM, review_date=date(2026, 4, 1))
+    msg = s.refused(
+        ev.Part2PublishedRedacted,
+        PUBLISHER,
+        "illegal_transition",
+        reason="Contract ended.",
+        content="The unit prices are set out.",
+        redactions=[{"passage": "unit prices", "reason": "s43 still applies"}],
+    )
+    assert "not Part 2 with those redactions" in msg
     s.do(
         ev.Part2PublishedRedacted,
         PUBLISHER,
         reason="Contract ended.",
+        content="The [REDACTED] are set out.",
         redactions=[{"passage": "unit prices", "reason": "s43 still applies"}],
     )
     assert s.state.part2 is Part2Status.PUBLISHED_REDACTED
