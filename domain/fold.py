@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 from domain.case import Case
 from domain.clock import london_date, long_date
 from domain.errors import DomainError
-from domain.register import redact
 from domain.events import (
     AdviceNotRequired,
     BoardAdvice,
@@ -48,6 +47,7 @@ from domain.events import (
     RequiredByChanged,
     SignOffGiven,
 )
+from domain.register import redact
 from domain.roles import Actor, AdviceArea, Role
 from domain.rules.delegation import DecisionMaker, Route, Routing
 from domain.state import (

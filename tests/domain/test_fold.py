@@ -11,9 +11,9 @@ import pytest
 from domain import events as ev
 from domain.errors import DomainError
 from domain.fold import apply, fold
+from domain.register import RegisterEntry, part1_entry
 from domain.roles import Actor, AdviceArea, Role
 from domain.rules.delegation import route_case
-from domain.register import RegisterEntry, part1_entry
 from domain.state import CaseState, Part1Status, Part2Status, SignOffStatus, Stage, open_tasks
 from tests.factories import (
     ALTERNATE,
