@@ -32,6 +32,17 @@ class Settings(BaseSettings):
     reminder_working_days: list[int] = Field(default_factory=lambda: [5, 1])
     #: The user who decides when the DMPC declares an interest.
     alternate_decision_maker: str = "alternate.decision.maker"
+    #: The first PCD number to allocate on a new store.
+    first_reference: int = Field(default=1, ge=1)
+    #: Migrate the event store when the worker starts (embedded use). Production runs
+    #: migrations as a job instead and sets this to false.
+    migrate_on_start: bool = True
+    #: E-mail notifications: unset host means none (they are still recorded and logged).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = "ratify@localhost"
+    #: Role -> shared mailbox, e.g. {"finance_adviser": "finance-team@example.org"}.
+    role_mailboxes: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("reminder_working_days")
     @classmethod

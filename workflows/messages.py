@@ -8,16 +8,20 @@ action is refused as stale instead of being applied to something they have not s
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.case import BoardName, Case
-from domain.events import BoardAdvice, Redaction
+from domain.events import BoardAdvice, Event, Redaction, decode, encode
 from domain.roles import Actor, AdviceArea, Role
 from domain.state import CaseState
 
 TASK_QUEUE = "ratify"
+
+#: The id of a candidate event built only to be validated (no id is drawn for it).
+PLACEHOLDER_ID = UUID(int=0)
 
 
 class _Message(BaseModel):
@@ -165,3 +169,130 @@ class DecisionOutcome(_Message):
 class StateView(_Message):
     state: CaseState
     tasks: list[TaskView]
+
+
+# -- between workflows and activities ------------------------------------------------------
+
+
+class EncodedEvent(_Message):
+    """A domain event on its way to the store: its type, schema version and JSON payload."""
+
+    event_id: UUID
+    case_id: str
+    event_type: str
+    schema_version: int
+    occurred_at: datetime
+    actor: Actor
+    payload: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: Event) -> EncodedEvent:
+        event_type, version, payload = encode(event)
+        return cls(
+            event_id=event.event_id,
+            case_id=event.case_id,
+            event_type=event_type,
+            schema_version=version,
+            occurred_at=event.occurred_at,
+            actor=event.actor,
+            payload=payload,
+        )
+
+    def decode(self) -> Event:
+        return decode(
+            self.event_type,
+            self.schema_version,
+            self.payload,
+            event_id=self.event_id,
+            case_id=self.case_id,
+            occurred_at=self.occurred_at,
+            actor=self.actor,
+        )
+
+
+class RecordRequest(_Message):
+    case_id: str
+    events: list[EncodedEvent]
+
+
+class AllocateRequest(_Message):
+    sequence: str
+    owner: str
+    first: int = 1
+
+
+class Notification(_Message):
+    """A message to the people holding a role (or one named person) about a case."""
+
+    notification_id: UUID
+    case_id: str
+    kind: str
+    to_role: Role
+    to_user: str | None = None
+    subject: str
+    body: str
+    occurred_at: datetime
+
+
+# -- Part 2 review -----------------------------------------------------------------------
+
+
+class Part2ReviewInput(_Message):
+    case_id: str
+    review_date: date
+    #: How many times the exemption has been extended before this run.
+    extensions: int = 0
+
+
+class Part2ReviewResult(_Message):
+    case_id: str
+    outcome: str
+    extensions: int
+
+
+# -- board meetings --------------------------------------------------------------------
+
+
+class MeetingInput(_Message):
+    meeting_id: str
+    board: BoardName
+    meeting_date: date
+    created_by: Actor
+
+
+class AddToAgenda(Action):
+    case_id: str
+
+
+class RecordCaseAdvice(Action):
+    case_id: str
+    advice: BoardAdvice
+    conditions: str | None = None
+    comment: str | None = None
+
+
+class CloseMeeting(Action):
+    pass
+
+
+class AgendaItem(_Message):
+    case_id: str
+    advice: BoardAdvice | None = None
+    conditions: str | None = None
+
+
+class MeetingView(_Message):
+    meeting_id: str
+    board: BoardName
+    meeting_date: date
+    agenda: list[AgendaItem]
+    closed: bool
+
+
+class CaseUpdateRequest(_Message):
+    """Run an update on a decision workflow, from another workflow (via an activity)."""
+
+    case_id: str
+    update: str
+    update_id: str
+    action: dict[str, Any]

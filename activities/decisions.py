@@ -1,0 +1,43 @@
+"""Activities that act on decision workflows on behalf of other workflows.
+
+A board meeting moves its cases on (placing them on its agenda, recording the board's
+advice) by running the decision workflow's own update, so the same validator refuses a
+wrong step. The update id comes from the calling workflow: a retried activity repeats the
+same update, which Temporal answers with the first result instead of running it twice.
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from workflows.messages import ActionResult, CaseUpdateRequest
+
+
+class DecisionActivities:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    @activity.defn(name="update_decision")
+    async def update_decision(self, request: CaseUpdateRequest) -> ActionResult:
+        handle = self.client.get_workflow_handle(request.case_id)
+        try:
+            result: ActionResult = await handle.execute_update(
+                request.update, request.action, id=request.update_id, result_type=ActionResult
+            )
+            return result
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.NOT_FOUND:
+                raise ApplicationError(
+                    f"there is no open case {request.case_id}",
+                    type="not_found",
+                    non_retryable=True,
+                ) from exc
+            raise
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            if isinstance(cause, ApplicationError):
+                raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from exc
+            raise ApplicationError(str(cause or exc), type="refused", non_retryable=True) from exc

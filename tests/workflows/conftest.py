@@ -1,0 +1,49 @@
+"""Workflow tests on Temporal's time-skipping test server (a 5-year timer ends at once).
+
+One server for the session; each test gets its own SQLite event store, task queue and
+worker. The server's clock carries over between tests, so tests build their dates from
+`env.get_current_time()` and never assert absolute dates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from eventstore import EventStore, migrate
+from tests.workflows.lifecycle import Harness
+from worker import bin_path, build_worker
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    environment = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=bin_path("temporal-test-server"),
+    )
+    try:
+        yield environment
+    finally:
+        await environment.shutdown()
+
+
+@pytest.fixture
+def wf_store(tmp_path: Path) -> EventStore:
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    migrate(url)
+    return EventStore.from_url(url)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def harness(env: WorkflowEnvironment, wf_store: EventStore) -> AsyncIterator[Harness]:
+    task_queue = f"ratify-test-{uuid.uuid4().hex[:8]}"
+    worker = build_worker(env.client, wf_store, task_queue=task_queue)
+    async with worker:
+        yield Harness(env=env, store=wf_store, task_queue=task_queue)
+    wf_store.close()

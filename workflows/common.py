@@ -1,0 +1,103 @@
+"""What the workflows share: activity calls with their retry policy, and refusals.
+
+A refusal is an `ApplicationError` whose message is the domain's sentence and whose type
+is the domain's code (wrong_stage, wrong_role, already_done, four_eyes,
+interests_not_declared, stale, invalid, ...), marked non-retryable: the person sees the
+reason, and nothing was written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from pydantic import ValidationError
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain import events as ev
+    from domain.errors import DomainError, RulesError
+    from domain.fold import apply
+    from domain.state import CaseState, Task
+    from workflows import messages as m
+
+#: How long one attempt of an activity may take, and how it is retried: for ever, backing
+#: off to a minute, so a database outage delays a step and never loses one.
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+
+
+def refuse(exc: DomainError | RulesError) -> ApplicationError:
+    """A domain refusal as the error the person sees."""
+    if isinstance(exc, DomainError):
+        return ApplicationError(exc.message, type=exc.code, non_retryable=True)
+    return ApplicationError(str(exc), type="rules", non_retryable=True)
+
+
+def apply_or_refuse(state: CaseState, events: list[ev.Event]) -> CaseState:
+    """Fold events into a state, or refuse with the domain's reason."""
+    try:
+        for event in events:
+            state = apply(state, event)
+    except DomainError as exc:
+        raise refuse(exc) from None
+    return state
+
+
+@contextmanager
+def invalid() -> Iterator[None]:
+    """Turn a malformed action (an empty reason, say) into a refusal naming the field."""
+    try:
+        yield
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'action'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ApplicationError(problems, type="invalid", non_retryable=True) from None
+
+
+def stale(action: m.Action, state: CaseState | None) -> None:
+    """Refuse an action taken on a version of the case the person no longer sees."""
+    if action.expected_version is None or state is None:
+        return
+    if action.expected_version != state.version:
+        raise ApplicationError(
+            f"the case has changed since you looked at it: it is now at version "
+            f"{state.version} and {state.stage.label}",
+            type="stale",
+            non_retryable=True,
+        )
+
+
+async def record(case_id: str, events: list[ev.Event]) -> list[m.StoredRef]:
+    """Commit events through the journal activity; returns once they are stored."""
+    stored: list[m.StoredRef] = await workflow.execute_activity(
+        "record_events",
+        m.RecordRequest(case_id=case_id, events=[m.EncodedEvent.of(e) for e in events]),
+        result_type=list[m.StoredRef],
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        retry_policy=RETRY,
+    )
+    return stored
+
+
+async def notify(case_id: str, kind: str, task: Task, subject: str, body: str) -> None:
+    """Tell the holders of a task's role, through the notify activity."""
+    await workflow.execute_activity(
+        "notify",
+        m.Notification(
+            notification_id=workflow.uuid4(),
+            case_id=case_id,
+            kind=kind,
+            to_role=task.role,
+            subject=subject,
+            body=body,
+            occurred_at=workflow.now(),
+        ),
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        retry_policy=RETRY,
+    )

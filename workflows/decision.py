@@ -1,0 +1,543 @@
+"""The decision workflow: one per case (workflow id = case id), from draft to publication.
+
+The workflow holds the case state, always the fold of the events it has committed. Every
+approver action is an *update*: its validator folds a candidate event into the current state
+and refuses with the domain's reason (wrong stage, wrong role, already done, four-eyes,
+interests not declared, stale) before anything is written. An accepted action takes the
+lock, folds again (the state may have moved while it waited), commits its events through the
+`record_events` activity, and only then answers, with the positions and hashes stored.
+
+Alongside the actions, the workflow watches the required-by date (reminders, escalation,
+deadline missed; timers follow a changed date), publishes Part 1 on approval or on the
+deferral date, and starts the Part 2 review workflow when there is a Part 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain import events as ev
+    from domain.clock import LONDON, london_date
+    from domain.deadlines import DeadlineStep, DeadlineStepKind, deadline_schedule, due_steps
+    from domain.errors import RulesError
+    from domain.register import part1_entry
+    from domain.roles import SYSTEM_ACTOR, Actor, Role
+    from domain.rules.delegation import route_case
+    from domain.state import CaseState, Part1Status, Part2Status, Stage, Task, open_tasks
+    from workflows import messages as m
+    from workflows.common import (
+        ACTIVITY_TIMEOUT,
+        RETRY,
+        apply_or_refuse,
+        invalid,
+        notify,
+        record,
+        refuse,
+        stale,
+    )
+    from workflows.part2 import Part2ReviewWorkflow
+
+#: Part 1 is published at this London time on its deferral date.
+PUBLISH_AT = time(9, 0)
+
+
+def task_view(task: Task, settings: m.Settings) -> m.TaskView:
+    assignee = (
+        settings.alternate_decision_maker if task.role is Role.ALTERNATE_DECISION_MAKER else None
+    )
+    return m.TaskView(
+        kind=task.kind,
+        role=task.role,
+        description=task.description,
+        area=task.area,
+        due=task.due,
+        assignee=assignee,
+    )
+
+
+EventMaker = Callable[[], list[ev.Event]]
+
+
+@workflow.defn
+class DecisionWorkflow:
+    @workflow.init
+    def __init__(self, params: m.DecisionInput) -> None:
+        self.case_id = params.case_id
+        self.settings = params.settings
+        self.state = CaseState(case_id=params.case_id)
+        self.lock = asyncio.Lock()
+        self.deadline_moved = False
+        self.background: list[asyncio.Task[None]] = []
+
+    # -- run ---------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, params: m.DecisionInput) -> m.DecisionOutcome:
+        await self._commit(lambda: [self._event(ev.CaseDrafted, params.officer, case=params.case)])
+        watcher = asyncio.create_task(self._watch_deadline())
+        await workflow.wait_condition(lambda: self.state.stage.is_closed)
+        await watcher
+        if self.state.stage is Stage.APPROVED:
+            await self._publish_part1()
+            if self.state.part2 is Part2Status.EXEMPT:
+                await self._start_part2_review()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await asyncio.gather(*self.background)
+        return m.DecisionOutcome(
+            case_id=self.case_id,
+            stage=self.state.stage.value,
+            reference=self.state.reference,
+            late=self.state.late,
+            decided_at=self.state.decided_at,
+        )
+
+    # -- committing events -------------------------------------------------------------
+
+    def _event(self, cls: type[ev.Event], actor: Actor, **fields: Any) -> ev.Event:
+        return cls(
+            event_id=workflow.uuid4(),
+            case_id=self.case_id,
+            occurred_at=workflow.now(),
+            actor=actor,
+            **fields,
+        )
+
+    def _candidate(self, cls: type[ev.Event], actor: Actor, **fields: Any) -> ev.Event:
+        """An event to validate with: no id is drawn, so validation leaves no trace."""
+        return cls(
+            event_id=m.PLACEHOLDER_ID,
+            case_id=self.case_id,
+            occurred_at=workflow.now(),
+            actor=actor,
+            **fields,
+        )
+
+    def _fold(self, events: list[ev.Event]) -> CaseState:
+        return apply_or_refuse(self.state, events)
+
+    def _check(self, action: m.Action, cls: type[ev.Event], **fields: Any) -> None:
+        """The validator of every action: not stale, and allowed by the fold."""
+        stale(action, self.state)
+        with invalid():
+            candidate = self._candidate(cls, action.actor, **fields)
+        self._fold([candidate])
+
+    async def _commit(self, make: EventMaker) -> m.ActionResult:
+        async with self.lock:
+            with invalid():
+                events = make()
+            new_state = self._fold(events)
+            stored = await record(self.case_id, events)
+            before = open_tasks(self.state)
+            self.state = new_state
+        self._announce_new_tasks(before)
+        return m.ActionResult(
+            case_id=self.case_id,
+            version=self.state.version,
+            stage=self.state.stage.value,
+            events=stored,
+        )
+
+    def _announce_new_tasks(self, before: list[Task]) -> None:
+        """Tell the holders of each task that has just opened."""
+        for task in open_tasks(self.state):
+            if task in before:
+                continue
+            subject = f"[Ratify] {self.state.title}: {task.description}"
+            body = (
+                f"Case {self.case_id} ({self.state.title}) is {self.state.stage.label}.\n"
+                f"Your task: {task.description}."
+                + (f"\nDue by {task.due.isoformat()}." if task.due else "")
+            )
+            self.background.append(
+                asyncio.create_task(notify(self.case_id, "new_task", task, subject, body))
+            )
+
+    # -- drafting ----------------------------------------------------------------------
+
+    def _routing_for(self, case: Any) -> Any:
+        judged_on = london_date(self.state.submitted_at or workflow.now())
+        try:
+            return route_case(case, judged_on)
+        except RulesError as exc:
+            raise refuse(exc) from None
+
+    @workflow.update
+    async def revise(self, action: m.Revise) -> m.ActionResult:
+        def make() -> list[ev.Event]:
+            routing = self._routing_for(action.case) if self.state.submitted_at else None
+            return [
+                self._event(
+                    ev.CaseRevised,
+                    action.actor,
+                    case=action.case,
+                    note=action.note,
+                    routing=routing,
+                )
+            ]
+
+        return await self._commit(make)
+
+    @revise.validator
+    def _v_revise(self, action: m.Revise) -> None:
+        routing = self._routing_for(action.case) if self.state.submitted_at else None
+        self._check(action, ev.CaseRevised, case=action.case, note=action.note, routing=routing)
+
+    @workflow.update
+    async def submit(self, action: m.Submit) -> m.ActionResult:
+        return await self._commit(
+            lambda: [
+                self._event(ev.CaseSubmitted, action.actor, routing=self._routing_for(self._case()))
+            ]
+        )
+
+    @submit.validator
+    def _v_submit(self, action: m.Submit) -> None:
+        if self.state.case is None:
+            raise ApplicationError(
+                "the case has not been drafted yet", type="wrong_stage", non_retryable=True
+            )
+        self._check(action, ev.CaseSubmitted, routing=self._routing_for(self._case()))
+
+    def _case(self) -> Any:
+        assert self.state.case is not None
+        return self.state.case
+
+    @workflow.update
+    async def withdraw(self, action: m.Withdraw) -> m.ActionResult:
+        return await self._commit(
+            lambda: [self._event(ev.CaseWithdrawn, action.actor, reason=action.reason)]
+        )
+
+    @withdraw.validator
+    def _v_withdraw(self, action: m.Withdraw) -> None:
+        self._check(action, ev.CaseWithdrawn, reason=action.reason)
+
+    @workflow.update
+    async def change_required_by(self, action: m.ChangeRequiredBy) -> m.ActionResult:
+        result = await self._commit(
+            lambda: [
+                self._event(
+                    ev.RequiredByChanged,
+                    action.actor,
+                    required_by=action.required_by,
+                    reason=action.reason,
+                )
+            ]
+        )
+        self.deadline_moved = True
+        return result
+
+    @change_required_by.validator
+    def _v_change_required_by(self, action: m.ChangeRequiredBy) -> None:
+        self._check(
+            action, ev.RequiredByChanged, required_by=action.required_by, reason=action.reason
+        )
+
+    @workflow.update
+    async def record_irregularity(self, action: m.RecordIrregularity) -> m.ActionResult:
+        return await self._commit(
+            lambda: [
+                self._event(ev.IrregularityRecorded, action.actor, description=action.description)
+            ]
+        )
+
+    @record_irregularity.validator
+    def _v_record_irregularity(self, action: m.RecordIrregularity) -> None:
+        self._check(action, ev.IrregularityRecorded, description=action.description)
+
+    # -- board -------------------------------------------------------------------------
+
+    @workflow.update
+    async def place_on_agenda(self, action: m.PlaceOnAgenda) -> m.ActionResult:
+        fields = action.model_dump(include={"meeting_id", "meeting_date", "board"})
+        return await self._commit(lambda: [self._event(ev.PlacedOnAgenda, action.actor, **fields)])
+
+    @place_on_agenda.validator
+    def _v_place_on_agenda(self, action: m.PlaceOnAgenda) -> None:
+        fields = action.model_dump(include={"meeting_id", "meeting_date", "board"})
+        self._check(action, ev.PlacedOnAgenda, **fields)
+
+    @workflow.update
+    async def record_board_advice(self, action: m.RecordBoardAdvice) -> m.ActionResult:
+        fields = action.model_dump(include={"meeting_id", "advice", "conditions", "comment"})
+        return await self._commit(
+            lambda: [self._event(ev.BoardAdviceRecorded, action.actor, **fields)]
+        )
+
+    @record_board_advice.validator
+    def _v_record_board_advice(self, action: m.RecordBoardAdvice) -> None:
+        fields = action.model_dump(include={"meeting_id", "advice", "conditions", "comment"})
+        self._check(action, ev.BoardAdviceRecorded, **fields)
+
+    @workflow.update
+    async def agree_extremis(self, action: m.AgreeExtremis) -> m.ActionResult:
+        return await self._commit(
+            lambda: [self._event(ev.ExtremisAgreed, action.actor, reason=action.reason)]
+        )
+
+    @agree_extremis.validator
+    def _v_agree_extremis(self, action: m.AgreeExtremis) -> None:
+        self._check(action, ev.ExtremisAgreed, reason=action.reason)
+
+    # -- advice ------------------------------------------------------------------------
+
+    @workflow.update
+    async def sign_off(self, action: m.SignOff) -> m.ActionResult:
+        return await self._commit(
+            lambda: [
+                self._event(ev.SignOffGiven, action.actor, area=action.area, comment=action.comment)
+            ]
+        )
+
+    @sign_off.validator
+    def _v_sign_off(self, action: m.SignOff) -> None:
+        self._check(action, ev.SignOffGiven, area=action.area, comment=action.comment)
+
+    @workflow.update
+    async def request_changes(self, action: m.RequestChanges) -> m.ActionResult:
+        fields = action.model_dump(include={"area", "reasons", "sections"})
+        return await self._commit(
+            lambda: [self._event(ev.ChangesRequested, action.actor, **fields)]
+        )
+
+    @request_changes.validator
+    def _v_request_changes(self, action: m.RequestChanges) -> None:
+        self._check(
+            action,
+            ev.ChangesRequested,
+            **action.model_dump(include={"area", "reasons", "sections"}),
+        )
+
+    @workflow.update
+    async def advice_not_required(self, action: m.AdviceNotRequired) -> m.ActionResult:
+        return await self._commit(
+            lambda: [
+                self._event(
+                    ev.AdviceNotRequired, action.actor, area=action.area, reason=action.reason
+                )
+            ]
+        )
+
+    @advice_not_required.validator
+    def _v_advice_not_required(self, action: m.AdviceNotRequired) -> None:
+        self._check(action, ev.AdviceNotRequired, area=action.area, reason=action.reason)
+
+    # -- chief executive and decision --------------------------------------------------
+
+    @workflow.update
+    async def consult_chief_executive(self, action: m.ConsultChiefExecutive) -> m.ActionResult:
+        return await self._commit(
+            lambda: [self._event(ev.ChiefExecutiveConsulted, action.actor, comment=action.comment)]
+        )
+
+    @consult_chief_executive.validator
+    def _v_consult_chief_executive(self, action: m.ConsultChiefExecutive) -> None:
+        self._check(action, ev.ChiefExecutiveConsulted, comment=action.comment)
+
+    @workflow.update
+    async def chief_executive_send_back(self, action: m.ChiefExecutiveSendBack) -> m.ActionResult:
+        return await self._commit(
+            lambda: [self._event(ev.ChiefExecutiveSentBack, action.actor, reasons=action.reasons)]
+        )
+
+    @chief_executive_send_back.validator
+    def _v_chief_executive_send_back(self, action: m.ChiefExecutiveSendBack) -> None:
+        self._check(action, ev.ChiefExecutiveSentBack, reasons=action.reasons)
+
+    def _check_alternate(self, actor: Actor) -> None:
+        configured = self.settings.alternate_decision_maker
+        if actor.role is Role.ALTERNATE_DECISION_MAKER and actor.accountable_user != configured:
+            raise ApplicationError(
+                f"the alternate decision maker is {configured}, not {actor.accountable_user}",
+                type="wrong_role",
+                non_retryable=True,
+            )
+
+    @workflow.update
+    async def declare_interests(self, action: m.DeclareInterests) -> m.ActionResult:
+        return await self._commit(
+            lambda: [
+                self._event(
+                    ev.InterestsDeclared,
+                    action.actor,
+                    has_interest=action.has_interest,
+                    details=action.details,
+                )
+            ]
+        )
+
+    @declare_interests.validator
+    def _v_declare_interests(self, action: m.DeclareInterests) -> None:
+        self._check_alternate(action.actor)
+        self._check(
+            action, ev.InterestsDeclared, has_interest=action.has_interest, details=action.details
+        )
+
+    def _decision_candidate(self, action: m.Decide) -> tuple[type[ev.Event], dict[str, Any]]:
+        if not action.approve:
+            if not action.comment:
+                raise ApplicationError(
+                    "a decision to decline needs a comment giving the reason",
+                    type="invalid",
+                    non_retryable=True,
+                )
+            return ev.DecisionDeclined, {"comment": action.comment}
+        reference = "PCD 0" if self.state.is_dmpc_decision else None
+        return ev.DecisionApproved, {"comment": action.comment, "reference": reference}
+
+    @workflow.update
+    async def decide(self, action: m.Decide) -> m.ActionResult:
+        async with self.lock:
+            # Check under the lock before taking a reference, so a refused decision never
+            # consumes a PCD number.
+            cls, fields = self._decision_candidate(action)
+            with invalid():
+                candidate = self._candidate(cls, action.actor, **fields)
+            self._fold([candidate])
+            if cls is ev.DecisionApproved and self.state.is_dmpc_decision:
+                number = await workflow.execute_activity(
+                    "allocate_reference",
+                    m.AllocateRequest(
+                        sequence="PCD", owner=self.case_id, first=self.settings.first_reference
+                    ),
+                    result_type=int,
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=RETRY,
+                )
+                fields["reference"] = f"PCD {number}"
+        return await self._commit(lambda: [self._event(cls, action.actor, **fields)])
+
+    @decide.validator
+    def _v_decide(self, action: m.Decide) -> None:
+        self._check_alternate(action.actor)
+        cls, fields = self._decision_candidate(action)
+        self._check(action, cls, **fields)
+
+    # -- queries -----------------------------------------------------------------------
+
+    @workflow.query
+    def state_view(self) -> m.StateView:
+        return m.StateView(state=self.state, tasks=self.tasks())
+
+    @workflow.query
+    def tasks(self) -> list[m.TaskView]:
+        return [task_view(t, self.settings) for t in open_tasks(self.state)]
+
+    # -- deadlines ---------------------------------------------------------------------
+
+    async def _watch_deadline(self) -> None:
+        """Reminders, escalation and deadline-missed, each at its time; follows a new date."""
+        while not self.state.stage.is_closed:
+            required_by = self.state.required_by
+            self.deadline_moved = False
+            if required_by is None:
+                await workflow.wait_condition(
+                    lambda: self.deadline_moved or self.state.stage.is_closed
+                )
+                continue
+            schedule = deadline_schedule(required_by, self.settings.reminder_working_days)
+            due, upcoming = due_steps(
+                schedule,
+                workflow.now(),
+                reminders_sent=self.state.reminders_sent,
+                escalated=self.state.escalated,
+                missed=self.state.deadline_missed,
+            )
+            for step in due:
+                await self._deadline_step(step)
+            if due:
+                continue
+            with contextlib.suppress(TimeoutError):  # the timer fired: loop to take the step
+                await workflow.wait_condition(
+                    lambda: self.deadline_moved or self.state.stage.is_closed,
+                    timeout=(upcoming.at - workflow.now()) if upcoming else None,
+                )
+
+    async def _deadline_step(self, step: DeadlineStep) -> None:
+        required_by = self.state.required_by
+        assert required_by is not None
+        cls: type[ev.Event]
+        fields: dict[str, Any]
+        if step.kind is DeadlineStepKind.REMINDER:
+            cls, fields = ev.DeadlineReminderSent, {"working_days_before": step.working_days_before}
+        elif step.kind is DeadlineStepKind.ESCALATION:
+            cls, fields = ev.DeadlineEscalated, {}
+        else:
+            cls, fields = ev.DeadlineMissed, {}
+        tasks = open_tasks(self.state)
+        try:
+            await self._commit(
+                lambda: [self._event(cls, SYSTEM_ACTOR, required_by=required_by, **fields)]
+            )
+        except ApplicationError as exc:
+            # The case moved on while the timer fired (decided, date changed): nothing to do.
+            workflow.logger.info("deadline step not recorded: %s", exc.message)
+            return
+        when = required_by.isoformat()
+        if step.kind is DeadlineStepKind.ESCALATION:
+            targets = [
+                Task(
+                    kind="escalation",
+                    role=Role.CHIEF_EXECUTIVE,
+                    description=f"Decision required today ({when})",
+                    due=required_by,
+                )
+            ]
+        elif step.kind is DeadlineStepKind.REMINDER:
+            targets = tasks
+        else:
+            targets = [
+                Task(
+                    kind="deadline_missed",
+                    role=Role.CHIEF_EXECUTIVE,
+                    description=f"Decision required by {when} was not taken",
+                    due=required_by,
+                )
+            ]
+        for task in targets:
+            subject = f"[Ratify] {self.state.title}: {step.kind.value} for {when}"
+            body = f"Case {self.case_id}: a decision is required by {when}. {task.description}."
+            self.background.append(
+                asyncio.create_task(notify(self.case_id, step.kind.value, task, subject, body))
+            )
+
+    # -- publication -------------------------------------------------------------------
+
+    async def _publish_part1(self) -> None:
+        if self.state.part1 is not Part1Status.PENDING:
+            return
+        case = self._case()
+        deferral = case.part1_deferral
+        if deferral is not None and deferral.until > london_date(workflow.now()):
+            await self._commit(
+                lambda: [
+                    self._event(
+                        ev.Part1Deferred, SYSTEM_ACTOR, until=deferral.until, reason=deferral.reason
+                    )
+                ]
+            )
+            publish_at = datetime.combine(deferral.until, PUBLISH_AT, tzinfo=LONDON)
+            wait = publish_at - workflow.now()
+            if wait > timedelta(0):
+                await workflow.sleep(wait)
+        await self._commit(
+            lambda: [self._event(ev.Part1Published, SYSTEM_ACTOR, entry=part1_entry(self.state))]
+        )
+
+    async def _start_part2_review(self) -> None:
+        assert self.state.part2_review_date is not None
+        await workflow.start_child_workflow(
+            Part2ReviewWorkflow.run,
+            m.Part2ReviewInput(case_id=self.case_id, review_date=self.state.part2_review_date),
+            id=f"part2-review-{self.case_id}",
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        )
