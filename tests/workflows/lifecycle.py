@@ -82,9 +82,7 @@ class CaseRun:
         raise AssertionError(f"{update} by {action.actor.describe()} was accepted")
 
     async def view(self) -> m.StateView:
-        view: m.StateView = await self.handle.query(
-            DecisionWorkflow.state_view, result_type=m.StateView
-        )
+        view: m.StateView = await self.handle.query("state_view", result_type=m.StateView)
         return view
 
     async def state(self) -> CaseState:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from temporalio.testing import WorkflowEnvironment
-
 from domain.state import Stage
 from tests import factories as f
 from tests.workflows.lifecycle import Harness
