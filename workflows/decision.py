@@ -83,7 +83,9 @@ class DecisionWorkflow:
     async def run(self, params: m.DecisionInput) -> m.DecisionOutcome:
         await self._commit(lambda: [self._event(ev.CaseDrafted, params.officer, case=params.case)])
         watcher = asyncio.create_task(self._watch_deadline())
-        await workflow.wait_condition(lambda: self.state.stage.is_closed)
+        # If the watcher fails, await it now: its error fails the workflow task, which is
+        # retried and shows in the UI, instead of vanishing with the task.
+        await workflow.wait_condition(lambda: self.state.stage.is_closed or watcher.done())
         await watcher
         if self.state.stage is Stage.APPROVED:
             await self._publish_part1()
@@ -444,7 +446,10 @@ class DecisionWorkflow:
                     lambda: self.deadline_moved or self.state.stage.is_closed
                 )
                 continue
-            schedule = deadline_schedule(required_by, self.settings.reminder_working_days)
+            # The holidays package reads its translation files through gettext, which the
+            # sandbox forbids; the calendar is deterministic, so it runs unrestricted.
+            with workflow.unsafe.sandbox_unrestricted():
+                schedule = deadline_schedule(required_by, self.settings.reminder_working_days)
             due, upcoming = due_steps(
                 schedule,
                 workflow.now(),

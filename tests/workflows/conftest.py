@@ -1,8 +1,12 @@
 """Workflow tests on Temporal's time-skipping test server (a 5-year timer ends at once).
 
-One server for the session; each test gets its own SQLite event store, task queue and
-worker. The server's clock carries over between tests, so tests build their dates from
-`env.get_current_time()` and never assert absolute dates.
+Each test gets its own test server (it starts in a tenth of a second), SQLite event store,
+task queue and worker. A shared server would carry its clock over, and a workflow left
+with a pending task when one test's worker stops would hold back time skipping for every
+later test. (Seen here with SDK 1.35 and test server 1.40: once a Part 2 review workflow
+completes in the task of its last update, the server no longer skips time, so no test
+sleeps after that.) Tests still build their dates from `env.get_current_time()` and never assert
+absolute dates.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from tests.workflows.lifecycle import Harness
 from worker import bin_path, build_worker
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(loop_scope="session")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,

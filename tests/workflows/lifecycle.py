@@ -144,9 +144,34 @@ class Harness:
             await self.env.sleep(timedelta(seconds=1))
         return run
 
+    async def start_meeting(self, meeting_id: str, meeting_date: date, board: str = "IAM") -> Any:
+        from workflows.meeting import BoardMeetingWorkflow, meeting_workflow_id
+
+        return await self.env.client.start_workflow(
+            BoardMeetingWorkflow.run,
+            m.MeetingInput(
+                meeting_id=meeting_id,
+                board=board,
+                meeting_date=meeting_date,
+                created_by=f.SECRETARIAT,
+            ),
+            id=meeting_workflow_id(meeting_id),
+            task_queue=self.task_queue,
+        )
+
+    def part2_review(self, case_id: str) -> Any:
+        from workflows.part2 import Part2ReviewWorkflow
+
+        return self.env.client.get_workflow_handle_for(
+            Part2ReviewWorkflow.run, f"part2-review-{case_id}"
+        )
+
     async def through_advice(self, run: CaseRun, areas: list[tuple[Any, str]]) -> None:
-        """Submit, pass the board with a meeting-free shortcut, and sign off each area."""
+        """Submit, put it on today's agenda, record support, and sign off each area."""
         await run.act("submit", m.Submit(actor=f.OFFICER))
+        await self.through_advice_after_submit(run, areas)
+
+    async def through_advice_after_submit(self, run: CaseRun, areas: list[tuple[Any, str]]) -> None:
         today = await self.today()
         await run.act(
             "place_on_agenda",
