@@ -3,13 +3,13 @@
 A board meeting moves its cases on (placing them on its agenda, recording the board's
 advice) by running the decision workflow's own update, so the same validator refuses a
 wrong step. The update id comes from the calling workflow: a retried activity repeats the
-same update, which Temporal answers with the first result instead of running it twice.
+same update, which Temporal answers with the first outcome instead of running it twice.
 """
 
 from __future__ import annotations
 
 from temporalio import activity
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -24,10 +24,7 @@ class DecisionActivities:
     async def update_decision(self, request: CaseUpdateRequest) -> ActionResult:
         handle = self.client.get_workflow_handle(request.case_id)
         try:
-            result: ActionResult = await handle.execute_update(
-                request.update, request.action, id=request.update_id, result_type=ActionResult
-            )
-            return result
+            description = await handle.describe()
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 raise ApplicationError(
@@ -36,8 +33,19 @@ class DecisionActivities:
                     non_retryable=True,
                 ) from exc
             raise
+        if description.status is not WorkflowExecutionStatus.RUNNING:
+            raise ApplicationError(
+                f"case {request.case_id} is closed", type="wrong_stage", non_retryable=True
+            )
+        try:
+            result: ActionResult = await handle.execute_update(
+                request.update, request.action, id=request.update_id, result_type=ActionResult
+            )
+            return result
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             if isinstance(cause, ApplicationError):
                 raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from exc
             raise ApplicationError(str(cause or exc), type="refused", non_retryable=True) from exc
+        # Any other error (the server lost track of a long-running update, a network error)
+        # is retried: the same update id makes the retry return the first outcome.

@@ -277,16 +277,8 @@ def open_tasks(state: CaseState) -> list[Task]:
             )
         ]
     if state.stage is Stage.APPROVED:
+        # Part 1 is published by Ratify itself (at once, or on the deferral date): no task.
         tasks: list[Task] = []
-        if state.part1 in (Part1Status.PENDING, Part1Status.DEFERRED):
-            tasks.append(
-                Task(
-                    kind="publish_part1",
-                    role=Role.PUBLICATION_OFFICER,
-                    description="Publish Part 1",
-                    due=state.part1_deferred_until,
-                )
-            )
         if state.part2 is Part2Status.REVIEW_DUE:
             tasks.append(
                 Task(

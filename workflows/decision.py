@@ -81,7 +81,10 @@ class DecisionWorkflow:
 
     @workflow.run
     async def run(self, params: m.DecisionInput) -> m.DecisionOutcome:
-        await self._commit(lambda: [self._event(ev.CaseDrafted, params.officer, case=params.case)])
+        await self._commit(
+            lambda: [self._event(ev.CaseDrafted, params.officer, case=params.case)],
+            drafting=True,
+        )
         watcher = asyncio.create_task(self._watch_deadline())
         # If the watcher fails, await it now: its error fails the workflow task, which is
         # retried and shows in the UI, instead of vanishing with the task.
@@ -126,13 +129,22 @@ class DecisionWorkflow:
         return apply_or_refuse(self.state, events)
 
     def _check(self, action: m.Action, cls: type[ev.Event], **fields: Any) -> None:
-        """The validator of every action: not stale, and allowed by the fold."""
+        """The validator of every action: not stale, and allowed by the fold.
+
+        An action that arrives before the workflow has committed the draft (a submit sent
+        straight after starting the case) is let through: its handler waits for the draft
+        and checks it then, under the lock.
+        """
+        if self.state.version == 0:
+            return
         stale(action, self.state)
         with invalid():
             candidate = self._candidate(cls, action.actor, **fields)
         self._fold([candidate])
 
-    async def _commit(self, make: EventMaker) -> m.ActionResult:
+    async def _commit(self, make: EventMaker, *, drafting: bool = False) -> m.ActionResult:
+        if not drafting:
+            await workflow.wait_condition(lambda: self.state.version > 0)
         async with self.lock:
             with invalid():
                 events = make()
@@ -203,11 +215,8 @@ class DecisionWorkflow:
 
     @submit.validator
     def _v_submit(self, action: m.Submit) -> None:
-        if self.state.case is None:
-            raise ApplicationError(
-                "the case has not been drafted yet", type="wrong_stage", non_retryable=True
-            )
-        self._check(action, ev.CaseSubmitted, routing=self._routing_for(self._case()))
+        if self.state.case is not None:
+            self._check(action, ev.CaseSubmitted, routing=self._routing_for(self._case()))
 
     def _case(self) -> Any:
         assert self.state.case is not None

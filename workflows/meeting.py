@@ -13,7 +13,7 @@ import asyncio
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.clock import london_date, long_date
@@ -46,12 +46,23 @@ class BoardMeetingWorkflow:
         return self.view()
 
     async def _update_case(self, case_id: str, update: str, action: m.Action) -> m.ActionResult:
+        """Run the decision's own update; its refusal becomes this update's refusal."""
+        try:
+            return await self._call_update(case_id, update, action)
+        except ActivityError as exc:
+            cause = exc.cause
+            if isinstance(cause, ApplicationError):
+                raise _refuse(cause.message, cause.type or "refused") from None
+            raise
+
+    async def _call_update(self, case_id: str, update: str, action: m.Action) -> m.ActionResult:
         result: m.ActionResult = await workflow.execute_activity(
             "update_decision",
             m.CaseUpdateRequest(
                 case_id=case_id,
                 update=update,
-                update_id=str(workflow.uuid4()),
+                # Unique to this meeting's run, and the same on every retry of the activity.
+                update_id=f"{workflow.info().workflow_id}/{workflow.uuid4()}",
                 action=action.model_dump(mode="json"),
             ),
             result_type=m.ActionResult,

@@ -461,7 +461,7 @@ def test_part2_review_extend_then_publish_redacted():
     assert "not due until 1 April 2024" in msg
     s.clock.jump_to(date(2024, 4, 1))
     s.do(ev.Part2ReviewDue, SYSTEM, review_date=date(2024, 4, 1))
-    assert [t.kind for t in open_tasks(s.state)] == ["publish_part1", "review_part2"]
+    assert [t.kind for t in open_tasks(s.state)] == ["review_part2"]
     s.do(
         ev.Part2ExemptionExtended,
         PUBLISHER,

@@ -49,5 +49,7 @@ async def harness(env: WorkflowEnvironment, wf_store: EventStore) -> AsyncIterat
     task_queue = f"ratify-test-{uuid.uuid4().hex[:8]}"
     worker = build_worker(env.client, wf_store, task_queue=task_queue)
     async with worker:
-        yield Harness(env=env, store=wf_store, task_queue=task_queue)
+        harness = Harness(env=env, store=wf_store, task_queue=task_queue)
+        yield harness
+        await harness.check_every_case()
     wf_store.close()

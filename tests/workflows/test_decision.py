@@ -297,3 +297,17 @@ async def test_moving_the_required_by_date_moves_the_timers(harness: Harness):
         e for e in harness.store.read_stream(run.case_id) if e.event_type == "deadline.missed"
     ]
     assert [e.data["required_by"] for e in events] == [later.isoformat()]
+
+
+async def test_a_submit_sent_straight_after_starting_waits_for_the_draft(harness: Harness):
+    case_id = "case-straight-away"
+    handle = await harness.env.client.start_workflow(
+        "DecisionWorkflow",
+        m.DecisionInput(case_id=case_id, officer=f.OFFICER, case=f.make_case()),
+        id=case_id,
+        task_queue=harness.task_queue,
+    )
+    result = await handle.execute_update(
+        "submit", m.Submit(actor=f.OFFICER), result_type=m.ActionResult
+    )
+    assert (result.version, result.stage) == (2, "board")

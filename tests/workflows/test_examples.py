@@ -37,7 +37,7 @@ async def _through_meeting(harness: Harness, run: CaseRun, meeting_id: str) -> N
     )
     # Wait for the meeting to finish: a workflow left mid-task when this test's worker
     # stops would hold back the shared test server's clock for the tests after it.
-    await meeting.result()
+    await harness.finished(meeting)
 
 
 async def _decide(run: CaseRun) -> m.DecisionOutcome:
