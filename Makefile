@@ -32,6 +32,7 @@ lint: setup
 
 bench: setup postgres
 	$(BIN)/python bench/eventstore_bench.py
+	$(BIN)/python bench/lifecycle_bench.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,77 @@
+"""The benchmarks still run: each script once, at a tiny size, as a subprocess.
+
+Not a measurement (the figures of a tiny run mean nothing): the scripts must exit 0, print
+their tables and write their JSON, so that `make bench` keeps working as the code moves.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_script(args: list[str], timeout: float) -> str:
+    done = subprocess.run(
+        [sys.executable, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, (
+        f"{' '.join(args)} exited {done.returncode}\n"
+        f"--- stdout ---\n{done.stdout}\n--- stderr ---\n{done.stderr}"
+    )
+    return done.stdout
+
+
+def test_the_event_store_bench_runs(tmp_path: Path):
+    out = tmp_path / "eventstore.json"
+    stdout = run_script(
+        ["bench/eventstore_bench.py", "--sqlite-only", "--events", "200", "--json", str(out)],
+        timeout=120,
+    )
+    assert "SQLite (temporary file)" in stdout
+    figures = json.loads(out.read_text("utf-8"))
+    sqlite = figures["results"]["sqlite"]
+    for workload in ("append_single", "append_batch100", "read_all", "read_stream"):
+        assert workload in stdout
+        assert sqlite[workload]["ours"] > 0
+        assert sqlite[workload]["baseline"] > 0
+    assert sqlite["verify_all"]["ours"] > 0
+
+
+@pytest.mark.slow
+def test_the_lifecycle_bench_runs(tmp_path: Path):
+    out = tmp_path / "lifecycle.json"
+    stdout = run_script(
+        [
+            "bench/lifecycle_bench.py",
+            "--lifecycles",
+            "1",
+            "--concurrency",
+            "2",
+            "--json",
+            str(out),
+        ],
+        timeout=180,
+    )
+    assert "ours/baseline" in stdout
+    assert "event store verified" in stdout
+    figures = json.loads(out.read_text("utf-8"))
+    sequential, concurrent = figures["sequential"], figures["concurrent"]
+    for name in ("ours", "baseline"):
+        assert sequential[name]["median_s"] > 0
+        assert sequential[name]["p90_s"] >= sequential[name]["median_s"]
+        assert len(sequential[name]["runs_s"]) == 1
+        assert concurrent[name]["lifecycles"] == 2
+        assert concurrent[name]["decisions_per_minute"] > 0
+    assert sequential["ratio_median"] > 0
+    assert concurrent["ratio"] > 0
