@@ -49,6 +49,16 @@ async def test_a_small_case_goes_from_draft_to_approved_and_published(harness: H
     ]
     state = await run.assert_matches_store()
     assert state.part1 is Part1Status.PUBLISHED
+    notes = harness.store.read_stream(f"notifications-{run.case_id}")
+    told = {n.data["to_role"] for n in notes if n.data["kind"] == "new_task"}
+    assert {
+        "finance_adviser",
+        "legal_adviser",
+        "equalities_adviser",
+        "chief_executive",
+        "dmpc",
+    } <= told
+    assert len({n.event_id for n in notes}) == len(notes)
 
 
 async def test_references_are_unique_and_gap_free_across_cases(harness: Harness):
@@ -268,6 +278,16 @@ async def test_deadline_reminders_escalation_and_missed_with_a_bank_holiday(harn
         required_by, 1, WorkingCalendar.ENGLAND_AND_WALES
     )
     assert london_date(reminder_days[1]).month == 12 and london_date(reminder_days[1]).day < 25
+    notes = harness.store.read_stream(f"notifications-{run.case_id}")
+    sent = [(n.data["kind"], n.data["to_role"]) for n in notes if n.data["kind"] != "new_task"]
+    # reminders go to whoever holds a task (the secretariat: the case awaits the agenda);
+    # the escalation and the missed deadline go to the chief executive's office
+    assert sent == [
+        ("reminder", "board_secretariat"),
+        ("reminder", "board_secretariat"),
+        ("escalation", "chief_executive"),
+        ("missed", "chief_executive"),
+    ]
     await harness.through_advice_after_submit(run, BASIC)
     outcome = await approve_as_dmpc(run)
     assert outcome.late
