@@ -76,22 +76,24 @@ def due_steps(
 ) -> tuple[list[DeadlineStep], DeadlineStep | None]:
     """The steps to take now, and the next step to sleep until (None: nothing left).
 
-    Of several reminders already past, only the latest is sent: a case submitted two days
-    before its date gets the 1-day reminder, not a late 5-day one as well.
+    A reminder whose time has passed is sent only while no later step's time has also
+    passed: a case submitted two days before its date gets the 1-day reminder, not a late
+    5-day one as well, and a case drafted after its date gets no reminders at all. The
+    escalation and the deadline-missed record are always taken, late if need be.
     """
-    pending = [
+
+    def done(step: DeadlineStep) -> bool:
+        if step.kind is DeadlineStepKind.REMINDER:
+            return step.working_days_before in reminders_sent
+        return escalated if step.kind is DeadlineStepKind.ESCALATION else missed
+
+    ordered = sorted(schedule, key=lambda s: s.at)
+    past = [s for s in ordered if s.at <= now]
+    latest_past = past[-1] if past else None
+    due = [
         s
-        for s in schedule
-        if not (
-            (s.kind is DeadlineStepKind.REMINDER and s.working_days_before in reminders_sent)
-            or (s.kind is DeadlineStepKind.ESCALATION and escalated)
-            or (s.kind is DeadlineStepKind.MISSED and missed)
-        )
+        for s in past
+        if not done(s) and (s.kind is not DeadlineStepKind.REMINDER or s is latest_past)
     ]
-    past = [s for s in pending if s.at <= now]
-    future = [s for s in pending if s.at > now]
-    past_reminders = [s for s in past if s.kind is DeadlineStepKind.REMINDER]
-    later_passed = any(s.kind is not DeadlineStepKind.REMINDER for s in past)
-    keep_reminders = [] if later_passed else past_reminders[-1:]
-    due = [s for s in past if s.kind is not DeadlineStepKind.REMINDER or s in keep_reminders]
-    return due, (future[0] if future else None)
+    upcoming = next((s for s in ordered if s.at > now and not done(s)), None)
+    return due, upcoming

@@ -1,0 +1,50 @@
+"""When reminders, the escalation and the deadline-missed record fall due."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from domain.deadlines import DeadlineStepKind, deadline_schedule, due_steps
+
+# Friday 27 December 2019: Christmas Day and Boxing Day are bank holidays.
+REQUIRED_BY = date(2019, 12, 27)
+SCHEDULE = deadline_schedule(REQUIRED_BY, [5, 1])
+
+
+def _due(
+    now: datetime, sent: list[int] | None = None, escalated: bool = False, missed: bool = False
+):
+    return due_steps(SCHEDULE, now, reminders_sent=sent or [], escalated=escalated, missed=missed)
+
+
+def test_the_schedule_skips_weekends_and_bank_holidays():
+    reminders = [s for s in SCHEDULE if s.kind is DeadlineStepKind.REMINDER]
+    assert [(s.working_days_before, s.at.date()) for s in reminders] == [
+        (5, date(2019, 12, 18)),
+        (1, date(2019, 12, 24)),
+    ]
+    assert all(s.at.hour == 9 for s in reminders)
+    escalation, missed = SCHEDULE[-2:]
+    assert escalation.at == datetime(2019, 12, 27, 9, tzinfo=UTC)
+    assert missed.at == datetime(2019, 12, 28, 0, tzinfo=UTC)
+
+
+def test_nothing_is_due_before_the_first_reminder():
+    due, upcoming = _due(datetime(2019, 12, 1, tzinfo=UTC))
+    assert due == [] and upcoming is SCHEDULE[0]
+
+
+def test_a_late_submission_gets_only_the_latest_reminder():
+    due, upcoming = _due(datetime(2019, 12, 24, 12, tzinfo=UTC))
+    assert [(s.kind, s.working_days_before) for s in due] == [(DeadlineStepKind.REMINDER, 1)]
+    due, upcoming = _due(datetime(2019, 12, 24, 12, tzinfo=UTC), sent=[1])
+    assert due == [] and upcoming is not None
+    assert upcoming.kind is DeadlineStepKind.ESCALATION
+
+
+def test_a_case_drafted_after_its_date_records_escalation_and_missed_but_no_reminders():
+    now = datetime(2020, 1, 6, tzinfo=UTC)
+    due, upcoming = _due(now)
+    assert [s.kind for s in due] == [DeadlineStepKind.ESCALATION, DeadlineStepKind.MISSED]
+    due, upcoming = _due(now, escalated=True, missed=True)
+    assert due == [] and upcoming is None  # the old reminders never come back
