@@ -9,6 +9,7 @@ drains the worker: running activities finish before it exits.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -159,4 +160,9 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    code = asyncio.run(main())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter finalisation: the Temporal SDK's native runtime can abort it
+    # (PyGILState_Release while finalizing, temporalio/sdk-python#300) after a clean drain.
+    os._exit(code)

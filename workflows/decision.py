@@ -162,8 +162,13 @@ class DecisionWorkflow:
 
     def _announce_new_tasks(self, before: list[Task]) -> None:
         """Tell the holders of each task that has just opened."""
+
+        def key(task: Task) -> tuple[str, Role, Any, str]:
+            return task.kind, task.role, task.area, task.description
+
+        already = {key(t) for t in before}
         for task in open_tasks(self.state):
-            if task in before:
+            if key(task) in already:  # a moved due date is not a new task
                 continue
             subject = f"[Ratify] {self.state.title}: {task.description}"
             body = (
