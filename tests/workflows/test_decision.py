@@ -331,3 +331,39 @@ async def test_a_submit_sent_straight_after_starting_waits_for_the_draft(harness
         "submit", m.Submit(actor=f.OFFICER), result_type=m.ActionResult
     )
     assert (result.version, result.stage) == (2, "board")
+
+
+async def test_a_deferred_part1_is_published_on_its_date_by_a_durable_timer(harness: Harness):
+    from ratify.register import published_register
+
+    today = await harness.today()
+    until = today + timedelta(days=90)
+    part2 = {
+        "security_marking": "OFFICIAL-SENSITIVE [OPERATIONAL]",
+        "foi_sections": ["s31 Law enforcement"],
+        "review_on": (today + timedelta(days=3650)).isoformat(),
+        "content": "Deployment locations.",
+    }
+    run = await harness.start(
+        f.make_case(
+            part1_deferral={"until": until.isoformat(), "reason": "The operation is live."},
+            part2=part2,
+        )
+    )
+    await harness.through_advice(run, BASIC)
+    await run.act("consult_chief_executive", m.ConsultChiefExecutive(actor=f.CEO))
+    await run.act("declare_interests", m.DeclareInterests(actor=f.DMPC, has_interest=False))
+    await run.act("decide", m.Decide(actor=f.DMPC, approve=True))
+    await harness.env.sleep(timedelta(days=30))
+    assert run.event_types()[-1] == "publication.part1_deferred"
+    assert published_register(harness.store) == []
+    outcome = await run.outcome()  # the timer fires on the deferral date
+    assert outcome.reference == "PCD 1"
+    [published] = published_register(harness.store)
+    record = harness.store.read_stream(run.case_id)[-1]
+    assert record.event_type == "publication.part1_published"
+    from domain.clock import london_date
+
+    assert london_date(record.occurred_at) == until
+    assert published.entry.reference == "PCD 1" and published.part2 is None
+    assert "Deployment locations" not in published.model_dump_json()

@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 from domain.register import REDACTED
 from domain.roles import Actor, Role
 from domain.state import Part1Status, Part2Status
+from ratify.register import published_register
 from tests import factories as f
 from tests.workflows.lifecycle import CaseRun, Harness, example, shift_dates
 from workflows import messages as m
@@ -123,6 +124,9 @@ async def test_pcd_679_data_environment_solution_end_to_end(harness: Harness):
     ]
     stored = run.stored()
     assert stored.part2 is Part2Status.PUBLISHED and stored.part2_extensions == 1
+    [on_register] = published_register(harness.store)
+    assert on_register.entry.reference == "PCD 679"
+    assert on_register.part2 == case.part2.content  # type: ignore[union-attr]
     assert harness.store.verify_all().ok
 
 
