@@ -372,9 +372,13 @@ class Case(_Model):
             raise ValueError("procurements are required when approval_sought has procurement")
         if ApprovalSought.EXPENDITURE in sought and not self.money_lines:
             raise ValueError("money_lines are required when approval_sought has expenditure")
-        if ApprovalSought.CONTRACT_EXEMPTION in sought and not any(
-            p.single_tender_action for p in self.procurements
-        ):
+        has_sta = any(p.single_tender_action for p in self.procurements)
+        if has_sta and ApprovalSought.CONTRACT_EXEMPTION not in sought:
+            raise ValueError(
+                "a procurement is a single tender action: add contract_exemption to "
+                "approval_sought (an exemption of £100,000 or above needs the DMPC)"
+            )
+        if ApprovalSought.CONTRACT_EXEMPTION in sought and not has_sta:
             raise ValueError(
                 "approval_sought has contract_exemption: mark the procurement as a "
                 "single tender action with its justification"

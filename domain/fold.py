@@ -213,6 +213,20 @@ def _advance_after_advice(state: CaseState) -> CaseState:
     )
 
 
+def _deadline_from(state: CaseState, case: Case) -> dict[str, Any]:
+    """A revised case's time sensitivity sets the required-by date; a new date starts the
+    reminders afresh."""
+    required_by = case.time_sensitivity.required_by if case.time_sensitivity else None
+    if required_by == state.required_by:
+        return {}
+    return {
+        "required_by": required_by,
+        "reminders_sent": [],
+        "escalated": False,
+        "deadline_missed": False,
+    }
+
+
 @_on(CaseRevised)
 def _revised(state: CaseState, e: CaseRevised) -> CaseState:
     what = "the case cannot be revised"
@@ -221,15 +235,8 @@ def _revised(state: CaseState, e: CaseRevised) -> CaseState:
         if e.routing is not None:
             raise DomainError(f"{what} with a routing: it has not been submitted yet")
         return state.model_copy(
-            update={
-                "case": e.case,
-                "case_revision": state.case_revision + 1,
-                "required_by": (
-                    e.case.time_sensitivity.required_by
-                    if e.case.time_sensitivity
-                    else state.required_by
-                ),
-            }
+            update={"case": e.case, "case_revision": state.case_revision + 1}
+            | _deadline_from(state, e.case)
         )
     if state.stage is not Stage.REVISION or state.returned is None:
         raise DomainError(
@@ -260,6 +267,7 @@ def _revised(state: CaseState, e: CaseRevised) -> CaseState:
             "ceo_consulted_by": None,
             "ceo_consulted_at": None,
         }
+        | _deadline_from(state, e.case)
     )
     return _advance_after_advice(new)
 
@@ -320,6 +328,11 @@ def _board_advice(state: CaseState, e: BoardAdviceRecorded) -> CaseState:
         raise DomainError(
             f"{what}: the case is on the agenda of meeting {state.meeting_id}, not {e.meeting_id}"
         )
+    if state.meeting_date is not None and london_date(e.occurred_at) < state.meeting_date:
+        raise DomainError(
+            f"{what}: the board meets on {long_date(state.meeting_date)}",
+            code="wrong_stage",
+        )
     if e.advice is BoardAdvice.SUPPORTED_WITH_CONDITIONS and not e.conditions:
         raise DomainError(f"{what}: advice supported with conditions must state the conditions")
     update: dict[str, Any] = {"board_advice": e.advice, "board_conditions": e.conditions}
@@ -376,38 +389,32 @@ def _signoff_guard(state: CaseState, actor: Actor, area: AdviceArea, what: str) 
     return current
 
 
-@_on(SignOffGiven)
-def _signed_off(state: CaseState, e: SignOffGiven) -> CaseState:
-    current = _signoff_guard(state, e.actor, e.area, f"{e.area.label} sign-off cannot be given")
+def _complete_signoff(
+    state: CaseState,
+    e: SignOffGiven | AdviceNotRequired,
+    status: SignOffStatus,
+    what: str,
+    note: str | None,
+) -> CaseState:
+    current = _signoff_guard(state, e.actor, e.area, what)
     done = current.model_copy(
-        update={
-            "status": SignOffStatus.SIGNED_OFF,
-            "by": e.actor,
-            "at": e.occurred_at,
-            "note": e.comment,
-        }
+        update={"status": status, "by": e.actor, "at": e.occurred_at, "note": note}
     )
     return _advance_after_advice(
         state.model_copy(update={"signoffs": {**state.signoffs, e.area: done}})
     )
+
+
+@_on(SignOffGiven)
+def _signed_off(state: CaseState, e: SignOffGiven) -> CaseState:
+    what = f"{e.area.label} sign-off cannot be given"
+    return _complete_signoff(state, e, SignOffStatus.SIGNED_OFF, what, e.comment)
 
 
 @_on(AdviceNotRequired)
 def _not_required(state: CaseState, e: AdviceNotRequired) -> CaseState:
-    current = _signoff_guard(
-        state, e.actor, e.area, f"{e.area.label} advice cannot be recorded as not required"
-    )
-    done = current.model_copy(
-        update={
-            "status": SignOffStatus.NOT_REQUIRED,
-            "by": e.actor,
-            "at": e.occurred_at,
-            "note": e.reason,
-        }
-    )
-    return _advance_after_advice(
-        state.model_copy(update={"signoffs": {**state.signoffs, e.area: done}})
-    )
+    what = f"{e.area.label} advice cannot be recorded as not required"
+    return _complete_signoff(state, e, SignOffStatus.NOT_REQUIRED, what, e.reason)
 
 
 @_on(ChangesRequested)
@@ -738,4 +745,9 @@ def _missed(state: CaseState, e: DeadlineMissed) -> CaseState:
 
 @_on(IrregularityRecorded)
 def _irregularity(state: CaseState, e: IrregularityRecorded) -> CaseState:
+    if e.actor.role is Role.SYSTEM:
+        raise DomainError(
+            "an irregularity cannot be recorded by Ratify itself: a person records it",
+            code="wrong_role",
+        )
     return state.model_copy(update={"irregularities": [*state.irregularities, e.description]})

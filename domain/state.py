@@ -15,6 +15,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.case import Case
+from domain.clock import london_date
 from domain.events import BoardAdvice
 from domain.roles import Actor, AdviceArea, Role
 from domain.rules.delegation import DecisionMaker, Route, Routing
@@ -179,7 +180,7 @@ class CaseState(_State):
         return bool(
             self.decided_at is not None
             and self.required_by is not None
-            and self.decided_at.date() > self.required_by
+            and london_date(self.decided_at) > self.required_by
         )
 
     @property

@@ -3,7 +3,9 @@
     python -m ratify.caseinput examples/pcd-679-data-environment-solution.yaml \\
         --case-id pcd-679-demo --officer ollie.lane > input.json
 
-A bad case file is refused with each problem named by field and rule, and exit code 2.
+The workflow settings (reminder days, alternate decision maker, first PCD number) come
+from the environment, as for the worker. A bad case file is refused with each problem
+named by field and rule, and exit code 2.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from domain.casefile import CaseFileError, parse_case
 from domain.roles import Actor, Role
+from ratify.settings import load_settings
 from workflows.messages import DecisionInput
 
 
@@ -32,7 +35,9 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     officer = Actor(user_id=args.officer, role=Role.ORIGINATING_OFFICER)
-    print(DecisionInput(case_id=args.case_id, officer=officer, case=case).model_dump_json())
+    settings = load_settings().workflow_settings()
+    started = DecisionInput(case_id=args.case_id, officer=officer, case=case, settings=settings)
+    print(started.model_dump_json())
     return 0
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from workflows.messages import Settings as WorkflowSettings
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RATIFY_", env_file=".env", extra="ignore")
@@ -50,6 +52,14 @@ class Settings(BaseSettings):
         if any(d < 1 for d in value):
             raise ValueError("reminder_working_days must be whole working days, 1 or more")
         return sorted(set(value), reverse=True)
+
+    def workflow_settings(self) -> WorkflowSettings:
+        """What a new decision workflow is started with (fixed for its life)."""
+        return WorkflowSettings(
+            reminder_working_days=self.reminder_working_days,
+            alternate_decision_maker=self.alternate_decision_maker,
+            first_reference=self.first_reference,
+        )
 
     @property
     def event_store_url(self) -> str:

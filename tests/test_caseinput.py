@@ -25,3 +25,15 @@ def test_a_bad_case_file_names_the_field(tmp_path: Path, capsys: pytest.CaptureF
     assert main([str(bad), "--case-id", "x", "--officer", "o"]) == 2
     err = capsys.readouterr().err
     assert "extra field 'titel' is not allowed" in err and "title: this field is required" in err
+
+
+def test_the_workflow_settings_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    monkeypatch.setenv("RATIFY_FIRST_REFERENCE", "679")
+    monkeypatch.setenv("RATIFY_ALTERNATE_DECISION_MAKER", "jane.alternate")
+    monkeypatch.setenv("RATIFY_REMINDER_WORKING_DAYS", "[10, 2]")
+    assert main([str(EXAMPLE), "--case-id", "m", "--officer", "o"]) == 0
+    settings = DecisionInput.model_validate_json(capsys.readouterr().out).settings
+    assert (settings.first_reference, settings.alternate_decision_maker) == (679, "jane.alternate")
+    assert settings.reminder_working_days == [10, 2]

@@ -32,7 +32,7 @@ def _submitted_case(journal: CaseJournal, clock: Clock) -> list[ev.Event]:
             ev.PlacedOnAgenda,
             SECRETARIAT,
             meeting_id="IAM-1",
-            meeting_date=date(2019, 11, 28),
+            meeting_date=date(2019, 11, 18),
             board="IAM",
         ),
         mk(ev.BoardAdviceRecorded, SECRETARIAT, meeting_id="IAM-1", advice="supported"),

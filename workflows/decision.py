@@ -17,11 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import events as ev
@@ -74,7 +74,6 @@ class DecisionWorkflow:
         self.settings = params.settings
         self.state = CaseState(case_id=params.case_id)
         self.lock = asyncio.Lock()
-        self.deadline_moved = False
         self.background: list[asyncio.Task[None]] = []
 
     # -- run ---------------------------------------------------------------------------
@@ -146,12 +145,16 @@ class DecisionWorkflow:
         if not drafting:
             await workflow.wait_condition(lambda: self.state.version > 0)
         async with self.lock:
-            with invalid():
-                events = make()
-            new_state = self._fold(events)
-            stored = await record(self.case_id, events)
-            before = open_tasks(self.state)
-            self.state = new_state
+            return await self._commit_locked(make)
+
+    async def _commit_locked(self, make: EventMaker) -> m.ActionResult:
+        """Fold, store, then adopt the new state; the caller holds the lock."""
+        with invalid():
+            events = make()
+        new_state = self._fold(events)
+        stored = await record(self.case_id, events)
+        before = open_tasks(self.state)
+        self.state = new_state
         self._announce_new_tasks(before)
         return m.ActionResult(
             case_id=self.case_id,
@@ -239,7 +242,7 @@ class DecisionWorkflow:
 
     @workflow.update
     async def change_required_by(self, action: m.ChangeRequiredBy) -> m.ActionResult:
-        result = await self._commit(
+        return await self._commit(
             lambda: [
                 self._event(
                     ev.RequiredByChanged,
@@ -249,8 +252,6 @@ class DecisionWorkflow:
                 )
             ]
         )
-        self.deadline_moved = True
-        return result
 
     @change_required_by.validator
     def _v_change_required_by(self, action: m.ChangeRequiredBy) -> None:
@@ -412,9 +413,11 @@ class DecisionWorkflow:
 
     @workflow.update
     async def decide(self, action: m.Decide) -> m.ActionResult:
+        await workflow.wait_condition(lambda: self.state.version > 0)
+        # One lock hold from the check to the stored decision: a refused decision never
+        # takes a PCD number, and no other step (a withdrawal) can slip in between the
+        # number being taken and the approval that uses it.
         async with self.lock:
-            # Check under the lock before taking a reference, so a refused decision never
-            # consumes a PCD number.
             cls, fields = self._decision_candidate(action)
             with invalid():
                 candidate = self._candidate(cls, action.actor, **fields)
@@ -430,7 +433,7 @@ class DecisionWorkflow:
                     retry_policy=RETRY,
                 )
                 fields["reference"] = f"PCD {number}"
-        return await self._commit(lambda: [self._event(cls, action.actor, **fields)])
+            return await self._commit_locked(lambda: [self._event(cls, action.actor, **fields)])
 
     @decide.validator
     def _v_decide(self, action: m.Decide) -> None:
@@ -454,11 +457,12 @@ class DecisionWorkflow:
         """Reminders, escalation and deadline-missed, each at its time; follows a new date."""
         while not self.state.stage.is_closed:
             required_by = self.state.required_by
-            self.deadline_moved = False
+
+            def moved_or_closed(was: date | None = required_by) -> bool:
+                return self.state.required_by != was or self.state.stage.is_closed
+
             if required_by is None:
-                await workflow.wait_condition(
-                    lambda: self.deadline_moved or self.state.stage.is_closed
-                )
+                await workflow.wait_condition(moved_or_closed)
                 continue
             # The holidays package reads its translation files through gettext, which the
             # sandbox forbids; the calendar is deterministic, so it runs unrestricted.
@@ -477,7 +481,7 @@ class DecisionWorkflow:
                 continue
             with contextlib.suppress(TimeoutError):  # the timer fired: loop to take the step
                 await workflow.wait_condition(
-                    lambda: self.deadline_moved or self.state.stage.is_closed,
+                    moved_or_closed,
                     timeout=(upcoming.at - workflow.now()) if upcoming else None,
                 )
 
@@ -497,9 +501,12 @@ class DecisionWorkflow:
             await self._commit(
                 lambda: [self._event(cls, SYSTEM_ACTOR, required_by=required_by, **fields)]
             )
-        except ApplicationError as exc:
+        except (ApplicationError, ActivityError) as exc:
             # The case moved on while the timer fired (decided, date changed): nothing to do.
-            workflow.logger.info("deadline step not recorded: %s", exc.message)
+            # A refusal comes from the fold here, or from the stored stream via the activity.
+            if isinstance(exc, ActivityError) and not isinstance(exc.cause, ApplicationError):
+                raise
+            workflow.logger.info("deadline step not recorded: %s", exc)
             return
         when = required_by.isoformat()
         if step.kind is DeadlineStepKind.ESCALATION:

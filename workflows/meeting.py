@@ -150,8 +150,9 @@ class BoardMeetingWorkflow:
 
     @workflow.update
     async def close(self, action: m.CloseMeeting) -> m.MeetingView:
-        self._v_close(action)
-        self.closed = True
+        async with self.lock:  # not while a case is being added or advised on
+            self._v_close(action)
+            self.closed = True
         return self.view()
 
     @close.validator

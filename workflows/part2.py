@@ -145,6 +145,7 @@ class Part2ReviewWorkflow:
     @workflow.update
     async def review(self, action: m.Part2Outcome) -> m.ActionResult:
         async with self.lock:
+            self._decided(action)
             events = self._events(action, workflow.uuid4())
             assert self.state is not None
             new_state = apply_or_refuse(self.state, events)
@@ -158,14 +159,17 @@ class Part2ReviewWorkflow:
             events=stored,
         )
 
-    @review.validator
-    def _v_review(self, action: m.Part2Outcome) -> None:
+    def _decided(self, action: m.Part2Outcome) -> None:
         if self.outcome is not None:
             raise ApplicationError(
                 f"the review was already decided: {self.outcome.outcome}",
                 type="already_done",
                 non_retryable=True,
             )
+
+    @review.validator
+    def _v_review(self, action: m.Part2Outcome) -> None:
+        self._decided(action)
         stale(action, self.state)
         events = self._events(action, m.PLACEHOLDER_ID)
         assert self.state is not None

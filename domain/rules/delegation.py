@@ -62,6 +62,7 @@ class ProcurementTest(_Frozen):
     """Public Contracts Regulations 2015: is this contract (with its related ones) engaged?"""
 
     subject: str
+    #: The contracts' total, net of VAT when they were stated on different bases.
     contract_value: Decimal
     vat_included: bool
     #: The value put on the threshold's VAT basis (grossed up or netted down).
@@ -206,15 +207,22 @@ def _grant_findings(scheme: Scheme, on: date, grants: Iterable[GrantLine]) -> li
 
 
 def _by_supplier(procurements: Iterable[Procurement]) -> list[list[Procurement]]:
-    """Contracts with one supplier go together; a contract with no supplier stands alone."""
+    """Contracts with one supplier go together, and so do all contracts whose supplier is
+    not named yet (at tender stage): lots of one decision cannot slip under a threshold
+    one by one."""
     groups: dict[str, list[Procurement]] = defaultdict(list)
-    alone: list[list[Procurement]] = []
     for p in procurements:
-        if p.supplier:
-            groups[_key(p.supplier)].append(p)
-        else:
-            alone.append([p])
-    return list(groups.values()) + alone
+        groups[_key(p.supplier) if p.supplier else ""].append(p)
+    return list(groups.values())
+
+
+def _group_value(group: list[Procurement], vat: Decimal) -> Decimal:
+    """The contracts' total; net of VAT when they are stated on different VAT bases."""
+    if len({p.vat_included for p in group}) == 1:
+        return sum((p.contract_value for p in group), Decimal("0.00"))
+    return sum(
+        (_on_basis(p.contract_value, p.vat_included, False, vat) for p in group), Decimal("0.00")
+    )
 
 
 def _on_basis(value: Decimal, value_gross: bool, want_gross: bool, vat: Decimal) -> Decimal:
@@ -239,7 +247,7 @@ def _procurement_tests(
             ),
             Decimal("0.00"),
         )
-        value = sum((p.contract_value for p in group), Decimal("0.00"))
+        value = _group_value(group, vat)
         subject = "; ".join(p.subject for p in group)
         engaged = compared >= threshold.amount
         basis = "including VAT" if threshold.vat_included else "net of VAT"
@@ -332,10 +340,11 @@ def route_case(case: Case, submitted_on: date, scheme: Scheme | None = None) -> 
                 _threshold_test(scheme, submitted_on, label, kind.value.replace("_", " "), None)
             )
     if ApprovalSought.PROCUREMENT in sought:
+        vat_rate = scheme.vat_rate_on(submitted_on).rate
         for group in _by_supplier(case.procurements):
-            value = sum((p.contract_value for p in group), Decimal("0.00"))
+            value = _group_value(group, vat_rate)
             note = (
-                f" (added together: {len(group)} contracts with one supplier)"
+                f" (added together: {len(group)} contracts with one supplier, or none named)"
                 if len(group) > 1
                 else ""
             )
@@ -352,7 +361,7 @@ def route_case(case: Case, submitted_on: date, scheme: Scheme | None = None) -> 
     if ApprovalSought.CONTRACT_EXEMPTION in sought:
         exempt = [p for p in case.procurements if p.single_tender_action]
         for group in _by_supplier(exempt):
-            value = sum((p.contract_value for p in group), Decimal("0.00"))
+            value = _group_value(group, scheme.vat_rate_on(submitted_on).rate)
             findings.append(
                 _threshold_test(
                     scheme,

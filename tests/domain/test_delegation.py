@@ -246,3 +246,31 @@ def test_a_bad_rules_file_is_refused_with_the_reason():
     del good["schemes"][0]["rules"]["expenditure"]
     with pytest.raises(RulesError, match="no rule for: expenditure"):
         parse_scheme(yaml.safe_dump(good))
+
+
+def test_unnamed_lots_of_one_tender_are_added_together():
+    lots = [_procurement("300000", subject="lot 1"), _procurement("250000", subject="lot 2")]
+    routing = route_case(
+        make_case(procurements=lots, approval_sought=["procurement"], money_lines=[]), ON
+    )
+    assert routing.decision_maker is DecisionMaker.DMPC
+    assert routing.findings[0].amount == Decimal("550000.00")
+
+
+def test_contracts_on_different_vat_bases_are_added_net_of_vat():
+    lots = [
+        _procurement("240000", vat=True, supplier="Acme", subject="lot 1"),  # £200,000 net
+        _procurement("290000", vat=False, supplier="Acme", subject="lot 2"),
+    ]
+    routing = route_case(
+        make_case(procurements=lots, approval_sought=["procurement"], money_lines=[]), ON
+    )
+    assert routing.findings[0].amount == Decimal("490000.00")
+    assert routing.decision_maker is DecisionMaker.MPS_DELEGATED
+
+
+def test_a_single_tender_action_must_ask_for_the_contract_exemption():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="add contract_exemption to approval_sought"):
+        make_case(procurements=[_procurement("200000", sta=True)], approval_sought=["procurement"])

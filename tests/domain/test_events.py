@@ -58,23 +58,69 @@ def test_a_submission_keeps_its_routing_and_rule_set_version():
     assert back.routing.rule_set.digest == routing.rule_set.digest  # type: ignore[attr-defined]
 
 
-def test_every_event_type_has_a_stable_unique_name_and_loads_back():
-    assert len(ev.EVENT_TYPES) == len(set(ev.EVENT_TYPES)) >= 26
-    samples = [
-        ev.SignOffGiven(area="finance", comment="Funded.", **_envelope(FINANCE)),
-        ev.ChangesRequested(
-            area="legal", reasons=["Cite 4.13"], sections=["legal_comments"], **_envelope(LEGAL)
-        ),
-        ev.Part2PublishedRedacted(
-            redactions=[{"passage": "prices", "reason": "s43"}],
-            reason="Contract ended",
-            content="Unit [REDACTED] apply.",
-            **_envelope(),
-        ),
-        ev.RequiredByChanged(required_by=None, reason="No longer urgent", **_envelope()),
-    ]
-    for event in samples:
-        assert _through_json(event) == event
+def _payloads() -> dict[type[ev.Event], dict]:
+    """A payload for every event type; a new type without one fails the test below."""
+    case = make_case()
+    entry = {
+        "case_id": "c-1",
+        "reference": "PCD 1",
+        "title": "T",
+        "date_signed": "2019-12-01",
+        "decision_maker": "DMPC",
+        "executive_summary": "S",
+        "recommendations": [],
+    }
+    when = date(2019, 12, 13)
+    return {
+        ev.CaseDrafted: {"case": case},
+        ev.CaseRevised: {"case": case, "note": "Legal comments"},
+        ev.CaseSubmitted: {"routing": route_case(case, date(2019, 11, 20))},
+        ev.CaseWithdrawn: {"reason": "No longer needed"},
+        ev.PlacedOnAgenda: {"meeting_id": "IAM-1", "meeting_date": when, "board": "IAM"},
+        ev.BoardAdviceRecorded: {
+            "meeting_id": "IAM-1",
+            "advice": "supported_with_conditions",
+            "conditions": "Report back",
+        },
+        ev.ExtremisAgreed: {"reason": "Funding lapses"},
+        ev.SignOffGiven: {"area": "finance", "comment": "Funded."},
+        ev.ChangesRequested: {
+            "area": "legal",
+            "reasons": ["Cite 4.13"],
+            "sections": ["legal_comments"],
+        },
+        ev.AdviceNotRequired: {"area": "legal", "reason": "Not required"},
+        ev.ChiefExecutiveConsulted: {"comment": "Content"},
+        ev.ChiefExecutiveSentBack: {"reasons": ["Equality impact"]},
+        ev.InterestsDeclared: {"has_interest": True, "details": "Trustee"},
+        ev.DecisionApproved: {"reference": "PCD 679", "comment": "Approved"},
+        ev.DecisionDeclined: {"comment": "Not affordable"},
+        ev.Part1Published: {"entry": entry},
+        ev.Part1Deferred: {"until": when, "reason": "Tender open"},
+        ev.Part2ReviewDue: {"review_date": when},
+        ev.Part2Published: {"reason": "No longer sensitive", "content": "Prices"},
+        ev.Part2PublishedRedacted: {
+            "redactions": [{"passage": "prices", "reason": "s43"}],
+            "reason": "Contract ended",
+            "content": "[REDACTED]",
+        },
+        ev.Part2ExemptionExtended: {"new_review_date": when, "reasons": ["MPS asks"]},
+        ev.RequiredByChanged: {"required_by": None, "reason": "No longer urgent"},
+        ev.DeadlineReminderSent: {"required_by": when, "working_days_before": 5},
+        ev.DeadlineEscalated: {"required_by": when},
+        ev.DeadlineMissed: {"required_by": when},
+        ev.IrregularityRecorded: {"description": "Grants paid before referral"},
+    }
+
+
+def test_every_event_type_survives_the_round_trip_through_json():
+    payloads = _payloads()
+    assert {cls.TYPE for cls in payloads} == set(ev.EVENT_TYPES)
+    for cls, payload in payloads.items():
+        event = cls(**payload, **_envelope())
+        back = _through_json(event)
+        assert back == event, cls.TYPE
+        assert type(back) is cls
 
 
 def test_a_v1_changes_requested_payload_is_upcast_to_v2():

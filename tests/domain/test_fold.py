@@ -90,7 +90,7 @@ class Story:
             SECRETARIAT,
             meeting_id="IAM-2019-11",
             board="IAM",
-            meeting_date=date(2019, 11, 28),
+            meeting_date=date(2019, 11, 18),
         )
         return self.do(
             ev.BoardAdviceRecorded, SECRETARIAT, meeting_id="IAM-2019-11", advice="supported"
@@ -116,7 +116,7 @@ def test_a_dmpc_decision_goes_from_draft_to_published():
         SECRETARIAT,
         meeting_id="IAM-2019-11",
         board="IAM",
-        meeting_date=date(2019, 11, 28),
+        meeting_date=date(2019, 11, 18),
     )
     assert [t.role for t in open_tasks(s.state)] == [Role.BOARD_SECRETARIAT]
     s.do(ev.BoardAdviceRecorded, SECRETARIAT, meeting_id="IAM-2019-11", advice="supported")
@@ -298,7 +298,7 @@ def test_board_deferral_then_a_later_meeting():
         SECRETARIAT,
         meeting_id="IAM-1",
         board="IAM",
-        meeting_date=date(2019, 11, 28),
+        meeting_date=date(2019, 11, 18),
     )
     s.refused(
         ev.PlacedOnAgenda,
@@ -306,7 +306,7 @@ def test_board_deferral_then_a_later_meeting():
         "already_done",
         meeting_id="IAM-2",
         board="IAM",
-        meeting_date=date(2019, 12, 12),
+        meeting_date=date(2019, 11, 19),
     )
     s.do(ev.BoardAdviceRecorded, SECRETARIAT, meeting_id="IAM-1", advice="deferred")
     assert s.state.stage is Stage.BOARD and s.state.meeting_id is None
@@ -315,7 +315,7 @@ def test_board_deferral_then_a_later_meeting():
         SECRETARIAT,
         meeting_id="IAM-2",
         board="IAM",
-        meeting_date=date(2019, 12, 12),
+        meeting_date=date(2019, 11, 19),
     )
     s.refused(
         ev.BoardAdviceRecorded,
@@ -324,6 +324,11 @@ def test_board_deferral_then_a_later_meeting():
         meeting_id="IAM-1",
         advice="supported",
     )
+    msg = s.refused(
+        ev.BoardAdviceRecorded, SECRETARIAT, "wrong_stage", meeting_id="IAM-2", advice="supported"
+    )
+    assert msg == "the board's advice cannot be recorded: the board meets on 19 November 2019"
+    s.clock.jump_to(date(2019, 11, 19))
     s.do(
         ev.BoardAdviceRecorded,
         SECRETARIAT,
@@ -342,7 +347,7 @@ def test_board_not_supporting_returns_the_case_to_the_officer_and_then_to_the_bo
         SECRETARIAT,
         meeting_id="IAM-1",
         board="IAM",
-        meeting_date=date(2019, 11, 28),
+        meeting_date=date(2019, 11, 18),
     )
     s.do(
         ev.BoardAdviceRecorded,
@@ -370,7 +375,7 @@ def test_extremis_needs_the_chair_not_a_meeting():
         "illegal_transition",
         meeting_id="IAM-1",
         board="IAM",
-        meeting_date=date(2019, 11, 28),
+        meeting_date=date(2019, 11, 18),
     )
     s.refused(ev.ExtremisAgreed, SECRETARIAT, "wrong_role", reason="Urgent")
     s.do(ev.ExtremisAgreed, CHAIR, reason="Urgent: funding lapses.")
@@ -517,3 +522,38 @@ def test_an_event_of_another_case_is_refused():
     )
     with pytest.raises(DomainError, match="belongs to case case-2"):
         apply(s.state, other)
+
+
+def test_a_decision_signed_late_in_the_evening_in_summer_is_late_by_london_time():
+    s = Story(time_sensitivity={"required_by": "2020-06-13", "reason": "Funding year ends."})
+    s.to_decision()
+    s.do(ev.InterestsDeclared, DMPC, has_interest=False)
+    # 23:30 UTC on the 13th is 00:30 BST on the 14th in London: a day late
+    s.clock.now = datetime(2020, 6, 13, 22, 30, tzinfo=UTC)  # the next step is 23:30 UTC
+    s.do(ev.DecisionApproved, DMPC, reference="PCD 800")
+    assert s.state.late
+
+
+def test_a_revision_moves_the_required_by_date_and_restarts_the_reminders():
+    s = Story(time_sensitivity={"required_by": "2019-12-13", "reason": "Funding year ends."})
+    s.do(ev.CaseDrafted, OFFICER, case=s.case)
+    s.do(ev.DeadlineReminderSent, SYSTEM, required_by=date(2019, 12, 13), working_days_before=5)
+    later = s.case.model_copy(
+        update={
+            "time_sensitivity": s.case.time_sensitivity.model_copy(  # type: ignore[union-attr]
+                update={"required_by": date(2020, 1, 17)}
+            )
+        }
+    )
+    s.do(ev.CaseRevised, OFFICER, case=later)
+    assert (s.state.required_by, s.state.reminders_sent) == (date(2020, 1, 17), [])
+    s.do(ev.CaseRevised, OFFICER, case=later.model_copy(update={"time_sensitivity": None}))
+    assert s.state.required_by is None
+
+
+def test_ratify_itself_cannot_record_an_irregularity():
+    s = Story()
+    s.do(ev.CaseDrafted, OFFICER, case=s.case)
+    s.refused(ev.IrregularityRecorded, SYSTEM, "wrong_role", description="Grants paid early.")
+    s.do(ev.IrregularityRecorded, FINANCE, description="Grants paid before referral.")
+    assert s.state.irregularities == ["Grants paid before referral."]

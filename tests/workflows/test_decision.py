@@ -367,3 +367,23 @@ async def test_a_deferred_part1_is_published_on_its_date_by_a_durable_timer(harn
     assert london_date(record.occurred_at) == until
     assert published.entry.reference == "PCD 1" and published.part2 is None
     assert "Deployment locations" not in published.model_dump_json()
+
+
+async def test_a_date_added_by_a_revision_starts_the_deadline_timers(harness: Harness):
+    run = await harness.start()  # no required-by date
+    today = await harness.today()
+    dated = f.make_case(
+        time_sensitivity={
+            "required_by": (today + timedelta(days=20)).isoformat(),
+            "reason": "Funding year ends.",
+        }
+    )
+    await run.act("revise", m.Revise(actor=f.OFFICER, case=dated, note="Now urgent"))
+    await harness.env.sleep(timedelta(days=22))
+    types = [t for t in run.event_types() if t.startswith("deadline.")]
+    assert types == [
+        "deadline.reminder_sent",
+        "deadline.reminder_sent",
+        "deadline.escalated",
+        "deadline.missed",
+    ]
