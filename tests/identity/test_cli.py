@@ -1,0 +1,266 @@
+"""The admin CLI: happy paths, `--json`, and refusals (exit 2, the rule named, nothing written)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+from typer.testing import CliRunner
+
+from domain.roles import Role
+from ratify.cli import app
+from ratify.identity.service import Directory
+from ratify.identity.tables import api_tokens, delegations, user_roles, users
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli(identity_url: URL, monkeypatch: pytest.MonkeyPatch):
+    """Run `ratify ...` against the test database (found through RATIFY_DATABASE_URL)."""
+    monkeypatch.setenv("RATIFY_DATABASE_URL", identity_url.render_as_string(hide_password=False))
+
+    def run(*args: str, input: str | None = None):
+        return runner.invoke(app, list(args), input=input)
+
+    return run
+
+
+def rows(engine: sa.Engine, table: sa.Table) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def test_users_add_list_grant_revoke_deactivate(cli, directory: Directory) -> None:
+    result = cli(
+        "users",
+        "add",
+        "ollie.lane",
+        "--name",
+        "Ollie Lane",
+        "--role",
+        "originating_officer",
+        "--role",
+        "drafting_officer",
+        "--email",
+        "ollie@example.org",
+    )
+    assert result.exit_code == 0, result.output
+    assert "added ollie.lane (Ollie Lane): drafting_officer, originating_officer" in result.stdout
+    result = cli(
+        "users",
+        "add",
+        "dee.mpc",
+        "--name",
+        "Dee MPC",
+        "--role",
+        "dmpc",
+        "--password-prompt",
+        input="correct horse battery staple\ncorrect horse battery staple\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert directory.verify_password("dee.mpc", "correct horse battery staple") is not None
+
+    assert cli("users", "grant", "ollie.lane", "finance_adviser").exit_code == 0
+    assert cli("users", "revoke", "ollie.lane", "drafting_officer").exit_code == 0
+    assert cli("users", "deactivate", "dee.mpc").exit_code == 0
+
+    listed = cli("users", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    people = json.loads(listed.stdout)
+    assert [(p["id"], p["roles"], p["active"], p["has_password"]) for p in people] == [
+        ("dee.mpc", ["dmpc"], False, True),
+        ("ollie.lane", ["finance_adviser", "originating_officer"], True, False),
+    ]
+    assert people[1]["email"] == "ollie@example.org"
+    table = cli("users", "list")
+    assert table.exit_code == 0 and "ollie.lane" in table.stdout and "Ollie Lane" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["users", "add", "ollie.lane", "--name", "Ollie", "--role", "dmcp"],
+            "error: role: 'dmcp' is not a role; the roles are: originating_officer",
+        ),
+        (
+            ["users", "add", "Ollie", "--name", "Ollie", "--role", "dmpc"],
+            "error: user_id: 'Ollie' is not a user id",
+        ),
+        (["users", "grant", "nobody", "dmpc"], "error: user_id: there is no user 'nobody'"),
+        (
+            [
+                "users",
+                "delegate",
+                "fiona.fry",
+                "dan.deputy",
+                "finance_adviser",
+                "--from",
+                "2025-08-15",
+                "--to",
+                "2025-08-01",
+                "--reason",
+                "leave",
+            ],
+            "error: ends_on: a delegation cannot end (2025-08-01) before it starts (2025-08-15)",
+        ),
+        (
+            [
+                "users",
+                "delegate",
+                "fiona.fry",
+                "nobody",
+                "finance_adviser",
+                "--from",
+                "2025-08-01",
+                "--to",
+                "2025-08-15",
+                "--reason",
+                "leave",
+            ],
+            "error: deputy: there is no user 'nobody'",
+        ),
+        (
+            [
+                "users",
+                "delegate",
+                "fiona.fry",
+                "dan.deputy",
+                "dmpc",
+                "--from",
+                "2025-08-01",
+                "--to",
+                "2025-08-15",
+                "--reason",
+                "leave",
+            ],
+            "error: role: fiona.fry does not hold the role dmpc, so cannot delegate it",
+        ),
+        (
+            [
+                "users",
+                "delegate",
+                "fiona.fry",
+                "dan.deputy",
+                "finance_adviser",
+                "--from",
+                "1/8/2025",
+                "--to",
+                "2025-08-15",
+                "--reason",
+                "leave",
+            ],
+            "error: --from: '1/8/2025' is not a date: write it as YYYY-MM-DD",
+        ),
+        (["tokens", "create", "nobody", "--name", "laptop"], "there is no user 'nobody'"),
+        (
+            ["tokens", "create", "fiona.fry", "--name", "laptop", "--expires", "2020-01-01"],
+            "error: expires_at: 2020-01-02T00:00:00+00:00 has passed",
+        ),
+        (["tokens", "revoke", "tok_nope"], "error: token_id: there is no token 'tok_nope'"),
+    ],
+)
+def test_refusals_exit_2_naming_the_rule_and_write_nothing(
+    cli, directory: Directory, engine: sa.Engine, args: list[str], message: str
+) -> None:
+    directory.add_user("fiona.fry", "Fiona Fry", [Role.FINANCE_ADVISER])
+    directory.add_user("dan.deputy", "Dan Deputy", [Role.DRAFTING_OFFICER])
+    before = {t.name: rows(engine, t) for t in (users, user_roles, delegations, api_tokens)}
+    result = cli(*args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert result.stdout == ""
+    assert {t.name: rows(engine, t) for t in (users, user_roles, delegations, api_tokens)} == before
+
+
+def test_delegate_and_undelegate(cli, directory: Directory) -> None:
+    directory.add_user("fiona.fry", "Fiona Fry", [Role.FINANCE_ADVISER])
+    directory.add_user("dan.deputy", "Dan Deputy", [Role.DRAFTING_OFFICER])
+    result = cli(
+        "users",
+        "delegate",
+        "fiona.fry",
+        "dan.deputy",
+        "finance_adviser",
+        "--from",
+        "2025-08-01",
+        "--to",
+        "2025-08-15",
+        "--reason",
+        "annual leave",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    made = json.loads(result.stdout)
+    assert (made["principal"], made["deputy"], made["role"], made["from"], made["to"]) == (
+        "fiona.fry",
+        "dan.deputy",
+        "finance_adviser",
+        "2025-08-01",
+        "2025-08-15",
+    )
+    dan = directory.principal_for("dan.deputy")
+    assert dan is not None
+    actor = dan.acting_as(Role.FINANCE_ADVISER, today=datetime(2025, 8, 5).date())
+    assert (actor.user_id, actor.on_behalf_of) == ("dan.deputy", "fiona.fry")
+
+    listed = json.loads(cli("users", "delegations", "dan.deputy", "--json").stdout)
+    assert [d["id"] for d in listed] == [made["id"]] and listed[0]["revoked_at"] is None
+    assert made["id"] in cli("users", "delegations").stdout
+    assert cli("users", "undelegate", made["id"]).exit_code == 0
+    assert directory.list_delegations()[0].revoked_at is not None
+    again = cli("users", "undelegate", made["id"])
+    assert again.exit_code == 2 and "was revoked already" in again.stderr
+
+
+def test_tokens_create_list_revoke(cli, directory: Directory, engine: sa.Engine) -> None:
+    directory.add_user("ollie.lane", "Ollie Lane", [Role.ORIGINATING_OFFICER])
+    created = cli("tokens", "create", "ollie.lane", "--name", "laptop")
+    assert created.exit_code == 0, created.output
+    secret = created.stdout.strip()
+    assert secret.startswith("rat_") and "only time the secret is shown" in created.stderr
+    assert directory.authenticate_token(secret, datetime.now(UTC)) is not None
+
+    expiring = json.loads(
+        cli(
+            "tokens", "create", "ollie.lane", "--name", "ci", "--expires", "2999-12-31", "--json"
+        ).stdout
+    )
+    assert expiring["expires_at"] == "3000-01-01T00:00:00+00:00"  # the end of the London day
+
+    listed = cli("tokens", "list", "ollie.lane", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert secret not in listed.stdout and "token_hash" not in listed.stdout
+    tokens = {t["name"]: t for t in json.loads(listed.stdout)}
+    assert tokens["laptop"]["status"] == "active" and tokens["laptop"]["last_used_at"]
+    assert tokens["laptop"]["prefix"] == secret.split("_")[1]
+
+    token_id = tokens["laptop"]["id"]
+    revoked = cli("tokens", "revoke", token_id)
+    assert revoked.exit_code == 0 and token_id in revoked.stdout
+    assert directory.authenticate_token(secret, datetime.now(UTC) + timedelta(seconds=1)) is None
+    assert "revoked" in cli("tokens", "list").stdout
+    with engine.connect() as conn:
+        stored = [str(v) for row in conn.execute(sa.select(api_tokens)) for v in row]
+    assert not any(secret in value for value in stored)
+
+
+def test_db_upgrade_then_commands_work(empty_database_url: URL) -> None:
+    url = empty_database_url.render_as_string(hide_password=False)
+    refused = runner.invoke(app, ["--database-url", url, "users", "list"])
+    assert refused.exit_code == 1 and "run `ratify db upgrade` first" in refused.stderr
+
+    upgraded = runner.invoke(app, ["--database-url", url, "db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "is up to date" in upgraded.stdout
+    added = runner.invoke(
+        app,
+        ["--database-url", url, "users", "add", "ann.audit", "--name", "Ann", "--role", "auditor"],
+    )
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(app, ["--database-url", url, "users", "list", "--json"])
+    assert [u["id"] for u in json.loads(listed.stdout)] == ["ann.audit"]

@@ -1,0 +1,66 @@
+"""The identity migration: its own Alembic branch, matching the models, reversible."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import URL
+
+from eventstore import create_engine_for
+from eventstore.engine import write_engine
+from ratify.db import VERSION_TABLE, alembic_config, metadata, migrate_app
+from ratify.identity import tables
+
+IDENTITY_TABLES = {
+    t.name for t in (tables.users, tables.user_roles, tables.delegations, tables.api_tokens)
+}
+
+
+def only_identity(obj: Any, name: str | None, type_: str, reflected: bool, other: Any) -> bool:
+    table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+    return table in IDENTITY_TABLES
+
+
+def test_identity_is_its_own_branch() -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    revision = script.get_revision("identity@head")
+    assert revision is not None and revision.revision == "i0001"
+    assert revision.down_revision is None and "identity" in revision.branch_labels
+
+
+def test_migrated_schema_matches_the_models(app_url: URL) -> None:
+    engine = create_engine_for(app_url)
+    try:
+        assert set(sa.inspect(engine).get_table_names()) >= IDENTITY_TABLES
+        with engine.connect() as conn:
+            context = MigrationContext.configure(
+                conn,
+                opts={
+                    "version_table": VERSION_TABLE,
+                    "compare_type": True,
+                    "include_object": only_identity,
+                },
+            )
+            assert compare_metadata(context, metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_and_upgrade_again(app_url: URL) -> None:
+    engine = create_engine_for(app_url)
+    try:
+        with write_engine(engine).begin() as conn:
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, "identity@base")
+        names = set(sa.inspect(engine).get_table_names())
+        assert not IDENTITY_TABLES & names and "events" in names
+        migrate_app(engine)
+        assert set(sa.inspect(engine).get_table_names()) >= IDENTITY_TABLES
+    finally:
+        engine.dispose()
