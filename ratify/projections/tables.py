@@ -1,0 +1,87 @@
+"""Tables of the read-side projections, on `ratify.db.metadata`.
+
+Every row here is derived from the event store and can be rebuilt from position zero
+(`Projector.rebuild`). `projection_positions` holds each projection's tracking position: the
+position of the last event whose effects are in the tables, written in the same transaction
+as those effects. Part 2 text appears only in `register_entries.part2_text`, and only once a
+Part 2 review has published it.
+
+The migration `ratify/migrations/versions/p0001_projections.py` must match these models (a
+test compares them).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from eventstore.schema import UTCDateTime
+from ratify.db import metadata
+
+#: The name of the case views' row in `projection_positions`.
+CASE_VIEWS = "case_views"
+
+case_summaries = sa.Table(
+    "case_summaries",
+    metadata,
+    sa.Column("case_id", sa.String(200), primary_key=True),
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("stage", sa.String(30), nullable=False),
+    sa.Column("reference", sa.String(20), nullable=True),
+    sa.Column("decision_maker", sa.String(50), nullable=True),
+    sa.Column("total_amount", sa.Numeric(14, 2), nullable=False),
+    sa.Column("required_by", sa.Date(), nullable=True),
+    sa.Column("submitted_at", UTCDateTime(), nullable=True),
+    sa.Column("decided_at", UTCDateTime(), nullable=True),
+    sa.Column("late", sa.Boolean(), nullable=False),
+    sa.Column("part1", sa.String(30), nullable=False),
+    sa.Column("part2", sa.String(30), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_case_summaries_stage", "stage"),
+    sa.Index("ix_case_summaries_reference", "reference"),
+    sa.Index("ix_case_summaries_required_by", "required_by"),
+    sa.Index("ix_case_summaries_title", "title"),
+    comment="one row per case: the fold of its stream, without Part 2 content",
+)
+
+case_tasks = sa.Table(
+    "case_tasks",
+    metadata,
+    sa.Column("case_id", sa.String(200), primary_key=True),
+    sa.Column("kind", sa.String(50), primary_key=True),
+    sa.Column("role", sa.String(50), primary_key=True),
+    #: The advice area of a sign-off task; '' for the other tasks (part of the key).
+    sa.Column("area", sa.String(50), primary_key=True),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("due", sa.Date(), nullable=True),
+    sa.Index("ix_case_tasks_role_due", "role", "due"),
+    comment="the open tasks of each case (domain.state.open_tasks)",
+)
+
+register_entries = sa.Table(
+    "register_entries",
+    metadata,
+    sa.Column("case_id", sa.String(200), primary_key=True),
+    sa.Column("reference", sa.String(20), nullable=True),
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("date_signed", sa.Date(), nullable=False),
+    sa.Column("decision_maker", sa.String(200), nullable=False),
+    sa.Column("executive_summary", sa.Text(), nullable=False),
+    sa.Column("recommendations", sa.Text(), nullable=False, comment="JSON list"),
+    sa.Column("published_at", UTCDateTime(), nullable=False),
+    sa.Column("part2_text", sa.Text(), nullable=True),
+    sa.Column("part2_published_at", UTCDateTime(), nullable=True),
+    sa.Index("ix_register_entries_reference", "reference"),
+    comment="the public register: Part 1 as published; Part 2 once a review published it",
+)
+
+projection_positions = sa.Table(
+    "projection_positions",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("position", sa.BigInteger(), nullable=False),
+    comment="the last event position each projection has applied",
+)
+
+#: The tables a rebuild empties (the position is reset separately).
+VIEW_TABLES = (case_summaries, case_tasks, register_entries)

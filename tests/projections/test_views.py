@@ -1,0 +1,336 @@
+"""The views the API reads: case search, stages, "my tasks" and the public register."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from domain import events as ev
+from domain.roles import AdviceArea, Role
+from domain.state import Part1Status, Part2Status, Stage
+from eventstore import EventStore
+from ratify.projections import queries as q
+from ratify.projections.projector import Projector
+from ratify.projections.queries import CaseSummary
+from ratify.register import published_register
+from tests.factories import FINANCE, MPS, OFFICER, PUBLISHER, SYSTEM
+from tests.projections.stories import PART2, PART2_TEXT, Story, money, required_by, snapshot
+
+
+def summary(engine: Engine, case_id: str) -> CaseSummary:
+    found = q.case_summary(engine, case_id)
+    assert found is not None, f"no summary of {case_id}"
+    return found
+
+
+# -- stages ----------------------------------------------------------------------------------
+
+
+def test_the_summary_follows_the_case_from_draft_to_published(
+    store: EventStore, engine: Engine, projector: Projector
+):
+    s = Story(
+        store, "case-a", money_lines=money("600000"), time_sensitivity=required_by("2019-11-19")
+    )
+    s.draft()
+    assert projector.catch_up() == 1
+    view = summary(engine, "case-a")
+    assert (view.stage, view.title, view.version) == (Stage.DRAFT, "Test Case", 1)
+    assert (view.submitted_at, view.decision_maker, view.reference) == (None, None, None)
+    assert view.total_amount == Decimal("600000.00")
+    assert view.required_by == date(2019, 11, 19)
+    assert view.updated_at == s.clock.now
+    assert [(t.case_id, t.kind) for t in q.tasks_for(engine, [Role.ORIGINATING_OFFICER])] == [
+        ("case-a", "submit")
+    ]
+
+    s.submit()
+    projector.catch_up()
+    view = summary(engine, "case-a")
+    assert view.stage is Stage.BOARD and view.submitted_at == s.clock.now
+    assert view.decision_maker is Role.DMPC  # from the routing, before anyone decides
+    assert q.tasks_for(engine, [Role.ORIGINATING_OFFICER]) == []
+
+    s.place_on_agenda().board_supports()
+    projector.catch_up()
+    assert summary(engine, "case-a").stage is Stage.ADVICE
+    s.sign_all()
+    projector.catch_up()
+    assert summary(engine, "case-a").stage is Stage.CHIEF_EXECUTIVE
+    assert [t.kind for t in q.tasks_for(engine, [Role.CHIEF_EXECUTIVE])] == [
+        "consult_chief_executive"
+    ]
+
+    s.clock.jump_to(date(2019, 11, 20))  # the day after it was required
+    s.approve("PCD 679")
+    projector.catch_up()
+    view = summary(engine, "case-a")
+    assert (view.stage, view.reference, view.late) == (Stage.APPROVED, "PCD 679", True)
+    assert view.decided_at == s.clock.now and view.part1 is Part1Status.PENDING
+    assert q.register(engine) == []
+
+    s.publish_part1()
+    assert projector.catch_up() == 1
+    view = summary(engine, "case-a")
+    assert view.part1 is Part1Status.PUBLISHED and view.version == 11
+    assert [r.reference for r in q.register(engine)] == ["PCD 679"]
+
+
+def test_a_withdrawn_case_and_an_mps_decision(
+    store: EventStore, engine: Engine, projector: Projector
+):
+    Story(store, "gone").submit().do(ev.CaseWithdrawn, OFFICER, reason="No longer needed.")
+    mps = Story(store, "mps", money_lines=money("120000"))
+    mps.to_advice().sign_all().approve(by=MPS)
+    projector.catch_up()
+    assert summary(engine, "gone").stage is Stage.WITHDRAWN
+    view = summary(engine, "mps")
+    assert (view.stage, view.decision_maker, view.reference) == (
+        Stage.APPROVED,
+        Role.MPS_DECISION_MAKER,
+        None,
+    )
+    assert view.part1 is Part1Status.NOT_DUE
+    assert q.register(engine) == []  # MPS-delegated decisions are not on the register
+    assert q.case_summary(engine, "nobody") is None
+
+
+# -- search ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def five_cases(store: EventStore, projector: Projector) -> None:
+    """Five cases on different days, stages, deadlines and amounts."""
+    day = lambda d: datetime.fromisoformat(d).replace(tzinfo=UTC)  # noqa: E731
+    data = Story(
+        store,
+        "c-data",
+        start=day("2019-11-18T10:00"),
+        title="Data Environment Solution",
+        money_lines=money("600000"),
+        time_sensitivity=required_by("2019-12-13"),
+    )
+    data.to_advice().sign_all().approve("PCD 679").publish_part1()
+    Story(
+        store,
+        "c-mettrace",
+        start=day("2019-12-02T10:00"),
+        title="MetTrace Expansion",
+        money_lines=money("1200000"),
+        time_sensitivity=required_by("2020-01-31"),
+    ).to_advice()
+    Story(
+        store,
+        "c-small",
+        start=day("2020-01-06T10:00"),
+        title="Small Works",
+        money_lines=money("120000"),
+    ).submit()
+    Story(
+        store,
+        "c-draft",
+        start=day("2020-02-03T10:00"),
+        title="Data Retention Review",
+        money_lines=money("700000"),
+    ).draft()
+    Story(
+        store,
+        "c-gone",
+        start=day("2020-03-02T10:00"),
+        title="100% Idea",
+        money_lines=money("50000"),
+    ).submit().do(ev.CaseWithdrawn, OFFICER, reason="Not needed.")
+    projector.catch_up()
+
+
+def ids(rows: list[CaseSummary]) -> list[str]:
+    return [r.case_id for r in rows]
+
+
+@pytest.mark.usefixtures("five_cases")
+def test_each_search_filter_filters(engine: Engine):
+    # most recently changed first
+    assert ids(q.list_cases(engine)) == ["c-gone", "c-draft", "c-small", "c-mettrace", "c-data"]
+    assert ids(q.list_cases(engine, stage="advice")) == ["c-mettrace"]
+    assert ids(q.list_cases(engine, stage=Stage.APPROVED)) == ["c-data"]
+    assert ids(q.list_cases(engine, stage=Stage.DECLINED)) == []
+    assert ids(q.list_cases(engine, reference="pcd  679")) == ["c-data"]
+    assert ids(q.list_cases(engine, reference="PCD 680")) == []
+    assert ids(q.list_cases(engine, title_contains="data")) == ["c-draft", "c-data"]
+    assert ids(q.list_cases(engine, title_contains="DATA ENV")) == ["c-data"]
+    assert ids(q.list_cases(engine, title_contains="100% i")) == ["c-gone"]
+    assert ids(q.list_cases(engine, title_contains="1%I")) == []  # % is not a wildcard
+    assert ids(q.list_cases(engine, title_contains="_")) == []
+    # submission days, London days with both ends included; a draft has no submission
+    assert ids(q.list_cases(engine, submitted_to=date(2019, 11, 18))) == ["c-data"]
+    assert ids(q.list_cases(engine, submitted_from=date(2019, 12, 2))) == [
+        "c-gone",
+        "c-small",
+        "c-mettrace",
+    ]
+    assert ids(
+        q.list_cases(engine, submitted_from=date(2019, 12, 1), submitted_to=date(2019, 12, 31))
+    ) == ["c-mettrace"]
+    instant = datetime(2019, 12, 2, 11, tzinfo=UTC)  # c-mettrace was submitted at 12:00
+    assert ids(q.list_cases(engine, submitted_from=instant, submitted_to=date(2019, 12, 2))) == [
+        "c-mettrace"
+    ]
+    assert ids(q.list_cases(engine, submitted_to=instant)) == ["c-data"]
+    # required-by: on or before the day
+    assert ids(q.list_cases(engine, required_by_before=date(2019, 12, 13))) == ["c-data"]
+    assert ids(q.list_cases(engine, required_by_before=date(2020, 1, 31))) == [
+        "c-mettrace",
+        "c-data",
+    ]
+    # amounts, inclusive
+    assert ids(q.list_cases(engine, min_amount=Decimal("600000"))) == [
+        "c-draft",
+        "c-mettrace",
+        "c-data",
+    ]
+    assert ids(q.list_cases(engine, max_amount=Decimal("600000.00"))) == [
+        "c-gone",
+        "c-small",
+        "c-data",
+    ]
+    assert ids(
+        q.list_cases(engine, min_amount=Decimal("600000.01"), max_amount=Decimal("700000"))
+    ) == ["c-draft"]
+    # filters combine
+    assert ids(q.list_cases(engine, title_contains="data", stage="draft")) == ["c-draft"]
+    assert ids(q.list_cases(engine, title_contains="data", min_amount=Decimal("650000"))) == [
+        "c-draft"
+    ]
+    # pages
+    assert ids(q.list_cases(engine, limit=2)) == ["c-gone", "c-draft"]
+    assert ids(q.list_cases(engine, limit=2, offset=2)) == ["c-small", "c-mettrace"]
+    assert ids(q.list_cases(engine, limit=2, offset=4)) == ["c-data"]
+
+
+def test_search_refuses_nonsense(engine: Engine):
+    with pytest.raises(ValueError, match="unknown stage 'bogus'"):
+        q.list_cases(engine, stage="bogus")
+    with pytest.raises(ValueError, match="limit"):
+        q.list_cases(engine, limit=0)
+    with pytest.raises(ValueError, match="offset"):
+        q.list_cases(engine, offset=-1)
+    with pytest.raises(ValueError, match="timezone"):
+        q.list_cases(engine, submitted_from=datetime(2019, 1, 1))
+
+
+# -- tasks -----------------------------------------------------------------------------------
+
+
+def test_tasks_by_role_sorted_by_due_date_undated_last(
+    store: EventStore, engine: Engine, projector: Projector
+):
+    Story(store, "t-1", time_sensitivity=required_by("2020-01-31")).to_advice()
+    Story(store, "t-3").to_advice()
+    Story(store, "t-2", time_sensitivity=required_by("2019-12-13")).to_advice()
+    Story(store, "t-4").draft()
+    projector.catch_up()
+
+    finance = q.tasks_for(engine, [Role.FINANCE_ADVISER])
+    assert [(t.case_id, t.kind, t.area, t.due) for t in finance] == [
+        ("t-2", "sign_off", AdviceArea.FINANCE, date(2019, 12, 13)),
+        ("t-1", "sign_off", AdviceArea.FINANCE, date(2020, 1, 31)),
+        ("t-3", "sign_off", AdviceArea.FINANCE, None),
+    ]
+    assert {t.role for t in finance} == {Role.FINANCE_ADVISER}
+    first = finance[0]
+    assert (first.title, first.stage, first.reference) == ("Test Case", Stage.ADVICE, None)
+    assert "finance advice" in first.description
+
+    # a person holding two roles (e.g. their own and one as a deputy) sees both, by due date
+    both = q.tasks_for(engine, {Role.LEGAL_ADVISER, Role.FINANCE_ADVISER})
+    assert [(t.case_id, t.role) for t in both] == [
+        ("t-2", Role.FINANCE_ADVISER),
+        ("t-2", Role.LEGAL_ADVISER),
+        ("t-1", Role.FINANCE_ADVISER),
+        ("t-1", Role.LEGAL_ADVISER),
+        ("t-3", Role.FINANCE_ADVISER),
+        ("t-3", Role.LEGAL_ADVISER),
+    ]
+    officer = q.tasks_for(engine, [Role.ORIGINATING_OFFICER])
+    assert [(t.case_id, t.kind, t.area) for t in officer] == [("t-4", "submit", None)]
+    assert q.tasks_for(engine, []) == []
+    assert q.tasks_for(engine, [Role.AUDITOR]) == []
+
+    # a task done leaves the list
+    Story(store, "t-2").do(ev.SignOffGiven, FINANCE, area="finance")
+    projector.catch_up()
+    assert [t.case_id for t in q.tasks_for(engine, [Role.FINANCE_ADVISER])] == ["t-1", "t-3"]
+    assert len(q.tasks_for(engine, [Role.LEGAL_ADVISER])) == 3
+
+
+# -- the public register ---------------------------------------------------------------------
+
+
+def test_register_shows_part1_only_until_a_review_publishes_part2(
+    store: EventStore, engine: Engine, projector: Projector
+):
+    secret = Story(store, "secret", title="Covert Kit", part2=PART2)
+    secret.to_advice().sign_all().approve("PCD 700").publish_part1()
+    Story(store, "pending", title="Awaiting publication").to_advice().sign_all().approve("PCD 701")
+    projector.catch_up()
+
+    rows = q.register(engine)
+    assert [r.reference for r in rows] == ["PCD 700"]  # PCD 701 is approved, not yet published
+    entry = rows[0]
+    assert (entry.title, entry.part2_text, entry.part2_published_at) == ("Covert Kit", None, None)
+    assert entry.decision_maker == "Deputy Mayor for Policing and Crime"
+    assert entry.date_signed == secret.state.decided_at.date()  # type: ignore[union-attr]
+    assert entry.recommendations == secret.case.recommendations
+    assert entry.executive_summary == "A summary."
+    assert q.register_entry(engine, "pcd 700") == entry
+    assert q.register_entry(engine, "PCD 701") is None
+    assert summary(engine, "secret").part2 is Part2Status.EXEMPT
+    # the Part 2 text is nowhere in the views
+    assert PART2_TEXT not in repr(snapshot(engine))
+    assert "unit prices" not in repr(q.list_cases(engine)) + repr(q.register(engine))
+
+    secret.clock.jump_to(date(2024, 4, 1))
+    secret.do(ev.Part2ReviewDue, SYSTEM, review_date=date(2024, 4, 1))
+    projector.catch_up()
+    review = q.tasks_for(engine, [Role.PUBLICATION_OFFICER])
+    assert [(t.case_id, t.kind, t.due) for t in review] == [
+        ("secret", "review_part2", date(2024, 4, 1))
+    ]
+    assert q.register_entry(engine, "PCD 700").part2_text is None  # type: ignore[union-attr]
+
+    redacted = "The [REDACTED] are set out in the confidential annex."
+    secret.do(
+        ev.Part2PublishedRedacted,
+        PUBLISHER,
+        reason="The contract has ended.",
+        content=redacted,
+        redactions=[{"passage": "unit prices", "reason": "s43 still applies"}],
+    )
+    projector.catch_up()
+    entry = q.register_entry(engine, "PCD 700")  # type: ignore[assignment]
+    assert entry is not None
+    assert (entry.part2_text, entry.part2_published_at) == (redacted, secret.clock.now)
+    assert summary(engine, "secret").part2 is Part2Status.PUBLISHED_REDACTED
+    assert q.tasks_for(engine, [Role.PUBLICATION_OFFICER]) == []
+    assert PART2_TEXT not in repr(snapshot(engine))  # only the redacted text
+
+    # the projection says what a direct read of the log says
+    direct = {d.entry.case_id: (d.entry, d.part2) for d in published_register(store)}
+    projected = {r.case_id: r for r in q.register(engine)}
+    assert direct.keys() == projected.keys() == {"secret"}
+    e, part2 = direct["secret"]
+    row = projected["secret"]
+    assert (row.reference, row.title, row.date_signed, row.decision_maker) == (
+        e.reference,
+        e.title,
+        e.date_signed,
+        e.decision_maker,
+    )
+    assert (row.executive_summary, row.recommendations, row.part2_text) == (
+        e.executive_summary,
+        e.recommendations,
+        part2,
+    )
