@@ -1,0 +1,482 @@
+"""The FastAPI application: cases, tasks, actions, meetings, history, register, health.
+
+`create_app(services)` builds the app around its dependencies (event store, database engine
+for identity and projections, Temporal client), so tests and `ratify serve` wire them alike.
+Every refusal is an HTTP error naming its rule: 401 without a valid token, 403 for a role
+or four-eyes refusal, 409 for a stale action (with the current state), 422 for anything
+else the rules refuse or the input breaks, 404 for an unknown case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import structlog
+from fastapi import Body, Depends, FastAPI, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Engine, text
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.case import Case
+from domain.casefile import CaseFileError, parse_case
+from domain.clock import london_date
+from domain.roles import Actor, AdviceArea, Role
+from eventstore import EventStore
+from ratify.api.views import Viewer, case_view, may_see_part2
+from ratify.identity.service import Directory, IdentityError, NotPermitted, Principal
+from ratify.journal import CaseJournal
+from ratify.projections import queries
+from workflows import messages as m
+from workflows.decision import DecisionWorkflow
+from workflows.meeting import BoardMeetingWorkflow, meeting_workflow_id
+
+log = structlog.get_logger("ratify.api")
+
+#: Refusal codes of the domain and workflows, and the HTTP status each becomes.
+STATUS_FOR_CODE = {
+    "wrong_role": 403,
+    "four_eyes": 403,
+    "stale": 409,
+    "not_found": 404,
+}
+
+
+@dataclass
+class Services:
+    store: EventStore
+    engine: Engine
+    client: Client
+    directory: Directory
+    workflow_settings: m.Settings
+    task_queue: str = "ratify"
+
+    @property
+    def journal(self) -> CaseJournal:
+        return CaseJournal(self.store)
+
+
+class Refusal(Exception):
+    def __init__(self, status: int, code: str, message: str, state: Any = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.state = status, code, message, state
+
+
+# -- request bodies ------------------------------------------------------------------------
+
+
+class NewCase(BaseModel):
+    case: Case
+    case_id: str | None = None
+
+
+class ActionBody(BaseModel):
+    """The fields of an action; the actor comes from the signed-in user, never the body."""
+
+    model_config = {"extra": "allow"}
+
+    #: The role to act in, when the user holds several (own or delegated).
+    role: Role | None = None
+    #: The principal, when acting as a deputy and several people delegated the role.
+    on_behalf_of: str | None = None
+    expected_version: int | None = None
+
+
+#: action name -> (workflow update, message type, role it is done in when not given).
+ACTIONS: dict[str, tuple[str, type[m.Action], Role | None]] = {
+    "revise": ("revise", m.Revise, Role.ORIGINATING_OFFICER),
+    "submit": ("submit", m.Submit, Role.ORIGINATING_OFFICER),
+    "withdraw": ("withdraw", m.Withdraw, Role.ORIGINATING_OFFICER),
+    "change_required_by": ("change_required_by", m.ChangeRequiredBy, Role.ORIGINATING_OFFICER),
+    "agree_extremis": ("agree_extremis", m.AgreeExtremis, Role.BOARD_CHAIR),
+    "sign_off": ("sign_off", m.SignOff, None),
+    "advice_not_required": ("advice_not_required", m.AdviceNotRequired, None),
+    "request_changes": ("request_changes", m.RequestChanges, None),
+    "consult_chief_executive": (
+        "consult_chief_executive",
+        m.ConsultChiefExecutive,
+        Role.CHIEF_EXECUTIVE,
+    ),
+    "chief_executive_send_back": (
+        "chief_executive_send_back",
+        m.ChiefExecutiveSendBack,
+        Role.CHIEF_EXECUTIVE,
+    ),
+    "declare_interests": ("declare_interests", m.DeclareInterests, None),
+    "decide": ("decide", m.Decide, None),
+    "record_irregularity": ("record_irregularity", m.RecordIrregularity, None),
+}
+
+
+def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    """The signed-in user, from an `Authorization: Bearer <token>` header."""
+    services: Services = request.app.state.services
+    if not authorization or not authorization.startswith("Bearer "):
+        raise Refusal(401, "unauthenticated", "sign in: send 'Authorization: Bearer <token>'")
+    found = services.directory.authenticate_token(
+        authorization.removeprefix("Bearer ").strip(), datetime.now(UTC)
+    )
+    if found is None:
+        raise Refusal(401, "unauthenticated", "the token is unknown, revoked or expired")
+    return found
+
+
+Me = Annotated[Principal, Depends(principal)]
+
+
+class NewMeeting(BaseModel):
+    meeting_id: str
+    board: str
+    meeting_date: date
+
+
+class MeetingAction(BaseModel):
+    model_config = {"extra": "allow"}
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(
+        title="Ratify",
+        version="0.1.0",
+        description="Approval workflows for formal decisions of the DMPC (MOPAC).",
+    )
+    app.state.services = services
+
+    @app.exception_handler(Refusal)
+    async def _refusal(request: Request, exc: Refusal) -> JSONResponse:
+        if request.method not in ("GET", "HEAD"):
+            log.info("refused", path=request.url.path, code=exc.code, message=exc.message)
+        body: dict[str, Any] = {"code": exc.code, "detail": exc.message}
+        if exc.state is not None:
+            body["state"] = exc.state
+        return JSONResponse(status_code=exc.status, content=body)
+
+    # -- identity ------------------------------------------------------------------------
+
+    def viewer(me: Principal) -> Viewer:
+        today = london_date(datetime.now(UTC))
+        return Viewer(user_id=me.user_id, roles=frozenset(r for r, _ in me.roles_today(today)))
+
+    def acting(me: Principal, role: Role, on_behalf_of: str | None) -> Actor:
+        try:
+            return me.acting_as(role, on_behalf_of, london_date(datetime.now(UTC)))
+        except IdentityError as exc:
+            code = "wrong_role" if isinstance(exc, NotPermitted) else "invalid"
+            raise Refusal(exc.status_code, code, str(exc)) from None
+
+    # -- workflows -----------------------------------------------------------------------
+
+    async def run_update(workflow_id: str, update: str, action: BaseModel) -> m.ActionResult:
+        handle = services.client.get_workflow_handle(workflow_id)
+        try:
+            result: m.ActionResult = await handle.execute_update(
+                update, action, result_type=m.ActionResult
+            )
+            return result
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            if isinstance(cause, ApplicationError):
+                code = cause.type or "refused"
+                state = None
+                if code == "stale":
+                    state = await current_state(workflow_id, me=None)
+                raise Refusal(STATUS_FOR_CODE.get(code, 422), code, cause.message, state) from None
+            raise
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.NOT_FOUND:
+                raise Refusal(404, "not_found", f"there is no open case {workflow_id}") from None
+            raise
+
+    async def current_state(case_id: str, me: Principal | None) -> dict[str, Any]:
+        history = services.journal.history(case_id)
+        if history.state.version == 0:
+            raise Refusal(404, "not_found", f"there is no case {case_id}")
+        cleared = me is not None and may_see_part2(viewer(me), history.state, history.events)
+        return case_view(history.state, part2=cleared)
+
+    # -- cases ---------------------------------------------------------------------------
+
+    async def start_case(me: Principal, case: Case, case_id: str | None) -> dict[str, Any]:
+        officer = acting(me, Role.ORIGINATING_OFFICER, None)
+        case_id = case_id or f"case-{uuid.uuid4().hex[:12]}"
+        try:
+            await services.client.start_workflow(
+                DecisionWorkflow.run,
+                m.DecisionInput(
+                    case_id=case_id,
+                    officer=officer,
+                    case=case,
+                    settings=services.workflow_settings,
+                ),
+                id=case_id,
+                task_queue=services.task_queue,
+            )
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.ALREADY_EXISTS:
+                raise Refusal(409, "exists", f"case {case_id} exists already") from None
+            raise
+        # Answer once the draft is stored, so the officer can read the case straight away.
+        for _ in range(250):
+            if services.store.stream_version(case_id) >= 1:
+                break
+            await asyncio.sleep(0.02)
+        return {"case_id": case_id, "version": services.store.stream_version(case_id)}
+
+    @app.post("/cases", status_code=201, tags=["cases"])
+    async def create_case(me: Me, body: NewCase) -> dict[str, Any]:
+        """Create a draft from a case as JSON."""
+        return await start_case(me, body.case, body.case_id)
+
+    @app.post("/cases/upload", status_code=201, tags=["cases"])
+    async def upload_case(
+        me: Me,
+        content: Annotated[str, Body(media_type="text/plain")],
+        filename: str = "case.yaml",
+        case_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Create a draft from a case file (YAML or JSON, the format of `examples/`)."""
+        try:
+            case = parse_case(content, filename)
+        except CaseFileError as exc:
+            raise Refusal(422, "invalid_case_file", str(exc)) from None
+        return await start_case(me, case, case_id)
+
+    @app.get("/cases", tags=["cases"])
+    async def list_cases(
+        me: Me,
+        stage: str | None = None,
+        reference: str | None = None,
+        title: str | None = None,
+        submitted_from: date | None = None,
+        submitted_to: date | None = None,
+        required_by_before: date | None = None,
+        min_amount: Decimal | None = None,
+        max_amount: Decimal | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """Search the cases (from the projection; no Part 2 content)."""
+        try:
+            rows = _search(
+                services,
+                stage=stage,
+                reference=reference,
+                title_contains=title,
+                submitted_from=submitted_from,
+                submitted_to=submitted_to,
+                required_by_before=required_by_before,
+                min_amount=min_amount,
+                max_amount=max_amount,
+                limit=min(max(limit, 1), 500),
+                offset=max(offset, 0),
+            )
+        except ValueError as exc:
+            raise Refusal(422, "invalid", str(exc)) from None
+        return [r.model_dump(mode="json") for r in rows]
+
+    @app.get("/cases/{case_id}", tags=["cases"])
+    async def get_case(
+        me: Me, case_id: str, version: int | None = None, as_of: datetime | None = None
+    ) -> dict[str, Any]:
+        """The case now, or as of a version or an instant; Part 2 only if cleared."""
+        if version is None and as_of is None:
+            return await current_state(case_id, me)
+        if as_of is not None and as_of.tzinfo is None:
+            raise Refusal(422, "invalid", "as_of: give a timezone, e.g. 2019-12-13T17:00:00Z")
+        history = services.journal.history(case_id, to_version=version, as_of=as_of)
+        if history.state.version == 0:
+            raise Refusal(404, "not_found", f"case {case_id} had no events by then")
+        full = services.journal.history(case_id)
+        cleared = may_see_part2(viewer(me), full.state, full.events)
+        return case_view(history.state, part2=cleared)
+
+    @app.get("/cases/{case_id}/events", tags=["history"])
+    async def case_events(me: Me, case_id: str) -> list[dict[str, Any]]:
+        """Every stored event of a case, for auditors."""
+        if Role.AUDITOR not in viewer(me).roles:
+            raise Refusal(403, "wrong_role", "only auditors may read a case's events")
+        records = services.store.read_stream(case_id)
+        if not records:
+            raise Refusal(404, "not_found", f"there is no case {case_id}")
+        return [
+            {
+                "position": r.position,
+                "version": r.version,
+                "event_id": str(r.event_id),
+                "type": r.event_type,
+                "schema_version": r.schema_version,
+                "occurred_at": r.occurred_at.isoformat(),
+                "actor": r.actor_id,
+                "role": r.actor_role,
+                "on_behalf_of": r.metadata.get("on_behalf_of"),
+                "data": r.data,
+                "hash": r.hash,
+                "prev_hash": r.prev_hash,
+            }
+            for r in records
+        ]
+
+    @app.post("/cases/{case_id}/actions/{action}", tags=["tasks"])
+    async def act(me: Me, case_id: str, action: str, body: ActionBody) -> dict[str, Any]:
+        """Act on a case: submit, sign off, request changes, confirm, decide, ..."""
+        if action not in ACTIONS:
+            raise Refusal(404, "unknown_action", f"no action {action!r}; one of {sorted(ACTIONS)}")
+        update, message_type, default_role = ACTIONS[action]
+        fields = body.model_dump(exclude={"role", "on_behalf_of"})
+        role = body.role or default_role or _role_for(action, fields, services, case_id)
+        actor = acting(me, role, body.on_behalf_of)
+        try:
+            message = message_type.model_validate({**fields, "actor": actor})
+        except ValidationError as exc:
+            raise Refusal(422, "invalid", _problems(exc)) from None
+        result = await run_update(case_id, update, message)
+        return result.model_dump(mode="json")
+
+    # -- tasks ---------------------------------------------------------------------------
+
+    @app.get("/tasks", tags=["tasks"])
+    async def my_tasks(me: Me) -> list[dict[str, Any]]:
+        """My open tasks, including those I hold as a deputy, by due date."""
+        roles = viewer(me).roles
+        return [t.model_dump(mode="json") for t in queries.tasks_for(services.engine, roles)]
+
+    # -- meetings ------------------------------------------------------------------------
+
+    @app.post("/meetings", status_code=201, tags=["meetings"])
+    async def create_meeting(me: Me, body: NewMeeting) -> dict[str, Any]:
+        actor = acting(me, Role.BOARD_SECRETARIAT, None)
+        try:
+            params = m.MeetingInput(
+                meeting_id=body.meeting_id,
+                board=body.board,
+                meeting_date=body.meeting_date,
+                created_by=actor,
+            )
+        except ValidationError as exc:
+            raise Refusal(422, "invalid", _problems(exc)) from None
+        try:
+            await services.client.start_workflow(
+                BoardMeetingWorkflow.run,
+                params,
+                id=meeting_workflow_id(body.meeting_id),
+                task_queue=services.task_queue,
+            )
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.ALREADY_EXISTS:
+                raise Refusal(409, "exists", f"meeting {body.meeting_id} exists") from None
+            raise
+        return {"meeting_id": body.meeting_id}
+
+    @app.get("/meetings/{meeting_id}", tags=["meetings"])
+    async def get_meeting(me: Me, meeting_id: str) -> dict[str, Any]:
+        handle = services.client.get_workflow_handle(meeting_workflow_id(meeting_id))
+        try:
+            view: m.MeetingView = await handle.query("view", result_type=m.MeetingView)
+        except RPCError as exc:
+            raise Refusal(404, "not_found", f"there is no meeting {meeting_id}") from exc
+        return view.model_dump(mode="json")
+
+    @app.post("/meetings/{meeting_id}/{action}", tags=["meetings"])
+    async def meeting_action(
+        me: Me, meeting_id: str, action: str, body: MeetingAction
+    ) -> dict[str, Any]:
+        kinds: dict[str, tuple[str, type[m.Action]]] = {
+            "cases": ("add_case", m.AddToAgenda),
+            "advice": ("record_advice", m.RecordCaseAdvice),
+            "close": ("close", m.CloseMeeting),
+        }
+        if action not in kinds:
+            raise Refusal(404, "unknown_action", f"no meeting action {action!r}")
+        update, message_type = kinds[action]
+        actor = acting(me, Role.BOARD_SECRETARIAT, None)
+        try:
+            message = message_type.model_validate({**(body.model_extra or {}), "actor": actor})
+        except ValidationError as exc:
+            raise Refusal(422, "invalid", _problems(exc)) from None
+        handle = services.client.get_workflow_handle(meeting_workflow_id(meeting_id))
+        try:
+            result = await handle.execute_update(update, message)
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            if isinstance(cause, ApplicationError):
+                code = cause.type or "refused"
+                raise Refusal(STATUS_FOR_CODE.get(code, 422), code, cause.message) from None
+            raise
+        return result if isinstance(result, dict) else {"result": result}
+
+    # -- public register -----------------------------------------------------------------
+
+    @app.get("/register", tags=["register"])
+    async def register() -> list[dict[str, Any]]:
+        """Published decisions (Part 1; Part 2 only once a review published it). Public."""
+        return [r.model_dump(mode="json") for r in queries.register(services.engine)]
+
+    @app.get("/register/{reference}", tags=["register"])
+    async def register_entry(reference: str) -> dict[str, Any]:
+        row = queries.register_entry(services.engine, reference)
+        if row is None:
+            raise Refusal(404, "not_found", f"no published decision {reference}")
+        return row.model_dump(mode="json")
+
+    # -- health --------------------------------------------------------------------------
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz() -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            with services.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"down: {type(exc).__name__}"
+        try:
+            await services.client.service_client.check_health()
+            checks["temporal"] = "ok"
+        except Exception as exc:
+            checks["temporal"] = f"down: {type(exc).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse(status_code=200 if ok else 503, content=checks)
+
+    @app.exception_handler(IdentityError)
+    async def _identity(request: Request, exc: IdentityError) -> JSONResponse:
+        code = "wrong_role" if isinstance(exc, NotPermitted) else "invalid"
+        return JSONResponse(status_code=exc.status_code, content={"code": code, "detail": str(exc)})
+
+    return app
+
+
+def _search(services: Services, **filters: Any) -> list[queries.CaseSummary]:
+    return queries.list_cases(services.engine, **filters)
+
+
+def _role_for(action: str, fields: dict[str, Any], services: Services, case_id: str) -> Role:
+    """The role an action is done in, when the body does not say."""
+    if action in ("sign_off", "advice_not_required", "request_changes"):
+        try:
+            return AdviceArea(str(fields.get("area"))).adviser_role
+        except ValueError:
+            areas = ", ".join(a.value for a in AdviceArea)
+            raise Refusal(422, "invalid", f"area: one of {areas}") from None
+    if action in ("declare_interests", "decide"):
+        state = services.journal.load(case_id)
+        if state.decision_maker_role is None:
+            raise Refusal(422, "wrong_stage", "the case is not awaiting a decision")
+        return state.decision_maker_role
+    raise Refusal(422, "invalid", "role: say which of your roles you act in")
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()
+    )

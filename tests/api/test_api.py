@@ -1,0 +1,182 @@
+"""The HTTP API end to end: sign-in, roles, refusals, Part 2 clearance, the public register."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from domain.roles import Role
+from tests.api.conftest import Api
+
+METTRACE = (Path(__file__).resolve().parents[2] / "examples" / "mettrace.yaml").read_text()
+PART2_TEXT = "held separately"  # a phrase of the MetTrace example's Part 2 placeholder
+
+
+async def _upload(api: Api, user: str = "ollie.lane", text: str = METTRACE) -> str:
+    response = await api.http.post(
+        "/cases/upload",
+        content=text,
+        headers={**api.auth(user), "Content-Type": "text/plain"},
+        params={"filename": "mettrace.yaml"},
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["case_id"])
+
+
+async def _through_board(api: Api, case_id: str, meeting: str = "IAB-1") -> None:
+    assert (await api.post("ollie.lane", f"/cases/{case_id}/actions/submit", {})).status_code == 200
+    today = (await api.env.get_current_time()).date().isoformat()
+    r = await api.post(
+        "sam.sec", "/meetings", {"meeting_id": meeting, "board": "IAB", "meeting_date": today}
+    )
+    assert r.status_code == 201, r.text
+    r = await api.post("sam.sec", f"/meetings/{meeting}/cases", {"case_id": case_id})
+    assert r.status_code == 200, r.text
+    r = await api.post(
+        "sam.sec", f"/meetings/{meeting}/advice", {"case_id": case_id, "advice": "supported"}
+    )
+    assert r.status_code == 200, r.text
+
+
+async def test_sign_in_is_required_except_for_the_register_and_health(api: Api):
+    assert (await api.http.get("/cases")).status_code == 401
+    r = await api.http.get("/tasks", headers={"Authorization": "Bearer rat_nope_nope"})
+    assert r.status_code == 401 and "unknown, revoked or expired" in r.json()["detail"]
+    assert (await api.http.get("/register")).status_code == 200
+    assert (await api.http.get("/healthz")).json() == {"status": "ok"}
+    ready = await api.http.get("/readyz")
+    assert ready.status_code == 200 and ready.json() == {"database": "ok", "temporal": "ok"}
+    assert (
+        "/cases/{case_id}/actions/{action}" in (await api.http.get("/openapi.json")).json()["paths"]
+    )
+
+
+async def test_a_bad_case_file_is_refused_with_the_field_and_nothing_is_started(api: Api):
+    bad = METTRACE.replace("title: Met Trace", "titel: Met Trace")
+    r = await api.http.post(
+        "/cases/upload",
+        content=bad,
+        params={"filename": "x.yaml"},
+        headers={**api.auth("ollie.lane"), "Content-Type": "text/plain"},
+    )
+    assert r.status_code == 422
+    assert "extra field 'titel' is not allowed" in r.json()["detail"]
+    assert api.store.read_all() == []
+    # only an originating officer may create a case
+    r = await api.http.post(
+        "/cases/upload",
+        content=METTRACE,
+        params={"filename": "x.yaml"},
+        headers={**api.auth("fran.fin"), "Content-Type": "text/plain"},
+    )
+    assert r.status_code == 403 and "originating_officer" in r.json()["detail"]
+
+
+async def test_an_officer_submits_mettrace_and_approvers_act_from_their_inbox(api: Api):
+    case_id = await _upload(api)
+    await _through_board(api, case_id)
+    tasks = (await api.get("fran.fin", "/tasks")).json()
+    assert [(t["case_id"], t["kind"], t["area"]) for t in tasks] == [
+        (case_id, "sign_off", "finance")
+    ]
+    # wrong role: a legal adviser cannot give finance advice
+    r = await api.post(
+        "lee.legal",
+        f"/cases/{case_id}/actions/sign_off",
+        {"area": "finance", "role": "legal_adviser"},
+    )
+    assert r.status_code == 403 and "only the finance adviser" in r.json()["detail"]
+    # stale: acting on a version of the case the person no longer sees
+    version = (await api.get("fran.fin", f"/cases/{case_id}")).json()["version"]
+    r = await api.post(
+        "fran.fin",
+        f"/cases/{case_id}/actions/sign_off",
+        {"area": "finance", "expected_version": version - 1},
+    )
+    assert r.status_code == 409 and r.json()["code"] == "stale"
+    assert r.json()["state"]["version"] == version
+    r = await api.post(
+        "fran.fin",
+        f"/cases/{case_id}/actions/sign_off",
+        {"area": "finance", "expected_version": version},
+    )
+    assert r.status_code == 200 and r.json()["events"][0]["event_type"] == "advice.signed_off"
+    # the same sign-off again is refused, naming the rule
+    r = await api.post("fran.fin", f"/cases/{case_id}/actions/sign_off", {"area": "finance"})
+    assert r.status_code == 422 and r.json()["code"] == "already_done"
+    for user, area in [
+        ("lee.legal", "legal"),
+        ("cat.com", "commercial"),
+        ("eve.eq", "equalities"),
+        ("ian.ia", "information_assurance"),
+    ]:
+        r = await api.post(user, f"/cases/{case_id}/actions/sign_off", {"area": area})
+        assert r.status_code == 200, r.text
+    assert (
+        await api.post("rl.ceo", f"/cases/{case_id}/actions/consult_chief_executive", {})
+    ).status_code == 200
+    r = await api.post("sl.dmpc", f"/cases/{case_id}/actions/decide", {"approve": True})
+    assert r.status_code == 422 and r.json()["code"] == "interests_not_declared"
+    assert (
+        await api.post(
+            "sl.dmpc", f"/cases/{case_id}/actions/declare_interests", {"has_interest": False}
+        )
+    ).status_code == 200
+    r = await api.post("sl.dmpc", f"/cases/{case_id}/actions/decide", {"approve": True})
+    assert r.status_code == 200, r.text
+    await api.env.sleep(timedelta(seconds=5))  # Part 1 is published by the workflow
+    register = (await api.get(None, "/register")).json()
+    assert [e["title"] for e in register] == ["Met Trace"]
+    entry = (await api.get(None, f"/register/{register[0]['reference']}")).json()
+    assert entry["executive_summary"].startswith("MetTrace is the MPS flagship")
+    assert PART2_TEXT not in str(register) and entry.get("part2_text") is None
+
+
+async def test_part2_is_shown_only_to_those_cleared_for_it(api: Api):
+    case_id = await _upload(api)
+    outsider = (await api.get("no.body", f"/cases/{case_id}")).json()
+    assert outsider["part2_exists"] and not outsider["part2_visible"]
+    assert outsider["case"]["part2"] is None and PART2_TEXT not in str(outsider)
+    auditor = (await api.get("aud.ann", f"/cases/{case_id}")).json()
+    assert auditor["part2_visible"] and PART2_TEXT in auditor["case"]["part2"]["content"]
+    officer = (await api.get("ollie.lane", f"/cases/{case_id}")).json()
+    assert officer["part2_visible"]  # the officer drafted it
+    r = await api.get("no.body", f"/cases/{case_id}/events")
+    assert r.status_code == 403
+    events = (await api.get("aud.ann", f"/cases/{case_id}/events")).json()
+    assert [e["type"] for e in events] == ["case.drafted"] and len(events[0]["hash"]) == 64
+
+
+async def test_a_deputy_acts_for_the_principal_and_the_history_shows_both(api: Api):
+    from datetime import date
+
+    case_id = await _upload(api)
+    await _through_board(api, case_id, "IAB-2")
+    today = date.today()
+    api.directory.delegate(
+        "lee.legal",
+        "cat.com",
+        Role.LEGAL_ADVISER,
+        today - timedelta(days=1),
+        today + timedelta(days=7),
+        "Annual leave",
+    )
+    tasks = (await api.get("cat.com", "/tasks")).json()
+    assert {t["area"] for t in tasks} >= {"commercial", "legal"}
+    r = await api.post(
+        "cat.com", f"/cases/{case_id}/actions/sign_off", {"area": "legal", "role": "legal_adviser"}
+    )
+    assert r.status_code == 200, r.text
+    last = api.store.read_stream(case_id)[-1]
+    assert (last.actor_id, last.metadata) == ("cat.com", {"on_behalf_of": "lee.legal"})
+
+
+async def test_bad_actions_get_clear_errors(api: Api):
+    case_id = await _upload(api)
+    r = await api.post("ollie.lane", f"/cases/{case_id}/actions/teleport", {})
+    assert r.status_code == 404 and "no action 'teleport'" in r.json()["detail"]
+    r = await api.post("ollie.lane", f"/cases/{case_id}/actions/withdraw", {"reason": ""})
+    assert r.status_code == 422 and r.json()["detail"].startswith("reason")
+    r = await api.post("ollie.lane", "/cases/case-nope/actions/submit", {})
+    assert r.status_code == 404
+    assert (await api.get("ollie.lane", "/cases/case-nope")).status_code == 404
