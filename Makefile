@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: setup
-	$(BIN)/python worker.py
+	$(BIN)/ratify serve
 
 postgres:
 	@bash .ci/ensure-postgres

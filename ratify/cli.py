@@ -8,7 +8,7 @@
     ratify users delegations [USER] [--json] ratify users undelegate DELEGATION_ID
     ratify tokens create USER --name laptop [--expires 2026-03-31] [--json]
     ratify tokens list [USER] [--json]       ratify tokens revoke TOKEN_ID
-    ratify serve [--host H] [--port P]
+    ratify serve [--host H] [--port P]      ratify demo [--json]
 
 The database is `RATIFY_DATABASE_URL` (see `ratify.settings`), or `--database-url`. Each
 command is one transaction: a refused command writes nothing, prints a message naming the
@@ -18,6 +18,8 @@ field and the rule, and exits with status 2. People get rich tables; scripts get
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,6 +34,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from domain.clock import LONDON
+from domain.roles import Role
 from eventstore import create_engine_for
 from ratify.identity.service import (
     ApiToken,
@@ -482,6 +485,60 @@ def serve(
     from ratify.settings import load_settings
 
     asyncio.run(run(load_settings(), host=host, port=port))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter finalisation, which the Temporal SDK's runtime can abort
+    # (temporalio/sdk-python#300) after a clean shutdown.
+    os._exit(0)
+
+
+#: One demo person per role, for trying Ratify out on the embedded defaults.
+DEMO_PEOPLE: list[tuple[str, str, Role]] = [
+    ("ollie.lane", "Ollie Lane (originating officer)", Role.ORIGINATING_OFFICER),
+    ("dana.drafting", "Dana Drafting (MOPAC drafting officer)", Role.DRAFTING_OFFICER),
+    ("sam.secretariat", "Sam Secretariat (IAB/IAM)", Role.BOARD_SECRETARIAT),
+    ("chris.chair", "Chris Chair (board chair)", Role.BOARD_CHAIR),
+    ("fran.finance", "Fran Finance", Role.FINANCE_ADVISER),
+    ("lee.legal", "Lee Legal", Role.LEGAL_ADVISER),
+    ("cat.commercial", "Cat Commercial", Role.COMMERCIAL_ADVISER),
+    ("eve.equalities", "Eve Equalities", Role.EQUALITIES_ADVISER),
+    ("ian.assurance", "Ian Information Assurance", Role.INFORMATION_ASSURANCE_ADVISER),
+    ("rob.ceo", "Rob Chief Executive", Role.CHIEF_EXECUTIVE),
+    ("dee.dmpc", "Dee DMPC", Role.DMPC),
+    ("alternate.decision.maker", "Alex Alternate", Role.ALTERNATE_DECISION_MAKER),
+    ("max.mps", "Max MPS decision maker", Role.MPS_DECISION_MAKER),
+    ("pat.publication", "Pat Publication", Role.PUBLICATION_OFFICER),
+    ("ann.auditor", "Ann Auditor", Role.AUDITOR),
+    ("ada.admin", "Ada Admin", Role.ADMIN),
+]
+
+
+@app.command("demo")
+def demo(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Create one demo user per role (if missing) and print a fresh token for each.
+
+    For trying Ratify on the embedded defaults only: anyone with the output can act as
+    every role.
+    """
+    url = _database_url(ctx)
+    from ratify.db import migrate_all
+
+    migrate_all(url)
+    tokens: list[dict[str, str]] = []
+    with _directory(ctx) as directory:
+        existing = {u.id for u in directory.list_users()}
+        for user_id, name, role in DEMO_PEOPLE:
+            if user_id not in existing:
+                directory.add_user(user_id, name, [role])
+            _, secret = directory.create_token(user_id, "demo")
+            tokens.append({"user": user_id, "role": role.value, "token": secret})
+    if as_json:
+        _echo_json(tokens)
+        return
+    table = _table("Demo users (tokens shown once)", "user", "role", "token", keep={"token"})
+    for t in tokens:
+        table.add_row(t["user"], t["role"], t["token"])
+    _out().print(table)
 
 
 if __name__ == "__main__":  # pragma: no cover
