@@ -180,3 +180,54 @@ async def test_bad_actions_get_clear_errors(api: Api):
     r = await api.post("ollie.lane", "/cases/case-nope/actions/submit", {})
     assert r.status_code == 404
     assert (await api.get("ollie.lane", "/cases/case-nope")).status_code == 404
+
+
+async def _upload_text(api: Api, text: str) -> tuple[int, str]:
+    r = await api.http.post(
+        "/cases/upload",
+        content=text,
+        params={"filename": "bad.yaml"},
+        headers={**api.auth("ollie.lane"), "Content-Type": "text/plain"},
+    )
+    return r.status_code, r.json()["detail"] if r.status_code != 201 else ""
+
+
+async def test_bad_case_files_name_the_field_and_rule_and_store_nothing(api: Api):
+    cases = {
+        "malformed YAML": (
+            METTRACE.replace("title: Met Trace", "title: [Met Trace"),
+            "not valid YAML",
+        ),
+        "negative amount": (
+            METTRACE.replace("amount: 1120000", "amount: -1120000", 1),
+            "an amount cannot be negative",
+        ),
+        "absurd amount": (
+            METTRACE.replace("amount: 1120000", "amount: 99000000000", 1),
+            "cannot exceed",
+        ),
+        "dates in the wrong order": (
+            METTRACE.replace(
+                "\npart2:",
+                "\ntime_sensitivity: {required_by: 2019-12-13, reason: Funding}\n"
+                "part1_deferral: {until: 2019-12-01, reason: Tender open}\npart2:",
+                1,
+            ),
+            "part1_deferral.until is before time_sensitivity.required_by",
+        ),
+    }
+    for name, (text, rule) in cases.items():
+        assert text != METTRACE, f"the {name} edit did not apply"
+        status, detail = await _upload_text(api, text)
+        assert status == 422, name
+        assert rule in detail, (name, detail)
+    assert api.store.read_all() == []
+    # an action body with a field of the wrong kind
+    case_id = await _upload(api)
+    r = await api.post(
+        "ollie.lane",
+        f"/cases/{case_id}/actions/change_required_by",
+        {"required_by": "someday", "reason": "x"},
+    )
+    assert r.status_code == 422 and "required_by" in r.json()["detail"]
+    assert len(api.store.read_stream(case_id)) == 1
