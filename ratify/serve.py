@@ -10,7 +10,6 @@ separate processes (see deploy/).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from contextlib import AsyncExitStack
 
 import uvicorn
@@ -22,14 +21,6 @@ from ratify.identity.service import Directory
 from ratify.projections.projector import Projector
 from ratify.settings import Settings
 from worker import build_worker, channels, connect
-
-
-async def project_forever(projector: Projector, stop: asyncio.Event, interval: float) -> None:
-    """Catch the read views up with the log until told to stop."""
-    while not stop.is_set():
-        await asyncio.to_thread(projector.catch_up)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
 async def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> None:
@@ -48,22 +39,21 @@ async def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000
             workflow_settings=settings.workflow_settings(),
             task_queue=settings.task_queue,
         )
+        projector = Projector(store, engine)
+        services.after_write = projector.wake  # inboxes catch up at once after an action
         server = uvicorn.Server(
             uvicorn.Config(create_app(services), host=host, port=port, log_level="info")
         )
-        stop = asyncio.Event()
         worker = build_worker(
             client, store, task_queue=settings.task_queue, notify_channels=channels(settings)
         )
         async with worker:
-            projector = asyncio.create_task(
-                project_forever(Projector(store, engine), stop, interval=0.5)
-            )
+            projecting = asyncio.create_task(projector.run_forever(poll_interval=1.0))
             print(f"Ratify API on http://{host}:{port} (OpenAPI at /docs)", flush=True)
             try:
                 await server.serve()  # returns on SIGINT/SIGTERM
             finally:
-                stop.set()
-                await projector
+                projector.stop()
+                await projecting
     store.close()
     engine.dispose()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -57,6 +58,8 @@ class Services:
     directory: Directory
     workflow_settings: m.Settings
     task_queue: str = "ratify"
+    #: Called after an accepted action, so the read views catch up at once.
+    after_write: Callable[[], None] | None = None
 
     @property
     def journal(self) -> CaseJournal:
@@ -179,6 +182,8 @@ def create_app(services: Services) -> FastAPI:
             result: m.ActionResult = await handle.execute_update(
                 update, action, result_type=m.ActionResult
             )
+            if services.after_write is not None:
+                services.after_write()
             return result
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
