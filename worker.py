@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
@@ -64,6 +65,11 @@ def bin_path(name: str) -> str:
     return str(Path(sys.prefix) / "bin" / name)
 
 
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex((host, port)) == 0
+
+
 def channels(settings: Settings) -> list[Channel]:
     if not settings.smtp_host:
         return []
@@ -111,6 +117,16 @@ async def connect(settings: Settings, stack: AsyncExitStack) -> Client:
             data_converter=pydantic_data_converter,
         )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    for name, port in (
+        ("RATIFY_DEV_SERVER_PORT", settings.dev_server_port),
+        ("RATIFY_DEV_SERVER_UI_PORT", settings.dev_server_ui_port),
+    ):
+        if port_in_use(port):
+            # Without this check the SDK would connect to whatever already listens there.
+            raise SystemExit(
+                f"ratify: port {port} ({name}) is already in use: stop the other server, set "
+                f"{name} to a free port, or set TEMPORAL_ADDRESS to use that server"
+            )
     env = await WorkflowEnvironment.start_local(
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
