@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflows.messages import Settings as WorkflowSettings
@@ -45,6 +45,26 @@ class Settings(BaseSettings):
     smtp_sender: str = "ratify@localhost"
     #: Role -> shared mailbox, e.g. {"finance_adviser": "finance-team@example.org"}.
     role_mailboxes: dict[str, str] = Field(default_factory=dict)
+    #: Signs the web sign-in's session cookie (32 characters or more; e.g. the output of
+    #: `python -c "import secrets; print(secrets.token_urlsafe(48))"`). Unset: a random
+    #: secret is made at start, so sessions end when the API restarts, and API processes
+    #: do not accept each other's sessions. Set it in production.
+    session_secret: SecretStr | None = None
+    #: How long a web session lasts, in seconds (default 8 hours).
+    session_max_age: int = Field(default=8 * 3600, ge=60, le=7 * 24 * 3600)
+    #: Leave the Secure flag off the session cookie, for plain http. Unset: off only on the
+    #: embedded defaults (no RATIFY_DATABASE_URL and no TEMPORAL_ADDRESS, i.e. `make run`
+    #: on one machine); Secure everywhere else.
+    insecure_cookies: bool | None = None
+    #: OIDC sign-in (bearer JWTs from the provider): off while the issuer is unset. With it,
+    #: the audience and the JWKS URL are required.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    #: The token claim holding the Ratify user id.
+    oidc_user_claim: str = "preferred_username"
+    #: Clock skew allowed on `exp` and `nbf`, in seconds.
+    oidc_leeway: int = Field(default=60, ge=0, le=600)
 
     @field_validator("reminder_working_days")
     @classmethod
@@ -52,6 +72,42 @@ class Settings(BaseSettings):
         if any(d < 1 for d in value):
             raise ValueError("reminder_working_days must be whole working days, 1 or more")
         return sorted(set(value), reverse=True)
+
+    @field_validator("session_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("session_secret must be at least 32 characters (random)")
+        return value
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        if self.oidc_issuer:
+            missing = [
+                name
+                for name, value in (
+                    ("RATIFY_OIDC_AUDIENCE", self.oidc_audience),
+                    ("RATIFY_OIDC_JWKS_URL", self.oidc_jwks_url),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(
+                    f"RATIFY_OIDC_ISSUER is set, so OIDC sign-in is on: set {' and '.join(missing)}"
+                )
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        """True on the embedded defaults: SQLite under data_dir and the bundled dev server."""
+        return not self.database_url and not self.temporal_address
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether the session cookie carries the Secure flag (see `insecure_cookies`)."""
+        if self.insecure_cookies is not None:
+            return not self.insecure_cookies
+        return not self.embedded
 
     def workflow_settings(self) -> WorkflowSettings:
         """What a new decision workflow is started with (fixed for its life)."""

@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 import structlog
-from fastapi import Body, Depends, FastAPI, Header, Request
+from fastapi import Body, Depends, FastAPI, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine, text
@@ -31,6 +31,14 @@ from domain.casefile import CaseFileError, parse_case
 from domain.clock import london_date
 from domain.roles import Actor, AdviceArea, Role
 from eventstore import EventStore
+from ratify.api.auth import (
+    SIGN_IN_OPENAPI,
+    Authenticated,
+    Authenticator,
+    AuthRefusal,
+    default_authenticator,
+    whoami,
+)
 from ratify.api.views import Viewer, case_view, may_see_part2
 from ratify.identity.service import Directory, IdentityError, NotPermitted, Principal
 from ratify.journal import CaseJournal
@@ -58,6 +66,8 @@ class Services:
     directory: Directory
     workflow_settings: m.Settings
     task_queue: str = "ratify"
+    #: Sign-in: sessions, CSRF, OIDC. Default: from the environment's settings.
+    auth: Authenticator = field(default_factory=default_authenticator)
     #: Called after an accepted action, so the read views catch up at once.
     after_write: Callable[[], None] | None = None
 
@@ -118,17 +128,18 @@ ACTIONS: dict[str, tuple[str, type[m.Action], Role | None]] = {
 }
 
 
-def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
-    """The signed-in user, from an `Authorization: Bearer <token>` header."""
+async def principal(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
+    """The signed-in user: an API token or OIDC token (`Authorization: Bearer <token>`), or
+    the web session cookie, with its CSRF token on state-changing requests (see `auth`)."""
     services: Services = request.app.state.services
-    if not authorization or not authorization.startswith("Bearer "):
-        raise Refusal(401, "unauthenticated", "sign in: send 'Authorization: Bearer <token>'")
-    found = services.directory.authenticate_token(
-        authorization.removeprefix("Bearer ").strip(), datetime.now(UTC)
-    )
-    if found is None:
-        raise Refusal(401, "unauthenticated", "the token is unknown, revoked or expired")
-    return found
+    try:
+        found = await services.auth.authenticate(request, services.directory, authorization)
+    except AuthRefusal as exc:
+        raise Refusal(exc.status, exc.code, exc.message) from None
+    request.state.auth = found
+    return found.principal
 
 
 Me = Annotated[Principal, Depends(principal)]
@@ -173,6 +184,32 @@ def create_app(services: Services) -> FastAPI:
         except IdentityError as exc:
             code = "wrong_role" if isinstance(exc, NotPermitted) else "invalid"
             raise Refusal(exc.status_code, code, str(exc)) from None
+
+    # -- signing in ----------------------------------------------------------------------
+
+    @app.post("/session", tags=["session"], openapi_extra=SIGN_IN_OPENAPI)
+    async def sign_in(request: Request) -> Response:
+        """Sign in with user id and password (JSON or a form): sets the session cookie and
+        returns the user, their roles and the session's CSRF token."""
+        try:
+            return await services.auth.sign_in(request, services.directory)
+        except AuthRefusal as exc:
+            raise Refusal(exc.status, exc.code, exc.message) from None
+
+    @app.get("/session", tags=["session"])
+    async def who_am_i(me: Me, request: Request, response: Response) -> dict[str, Any]:
+        """Who I am, the roles I hold today, and (signed in by cookie) the CSRF token."""
+        found: Authenticated = request.state.auth
+        response.headers["Cache-Control"] = "no-store"
+        return whoami(found)
+
+    @app.delete("/session", status_code=204, tags=["session"])
+    async def sign_out(request: Request) -> Response:
+        """Sign out: clears the session cookie (a valid session must send its CSRF token)."""
+        try:
+            return await services.auth.sign_out(request)
+        except AuthRefusal as exc:
+            raise Refusal(exc.status, exc.code, exc.message) from None
 
     # -- workflows -----------------------------------------------------------------------
 
