@@ -1,4 +1,4 @@
-"""`ratify`: the admin command line, working on the database directly.
+"""`ratify`: the command line: admin commands on the database, people's commands on the API.
 
     ratify db upgrade
     ratify users add ollie.lane --name "Ollie Lane" --role originating_officer [--password-prompt]
@@ -13,6 +13,20 @@
 The database is `RATIFY_DATABASE_URL` (see `ratify.settings`), or `--database-url`. Each
 command is one transaction: a refused command writes nothing, prints a message naming the
 field and the rule, and exits with status 2. People get rich tables; scripts get `--json`.
+
+Officers, approvers and auditors work through the HTTP API with their token, so the CLI and
+the web share one set of rules (see `ratify.client`):
+
+    ratify case submit FILE [--case-id ID] [--draft-only]     ratify case list [--stage S]
+    ratify case show CASE [--version N] [--as-of ISO]         ratify tasks
+    ratify act CASE ACTION [--field key=value ...] [--json-body '{...}'] [--role R]
+               [--on-behalf-of USER] [--expected-version N]
+    ratify history CASE [--as-of ISO]                          ratify register [REFERENCE]
+
+The API is `--api-url` or `RATIFY_API_URL` (default http://127.0.0.1:8000), the token
+`--token` or `RATIFY_TOKEN`. A refusal prints `error: <code>: <detail>` and exits 2 (a stale
+action also prints the case's current version and stage); a server that cannot be reached
+exits 1.
 """
 
 from __future__ import annotations
@@ -23,19 +37,24 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import httpx
 import sqlalchemy as sa
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.engine import make_url
 
 from domain.clock import LONDON
 from domain.roles import Role
+from domain.state import CaseState, Stage, open_tasks
 from eventstore import create_engine_for
+from ratify.client import ApiRefusal, RatifyClient, ServerFailure, Unreachable
 from ratify.identity.service import (
     ApiToken,
     Delegation,
@@ -52,7 +71,8 @@ BAD_INPUT = 2
 
 app = typer.Typer(
     name="ratify",
-    help="Ratify's admin commands: the database, users, roles, delegations and API tokens.",
+    help="Ratify: cases, tasks, actions and the register through the HTTP API; and the admin "
+    "commands for the database, users, roles, delegations and API tokens.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -538,6 +558,595 @@ def demo(ctx: typer.Context, as_json: JsonOption = False) -> None:
     table = _table("Demo users (tokens shown once)", "user", "role", "token", keep={"token"})
     for t in tokens:
         table.add_row(t["user"], t["role"], t["token"])
+    _out().print(table)
+
+
+# -- cases, tasks and the register, through the HTTP API --------------------------------------
+#
+# These commands hold no rules: they call the HTTP API with the user's token, so the CLI and
+# the web refuse the same things. (`case show` works out the open tasks from the case view
+# with the domain's own `open_tasks`, as the API's view does not carry them.) A refusal
+# prints `error: <code>: <detail>` and exits 2; a server that cannot be reached (or fails)
+# exits 1.
+
+DEFAULT_API_URL = "http://127.0.0.1:8000"
+
+#: The HTTP transport of the API commands' client: None for the network. Tests (and
+#: embedders) put a transport here to talk to an app in the same process.
+api_transport: httpx.BaseTransport | None = None
+
+case_app = typer.Typer(
+    help="Cases through the HTTP API: submit a case file, show a case, search.",
+    no_args_is_help=True,
+)
+app.add_typer(case_app, name="case")
+
+ApiUrlOption = Annotated[
+    str,
+    typer.Option(
+        "--api-url",
+        envvar="RATIFY_API_URL",
+        help="Where Ratify's HTTP API is (default: RATIFY_API_URL, else the local one).",
+    ),
+]
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="RATIFY_TOKEN",
+        help="Your API token (default: RATIFY_TOKEN); an admin makes one with `tokens create`.",
+        show_default=False,
+    ),
+]
+
+
+@contextmanager
+def _api(api_url: str, token: str | None, *, need_token: bool = True) -> Iterator[RatifyClient]:
+    """A client of the API; refusals exit 2, an unreachable or failing server exits 1."""
+    url = api_url.strip()
+    if not url.startswith(("http://", "https://")):
+        _fail(f"--api-url: {api_url!r} is not a URL: write it as http://host:port")
+    secret = (token or "").strip()
+    if need_token and not secret:
+        _fail(
+            "no API token: pass --token or set RATIFY_TOKEN "
+            "(an admin makes one with `ratify tokens create USER --name NAME`)"
+        )
+    client = RatifyClient(url, secret or None, transport=api_transport)
+    try:
+        yield client
+    except ApiRefusal as exc:
+        _refused(exc)
+    except Unreachable as exc:
+        _fail(f"{exc} (is `ratify serve` running there? see --api-url or RATIFY_API_URL)", 1)
+    except ServerFailure as exc:
+        _fail(str(exc), code=1)
+    finally:
+        client.close()
+
+
+def _refused(exc: ApiRefusal, hint: str | None = None) -> NoReturn:
+    """Print the API's refusal, with what a person needs to act on it, and exit 2."""
+    typer.echo(f"error: {exc.code}: {exc.detail}", err=True)
+    if hint:
+        typer.echo(hint, err=True)
+    state = exc.state or {}
+    if exc.code == "stale" and "version" in state:
+        case_id = state.get("case_id", "CASE")
+        typer.echo(
+            f"current: version {state['version']}, stage {state.get('stage')} "
+            f"({_stage_label(state.get('stage'))}); look again with "
+            f"`ratify case show {case_id}`, then act with --expected-version {state['version']}",
+            err=True,
+        )
+    elif exc.status == 401:
+        typer.echo("(HTTP 401: check --token or RATIFY_TOKEN)", err=True)
+    elif exc.status == 403:
+        typer.echo("(HTTP 403: the roles your token's user holds do not allow this)", err=True)
+    raise typer.Exit(BAD_INPUT)
+
+
+def _stage_label(value: Any) -> str:
+    try:
+        return Stage(str(value)).label
+    except ValueError:
+        return str(value)
+
+
+def _parse_instant(value: str, option: str) -> datetime:
+    """An ISO instant with its timezone (`2019-12-13T17:00:00Z`); a bare date is refused."""
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        _fail(f"{option}: {value!r} is not an ISO date and time, e.g. 2019-12-13T17:00:00Z")
+    if when.tzinfo is None or when.utcoffset() is None:
+        _fail(f"{option}: give a timezone, e.g. 2019-12-13T17:00:00Z or +01:00")
+    return when
+
+
+def _when_text(value: Any) -> str:
+    """An ISO timestamp from the API as a London time, `-` for none."""
+    if not value:
+        return "-"
+    try:
+        return _when(datetime.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)
+
+
+def _money(value: Any) -> str:
+    try:
+        return f"£{Decimal(str(value)):,.2f}"
+    except (InvalidOperation, ValueError):
+        return str(value)
+
+
+def _dash(value: Any) -> str:
+    return "-" if value is None or value == "" else str(value)
+
+
+def _actor_text(actor: Any) -> str:
+    if not isinstance(actor, dict):
+        return "-"
+    text = f"{actor.get('user_id')} ({actor.get('role')})"
+    if actor.get("on_behalf_of"):
+        text += f" for {actor['on_behalf_of']}"
+    return text
+
+
+def _open_tasks(view: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The open tasks of a case view, by the domain's own rule; None if it cannot tell."""
+    data = {k: v for k, v in view.items() if k not in ("part2_exists", "part2_visible")}
+    try:
+        state = CaseState.model_validate(data)
+    except ValidationError:
+        return None
+    return [t.model_dump(mode="json") for t in open_tasks(state)]
+
+
+# -- case ---------------------------------------------------------------------------------
+
+
+@case_app.command("submit")
+def case_submit(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A case file (.yaml or .json).")],
+    case_id: Annotated[
+        str | None,
+        typer.Option(
+            "--case-id", help="The case's id (default: one is made up).", show_default=False
+        ),
+    ] = None,
+    draft_only: Annotated[
+        bool, typer.Option("--draft-only", help="Store the draft; do not submit it yet.")
+    ] = False,
+    api_url: ApiUrlOption = DEFAULT_API_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Upload a case file as a draft and submit it (originating officers)."""
+    if not file.is_file():
+        _fail(f"FILE: {file} is not a file" if file.exists() else f"FILE: no such file {file}")
+    if file.suffix.lower() not in (".yaml", ".yml", ".json"):
+        _fail(f"FILE: {file.name}: a case file ends in .yaml, .yml or .json")
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        _fail(f"FILE: {file} is not UTF-8 text")
+    except OSError as exc:
+        _fail(f"FILE: cannot read {file}: {exc.strerror}")
+    status = Console(stderr=True, highlight=False)
+    submitted: dict[str, Any] | None = None
+    with _api(api_url, token) as ratify:
+        with status.status(f"Uploading {file.name} to {ratify.base_url}..."):
+            draft = ratify.upload_case(text, file.name, case_id)
+        new_id = str(draft["case_id"])
+        if not as_json:
+            typer.echo(f"drafted {new_id} (version {draft['version']})")
+        if not draft_only:
+            try:
+                with status.status(f"Submitting {new_id}: the rules fix its route..."):
+                    submitted = ratify.submit(new_id)
+            except ApiRefusal as exc:
+                _refused(
+                    exc,
+                    f"the draft {new_id} is stored but not submitted: fix the cause "
+                    f"(`ratify act {new_id} revise ...`), then `ratify act {new_id} submit`",
+                )
+    if as_json:
+        _echo_json({"case_id": new_id, "draft": draft, "submitted": submitted})
+    elif submitted is not None:
+        typer.echo(
+            f"submitted {new_id}: version {submitted['version']}, stage {submitted['stage']} "
+            f"({_stage_label(submitted['stage'])})"
+        )
+
+
+@case_app.command("show")
+def case_show(
+    case_id: Annotated[str, typer.Argument(metavar="CASE")],
+    version: Annotated[
+        int | None, typer.Option("--version", help="As it was at this version.", min=1)
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="As it was at this instant, e.g. 2019-12-13T17:00:00Z."),
+    ] = None,
+    api_url: ApiUrlOption = DEFAULT_API_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A case: its stage, reference, deadline, sign-offs and open tasks (Part 2 if cleared)."""
+    when = _parse_instant(as_of, "--as-of") if as_of is not None else None
+    with _api(api_url, token) as ratify:
+        view = ratify.show(case_id, version=version, as_of=when)
+    if as_json:
+        _echo_json(view)
+        return
+    _print_case(view)
+
+
+def _print_case(view: dict[str, Any]) -> None:
+    out = _out()
+    case = view.get("case") or {}
+    routing = view.get("routing") or {}
+    out.print(Text(str(case.get("title") or view.get("case_id")), style="bold"))
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="dim", no_wrap=True)
+    facts.add_column(overflow="fold")
+    decision_maker = view.get("decision_maker_role") or routing.get("decision_maker")
+    rows = [
+        ("case", f"{view.get('case_id')} (version {view.get('version')})"),
+        ("stage", f"{view.get('stage')} ({_stage_label(view.get('stage'))})"),
+        ("reference", _dash(view.get("reference"))),
+        ("required by", _dash(view.get("required_by"))),
+        ("route", _dash(routing.get("route"))),
+        ("decision by", _dash(decision_maker)),
+        (
+            "drafted",
+            f"{_when_text(view.get('drafted_at'))} by {_actor_text(view.get('drafted_by'))}",
+        ),
+        ("submitted", _when_text(view.get("submitted_at"))),
+        ("decided", _when_text(view.get("decided_at"))),
+        ("Part 1", _dash(view.get("part1"))),
+        ("Part 2", _dash(view.get("part2"))),
+    ]
+    if view.get("deadline_missed"):
+        rows.append(("deadline", "missed"))
+    returned = view.get("returned")
+    if isinstance(returned, dict) and view.get("stage") == Stage.REVISION.value:
+        reasons = "; ".join(str(r) for r in returned.get("reasons", []))
+        rows.append(("sent back", f"by {_actor_text(returned.get('by'))}: {reasons}"))
+    for note in view.get("irregularities") or []:
+        rows.append(("irregularity", str(note)))
+    for key, value in rows:
+        facts.add_row(key, value)
+    out.print(facts)
+
+    signoffs = view.get("signoffs") or {}
+    if signoffs:
+        table = _table(
+            "Sign-offs",
+            "area",
+            "status",
+            "round",
+            "by",
+            "at",
+            "note",
+            keep={"area", "status", "round", "at"},
+        )
+        for area, s in signoffs.items():
+            table.add_row(
+                area,
+                str(s.get("status")),
+                str(s.get("round")),
+                _actor_text(s.get("by")) if s.get("by") else "-",
+                _when_text(s.get("at")),
+                _dash(s.get("note")),
+            )
+        out.print(table)
+
+    tasks = _open_tasks(view)
+    if tasks is None:
+        out.print("open tasks: cannot be worked out from this view")
+    elif tasks:
+        table = _table(
+            "Open tasks",
+            "task",
+            "role",
+            "area",
+            "due",
+            "description",
+            keep={"task", "role", "area", "due"},
+        )
+        for t in tasks:
+            table.add_row(
+                t["kind"], t["role"], _dash(t.get("area")), _dash(t.get("due")), t["description"]
+            )
+        out.print(table)
+    else:
+        out.print("open tasks: none")
+
+    part2 = case.get("part2")
+    if isinstance(part2, dict):
+        out.print(Text(f"Part 2 ({part2.get('security_marking')}; confidential)", style="bold"))
+        review = part2.get("review_on") or part2.get("ceases_to_be_exempt_on")
+        out.print(f"  exemption: {part2.get('exemption_basis')}; review on {_dash(review)}")
+        out.print(f"  {part2.get('content')}", markup=False)
+    elif view.get("part2_exists"):
+        out.print("Part 2: exists; you are not cleared to see it")
+
+
+@case_app.command("list")
+def case_list(
+    stage: Annotated[str | None, typer.Option("--stage", help="e.g. advice, decision.")] = None,
+    title: Annotated[str | None, typer.Option("--title", help="Title contains this.")] = None,
+    reference: Annotated[str | None, typer.Option("--reference", help="e.g. 'PCD 679'.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=500)] = 50,
+    api_url: ApiUrlOption = DEFAULT_API_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Search the cases, most recently changed first (no Part 2 content)."""
+    with _api(api_url, token) as ratify:
+        rows = ratify.list_cases(stage=stage, title=title, reference=reference, limit=limit)
+    if as_json:
+        _echo_json(rows)
+        return
+    table = _table(
+        "Cases",
+        *("case", "title", "stage", "reference", "amount", "required by", "updated", "version"),
+        keep={"case", "stage", "reference", "amount", "required by", "updated", "version"},
+    )
+    for r in rows:
+        table.add_row(
+            r["case_id"],
+            r["title"],
+            r["stage"],
+            _dash(r.get("reference")),
+            _money(r.get("total_amount")),
+            _dash(r.get("required_by")),
+            _when_text(r.get("updated_at")),
+            str(r.get("version")),
+        )
+    _out().print(table)
+
+
+# -- tasks and actions ----------------------------------------------------------------------
+
+
+@app.command("tasks")
+def tasks_inbox(
+    api_url: ApiUrlOption = DEFAULT_API_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """My inbox: the open tasks of my roles (own and delegated), soonest due first."""
+    with _api(api_url, token) as ratify:
+        found = ratify.tasks()
+    found.sort(key=lambda t: (t.get("due") is None, t.get("due") or ""))
+    if as_json:
+        _echo_json(found)
+        return
+    table = _table(
+        "My tasks",
+        *("due", "case", "title", "reference", "stage", "task", "role", "description"),
+        keep={"due", "case", "reference", "stage", "task", "role"},
+    )
+    for t in found:
+        task = t["kind"] + (f" ({t['area']})" if t.get("area") else "")
+        table.add_row(
+            _dash(t.get("due")),
+            t["case_id"],
+            t["title"],
+            _dash(t.get("reference")),
+            t["stage"],
+            task,
+            t["role"],
+            t["description"],
+        )
+    _out().print(table)
+
+
+def _action_fields(
+    fields: list[str],
+    json_body: str | None,
+    role: str | None,
+    on_behalf_of: str | None,
+    expected_version: int | None,
+) -> dict[str, Any]:
+    """The action's body: `--json-body`, then each `--field key=value` (JSON if it parses)."""
+    body: dict[str, Any] = {}
+    if json_body is not None:
+        try:
+            parsed = json.loads(json_body)
+        except json.JSONDecodeError as exc:
+            _fail(f"--json-body: not JSON ({exc.msg} at character {exc.pos})")
+        if not isinstance(parsed, dict):
+            _fail('--json-body: must be a JSON object, e.g. \'{"area": "finance"}\'')
+        body.update(parsed)
+    given: set[str] = set()
+    for item in fields:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            _fail(f"--field: {item!r} must be key=value, e.g. area=finance")
+        if key in given:
+            _fail(f"--field: {key} is given twice")
+        given.add(key)
+        try:
+            body[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            body[key] = raw
+    for key, value in (
+        ("role", role),
+        ("on_behalf_of", on_behalf_of),
+        ("expected_version", expected_version),
+    ):
+        if value is not None:
+            if key in body and body[key] != value:
+                _fail(f"--{key.replace('_', '-')}: also given as a field, with another value")
+            body[key] = value
+    return body
+
+
+@app.command("act")
+def act(
+    case_id: Annotated[str, typer.Argument(metavar="CASE")],
+    action: Annotated[
+        str,
+        typer.Argument(
+            metavar="ACTION",
+            help="e.g. submit, sign_off, request_changes, consult_chief_executive, decide.",
+        ),
+    ],
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field",
+            "-f",
+            help="key=value (repeat); the value is read as JSON when it parses, e.g. "
+            "approve=true, reasons='[\"x\"]', else as text.",
+            show_default=False,
+        ),
+    ] = None,
+    json_body: Annotated[
+        str | None,
+        typer.Option(
+            "--json-body", help="The action's fields as one JSON object.", show_default=False
+        ),
+    ] = None,
+    role: Annotated[
+        str | None, typer.Option("--role", help="The role to act in, if you hold several.")
+    ] = None,
+    on_behalf_of: Annotated[
+        str | None,
+        typer.Option("--on-behalf-of", help="As a deputy: whose role you use.", show_default=False),
+    ] = None,
+    expected_version: Annotated[
+        int | None,
+        typer.Option(
+            "--expected-version",
+            help="The version you looked at: refused as stale if the case has moved on.",
+            show_default=False,
+        ),
+    ] = None,
+    api_url: ApiUrlOption = DEFAULT_API_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Act on a case, e.g. `act C sign_off --field area=finance`, `act C decide -f approve=true`."""
+    body = _action_fields(field or [], json_body, role, on_behalf_of, expected_version)
+    status = Console(stderr=True, highlight=False)
+    reference = None
+    with _api(api_url, token) as ratify:
+        with status.status(f"{action} on {case_id}: waiting for the case to record it..."):
+            result = ratify.act(case_id, action, body)
+        if result.get("stage") == Stage.APPROVED.value and not as_json:
+            reference = ratify.show(case_id).get("reference")
+    if as_json:
+        _echo_json(result)
+        return
+    events = ", ".join(str(e.get("event_type")) for e in result.get("events", [])) or "none"
+    typer.echo(
+        f"{action} on {result['case_id']}: now version {result['version']}, stage "
+        f"{result['stage']} ({_stage_label(result['stage'])}); recorded: {events}"
+    )
+    if reference:
+        typer.echo(f"approved as {reference}")
+
+
+# -- history and the register ---------------------------------------------------------------
+
+
+@app.command("history")
+def history(
+    case_id: Annotated[str, typer.Argument(metavar="CASE")],
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Only the events up to this instant, e.g. 2019-12-13T17:00:00Z."
+        ),
+    ] = None,
+    api_url: ApiUrlOption = DEFAULT_API_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every stored event of a case, oldest first (auditors)."""
+    until = _parse_instant(as_of, "--as-of") if as_of is not None else None
+    with _api(api_url, token) as ratify:
+        events = ratify.history(case_id)
+    if until is not None:
+        events = [e for e in events if datetime.fromisoformat(e["occurred_at"]) <= until]
+    if as_json:
+        _echo_json(events)
+        return
+    title = f"History of {case_id}" + (f" as of {_when(until)}" if until else "")
+    table = _table(
+        title,
+        "version",
+        "time",
+        "type",
+        "actor",
+        "on behalf of",
+        "role",
+        keep={"version", "time", "type", "actor", "on behalf of", "role"},
+    )
+    for e in events:
+        table.add_row(
+            str(e["version"]),
+            _when_text(e.get("occurred_at")),
+            e["type"],
+            _dash(e.get("actor")),
+            _dash(e.get("on_behalf_of")),
+            _dash(e.get("role")),
+        )
+    _out().print(table)
+
+
+@app.command("register")
+def register(
+    reference: Annotated[
+        str | None, typer.Argument(metavar="[REFERENCE]", help="One decision, e.g. 'PCD 679'.")
+    ] = None,
+    api_url: ApiUrlOption = DEFAULT_API_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The public register of published decisions (Part 1; no token needed)."""
+    with _api(api_url, token, need_token=False) as ratify:
+        found = [ratify.register_entry(reference)] if reference else ratify.register()
+    if as_json:
+        _echo_json(found[0] if reference else found)
+        return
+    if reference:
+        entry = found[0]
+        out = _out()
+        out.print(Text(f"{entry['reference']}: {entry['title']}", style="bold"))
+        out.print(
+            f"signed {entry['date_signed']} by {entry['decision_maker']}; "
+            f"published {_when_text(entry['published_at'])}",
+            markup=False,
+        )
+        out.print(entry["executive_summary"], markup=False)
+        for r in entry.get("recommendations", []):
+            out.print(f"  {r.get('number')}. {r.get('text')}", markup=False)
+        if entry.get("part2_text"):
+            out.print(f"Part 2 (published {_when_text(entry.get('part2_published_at'))}):")
+            out.print(entry["part2_text"], markup=False)
+        return
+    table = _table(
+        "Published decisions",
+        *("reference", "title", "signed", "decision maker", "published"),
+        keep={"reference", "signed", "published"},
+    )
+    for e in found:
+        table.add_row(
+            _dash(e.get("reference")),
+            e["title"],
+            _dash(e.get("date_signed")),
+            e["decision_maker"],
+            _when_text(e.get("published_at")),
+        )
     _out().print(table)
 
 

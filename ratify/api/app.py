@@ -288,6 +288,8 @@ def create_app(services: Services) -> FastAPI:
             case = parse_case(content, filename)
         except CaseFileError as exc:
             raise Refusal(422, "invalid_case_file", str(exc)) from None
+        except ValueError as exc:  # a file name that says neither YAML nor JSON
+            raise Refusal(422, "invalid_case_file", f"filename: {exc}") from None
         return await start_case(me, case, case_id)
 
     @app.get("/cases", tags=["cases"])

@@ -231,3 +231,13 @@ async def test_bad_case_files_name_the_field_and_rule_and_store_nothing(api: Api
     )
     assert r.status_code == 422 and "required_by" in r.json()["detail"]
     assert len(api.store.read_stream(case_id)) == 1
+
+
+async def test_a_case_file_that_is_neither_yaml_nor_json_is_refused(api: Api):
+    r = await api.http.post(
+        "/cases/upload",
+        content=METTRACE,
+        params={"filename": "case.docx"},
+        headers={**api.auth("ollie.lane"), "Content-Type": "text/plain"},
+    )
+    assert r.status_code == 422 and r.json()["detail"].startswith("filename:")

@@ -1,0 +1,294 @@
+"""`RatifyClient`: a small synchronous client of Ratify's HTTP API, used by the CLI.
+
+    with RatifyClient("http://127.0.0.1:8000", token) as ratify:
+        draft = ratify.upload_case(Path("examples/mettrace.yaml"))
+        ratify.submit(draft["case_id"])
+        ratify.act(draft["case_id"], "sign_off", {"area": "finance"})
+
+It holds no rules of its own: every check is the API's, so the CLI and the web refuse the
+same things with the same codes. A refusal (any 4xx) raises `ApiRefusal` with the API's
+`code`, `detail` and, for a stale action, the case's current `state`; FastAPI's own
+validation errors (a list of problems) become one `invalid` refusal reading
+`field: message; ...`. A 5xx raises `ServerFailure`, and a server that cannot be reached
+(refused connection, unknown host, timeout) raises `Unreachable` naming the URL.
+
+`transport` replaces the network, e.g. with `httpx.MockTransport` or a bridge to an
+in-process app in tests.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+#: Seconds to wait for an answer: actions wait for the workflow to store their events.
+DEFAULT_TIMEOUT = 60.0
+
+#: The locations FastAPI puts before a field's name in its validation errors.
+_LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
+
+
+class RatifyError(Exception):
+    """Anything that stopped a call to the API from giving an answer."""
+
+
+class ApiRefusal(RatifyError):
+    """The API refused the request (HTTP 4xx), naming the rule in `code` and `detail`."""
+
+    def __init__(
+        self, status: int, code: str, detail: str, state: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.state = state
+
+    @classmethod
+    def from_response(cls, response: httpx.Response) -> ApiRefusal:
+        """Build the refusal from the API's JSON (`{"code","detail","state"?}`), or from
+        FastAPI's validation JSON (`{"detail": [{"loc","msg"}, ...]}`)."""
+        try:
+            body = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        status = response.status_code
+        if isinstance(body, dict):
+            detail = body.get("detail")
+            if isinstance(detail, list):
+                return cls(status, "invalid", validation_problems(detail))
+            code = body.get("code")
+            state = body.get("state")
+            return cls(
+                status,
+                str(code) if code else _code_for_status(status),
+                str(detail) if detail is not None else response.reason_phrase,
+                state if isinstance(state, dict) else None,
+            )
+        text = response.text.strip()[:300] or response.reason_phrase
+        return cls(status, _code_for_status(status), text)
+
+
+class ServerFailure(RatifyError):
+    """The API failed (HTTP 5xx, or an answer that is not the API's JSON)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"the server failed (HTTP {status}): {detail}")
+        self.status = status
+        self.detail = detail
+
+
+class Unreachable(RatifyError):
+    """No answer from the server at all."""
+
+    def __init__(self, base_url: str, reason: str) -> None:
+        super().__init__(f"cannot reach Ratify at {base_url}: {reason}")
+        self.base_url = base_url
+        self.reason = reason
+
+
+def validation_problems(errors: list[Any]) -> str:
+    """FastAPI's validation errors as `field: message; ...` (without `body.`/`query.`)."""
+    problems = []
+    for err in errors:
+        if not isinstance(err, dict):
+            problems.append(str(err))
+            continue
+        loc = [str(p) for p in err.get("loc", [])]
+        if loc and loc[0] in _LOCATIONS:
+            loc = loc[1:]
+        problems.append(f"{'.'.join(loc) or 'body'}: {err.get('msg', 'invalid')}")
+    return "; ".join(problems) or "the request is not valid"
+
+
+def _code_for_status(status: int) -> str:
+    return {
+        400: "bad_request",
+        401: "unauthenticated",
+        403: "forbidden",
+        404: "not_found",
+        409: "conflict",
+        422: "invalid",
+    }.get(status, f"http_{status}")
+
+
+class RatifyClient:
+    """Ratify's HTTP API as methods; each returns the API's JSON."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        headers = {"Accept": "application/json", "User-Agent": "ratify-cli"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(
+            base_url=self.base_url, headers=headers, transport=transport, timeout=timeout
+        )
+
+    def __enter__(self) -> RatifyClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        content: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = self._http.request(
+                method,
+                path,
+                params=query,
+                json=json_body,
+                content=content,
+                headers=headers,
+            )
+        except httpx.TimeoutException:
+            raise Unreachable(self.base_url, "no answer in time") from None
+        except httpx.TransportError as exc:
+            raise Unreachable(self.base_url, str(exc) or type(exc).__name__) from None
+        if response.status_code >= 500:
+            raise ServerFailure(
+                response.status_code, response.text.strip()[:300] or response.reason_phrase
+            )
+        if response.status_code >= 400:
+            raise ApiRefusal.from_response(response)
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ServerFailure(response.status_code, "the answer is not JSON") from None
+
+    def _object(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+        found = self._request(method, path, **kw)
+        if not isinstance(found, dict):
+            raise ServerFailure(200, f"expected a JSON object from {path}")
+        return cast(dict[str, Any], found)
+
+    def _list(self, path: str, **kw: Any) -> list[dict[str, Any]]:
+        found = self._request("GET", path, **kw)
+        if not isinstance(found, list):
+            raise ServerFailure(200, f"expected a JSON list from {path}")
+        return cast(list[dict[str, Any]], found)
+
+    # -- cases ---------------------------------------------------------------------------
+
+    def upload_case(
+        self,
+        source: Path | str,
+        filename: str | None = None,
+        case_id: str | None = None,
+        *,
+        submit: bool = False,
+    ) -> dict[str, Any]:
+        """Create a draft from a case file: a `Path` is read (UTF-8), a `str` is the text.
+
+        `filename` (default: the path's name, else `case.yaml`) tells YAML from JSON by
+        its suffix. Returns `{"case_id", "version"}`, with `"submitted"` (the submit's
+        result) when `submit` is true; a refused submit leaves the draft stored.
+        """
+        if isinstance(source, Path):
+            text = source.read_text(encoding="utf-8-sig")
+            filename = filename or source.name
+        else:
+            text = source
+        created = self._object(
+            "POST",
+            "/cases/upload",
+            params={"filename": filename or "case.yaml", "case_id": case_id},
+            content=text,
+            headers={"Content-Type": "text/plain; charset=utf-8"},
+        )
+        if submit:
+            created["submitted"] = self.submit(str(created["case_id"]))
+        return created
+
+    def create_case(self, case: Mapping[str, Any], case_id: str | None = None) -> dict[str, Any]:
+        """Create a draft from a case as JSON data (the `Case` model)."""
+        return self._object("POST", "/cases", json_body={"case": case, "case_id": case_id})
+
+    def submit(self, case_id: str, expected_version: int | None = None) -> dict[str, Any]:
+        """Submit a draft: the rules fix its route, sign-offs and decision maker."""
+        fields: dict[str, Any] = {}
+        if expected_version is not None:
+            fields["expected_version"] = expected_version
+        return self.act(case_id, "submit", fields)
+
+    def show(
+        self, case_id: str, version: int | None = None, as_of: datetime | str | None = None
+    ) -> dict[str, Any]:
+        """The case now, or as of a version or an instant (Part 2 only if cleared)."""
+        when = as_of.isoformat() if isinstance(as_of, datetime) else as_of
+        return self._object(
+            "GET", f"/cases/{_segment(case_id)}", params={"version": version, "as_of": when}
+        )
+
+    def list_cases(self, **filters: str | int | None) -> list[dict[str, Any]]:
+        """Search cases: `stage`, `reference`, `title`, `submitted_from`, `submitted_to`,
+        `required_by_before`, `min_amount`, `max_amount`, `limit`, `offset`."""
+        return self._list("/cases", params=filters)
+
+    # -- tasks and actions ---------------------------------------------------------------
+
+    def tasks(self) -> list[dict[str, Any]]:
+        """My open tasks (own roles and delegated ones), by due date."""
+        return self._list("/tasks")
+
+    def act(self, case_id: str, action: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Do an action on a case; `fields` are the action's (plus `role`,
+        `on_behalf_of`, `expected_version`). Returns `{"case_id","version","stage","events"}`.
+        """
+        return self._object(
+            "POST",
+            f"/cases/{_segment(case_id)}/actions/{_segment(action)}",
+            json_body=dict(fields),
+        )
+
+    # -- history and the register -------------------------------------------------------
+
+    def history(self, case_id: str) -> list[dict[str, Any]]:
+        """Every stored event of a case, oldest first (auditors only)."""
+        return self._list(f"/cases/{_segment(case_id)}/events")
+
+    def register(self) -> list[dict[str, Any]]:
+        """The public register of published decisions (no token needed)."""
+        return self._list("/register")
+
+    def register_entry(self, reference: str) -> dict[str, Any]:
+        """One published decision, e.g. `PCD 679`."""
+        return self._object("GET", f"/register/{_segment(reference)}")
+
+
+def _segment(value: str) -> str:
+    """A path segment, percent-encoded (a case id or reference may hold spaces)."""
+    return quote(value, safe="")
