@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint bench postgres clean
+.PHONY: setup run test lint bench postgres browser clean
 
 setup: $(STAMP)
 
@@ -22,7 +22,10 @@ run: setup
 postgres:
 	@bash .ci/ensure-postgres
 
-test: setup postgres
+browser:
+	@bash .ci/ensure-chromium
+
+test: setup postgres browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup

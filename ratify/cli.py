@@ -533,6 +533,10 @@ DEMO_PEOPLE: list[tuple[str, str, Role]] = [
 ]
 
 
+#: The demo users' password, for the web sign-in (demo only).
+DEMO_PASSWORD = "ratify-demo-password"
+
+
 @app.command("demo")
 def demo(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Create one demo user per role (if missing) and print a fresh token for each.
@@ -549,12 +553,16 @@ def demo(ctx: typer.Context, as_json: JsonOption = False) -> None:
         existing = {u.id for u in directory.list_users()}
         for user_id, name, role in DEMO_PEOPLE:
             if user_id not in existing:
-                directory.add_user(user_id, name, [role])
+                directory.add_user(user_id, name, [role], password=DEMO_PASSWORD)
             _, secret = directory.create_token(user_id, "demo")
             tokens.append({"user": user_id, "role": role.value, "token": secret})
     if as_json:
         _echo_json(tokens)
         return
+    typer.echo(
+        f"Web sign-in: http://127.0.0.1:8000/ui/ with any user id and the password "
+        f"{DEMO_PASSWORD!r}"
+    )
     table = _table("Demo users (tokens shown once)", "user", "role", "token", keep={"token"})
     for t in tokens:
         table.add_row(t["user"], t["role"], t["token"])

@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine, text
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.case import Case
@@ -260,6 +260,8 @@ def create_app(services: Services) -> FastAPI:
                 id=case_id,
                 task_queue=services.task_queue,
             )
+        except WorkflowAlreadyStartedError:
+            raise Refusal(409, "exists", f"case {case_id} exists already") from None
         except RPCError as exc:
             if exc.status is RPCStatusCode.ALREADY_EXISTS:
                 raise Refusal(409, "exists", f"case {case_id} exists already") from None
@@ -412,6 +414,8 @@ def create_app(services: Services) -> FastAPI:
                 id=meeting_workflow_id(body.meeting_id),
                 task_queue=services.task_queue,
             )
+        except WorkflowAlreadyStartedError:
+            raise Refusal(409, "exists", f"meeting {body.meeting_id} exists") from None
         except RPCError as exc:
             if exc.status is RPCStatusCode.ALREADY_EXISTS:
                 raise Refusal(409, "exists", f"meeting {body.meeting_id} exists") from None
@@ -497,6 +501,10 @@ def create_app(services: Services) -> FastAPI:
         code = "wrong_role" if isinstance(exc, NotPermitted) else "invalid"
         return JSONResponse(status_code=exc.status_code, content={"code": code, "detail": str(exc)})
 
+    # The web pages (server-rendered); imported here because they import this module.
+    from ratify.web import router as web_router
+
+    app.include_router(web_router)
     return app
 
 

@@ -241,3 +241,18 @@ async def test_a_case_file_that_is_neither_yaml_nor_json_is_refused(api: Api):
         headers={**api.auth("ollie.lane"), "Content-Type": "text/plain"},
     )
     assert r.status_code == 422 and r.json()["detail"].startswith("filename:")
+
+
+async def test_a_duplicate_case_or_meeting_id_is_a_conflict(api: Api):
+    case_id = await _upload(api)
+    r = await api.http.post(
+        "/cases/upload",
+        content=METTRACE,
+        params={"filename": "m.yaml", "case_id": case_id},
+        headers={**api.auth("ollie.lane"), "Content-Type": "text/plain"},
+    )
+    assert r.status_code == 409 and r.json()["code"] == "exists"
+    body = {"meeting_id": "IAB-dup", "board": "IAB", "meeting_date": "2030-01-01"}
+    assert (await api.post("sam.sec", "/meetings", body)).status_code == 201
+    r = await api.post("sam.sec", "/meetings", body)
+    assert r.status_code == 409 and "exists" in r.json()["detail"]

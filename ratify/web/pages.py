@@ -1,0 +1,812 @@
+"""The web pages: server-rendered HTML under `/ui`, plain forms that work without JavaScript.
+
+Pages: sign-in, my inbox, case search, a case (documents, timeline, the forms for the open
+tasks the signed-in person holds), a new case from a case file, board meetings and their
+agendas, an auditor's history of a case as of a version or an instant, and the public
+register with one page per published decision laid out like the published papers.
+
+Signing in uses the API's session (`ratify.api.auth`): the same `ratify_session` cookie as
+`POST /session`, so a person signed in on the pages is signed in on the API and the other
+way round. The pages read only the cookie (never an `Authorization` header), and every
+form POST must carry the session's CSRF token in its `csrf_token` field (or the
+`X-CSRF-Token` header); the sign-in form carries its own token, double-submitted in a
+short-lived cookie, so no one can sign a browser in as someone else.
+
+Every step goes through `ratify.web.ops`, which takes the API's own path (actor from the
+principal, workflow message, update, refusal code and status). A refusal is shown on the
+page it came from, as a message naming the rule, with the API's status (401, 403, 404, 409,
+422); an unexpected error is logged and shown as a short message, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+import structlog
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+
+from domain.case import Case
+from domain.casefile import CaseFileError, parse_case
+from domain.clock import LONDON
+from domain.events import BoardAdvice
+from domain.roles import Role
+from domain.state import Stage, Task, open_tasks
+from ratify.api.app import Refusal, Services
+from ratify.api.auth import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, AuthRefusal
+from ratify.api.views import may_see_part2
+from ratify.identity.service import IdentityError, Principal
+from ratify.journal import CaseHistory
+from ratify.projections import queries
+from ratify.web import ops
+from ratify.web.render import STATIC_DIR, page
+
+log = structlog.get_logger("ratify.web")
+
+#: The sign-in form's own CSRF token, double-submitted: this cookie and the form field.
+SIGN_IN_COOKIE = "ratify_sign_in"
+SIGN_IN_PATH = "/ui/sign-in"
+#: The largest case file the upload form takes.
+MAX_CASE_FILE = 2 * 1024 * 1024
+
+#: Actions the case page offers, and the form fields each takes (`*`: one item a line).
+ACTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "submit": (),
+    "withdraw": ("reason",),
+    "revise": ("note",),
+    "agree_extremis": ("reason",),
+    "sign_off": ("area", "comment"),
+    "advice_not_required": ("area", "reason"),
+    "request_changes": ("area", "reasons*", "sections*"),
+    "consult_chief_executive": ("comment",),
+    "chief_executive_send_back": ("reasons*",),
+    "declare_interests": ("has_interest", "details"),
+    "decide": ("approve", "comment"),
+}
+
+#: What the page says after an accepted step (`?done=...`).
+DONE = {
+    "created": "The draft case was created.",
+    "submit": "The case was submitted.",
+    "withdraw": "The case was withdrawn.",
+    "revise": "The case was revised.",
+    "agree_extremis": "The extremis submission was agreed.",
+    "sign_off": "Your sign-off was recorded.",
+    "advice_not_required": "Recorded: advice not required.",
+    "request_changes": "The case was sent back to the officer with your reasons.",
+    "consult_chief_executive": "Your confirmation was recorded.",
+    "chief_executive_send_back": "The case was sent back to the officer.",
+    "declare_interests": "Your declaration of interests was recorded.",
+    "decide": "Your decision was recorded.",
+    "meeting": "The meeting was created.",
+    "cases": "The case was added to the agenda.",
+    "advice": "The board's advice was recorded.",
+    "close": "The meeting was closed.",
+}
+
+
+# -- who is asking -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """A person signed in with the session cookie, and what they hold today."""
+
+    principal: Principal
+    csrf_token: str
+    #: Role -> on whose behalf it is held: None for their own, else each principal's id.
+    holdings: dict[Role, list[str | None]] = field(default_factory=dict)
+
+    @property
+    def user_id(self) -> str:
+        return self.principal.user_id
+
+    @property
+    def name(self) -> str:
+        return self.principal.name
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(self.holdings)
+
+    def holds(self, role: Role) -> bool:
+        return role in self.holdings
+
+
+class SignInRequired(Exception):
+    """No valid session: a page sends the person to sign in; a form POST is refused."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+async def _form(request: Request) -> FormData:
+    # Starlette keeps the parsed form, so later calls return the same one.
+    return await request.form(max_part_size=MAX_CASE_FILE)
+
+
+async def _read_visitor(request: Request) -> Visitor | None:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    services = _services(request)
+    found = await run_in_threadpool(services.auth.identify, services.directory, None, cookie)
+    if found.session is None:
+        return None
+    holdings: dict[Role, list[str | None]] = {}
+    for role, giver in sorted(
+        found.principal.roles_today(ops.today()), key=lambda p: (p[0].value, p[1] or "")
+    ):
+        holdings.setdefault(role, []).append(giver)
+    return Visitor(found.principal, found.session.csrf_token, holdings)
+
+
+async def optional_visitor(request: Request) -> Visitor | None:
+    """The signed-in person, or None (public pages show a sign-in link instead)."""
+    try:
+        visitor = await _read_visitor(request)
+    except AuthRefusal:
+        visitor = None
+    request.state.visitor = visitor
+    return visitor
+
+
+async def signed_in(request: Request) -> Visitor:
+    """The signed-in person; on a POST, only with the session's CSRF token."""
+    try:
+        visitor = await _read_visitor(request)
+    except AuthRefusal as exc:
+        raise SignInRequired(exc.message) from None
+    if visitor is None:
+        raise SignInRequired("Sign in to continue.")
+    request.state.visitor = visitor
+    if request.method.upper() != "GET":
+        sent = request.headers.get(CSRF_HEADER)
+        if sent is None:
+            value = (await _form(request)).get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+        if not sent or not hmac.compare_digest(sent.encode(), visitor.csrf_token.encode()):
+            raise Refusal(
+                403,
+                "csrf",
+                "csrf: this form did not carry your session's CSRF token (it may come from an "
+                "old page or another site): reload the page and try again",
+            )
+    return visitor
+
+
+Who = Annotated[Visitor, Depends(signed_in)]
+MaybeWho = Annotated[Visitor | None, Depends(optional_visitor)]
+
+
+# -- pages and errors ----------------------------------------------------------------------
+
+
+def _context(request: Request, title: str, **values: Any) -> dict[str, Any]:
+    visitor: Visitor | None = getattr(request.state, "visitor", None)
+    return {
+        "title": title,
+        "who": visitor,
+        "csrf": visitor.csrf_token if visitor is not None else "",
+        "path": request.url.path,
+        "error": None,
+        "notice": DONE.get(request.query_params.get("done", "")),
+        **values,
+    }
+
+
+def _error_page(request: Request, status: int, message: str, code: str = "") -> Response:
+    headings = {
+        401: "Sign in needed",
+        403: "Not allowed",
+        404: "Not found",
+        409: "Conflict",
+        422: "Not accepted",
+    }
+    context = _context(
+        request, headings.get(status, "Something went wrong"), error=message, code=code
+    )
+    context["status"] = status
+    return page("error.html", context, status)
+
+
+def _sign_in_url(request: Request) -> str:
+    target = request.url.path
+    if request.url.query:
+        target += f"?{request.url.query}"
+    return f"{SIGN_IN_PATH}?{urlencode({'next': target})}"
+
+
+class WebRoute(APIRoute):
+    """A route whose refusals and errors become HTML pages, never JSON or a stack trace."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SignInRequired as exc:
+                if request.method.upper() == "GET":
+                    return RedirectResponse(_sign_in_url(request), status_code=303)
+                return _error_page(request, 401, exc.message, "unauthenticated")
+            except Refusal as exc:
+                if request.method.upper() != "GET":
+                    log.info("refused", path=request.url.path, code=exc.code, message=exc.message)
+                return _error_page(request, exc.status, exc.message, exc.code)
+            except AuthRefusal as exc:
+                return _error_page(request, exc.status, exc.message, exc.code)
+            except IdentityError as exc:
+                return _error_page(request, exc.status_code, str(exc), "invalid")
+            except RequestValidationError as exc:
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc'][1:]) or 'request'}: {e['msg']}"
+                    for e in exc.errors()
+                )
+                return _error_page(request, 422, problems, "invalid")
+            except HTTPException as exc:
+                return _error_page(request, exc.status_code, str(exc.detail))
+            except Exception:
+                log.exception("web page failed", path=request.url.path)
+                return _error_page(
+                    request,
+                    500,
+                    "Ratify could not show this page because of an internal error; it has "
+                    "been logged. Try again, and tell the service desk if it goes on.",
+                    "internal",
+                )
+
+        return guarded
+
+
+router = APIRouter(prefix="/ui", route_class=WebRoute, include_in_schema=False)
+
+
+@router.get("/static/ratify.css")
+async def stylesheet() -> FileResponse:
+    """The pages' one stylesheet."""
+    response = FileResponse(STATIC_DIR / "ratify.css", media_type="text/css")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+# -- signing in ----------------------------------------------------------------------------
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path of these pages: never another site (`//evil`, `/\\evil`, `https:`)."""
+    if not target or not target.startswith("/ui") or "//" in target or "\\" in target:
+        return "/ui/"
+    return target
+
+
+def _sign_in_page(
+    request: Request, next_path: str, user_id: str = "", error: str | None = None, status: int = 200
+) -> Response:
+    token = secrets.token_urlsafe(32)
+    context = _context(
+        request, "Sign in", next=next_path, user_id=user_id, error=error, sign_in_token=token
+    )
+    if error is None and request.query_params.get("next"):
+        context["notice"] = "Sign in to continue."
+    response = page("sign_in.html", context, status)
+    services = _services(request)
+    response.set_cookie(
+        SIGN_IN_COOKIE,
+        token,
+        max_age=3600,
+        path=SIGN_IN_PATH,
+        secure=services.auth.secure_cookies,
+        httponly=True,
+        samesite="strict",
+    )
+    return response
+
+
+@router.get("/sign-in")
+async def sign_in_form(request: Request, who: MaybeWho, next: str | None = None) -> Response:
+    """The sign-in form (user id and password)."""
+    return _sign_in_page(request, _safe_next(next))
+
+
+@router.post("/sign-in")
+async def sign_in(request: Request) -> Response:
+    """Check the user id and password, set the API's session cookie, go on to `next`."""
+    request.state.visitor = None
+    form = await _form(request)
+    user_id = str(form.get("user_id") or "").strip()
+    password = str(form.get("password") or "")
+    next_path = _safe_next(str(form.get("next") or ""))
+    sent = str(form.get(CSRF_FIELD) or "")
+    expected = request.cookies.get(SIGN_IN_COOKIE) or ""
+    if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        return _sign_in_page(
+            request,
+            next_path,
+            user_id,
+            "The sign-in form had expired (or came from another site): please sign in again.",
+            403,
+        )
+    if not user_id or not password:
+        given = (("user id", user_id), ("password", password))
+        missing = " and ".join(name for name, value in given if not value)
+        return _sign_in_page(request, next_path, user_id, f"Enter your {missing}.", 422)
+    services = _services(request)
+    try:
+        principal = await run_in_threadpool(
+            services.auth.check_password, services.directory, user_id, password
+        )
+    except AuthRefusal as exc:
+        client = request.client.host if request.client else None
+        log.info("sign_in_refused", user_id=user_id, client=client, reason=exc.message, via="web")
+        return _sign_in_page(request, next_path, user_id, exc.message, exc.status)
+    value, _session = services.auth.issue_session(principal.user_id)
+    response = RedirectResponse(next_path, status_code=303)
+    services.auth.set_session_cookie(response, value)
+    response.delete_cookie(SIGN_IN_COOKIE, path=SIGN_IN_PATH)
+    log.info("signed_in", user_id=principal.user_id, via="web")
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request) -> Response:
+    """Sign out: clear the session cookie (a valid session must send its CSRF token)."""
+    try:
+        visitor = await signed_in(request)
+    except SignInRequired:
+        visitor = None  # no valid session: clearing the cookie is all there is to do
+    response = RedirectResponse(SIGN_IN_PATH, status_code=303)
+    _services(request).auth.clear_session_cookie(response)
+    if visitor is not None:
+        log.info("signed_out", user_id=visitor.user_id, via="web")
+    return response
+
+
+# -- inbox and search ----------------------------------------------------------------------
+
+
+@router.get("/")
+async def inbox(request: Request, who: Who) -> Response:
+    """My open tasks, including those I hold as a deputy, by due date."""
+    tasks = queries.tasks_for(_services(request).engine, who.roles)
+    return page("inbox.html", _context(request, "My tasks", tasks=tasks))
+
+
+@router.get("/cases")
+async def cases(
+    request: Request,
+    who: Who,
+    title: str = "",
+    stage: str = "",
+    reference: str = "",
+) -> Response:
+    """Search the cases (from the read views; no Part 2)."""
+    error = None
+    rows: list[queries.CaseSummary] = []
+    try:
+        rows = queries.list_cases(
+            _services(request).engine,
+            title_contains=title.strip() or None,
+            stage=stage or None,
+            reference=reference.strip() or None,
+            limit=200,
+        )
+    except ValueError as exc:
+        error = str(exc)
+    context = _context(
+        request,
+        "Cases",
+        rows=rows,
+        stages=list(Stage),
+        query={"title": title, "stage": stage, "reference": reference},
+        error=error,
+    )
+    return page("cases.html", context, 422 if error else 200)
+
+
+# -- a new case ----------------------------------------------------------------------------
+
+
+async def _case_file_text(form: FormData) -> tuple[str, str]:
+    """(text, filename) of the uploaded case file, else the pasted one."""
+    upload = form.get("case_file")
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read(MAX_CASE_FILE + 1)
+        if len(data) > MAX_CASE_FILE:
+            raise Refusal(422, "invalid_case_file", "case_file: at most 2 MB")
+        try:
+            return data.decode("utf-8"), upload.filename
+        except UnicodeDecodeError:
+            raise Refusal(422, "invalid_case_file", "case_file: must be UTF-8 text") from None
+    pasted = form.get("case_text")
+    if isinstance(pasted, str) and pasted.strip():
+        return pasted, "case.yaml"
+    raise Refusal(422, "invalid_case_file", "choose a case file to upload, or paste one")
+
+
+def _parse(text: str, filename: str) -> Case:
+    """The case a file describes, or the API's refusal naming the field and the rule."""
+    try:
+        return parse_case(text, filename)
+    except CaseFileError as exc:
+        raise Refusal(422, "invalid_case_file", str(exc)) from None
+    except ValueError as exc:  # a file name that says neither YAML nor JSON
+        raise Refusal(422, "invalid_case_file", f"filename: {exc}") from None
+
+
+@router.get("/cases/new")
+async def new_case_form(request: Request, who: Who) -> Response:
+    """Upload a case file (YAML or JSON, the format of `examples/`) to start a draft."""
+    return page("case_new.html", _context(request, "New case", case_id=""))
+
+
+@router.post("/cases/new")
+async def new_case(request: Request, who: Who) -> Response:
+    form = await _form(request)
+    case_id = str(form.get("case_id") or "").strip() or None
+    try:
+        case = _parse(*await _case_file_text(form))
+        created = await ops.start_case(_services(request), who.principal, case, case_id)
+    except Refusal as exc:
+        context = _context(request, "New case", case_id=case_id or "", error=exc.message)
+        return page("case_new.html", context, exc.status)
+    return RedirectResponse(f"/ui/cases/{quote(created)}?done=created", status_code=303)
+
+
+# -- a case --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskForm:
+    """An open task the visitor holds, with whom they may act for."""
+
+    task: Task
+    #: None for their own role; else the principals who delegated it to them.
+    behalf: list[str | None]
+
+
+def _history(services: Services, case_id: str) -> CaseHistory:
+    history = services.journal.history(case_id)
+    if history.state.version == 0:
+        raise Refusal(404, "not_found", f"there is no case {case_id}")
+    return history
+
+
+def _timeline(history: CaseHistory) -> list[dict[str, Any]]:
+    return [
+        {
+            "version": r.version,
+            "type": r.event_type,
+            "occurred_at": r.occurred_at,
+            "actor": r.actor_id,
+            "role": r.actor_role,
+            "on_behalf_of": r.metadata.get("on_behalf_of"),
+            "hash": r.hash,
+        }
+        for r in history.records
+    ]
+
+
+def _case_context(
+    request: Request, who: Visitor, case_id: str, error: str | None = None
+) -> dict[str, Any]:
+    services = _services(request)
+    history = _history(services, case_id)
+    state = history.state
+    cleared = may_see_part2(ops.viewer(who.principal), state, history.events)
+    tasks = open_tasks(state)
+    mine = [TaskForm(t, who.holdings[t.role]) for t in tasks if who.holds(t.role)]
+    officer = who.holdings.get(Role.ORIGINATING_OFFICER)
+    return _context(
+        request,
+        state.title or case_id,
+        error=error,
+        case_id=case_id,
+        state=state,
+        case=state.case,
+        part2_visible=cleared,
+        tasks=tasks,
+        mine=mine,
+        officer=officer,
+        may_withdraw=officer is not None and not state.stage.is_closed,
+        timeline=_timeline(history),
+        board_advice=[a.value for a in BoardAdvice],
+        is_auditor=who.holds(Role.AUDITOR),
+        board_cases=[],
+    )
+
+
+@router.get("/cases/{case_id}")
+async def case_page(request: Request, who: Who, case_id: str) -> Response:
+    """A case: stage, documents (Part 2 only if cleared), timeline, and my forms."""
+    return page("case.html", _case_context(request, who, case_id))
+
+
+def _action_fields(action: str, form: FormData) -> dict[str, Any]:
+    """The action's fields from the form: blanks left out, `*` fields one item a line."""
+    fields: dict[str, Any] = {}
+    for name in ACTION_FIELDS[action]:
+        many = name.endswith("*")
+        name = name.rstrip("*")
+        raw = form.get(name)
+        value = raw.strip() if isinstance(raw, str) else ""
+        if many:
+            fields[name] = [line.strip() for line in value.splitlines() if line.strip()]
+        elif value:
+            fields[name] = value
+    version = form.get("expected_version")
+    if isinstance(version, str) and version.strip():
+        try:
+            fields["expected_version"] = int(version)
+        except ValueError:
+            raise Refusal(422, "invalid", "expected_version: a whole number") from None
+    return fields
+
+
+def _role_field(form: FormData) -> tuple[Role | None, str | None]:
+    raw_role = form.get("role")
+    role = None
+    if isinstance(raw_role, str) and raw_role:
+        try:
+            role = Role(raw_role)
+        except ValueError:
+            raise Refusal(422, "invalid", f"role: no role {raw_role!r}") from None
+    raw_behalf = form.get("on_behalf_of")
+    behalf = raw_behalf.strip() if isinstance(raw_behalf, str) and raw_behalf.strip() else None
+    return role, behalf
+
+
+@router.post("/cases/{case_id}/actions/{action}")
+async def case_action(request: Request, who: Who, case_id: str, action: str) -> Response:
+    """Act on a case from its page; a refusal is shown on the case page."""
+    if action not in ACTION_FIELDS:
+        raise Refusal(404, "unknown_action", f"no action {action!r} on these pages")
+    form = await _form(request)
+    services = _services(request)
+    try:
+        fields = _action_fields(action, form)
+        if action == "revise":
+            fields["case"] = _parse(*await _case_file_text(form))
+        role, behalf = _role_field(form)
+        await ops.act(
+            services, who.principal, case_id, action, fields, role=role, on_behalf_of=behalf
+        )
+    except Refusal as exc:
+        log.info("refused", path=request.url.path, code=exc.code, message=exc.message)
+        context = _case_context(request, who, case_id, error=exc.message)
+        context["code"] = exc.code
+        return page("case.html", context, exc.status)
+    return RedirectResponse(f"/ui/cases/{quote(case_id)}?done={action}", status_code=303)
+
+
+@router.post("/cases/{case_id}/agenda")
+async def place_on_agenda(request: Request, who: Who, case_id: str) -> Response:
+    """The secretariat adds the case to a meeting's agenda, from the case page."""
+    form = await _form(request)
+    meeting_id = str(form.get("meeting_id") or "").strip()
+    try:
+        if not meeting_id:
+            raise Refusal(422, "invalid", "meeting_id: say which meeting")
+        await ops.meeting_action(
+            _services(request), who.principal, meeting_id, "cases", {"case_id": case_id}
+        )
+    except Refusal as exc:
+        context = _case_context(request, who, case_id, error=exc.message)
+        return page("case.html", context, exc.status)
+    return RedirectResponse(f"/ui/meetings/{quote(meeting_id)}?done=cases", status_code=303)
+
+
+# -- an auditor's history ------------------------------------------------------------------
+
+
+def _as_of(value: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise Refusal(
+            422, "invalid", "as_of: a date and time, e.g. 2019-07-19T10:00 (London time)"
+        ) from None
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=LONDON)
+    return instant
+
+
+@router.get("/cases/{case_id}/history")
+async def case_history(
+    request: Request,
+    who: Who,
+    case_id: str,
+    version: str = "",
+    as_of: str = "",
+) -> Response:
+    """The case as it stood at a version or an instant, with its events: auditors only."""
+    if not who.holds(Role.AUDITOR):
+        raise Refusal(403, "wrong_role", "only auditors may read a case's history")
+    services = _services(request)
+    full = _history(services, case_id)
+    at_version: int | None = None
+    instant: datetime | None = None
+    error = None
+    if version.strip():
+        try:
+            at_version = int(version)
+        except ValueError:
+            error = "version: a whole number"
+        else:
+            if not 1 <= at_version <= full.state.version:
+                error = f"version: between 1 and {full.state.version}"
+    elif as_of.strip():
+        try:
+            instant = _as_of(as_of)
+        except Refusal as exc:
+            error = exc.message
+    shown = full
+    if error is None and (at_version is not None or instant is not None):
+        shown = services.journal.history(case_id, to_version=at_version, as_of=instant)
+        if shown.state.version == 0:
+            error = f"case {case_id} had no events by then"
+            shown = full
+    cleared = may_see_part2(ops.viewer(who.principal), full.state, full.events)
+    context = _context(
+        request,
+        f"History of {full.state.title or case_id}",
+        error=error,
+        case_id=case_id,
+        state=shown.state,
+        case=shown.state.case,
+        part2_visible=cleared,
+        timeline=_timeline(full),
+        shown_version=shown.state.version,
+        latest=full.state.version,
+        version=version,
+        as_of=as_of,
+    )
+    return page("history.html", context, 422 if error else 200)
+
+
+# -- meetings ------------------------------------------------------------------------------
+
+
+@router.get("/meetings")
+async def meetings(request: Request, who: Who, meeting_id: str = "") -> Response:
+    """Find a meeting by its id, or create one."""
+    if meeting_id.strip():
+        return RedirectResponse(f"/ui/meetings/{quote(meeting_id.strip())}", status_code=303)
+    return page("meetings.html", _context(request, "Board meetings"))
+
+
+def _meeting_form_page(
+    request: Request, values: dict[str, str], error: str | None = None, status: int = 200
+) -> Response:
+    context = _context(request, "New board meeting", values=values, error=error)
+    return page("meeting_new.html", context, status)
+
+
+@router.get("/meetings/new")
+async def new_meeting_form(request: Request, who: Who) -> Response:
+    """Create a board meeting (IAB or IAM) on a date."""
+    values = {"meeting_id": "", "board": "IAB", "meeting_date": ops.today().isoformat()}
+    return _meeting_form_page(request, values)
+
+
+@router.post("/meetings/new")
+async def new_meeting(request: Request, who: Who) -> Response:
+    form = await _form(request)
+    values = {k: str(form.get(k) or "").strip() for k in ("meeting_id", "board", "meeting_date")}
+    try:
+        if not values["meeting_id"]:
+            raise Refusal(422, "invalid", "meeting_id: give the meeting an id, e.g. IAB-2019-07")
+        try:
+            meeting_date = date.fromisoformat(values["meeting_date"])
+        except ValueError:
+            raise Refusal(422, "invalid", "meeting_date: a date, e.g. 2019-07-18") from None
+        await ops.create_meeting(
+            _services(request), who.principal, values["meeting_id"], values["board"], meeting_date
+        )
+    except Refusal as exc:
+        return _meeting_form_page(request, values, exc.message, exc.status)
+    target = f"/ui/meetings/{quote(values['meeting_id'])}?done=meeting"
+    return RedirectResponse(target, status_code=303)
+
+
+async def _meeting_context(
+    request: Request, who: Visitor, meeting_id: str, error: str | None = None
+) -> dict[str, Any]:
+    services = _services(request)
+    view = await ops.meeting_view(services, meeting_id)
+    on_agenda = {item.case_id for item in view.agenda}
+    titles = {i.case_id: queries.case_summary(services.engine, i.case_id) for i in view.agenda}
+    candidates = [
+        c
+        for c in queries.list_cases(services.engine, stage=Stage.BOARD, limit=200)
+        if c.case_id not in on_agenda
+    ]
+    return _context(
+        request,
+        f"Meeting {view.meeting_id}",
+        error=error,
+        meeting=view,
+        summaries=titles,
+        candidates=candidates,
+        board_advice=[a.value for a in BoardAdvice],
+        secretariat=who.holds(Role.BOARD_SECRETARIAT),
+        waiting=[i.case_id for i in view.agenda if i.advice is None],
+    )
+
+
+@router.get("/meetings/{meeting_id}")
+async def meeting_page(request: Request, who: Who, meeting_id: str) -> Response:
+    """A meeting: its board, date and agenda, and the secretariat's forms."""
+    return page("meeting.html", await _meeting_context(request, who, meeting_id))
+
+
+@router.post("/meetings/{meeting_id}/{action}")
+async def meeting_step(request: Request, who: Who, meeting_id: str, action: str) -> Response:
+    """Add a case to the agenda, record the board's advice, or close the meeting."""
+    form = await _form(request)
+    names = {
+        "cases": ("case_id",),
+        "advice": ("case_id", "advice", "conditions", "comment"),
+        "close": (),
+    }
+    if action not in names:
+        raise Refusal(404, "unknown_action", f"no meeting action {action!r}")
+    fields: dict[str, Any] = {}
+    for name in names[action]:
+        value = form.get(name)
+        if isinstance(value, str) and value.strip():
+            fields[name] = value.strip()
+    back_to_case = form.get("return_to") == "case" and "case_id" in fields
+    try:
+        await ops.meeting_action(_services(request), who.principal, meeting_id, action, fields)
+    except Refusal as exc:
+        if back_to_case:
+            context = _case_context(request, who, fields["case_id"], error=exc.message)
+            return page("case.html", context, exc.status)
+        try:
+            context = await _meeting_context(request, who, meeting_id, error=exc.message)
+        except Refusal:
+            raise exc from None
+        return page("meeting.html", context, exc.status)
+    if back_to_case:
+        target = f"/ui/cases/{quote(fields['case_id'])}?done={action}"
+    else:
+        target = f"/ui/meetings/{quote(meeting_id)}?done={action}"
+    return RedirectResponse(target, status_code=303)
+
+
+# -- the public register -------------------------------------------------------------------
+
+
+@router.get("/register")
+async def register(request: Request, who: MaybeWho) -> Response:
+    """Published decisions (Part 1). Public: no sign-in."""
+    rows = queries.register(_services(request).engine)
+    return page("register.html", _context(request, "Decisions register", rows=rows))
+
+
+@router.get("/register/{reference}")
+async def register_entry(request: Request, who: MaybeWho, reference: str) -> Response:
+    """One published decision, laid out like the published decision form."""
+    row = queries.register_entry(_services(request).engine, reference)
+    if row is None:
+        raise Refusal(404, "not_found", f"no published decision {reference}")
+    title = f"{row.reference or row.case_id}: {row.title}"
+    return page("register_entry.html", _context(request, title, entry=row))

@@ -1,0 +1,107 @@
+"""Rendering the pages: the Jinja2 environment (autoescaped) and its filters.
+
+Dates and times are shown as MOPAC writes them, in London time (`19 July 2019, 10:03`), and
+amounts as the papers do (`£1,120,000`). Free text keeps its paragraphs: a blank line starts
+a new paragraph, and every character is escaped.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+from domain.clock import LONDON, long_date
+from domain.money import format_pounds
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def london_time(value: datetime | None) -> str:
+    """`19 July 2019, 10:03` in London time; empty for None."""
+    if value is None:
+        return ""
+    local = value.astimezone(LONDON)
+    return f"{long_date(local.date())}, {local:%H:%M}"
+
+
+def day(value: date | None) -> str:
+    """`19 July 2019`; empty for None."""
+    return long_date(value) if value is not None else ""
+
+
+def paper_date(value: date | None) -> str:
+    """`19/07/2019`, as the signed decision forms write the date."""
+    return f"{value:%d/%m/%Y}" if value is not None else ""
+
+
+def pounds(value: Decimal | int | str | None) -> str:
+    """`£1,120,000`; empty for None."""
+    return format_pounds(Decimal(value)) if value is not None else ""
+
+
+def paragraphs(value: str | None) -> Markup:
+    """Text as `<p>` paragraphs (a blank line between paragraphs), escaped."""
+    if not value:
+        return Markup("")
+    blocks = [b.strip() for b in value.replace("\r\n", "\n").split("\n\n") if b.strip()]
+    return Markup("\n").join(
+        Markup("<p>{}</p>").format(Markup("<br>").join(escape(line) for line in b.split("\n")))
+        for b in blocks
+    )
+
+
+def label(value: object) -> str:
+    """An enum value or identifier for people: `information_assurance` -> `information
+    assurance`."""
+    if value is None:
+        return ""
+    text = getattr(value, "value", value)
+    return str(text).replace("_", " ")
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        london_time=london_time,
+        day=day,
+        paper_date=paper_date,
+        pounds=pounds,
+        paragraphs=paragraphs,
+        label=label,
+    )
+    return env
+
+
+ENVIRONMENT = _environment()
+
+
+#: No script, no framing (the forms cannot be clickjacked), forms post only to Ratify.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def page(template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    """A rendered page. Pages can show personal and Part 2 text: never cached."""
+    html = ENVIRONMENT.get_template(template).render(**context)
+    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
