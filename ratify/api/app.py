@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 import structlog
 from fastapi import Body, Depends, FastAPI, Header, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine, text
@@ -125,7 +126,13 @@ ACTIONS: dict[str, tuple[str, type[m.Action], Role | None]] = {
     "declare_interests": ("declare_interests", m.DeclareInterests, None),
     "decide": ("decide", m.Decide, None),
     "record_irregularity": ("record_irregularity", m.RecordIrregularity, None),
+    # The Part 2 review's outcome (publish, redact, extend), on the case's review workflow.
+    "review_part2": ("review", m.Part2Outcome, Role.PUBLICATION_OFFICER),
 }
+
+
+def part2_review_id(case_id: str) -> str:
+    return f"part2-review-{case_id}"
 
 
 async def principal(
@@ -162,6 +169,14 @@ def create_app(services: Services) -> FastAPI:
         description="Approval workflows for formal decisions of the DMPC (MOPAC).",
     )
     app.state.services = services
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        return await _refusal(request, Refusal(422, "invalid", problems))
 
     @app.exception_handler(Refusal)
     async def _refusal(request: Request, exc: Refusal) -> JSONResponse:
@@ -382,7 +397,8 @@ def create_app(services: Services) -> FastAPI:
             message = message_type.model_validate({**fields, "actor": actor})
         except ValidationError as exc:
             raise Refusal(422, "invalid", _problems(exc)) from None
-        result = await run_update(case_id, update, message)
+        target = part2_review_id(case_id) if action == "review_part2" else case_id
+        result = await run_update(target, update, message)
         return result.model_dump(mode="json")
 
     # -- tasks ---------------------------------------------------------------------------

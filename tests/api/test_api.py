@@ -130,6 +130,22 @@ async def test_an_officer_submits_mettrace_and_approvers_act_from_their_inbox(ap
     entry = (await api.get(None, f"/register/{register[0]['reference']}")).json()
     assert entry["executive_summary"].startswith("MetTrace is the MPS flagship")
     assert PART2_TEXT not in str(register) and entry.get("part2_text") is None
+    # MetTrace's Part 2 ceased to be exempt on 01/04/2024: its review is due at once
+    r = await api.post(
+        "fran.fin",
+        f"/cases/{case_id}/actions/review_part2",
+        {"outcome": "publish", "reason": "The contract is complete."},
+    )
+    assert r.status_code == 403
+    r = await api.post(
+        "pat.pub",
+        f"/cases/{case_id}/actions/review_part2",
+        {"outcome": "publish", "reason": "The contract is complete."},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["events"][0]["event_type"] == "part2.published"
+    entry = (await api.get(None, f"/register/{register[0]['reference']}")).json()
+    assert PART2_TEXT in entry["part2_text"]
 
 
 async def test_part2_is_shown_only_to_those_cleared_for_it(api: Api):
@@ -256,3 +272,9 @@ async def test_a_duplicate_case_or_meeting_id_is_a_conflict(api: Api):
     assert (await api.post("sam.sec", "/meetings", body)).status_code == 201
     r = await api.post("sam.sec", "/meetings", body)
     assert r.status_code == 409 and "exists" in r.json()["detail"]
+
+
+async def test_a_malformed_body_is_a_422_naming_the_field(api: Api):
+    r = await api.http.post("/cases", json={"case": {"title": "x"}}, headers=api.auth("ollie.lane"))
+    assert r.status_code == 422 and r.json()["code"] == "invalid"
+    assert "case.executive_summary: Field required" in r.json()["detail"]
