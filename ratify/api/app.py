@@ -55,6 +55,8 @@ STATUS_FOR_CODE = {
     "wrong_role": 403,
     "four_eyes": 403,
     "stale": 409,
+    # Two people acting on the same task: the second is told what has happened since.
+    "already_done": 409,
     "not_found": 404,
 }
 
@@ -242,7 +244,7 @@ def create_app(services: Services) -> FastAPI:
             if isinstance(cause, ApplicationError):
                 code = cause.type or "refused"
                 state = None
-                if code == "stale":
+                if STATUS_FOR_CODE.get(code) == 409 and not workflow_id.startswith("part2-"):
                     state = await current_state(workflow_id, me=None)
                 raise Refusal(STATUS_FOR_CODE.get(code, 422), code, cause.message, state) from None
             raise
@@ -437,6 +439,30 @@ def create_app(services: Services) -> FastAPI:
                 raise Refusal(409, "exists", f"meeting {body.meeting_id} exists") from None
             raise
         return {"meeting_id": body.meeting_id}
+
+    @app.get("/meetings", tags=["meetings"])
+    async def list_meetings(me: Me, from_date: date | None = None) -> list[dict[str, Any]]:
+        """Meetings and their agendas (from the read view), by date."""
+        grouped: dict[str, dict[str, Any]] = {}
+        for row in queries.meetings(services.engine, from_date=from_date):
+            meeting = grouped.setdefault(
+                row.meeting_id,
+                {
+                    "meeting_id": row.meeting_id,
+                    "board": row.board,
+                    "meeting_date": row.meeting_date.isoformat(),
+                    "agenda": [],
+                },
+            )
+            meeting["agenda"].append(
+                {
+                    "case_id": row.case_id,
+                    "title": row.title,
+                    "advice": row.advice,
+                    "conditions": row.conditions,
+                }
+            )
+        return list(grouped.values())
 
     @app.get("/meetings/{meeting_id}", tags=["meetings"])
     async def get_meeting(me: Me, meeting_id: str) -> dict[str, Any]:

@@ -51,6 +51,7 @@ from ratify.projections.queries import projection_position
 from ratify.projections.tables import (
     CASE_VIEWS,
     VIEW_TABLES,
+    agenda_items,
     case_summaries,
     case_tasks,
     projection_positions,
@@ -104,6 +105,8 @@ class CaseRows:
     tasks: list[dict[str, Any]]
     #: None until Part 1 is published.
     register: dict[str, Any] | None
+    #: One row per meeting whose agenda the case was placed on.
+    agenda: list[dict[str, Any]]
 
 
 def case_rows(history: CaseHistory) -> CaseRows:
@@ -147,7 +150,27 @@ def case_rows(history: CaseHistory) -> CaseRows:
         summary=summary,
         tasks=list(tasks.values()),
         register=_register_row(history.events),
+        agenda=_agenda_rows(state.case_id, state.title, history.events),
     )
+
+
+def _agenda_rows(case_id: str, title: str, events: list[ev.Event]) -> list[dict[str, Any]]:
+    """The meetings a case went to, with the board's advice at each."""
+    rows: dict[str, dict[str, Any]] = {}
+    for event in events:
+        if isinstance(event, ev.PlacedOnAgenda):
+            rows[event.meeting_id] = {
+                "meeting_id": event.meeting_id,
+                "case_id": case_id,
+                "board": event.board.value,
+                "meeting_date": event.meeting_date,
+                "title": title,
+                "advice": None,
+                "conditions": None,
+            }
+        elif isinstance(event, ev.BoardAdviceRecorded) and event.meeting_id in rows:
+            rows[event.meeting_id].update(advice=event.advice.value, conditions=event.conditions)
+    return list(rows.values())
 
 
 def _register_row(events: list[ev.Event]) -> dict[str, Any] | None:
@@ -293,6 +316,8 @@ class Projector:
             conn.execute(case_tasks.insert(), case.tasks)
         if case.register is not None:
             conn.execute(register_entries.insert().values(case.register))
+        if case.agenda:
+            conn.execute(agenda_items.insert(), case.agenda)
 
     # -- running in the background -----------------------------------------------------
 

@@ -25,6 +25,7 @@ from domain.state import Part1Status, Part2Status, Stage
 from eventstore import EventStore
 from ratify.projections.tables import (
     CASE_VIEWS,
+    agenda_items,
     case_summaries,
     case_tasks,
     projection_positions,
@@ -253,3 +254,25 @@ def projection_position(engine: Engine, name: str = CASE_VIEWS) -> int:
 def lag(engine: Engine, store: EventStore, name: str = CASE_VIEWS) -> int:
     """How many stored events the views do not show yet (0 when they are up to date)."""
     return max(store.last_position() - projection_position(engine, name), 0)
+
+
+class AgendaRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    meeting_id: str
+    board: str
+    meeting_date: date
+    case_id: str
+    title: str
+    advice: str | None
+    conditions: str | None
+
+
+def meetings(engine: Engine, *, from_date: date | None = None) -> list[AgendaRow]:
+    """Every agenda item of every meeting (from `from_date` on), by date then meeting."""
+    t = agenda_items
+    query = sa.select(t).order_by(t.c.meeting_date, t.c.meeting_id, t.c.case_id)
+    if from_date is not None:
+        query = query.where(t.c.meeting_date >= from_date)
+    with engine.connect() as conn:
+        return [AgendaRow.model_validate(dict(r)) for r in conn.execute(query).mappings()]

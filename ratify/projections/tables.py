@@ -75,6 +75,20 @@ register_entries = sa.Table(
     comment="the public register: Part 1 as published; Part 2 once a review published it",
 )
 
+agenda_items = sa.Table(
+    "agenda_items",
+    metadata,
+    sa.Column("meeting_id", sa.String(200), primary_key=True),
+    sa.Column("case_id", sa.String(200), primary_key=True),
+    sa.Column("board", sa.String(10), nullable=False),
+    sa.Column("meeting_date", sa.Date(), nullable=False),
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("advice", sa.String(40), nullable=True),
+    sa.Column("conditions", sa.Text(), nullable=True),
+    sa.Index("ix_agenda_items_meeting_date", "meeting_date"),
+    comment="every case placed on a board meeting's agenda, with the advice recorded",
+)
+
 projection_positions = sa.Table(
     "projection_positions",
     metadata,
@@ -84,4 +98,4 @@ projection_positions = sa.Table(
 )
 
 #: The tables a rebuild empties (the position is reset separately).
-VIEW_TABLES = (case_summaries, case_tasks, register_entries)
+VIEW_TABLES = (case_summaries, case_tasks, register_entries, agenda_items)

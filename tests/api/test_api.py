@@ -103,7 +103,8 @@ async def test_an_officer_submits_mettrace_and_approvers_act_from_their_inbox(ap
     assert r.status_code == 200 and r.json()["events"][0]["event_type"] == "advice.signed_off"
     # the same sign-off again is refused, naming the rule
     r = await api.post("fran.fin", f"/cases/{case_id}/actions/sign_off", {"area": "finance"})
-    assert r.status_code == 422 and r.json()["code"] == "already_done"
+    assert r.status_code == 409 and r.json()["code"] == "already_done"
+    assert r.json()["state"]["signoffs"]["finance"]["status"] == "signed_off"
     for user, area in [
         ("lee.legal", "legal"),
         ("cat.com", "commercial"),

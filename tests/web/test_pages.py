@@ -409,7 +409,7 @@ async def test_refusals_are_shown_as_messages_on_the_page(web: Web):
     r = await act(finance, "mettrace", "sign_off", area="finance", role="finance_adviser")
     assert r.status_code == 303
     r = await act(finance, "mettrace", "sign_off", area="finance", role="finance_adviser")
-    assert r.status_code == 422 and "already_done" in r.text
+    assert r.status_code == 409 and "already_done" in r.text
     # deciding before the case reaches the decision maker
     dmpc = await web.as_user("sl.dmpc")
     r = await act(dmpc, "mettrace", "decide", role="dmpc", approve="true")
