@@ -69,6 +69,8 @@ class Part2ReviewWorkflow:
             )
             state = apply_or_refuse(state, [due])
             await record(params.case_id, [due])
+            # Open for the review from the moment the event is stored, before the notice.
+            self.state = state
             task = Task(
                 kind="review_part2",
                 role=Role.PUBLICATION_OFFICER,

@@ -29,6 +29,7 @@ from ratify.api.app import (
     Services,
     _problems,
     _role_for,
+    part2_review_id,
 )
 from ratify.api.views import Viewer
 from ratify.identity.service import IdentityError, NotPermitted, Principal
@@ -118,7 +119,8 @@ async def act(
         message = message_type.model_validate({**fields, "actor": actor})
     except ValidationError as exc:
         raise Refusal(422, "invalid", _problems(exc)) from None
-    return await run_update(services, case_id, update, message)
+    target = part2_review_id(case_id) if action == "review_part2" else case_id
+    return await run_update(services, target, update, message)
 
 
 async def start_case(services: Services, me: Principal, case: Case, case_id: str | None) -> str:

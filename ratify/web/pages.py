@@ -73,6 +73,9 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     "chief_executive_send_back": ("reasons*",),
     "declare_interests": ("has_interest", "details"),
     "decide": ("approve", "comment"),
+    "review_part2": ("outcome", "reason", "new_review_date"),
+    "change_required_by": ("required_by", "reason"),
+    "record_irregularity": ("description",),
 }
 
 #: What the page says after an accepted step (`?done=...`).
@@ -89,6 +92,9 @@ DONE = {
     "chief_executive_send_back": "The case was sent back to the officer.",
     "declare_interests": "Your declaration of interests was recorded.",
     "decide": "Your decision was recorded.",
+    "review_part2": "The Part 2 review outcome was recorded.",
+    "change_required_by": "The required-by date was changed.",
+    "record_irregularity": "The irregularity was recorded.",
     "meeting": "The meeting was created.",
     "cases": "The case was added to the agenda.",
     "advice": "The board's advice was recorded.",
@@ -584,6 +590,14 @@ async def case_action(request: Request, who: Who, case_id: str, action: str) -> 
         fields = _action_fields(action, form)
         if action == "revise":
             fields["case"] = _parse(*await _case_file_text(form))
+        if action == "review_part2":
+            # One passage to redact a line; each with the reason given for the review.
+            raw = form.get("redactions")
+            passages = [x.strip() for x in str(raw or "").splitlines() if x.strip()]
+            fields["redactions"] = [
+                {"passage": x, "reason": fields.get("reason", "")} for x in passages
+            ]
+
         role, behalf = _role_field(form)
         await ops.act(
             services, who.principal, case_id, action, fields, role=role, on_behalf_of=behalf

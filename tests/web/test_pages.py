@@ -510,3 +510,33 @@ async def test_an_internal_error_is_a_short_page_never_a_stack_trace(
     r = await finance.get("/ui/")
     assert r.status_code == 500 and is_page(r)
     assert "internal error" in alert(r) and "on fire" not in r.text
+
+
+async def test_the_publication_officer_reviews_part2_from_the_case_page(web: Web):
+    await upload(await web.as_user("ollie.lane"))
+    await to_approval(web)
+    await published(web)
+    # MetTrace's Part 2 ceased to be exempt on 01/04/2024: the review is due at once
+    pub = await web.as_user("pat.pub")
+    for _ in range(100):
+        page = await pub.get("/ui/cases/mettrace")
+        if 'actions/review_part2"' in page.text:
+            break
+        await asyncio.sleep(0.05)
+    assert 'actions/review_part2"' in page.text and "Passages to redact" in page.text
+    passage = "held separately"
+    r = await act(
+        pub,
+        "mettrace",
+        "review_part2",
+        outcome="redact",
+        reason="Contract complete; a phrase stays exempt.",
+        redactions=passage,
+    )
+    assert r.status_code == 303, r.text
+    web.stack.projector.catch_up()
+    [row] = queries.register(web.stack.services.engine)
+    assert row.part2_text is not None and "[REDACTED]" in row.part2_text
+    assert passage not in row.part2_text
+    entry = await web.anonymous().get(f"/ui/register/{quote(row.reference or '')}")
+    assert "[REDACTED]" in entry.text and passage not in entry.text
