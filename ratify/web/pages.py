@@ -532,6 +532,7 @@ def _case_context(
         mine=mine,
         officer=officer,
         may_withdraw=officer is not None and not state.stage.is_closed,
+        my_roles=sorted({r.value for r in who.holdings}),
         timeline=_timeline(history),
         board_advice=[a.value for a in BoardAdvice],
         is_auditor=who.holds(Role.AUDITOR),

@@ -540,3 +540,30 @@ async def test_the_publication_officer_reviews_part2_from_the_case_page(web: Web
     assert passage not in row.part2_text
     entry = await web.anonymous().get(f"/ui/register/{quote(row.reference or '')}")
     assert "[REDACTED]" in entry.text and passage not in entry.text
+
+
+async def test_the_officer_moves_the_date_and_anyone_acting_records_an_irregularity(web: Web):
+    officer = await web.as_user("ollie.lane")
+    await upload(officer)
+    page = await officer.get("/ui/cases/mettrace")
+    assert "Change the required-by date" in page.text and "Record an irregularity" in page.text
+    r = await act(
+        officer,
+        "mettrace",
+        "change_required_by",
+        role="originating_officer",
+        required_by="2031-01-31",
+        reason="Settlement delayed.",
+    )
+    assert r.status_code == 303, r.text
+    fin = await web.as_user("fran.fin")
+    r = await act(
+        fin,
+        "mettrace",
+        "record_irregularity",
+        role="finance_adviser",
+        description="Kits were ordered before the referral.",
+    )
+    assert r.status_code == 303, r.text
+    types = [e.event_type for e in web.store.read_stream("mettrace")]
+    assert types[-2:] == ["deadline.changed", "irregularity.recorded"]
