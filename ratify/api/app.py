@@ -160,6 +160,14 @@ class NewMeeting(BaseModel):
     meeting_date: date
 
 
+class NewDelegation(BaseModel):
+    deputy_id: str
+    role: Role
+    starts_on: date
+    ends_on: date
+    reason: str
+
+
 class MeetingAction(BaseModel):
     model_config = {"extra": "allow"}
 
@@ -402,6 +410,21 @@ def create_app(services: Services) -> FastAPI:
         target = part2_review_id(case_id) if action == "review_part2" else case_id
         result = await run_update(target, update, message)
         return result.model_dump(mode="json")
+
+    # -- out of office -------------------------------------------------------------------
+
+    @app.post("/delegations", status_code=201, tags=["identity"])
+    async def delegate(me: Me, body: NewDelegation) -> dict[str, Any]:
+        """Let a named deputy act in one of my roles for a date range (out of office)."""
+        made = services.directory.delegate(
+            me.user_id, body.deputy_id, body.role, body.starts_on, body.ends_on, body.reason
+        )
+        return made.model_dump(mode="json")
+
+    @app.get("/delegations", tags=["identity"])
+    async def my_delegations(me: Me) -> list[dict[str, Any]]:
+        """The delegations I made or received."""
+        return [d.model_dump(mode="json") for d in services.directory.list_delegations(me.user_id)]
 
     # -- tasks ---------------------------------------------------------------------------
 

@@ -279,3 +279,24 @@ async def test_a_malformed_body_is_a_422_naming_the_field(api: Api):
     r = await api.http.post("/cases", json={"case": {"title": "x"}}, headers=api.auth("ollie.lane"))
     assert r.status_code == 422 and r.json()["code"] == "invalid"
     assert "case.executive_summary: Field required" in r.json()["detail"]
+
+
+async def test_a_person_delegates_their_own_role_while_out_of_office(api: Api):
+    from datetime import date
+
+    today = date.today()
+    body = {
+        "deputy_id": "cat.com",
+        "role": "legal_adviser",
+        "reason": "Annual leave",
+        "starts_on": (today - timedelta(days=1)).isoformat(),
+        "ends_on": (today + timedelta(days=5)).isoformat(),
+    }
+    r = await api.post("fran.fin", "/delegations", body)  # fran does not hold the legal role
+    assert r.status_code in (403, 422) and "legal_adviser" in r.json()["detail"]
+    r = await api.post("lee.legal", "/delegations", {**body, "ends_on": "2000-01-01"})
+    assert r.status_code == 422 and "ends_on" in r.json()["detail"]
+    r = await api.post("lee.legal", "/delegations", body)
+    assert r.status_code == 201, r.text
+    mine = (await api.get("cat.com", "/delegations")).json()
+    assert [(d["principal_id"], d["role"]) for d in mine] == [("lee.legal", "legal_adviser")]
