@@ -9,11 +9,7 @@ else the rules refuse or the input breaks, 404 for an unknown case.
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -22,68 +18,37 @@ from fastapi import Body, Depends, FastAPI, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Engine, text
-from temporalio.client import Client, WorkflowUpdateFailedError
+from sqlalchemy import text
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.case import Case
 from domain.casefile import CaseFileError, parse_case
-from domain.clock import london_date
-from domain.roles import Actor, AdviceArea, Role
-from eventstore import EventStore
+from domain.roles import Role
+from ratify.api import steps
 from ratify.api.auth import (
     SIGN_IN_OPENAPI,
     Authenticated,
-    Authenticator,
     AuthRefusal,
-    default_authenticator,
     whoami,
 )
-from ratify.api.views import Viewer, case_view, may_see_part2
-from ratify.identity.service import Directory, IdentityError, NotPermitted, Principal
-from ratify.journal import CaseJournal
+from ratify.api.steps import (
+    ACTIONS,
+    STATUS_FOR_CODE,
+    Refusal,
+    Services,
+    part2_review_id,
+    problems,
+    role_for,
+)
+from ratify.api.views import case_view, may_see_part2
+from ratify.identity.service import IdentityError, NotPermitted, Principal
 from ratify.projections import queries
 from workflows import messages as m
-from workflows.decision import DecisionWorkflow
 from workflows.meeting import BoardMeetingWorkflow, meeting_workflow_id
 
 log = structlog.get_logger("ratify.api")
-
-#: Refusal codes of the domain and workflows, and the HTTP status each becomes.
-STATUS_FOR_CODE = {
-    "wrong_role": 403,
-    "four_eyes": 403,
-    "stale": 409,
-    # Two people acting on the same task: the second is told what has happened since.
-    "already_done": 409,
-    "not_found": 404,
-}
-
-
-@dataclass
-class Services:
-    store: EventStore
-    engine: Engine
-    client: Client
-    directory: Directory
-    workflow_settings: m.Settings
-    task_queue: str = "ratify"
-    #: Sign-in: sessions, CSRF, OIDC. Default: from the environment's settings.
-    auth: Authenticator = field(default_factory=default_authenticator)
-    #: Called after an accepted action, so the read views catch up at once.
-    after_write: Callable[[], None] | None = None
-
-    @property
-    def journal(self) -> CaseJournal:
-        return CaseJournal(self.store)
-
-
-class Refusal(Exception):
-    def __init__(self, status: int, code: str, message: str, state: Any = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.state = status, code, message, state
-
 
 # -- request bodies ------------------------------------------------------------------------
 
@@ -103,38 +68,6 @@ class ActionBody(BaseModel):
     #: The principal, when acting as a deputy and several people delegated the role.
     on_behalf_of: str | None = None
     expected_version: int | None = None
-
-
-#: action name -> (workflow update, message type, role it is done in when not given).
-ACTIONS: dict[str, tuple[str, type[m.Action], Role | None]] = {
-    "revise": ("revise", m.Revise, Role.ORIGINATING_OFFICER),
-    "submit": ("submit", m.Submit, Role.ORIGINATING_OFFICER),
-    "withdraw": ("withdraw", m.Withdraw, Role.ORIGINATING_OFFICER),
-    "change_required_by": ("change_required_by", m.ChangeRequiredBy, Role.ORIGINATING_OFFICER),
-    "agree_extremis": ("agree_extremis", m.AgreeExtremis, Role.BOARD_CHAIR),
-    "sign_off": ("sign_off", m.SignOff, None),
-    "advice_not_required": ("advice_not_required", m.AdviceNotRequired, None),
-    "request_changes": ("request_changes", m.RequestChanges, None),
-    "consult_chief_executive": (
-        "consult_chief_executive",
-        m.ConsultChiefExecutive,
-        Role.CHIEF_EXECUTIVE,
-    ),
-    "chief_executive_send_back": (
-        "chief_executive_send_back",
-        m.ChiefExecutiveSendBack,
-        Role.CHIEF_EXECUTIVE,
-    ),
-    "declare_interests": ("declare_interests", m.DeclareInterests, None),
-    "decide": ("decide", m.Decide, None),
-    "record_irregularity": ("record_irregularity", m.RecordIrregularity, None),
-    # The Part 2 review's outcome (publish, redact, extend), on the case's review workflow.
-    "review_part2": ("review", m.Part2Outcome, Role.PUBLICATION_OFFICER),
-}
-
-
-def part2_review_id(case_id: str) -> str:
-    return f"part2-review-{case_id}"
 
 
 async def principal(
@@ -199,19 +132,6 @@ def create_app(services: Services) -> FastAPI:
 
     # -- identity ------------------------------------------------------------------------
 
-    def viewer(me: Principal) -> Viewer:
-        today = london_date(datetime.now(UTC))
-        return Viewer(user_id=me.user_id, roles=frozenset(r for r, _ in me.roles_today(today)))
-
-    def acting(me: Principal, role: Role, on_behalf_of: str | None) -> Actor:
-        try:
-            return me.acting_as(role, on_behalf_of, london_date(datetime.now(UTC)))
-        except IdentityError as exc:
-            code = "wrong_role" if isinstance(exc, NotPermitted) else "invalid"
-            raise Refusal(exc.status_code, code, str(exc)) from None
-
-    # -- signing in ----------------------------------------------------------------------
-
     @app.post("/session", tags=["session"], openapi_extra=SIGN_IN_OPENAPI)
     async def sign_in(request: Request) -> Response:
         """Sign in with user id and password (JSON or a form): sets the session cookie and
@@ -236,66 +156,10 @@ def create_app(services: Services) -> FastAPI:
         except AuthRefusal as exc:
             raise Refusal(exc.status, exc.code, exc.message) from None
 
-    # -- workflows -----------------------------------------------------------------------
-
-    async def run_update(workflow_id: str, update: str, action: BaseModel) -> m.ActionResult:
-        handle = services.client.get_workflow_handle(workflow_id)
-        try:
-            result: m.ActionResult = await handle.execute_update(
-                update, action, result_type=m.ActionResult
-            )
-            if services.after_write is not None:
-                services.after_write()
-            return result
-        except WorkflowUpdateFailedError as exc:
-            cause = exc.cause
-            if isinstance(cause, ApplicationError):
-                code = cause.type or "refused"
-                state = None
-                if STATUS_FOR_CODE.get(code) == 409 and not workflow_id.startswith("part2-"):
-                    state = await current_state(workflow_id, me=None)
-                raise Refusal(STATUS_FOR_CODE.get(code, 422), code, cause.message, state) from None
-            raise
-        except RPCError as exc:
-            if exc.status is RPCStatusCode.NOT_FOUND:
-                raise Refusal(404, "not_found", f"there is no open case {workflow_id}") from None
-            raise
-
-    async def current_state(case_id: str, me: Principal | None) -> dict[str, Any]:
-        history = services.journal.history(case_id)
-        if history.state.version == 0:
-            raise Refusal(404, "not_found", f"there is no case {case_id}")
-        cleared = me is not None and may_see_part2(viewer(me), history.state, history.events)
-        return case_view(history.state, part2=cleared)
-
     # -- cases ---------------------------------------------------------------------------
 
     async def start_case(me: Principal, case: Case, case_id: str | None) -> dict[str, Any]:
-        officer = acting(me, Role.ORIGINATING_OFFICER, None)
-        case_id = case_id or f"case-{uuid.uuid4().hex[:12]}"
-        try:
-            await services.client.start_workflow(
-                DecisionWorkflow.run,
-                m.DecisionInput(
-                    case_id=case_id,
-                    officer=officer,
-                    case=case,
-                    settings=services.workflow_settings,
-                ),
-                id=case_id,
-                task_queue=services.task_queue,
-            )
-        except WorkflowAlreadyStartedError:
-            raise Refusal(409, "exists", f"case {case_id} exists already") from None
-        except RPCError as exc:
-            if exc.status is RPCStatusCode.ALREADY_EXISTS:
-                raise Refusal(409, "exists", f"case {case_id} exists already") from None
-            raise
-        # Answer once the draft is stored, so the officer can read the case straight away.
-        for _ in range(250):
-            if services.store.stream_version(case_id) >= 1:
-                break
-            await asyncio.sleep(0.02)
+        case_id = await steps.start_case(services, me, case, case_id)
         return {"case_id": case_id, "version": services.store.stream_version(case_id)}
 
     @app.post("/cases", status_code=201, tags=["cases"])
@@ -358,20 +222,20 @@ def create_app(services: Services) -> FastAPI:
     ) -> dict[str, Any]:
         """The case now, or as of a version or an instant; Part 2 only if cleared."""
         if version is None and as_of is None:
-            return await current_state(case_id, me)
+            return steps.current_state(services, case_id, me)
         if as_of is not None and as_of.tzinfo is None:
             raise Refusal(422, "invalid", "as_of: give a timezone, e.g. 2019-12-13T17:00:00Z")
         history = services.journal.history(case_id, to_version=version, as_of=as_of)
         if history.state.version == 0:
             raise Refusal(404, "not_found", f"case {case_id} had no events by then")
         full = services.journal.history(case_id)
-        cleared = may_see_part2(viewer(me), full.state, full.events)
+        cleared = may_see_part2(steps.viewer(me), full.state, full.events)
         return case_view(history.state, part2=cleared)
 
     @app.get("/cases/{case_id}/events", tags=["history"])
     async def case_events(me: Me, case_id: str) -> list[dict[str, Any]]:
         """Every stored event of a case, for auditors."""
-        if Role.AUDITOR not in viewer(me).roles:
+        if Role.AUDITOR not in steps.viewer(me).roles:
             raise Refusal(403, "wrong_role", "only auditors may read a case's events")
         records = services.store.read_stream(case_id)
         if not records:
@@ -401,14 +265,14 @@ def create_app(services: Services) -> FastAPI:
             raise Refusal(404, "unknown_action", f"no action {action!r}; one of {sorted(ACTIONS)}")
         update, message_type, default_role = ACTIONS[action]
         fields = body.model_dump(exclude={"role", "on_behalf_of"})
-        role = body.role or default_role or _role_for(action, fields, services, case_id)
-        actor = acting(me, role, body.on_behalf_of)
+        role = body.role or default_role or role_for(action, fields, services, case_id)
+        actor = steps.acting(me, role, body.on_behalf_of)
         try:
             message = message_type.model_validate({**fields, "actor": actor})
         except ValidationError as exc:
-            raise Refusal(422, "invalid", _problems(exc)) from None
+            raise Refusal(422, "invalid", problems(exc)) from None
         target = part2_review_id(case_id) if action == "review_part2" else case_id
-        result = await run_update(target, update, message)
+        result = await steps.run_update(services, target, update, message)
         return result.model_dump(mode="json")
 
     # -- out of office -------------------------------------------------------------------
@@ -431,14 +295,14 @@ def create_app(services: Services) -> FastAPI:
     @app.get("/tasks", tags=["tasks"])
     async def my_tasks(me: Me) -> list[dict[str, Any]]:
         """My open tasks, including those I hold as a deputy, by due date."""
-        roles = viewer(me).roles
+        roles = steps.viewer(me).roles
         return [t.model_dump(mode="json") for t in queries.tasks_for(services.engine, roles)]
 
     # -- meetings ------------------------------------------------------------------------
 
     @app.post("/meetings", status_code=201, tags=["meetings"])
     async def create_meeting(me: Me, body: NewMeeting) -> dict[str, Any]:
-        actor = acting(me, Role.BOARD_SECRETARIAT, None)
+        actor = steps.acting(me, Role.BOARD_SECRETARIAT, None)
         try:
             params = m.MeetingInput(
                 meeting_id=body.meeting_id,
@@ -447,7 +311,7 @@ def create_app(services: Services) -> FastAPI:
                 created_by=actor,
             )
         except ValidationError as exc:
-            raise Refusal(422, "invalid", _problems(exc)) from None
+            raise Refusal(422, "invalid", problems(exc)) from None
         try:
             await services.client.start_workflow(
                 BoardMeetingWorkflow.run,
@@ -508,11 +372,11 @@ def create_app(services: Services) -> FastAPI:
         if action not in kinds:
             raise Refusal(404, "unknown_action", f"no meeting action {action!r}")
         update, message_type = kinds[action]
-        actor = acting(me, Role.BOARD_SECRETARIAT, None)
+        actor = steps.acting(me, Role.BOARD_SECRETARIAT, None)
         try:
             message = message_type.model_validate({**(body.model_extra or {}), "actor": actor})
         except ValidationError as exc:
-            raise Refusal(422, "invalid", _problems(exc)) from None
+            raise Refusal(422, "invalid", problems(exc)) from None
         handle = services.client.get_workflow_handle(meeting_workflow_id(meeting_id))
         try:
             result = await handle.execute_update(update, message)
@@ -575,25 +439,3 @@ def create_app(services: Services) -> FastAPI:
 
 def _search(services: Services, **filters: Any) -> list[queries.CaseSummary]:
     return queries.list_cases(services.engine, **filters)
-
-
-def _role_for(action: str, fields: dict[str, Any], services: Services, case_id: str) -> Role:
-    """The role an action is done in, when the body does not say."""
-    if action in ("sign_off", "advice_not_required", "request_changes"):
-        try:
-            return AdviceArea(str(fields.get("area"))).adviser_role
-        except ValueError:
-            areas = ", ".join(a.value for a in AdviceArea)
-            raise Refusal(422, "invalid", f"area: one of {areas}") from None
-    if action in ("declare_interests", "decide"):
-        state = services.journal.load(case_id)
-        if state.decision_maker_role is None:
-            raise Refusal(422, "wrong_stage", "the case is not awaiting a decision")
-        return state.decision_maker_role
-    raise Refusal(422, "invalid", "role: say which of your roles you act in")
-
-
-def _problems(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()
-    )

@@ -1,215 +1,27 @@
-"""What the web pages do, on the API's own code paths.
-
-The pages take the same steps as `ratify.api.app`: the actor from the signed-in principal
-(`acting`), the action validated by its workflow message (`ACTIONS`), the workflow update run
-and a refusal mapped to the API's `Refusal` with the same status (`STATUS_FOR_CODE`), the
-read views woken after a write (`Services.after_write`). `create_app` keeps those steps in
-closures, so they are repeated here as small functions; nothing here holds a business rule.
-"""
+"""What the web pages do: the API's own steps (`ratify.api.steps`), nothing of their own."""
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from datetime import UTC, date, datetime
-from typing import Any
-
-from pydantic import ValidationError
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
-
-from domain.case import Case
-from domain.clock import london_date
-from domain.roles import Actor, Role
-from ratify.api.app import (
-    ACTIONS,
-    STATUS_FOR_CODE,
-    Refusal,
-    Services,
-    _problems,
-    _role_for,
-    part2_review_id,
+from ratify.api.steps import (
+    act,
+    acting,
+    create_meeting,
+    meeting_action,
+    meeting_view,
+    run_update,
+    start_case,
+    today,
+    viewer,
 )
-from ratify.api.views import Viewer
-from ratify.identity.service import IdentityError, NotPermitted, Principal
-from workflows import messages as m
-from workflows.decision import DecisionWorkflow
-from workflows.meeting import BoardMeetingWorkflow, meeting_workflow_id
 
-#: The meeting steps of the API's `POST /meetings/{id}/{action}`: the update and message.
-MEETING_ACTIONS: dict[str, tuple[str, type[m.Action]]] = {
-    "cases": ("add_case", m.AddToAgenda),
-    "advice": ("record_advice", m.RecordCaseAdvice),
-    "close": ("close", m.CloseMeeting),
-}
-
-
-def today() -> date:
-    """Today in London (the day roles and delegations are judged on)."""
-    return london_date(datetime.now(UTC))
-
-
-def viewer(me: Principal) -> Viewer:
-    """Who is looking, with the roles they hold today (own or delegated)."""
-    return Viewer(user_id=me.user_id, roles=frozenset(r for r, _ in me.roles_today(today())))
-
-
-def acting(me: Principal, role: Role, on_behalf_of: str | None) -> Actor:
-    """The actor for one step, or the API's refusal (403 without the role)."""
-    try:
-        return me.acting_as(role, on_behalf_of, today())
-    except IdentityError as exc:
-        code = "wrong_role" if isinstance(exc, NotPermitted) else "invalid"
-        raise Refusal(exc.status_code, code, str(exc)) from None
-
-
-def _written(services: Services) -> None:
-    if services.after_write is not None:
-        services.after_write()
-
-
-def _refusal(exc: WorkflowUpdateFailedError) -> Refusal | None:
-    cause = exc.cause
-    if isinstance(cause, ApplicationError):
-        code = cause.type or "refused"
-        return Refusal(STATUS_FOR_CODE.get(code, 422), code, cause.message)
-    return None
-
-
-async def run_update(
-    services: Services, workflow_id: str, update: str, action: m.Action
-) -> m.ActionResult:
-    """Run a decision workflow's update: its result, or its refusal as a `Refusal`."""
-    handle = services.client.get_workflow_handle(workflow_id)
-    try:
-        result: m.ActionResult = await handle.execute_update(
-            update, action, result_type=m.ActionResult
-        )
-    except WorkflowUpdateFailedError as exc:
-        refusal = _refusal(exc)
-        if refusal is None:
-            raise
-        raise refusal from None
-    except RPCError as exc:
-        if exc.status is RPCStatusCode.NOT_FOUND:
-            raise Refusal(404, "not_found", f"there is no open case {workflow_id}") from None
-        raise
-    _written(services)
-    return result
-
-
-async def act(
-    services: Services,
-    me: Principal,
-    case_id: str,
-    action: str,
-    fields: dict[str, Any],
-    *,
-    role: Role | None = None,
-    on_behalf_of: str | None = None,
-) -> m.ActionResult:
-    """`POST /cases/{id}/actions/{action}` of the API: the same roles, messages, refusals."""
-    if action not in ACTIONS:
-        raise Refusal(404, "unknown_action", f"no action {action!r}; one of {sorted(ACTIONS)}")
-    update, message_type, default_role = ACTIONS[action]
-    role = role or default_role or _role_for(action, fields, services, case_id)
-    actor = acting(me, role, on_behalf_of)
-    try:
-        message = message_type.model_validate({**fields, "actor": actor})
-    except ValidationError as exc:
-        raise Refusal(422, "invalid", _problems(exc)) from None
-    target = part2_review_id(case_id) if action == "review_part2" else case_id
-    return await run_update(services, target, update, message)
-
-
-async def start_case(services: Services, me: Principal, case: Case, case_id: str | None) -> str:
-    """`POST /cases` of the API: start a draft's workflow and wait until it is stored."""
-    officer = acting(me, Role.ORIGINATING_OFFICER, None)
-    case_id = case_id or f"case-{uuid.uuid4().hex[:12]}"
-    try:
-        await services.client.start_workflow(
-            DecisionWorkflow.run,
-            m.DecisionInput(
-                case_id=case_id, officer=officer, case=case, settings=services.workflow_settings
-            ),
-            id=case_id,
-            task_queue=services.task_queue,
-        )
-    except WorkflowAlreadyStartedError:
-        raise Refusal(409, "exists", f"case {case_id} exists already") from None
-    except RPCError as exc:
-        if exc.status is RPCStatusCode.ALREADY_EXISTS:
-            raise Refusal(409, "exists", f"case {case_id} exists already") from None
-        raise
-    for _ in range(250):
-        if services.store.stream_version(case_id) >= 1:
-            break
-        await asyncio.sleep(0.02)
-    _written(services)
-    return case_id
-
-
-async def create_meeting(
-    services: Services, me: Principal, meeting_id: str, board: str, meeting_date: date
-) -> None:
-    """`POST /meetings` of the API: start a board meeting's workflow."""
-    actor = acting(me, Role.BOARD_SECRETARIAT, None)
-    try:
-        params = m.MeetingInput(
-            meeting_id=meeting_id, board=board, meeting_date=meeting_date, created_by=actor
-        )
-    except ValidationError as exc:
-        raise Refusal(422, "invalid", _problems(exc)) from None
-    try:
-        await services.client.start_workflow(
-            BoardMeetingWorkflow.run,
-            params,
-            id=meeting_workflow_id(meeting_id),
-            task_queue=services.task_queue,
-        )
-    except WorkflowAlreadyStartedError:
-        raise Refusal(409, "exists", f"meeting {meeting_id} exists") from None
-    except RPCError as exc:
-        if exc.status is RPCStatusCode.ALREADY_EXISTS:
-            raise Refusal(409, "exists", f"meeting {meeting_id} exists") from None
-        raise
-
-
-async def meeting_view(services: Services, meeting_id: str) -> m.MeetingView:
-    """`GET /meetings/{id}` of the API: the meeting and its agenda."""
-    handle = services.client.get_workflow_handle(meeting_workflow_id(meeting_id))
-    try:
-        view: m.MeetingView = await handle.query("view", result_type=m.MeetingView)
-    except RPCError:
-        raise Refusal(404, "not_found", f"there is no meeting {meeting_id}") from None
-    return view
-
-
-async def meeting_action(
-    services: Services, me: Principal, meeting_id: str, action: str, fields: dict[str, Any]
-) -> None:
-    """`POST /meetings/{id}/{cases|advice|close}` of the API."""
-    if action not in MEETING_ACTIONS:
-        raise Refusal(404, "unknown_action", f"no meeting action {action!r}")
-    update, message_type = MEETING_ACTIONS[action]
-    actor = acting(me, Role.BOARD_SECRETARIAT, None)
-    try:
-        message = message_type.model_validate({**fields, "actor": actor})
-    except ValidationError as exc:
-        raise Refusal(422, "invalid", _problems(exc)) from None
-    handle = services.client.get_workflow_handle(meeting_workflow_id(meeting_id))
-    try:
-        await handle.execute_update(update, message)
-    except WorkflowUpdateFailedError as exc:
-        refusal = _refusal(exc)
-        if refusal is None:
-            raise
-        raise refusal from None
-    except RPCError as exc:
-        if exc.status is RPCStatusCode.NOT_FOUND:
-            raise Refusal(
-                404, "not_found", f"there is no open meeting {meeting_id} (closed, or unknown)"
-            ) from None
-        raise
-    _written(services)
+__all__ = [
+    "act",
+    "acting",
+    "create_meeting",
+    "meeting_action",
+    "meeting_view",
+    "run_update",
+    "start_case",
+    "today",
+    "viewer",
+]

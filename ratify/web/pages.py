@@ -43,8 +43,8 @@ from domain.clock import LONDON
 from domain.events import BoardAdvice
 from domain.roles import Role
 from domain.state import Stage, Task, open_tasks
-from ratify.api.app import Refusal, Services
 from ratify.api.auth import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, AuthRefusal
+from ratify.api.steps import Refusal, Services
 from ratify.api.views import may_see_part2
 from ratify.identity.service import IdentityError, Principal
 from ratify.journal import CaseHistory

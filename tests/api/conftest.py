@@ -15,7 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.roles import Role
 from eventstore import EventStore, create_engine_for
-from ratify.api.app import Services, create_app
+from ratify.api.app import create_app
+from ratify.api.steps import Services
 from ratify.db import migrate_all
 from ratify.identity.service import Directory
 from ratify.projections.projector import Projector

@@ -24,8 +24,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from eventstore import EventStore, create_engine_for
-from ratify.api.app import Services, create_app
+from ratify.api.app import create_app
 from ratify.api.auth import Authenticator
+from ratify.api.steps import Services
 from ratify.db import migrate_all
 from ratify.identity.service import Directory
 from ratify.projections.projector import Projector

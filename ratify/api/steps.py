@@ -1,0 +1,313 @@
+"""The steps the front doors share: who acts, running a workflow update, and refusals.
+
+The HTTP API (`ratify.api.app`) and the web pages (`ratify.web`) take every step through
+these functions: the actor from the signed-in principal (`acting`, own or delegated role),
+the action validated by its workflow message (`ACTIONS`), the workflow update run and its
+refusal mapped to an HTTP status (`STATUS_FOR_CODE`), the read views woken after a write
+(`Services.after_write`). Nothing here holds a business rule: the workflows and the domain do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.case import Case
+from domain.clock import london_date
+from domain.roles import Actor, AdviceArea, Role
+from eventstore import EventStore
+from ratify.api.auth import Authenticator, default_authenticator
+from ratify.api.views import Viewer, case_view, may_see_part2
+from ratify.identity.service import Directory, IdentityError, NotPermitted, Principal
+from ratify.journal import CaseJournal
+from workflows import messages as m
+from workflows.decision import DecisionWorkflow
+from workflows.meeting import BoardMeetingWorkflow, meeting_workflow_id
+
+#: Refusal codes of the domain and workflows, and the HTTP status each becomes.
+STATUS_FOR_CODE = {
+    "wrong_role": 403,
+    "four_eyes": 403,
+    "stale": 409,
+    # Two people acting on the same task: the second is told what has happened since.
+    "already_done": 409,
+    "not_found": 404,
+}
+
+
+@dataclass
+class Services:
+    store: EventStore
+    engine: Engine
+    client: Client
+    directory: Directory
+    workflow_settings: m.Settings
+    task_queue: str = "ratify"
+    #: Sign-in: sessions, CSRF, OIDC. Default: from the environment's settings.
+    auth: Authenticator = field(default_factory=default_authenticator)
+    #: Called after an accepted action, so the read views catch up at once.
+    after_write: Callable[[], None] | None = None
+
+    @property
+    def journal(self) -> CaseJournal:
+        return CaseJournal(self.store)
+
+
+class Refusal(Exception):
+    def __init__(self, status: int, code: str, message: str, state: Any = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.state = status, code, message, state
+
+
+#: action name -> (workflow update, message type, role it is done in when not given).
+ACTIONS: dict[str, tuple[str, type[m.Action], Role | None]] = {
+    "revise": ("revise", m.Revise, Role.ORIGINATING_OFFICER),
+    "submit": ("submit", m.Submit, Role.ORIGINATING_OFFICER),
+    "withdraw": ("withdraw", m.Withdraw, Role.ORIGINATING_OFFICER),
+    "change_required_by": ("change_required_by", m.ChangeRequiredBy, Role.ORIGINATING_OFFICER),
+    "agree_extremis": ("agree_extremis", m.AgreeExtremis, Role.BOARD_CHAIR),
+    "sign_off": ("sign_off", m.SignOff, None),
+    "advice_not_required": ("advice_not_required", m.AdviceNotRequired, None),
+    "request_changes": ("request_changes", m.RequestChanges, None),
+    "consult_chief_executive": (
+        "consult_chief_executive",
+        m.ConsultChiefExecutive,
+        Role.CHIEF_EXECUTIVE,
+    ),
+    "chief_executive_send_back": (
+        "chief_executive_send_back",
+        m.ChiefExecutiveSendBack,
+        Role.CHIEF_EXECUTIVE,
+    ),
+    "declare_interests": ("declare_interests", m.DeclareInterests, None),
+    "decide": ("decide", m.Decide, None),
+    "record_irregularity": ("record_irregularity", m.RecordIrregularity, None),
+    # The Part 2 review's outcome (publish, redact, extend), on the case's review workflow.
+    "review_part2": ("review", m.Part2Outcome, Role.PUBLICATION_OFFICER),
+}
+
+
+def part2_review_id(case_id: str) -> str:
+    return f"part2-review-{case_id}"
+
+
+def role_for(action: str, fields: dict[str, Any], services: Services, case_id: str) -> Role:
+    """The role an action is done in, when the body does not say."""
+    if action in ("sign_off", "advice_not_required", "request_changes"):
+        try:
+            return AdviceArea(str(fields.get("area"))).adviser_role
+        except ValueError:
+            areas = ", ".join(a.value for a in AdviceArea)
+            raise Refusal(422, "invalid", f"area: one of {areas}") from None
+    if action in ("declare_interests", "decide"):
+        state = services.journal.load(case_id)
+        if state.decision_maker_role is None:
+            raise Refusal(422, "wrong_stage", "the case is not awaiting a decision")
+        return state.decision_maker_role
+    raise Refusal(422, "invalid", "role: say which of your roles you act in")
+
+
+def problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()
+    )
+
+
+#: The meeting steps of the API's `POST /meetings/{id}/{action}`: the update and message.
+MEETING_ACTIONS: dict[str, tuple[str, type[m.Action]]] = {
+    "cases": ("add_case", m.AddToAgenda),
+    "advice": ("record_advice", m.RecordCaseAdvice),
+    "close": ("close", m.CloseMeeting),
+}
+
+
+def today() -> date:
+    """Today in London (the day roles and delegations are judged on)."""
+    return london_date(datetime.now(UTC))
+
+
+def viewer(me: Principal) -> Viewer:
+    """Who is looking, with the roles they hold today (own or delegated)."""
+    return Viewer(user_id=me.user_id, roles=frozenset(r for r, _ in me.roles_today(today())))
+
+
+def acting(me: Principal, role: Role, on_behalf_of: str | None) -> Actor:
+    """The actor for one step, or the API's refusal (403 without the role)."""
+    try:
+        return me.acting_as(role, on_behalf_of, today())
+    except IdentityError as exc:
+        code = "wrong_role" if isinstance(exc, NotPermitted) else "invalid"
+        raise Refusal(exc.status_code, code, str(exc)) from None
+
+
+def _written(services: Services) -> None:
+    if services.after_write is not None:
+        services.after_write()
+
+
+def _refusal(exc: WorkflowUpdateFailedError) -> Refusal | None:
+    cause = exc.cause
+    if isinstance(cause, ApplicationError):
+        code = cause.type or "refused"
+        return Refusal(STATUS_FOR_CODE.get(code, 422), code, cause.message)
+    return None
+
+
+async def run_update(
+    services: Services, workflow_id: str, update: str, action: m.Action
+) -> m.ActionResult:
+    """Run a decision workflow's update: its result, or its refusal as a `Refusal`."""
+    handle = services.client.get_workflow_handle(workflow_id)
+    try:
+        result: m.ActionResult = await handle.execute_update(
+            update, action, result_type=m.ActionResult
+        )
+    except WorkflowUpdateFailedError as exc:
+        refusal = _refusal(exc)
+        if refusal is None:
+            raise
+        if refusal.status == 409 and not workflow_id.startswith("part2-"):
+            # A stale action, or a task someone else has just done: show what happened.
+            refusal.state = current_state(services, workflow_id, None)
+        raise refusal from None
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            raise Refusal(404, "not_found", f"there is no open case {workflow_id}") from None
+        raise
+    _written(services)
+    return result
+
+
+def current_state(services: Services, case_id: str, me: Principal | None) -> dict[str, Any]:
+    """The case as JSON; Part 2 only when `me` is cleared for it (never when None)."""
+    history = services.journal.history(case_id)
+    if history.state.version == 0:
+        raise Refusal(404, "not_found", f"there is no case {case_id}")
+    cleared = me is not None and may_see_part2(viewer(me), history.state, history.events)
+    return case_view(history.state, part2=cleared)
+
+
+async def act(
+    services: Services,
+    me: Principal,
+    case_id: str,
+    action: str,
+    fields: dict[str, Any],
+    *,
+    role: Role | None = None,
+    on_behalf_of: str | None = None,
+) -> m.ActionResult:
+    """`POST /cases/{id}/actions/{action}` of the API: the same roles, messages, refusals."""
+    if action not in ACTIONS:
+        raise Refusal(404, "unknown_action", f"no action {action!r}; one of {sorted(ACTIONS)}")
+    update, message_type, default_role = ACTIONS[action]
+    role = role or default_role or role_for(action, fields, services, case_id)
+    actor = acting(me, role, on_behalf_of)
+    try:
+        message = message_type.model_validate({**fields, "actor": actor})
+    except ValidationError as exc:
+        raise Refusal(422, "invalid", problems(exc)) from None
+    target = part2_review_id(case_id) if action == "review_part2" else case_id
+    return await run_update(services, target, update, message)
+
+
+async def start_case(services: Services, me: Principal, case: Case, case_id: str | None) -> str:
+    """`POST /cases` of the API: start a draft's workflow and wait until it is stored."""
+    officer = acting(me, Role.ORIGINATING_OFFICER, None)
+    case_id = case_id or f"case-{uuid.uuid4().hex[:12]}"
+    try:
+        await services.client.start_workflow(
+            DecisionWorkflow.run,
+            m.DecisionInput(
+                case_id=case_id, officer=officer, case=case, settings=services.workflow_settings
+            ),
+            id=case_id,
+            task_queue=services.task_queue,
+        )
+    except WorkflowAlreadyStartedError:
+        raise Refusal(409, "exists", f"case {case_id} exists already") from None
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.ALREADY_EXISTS:
+            raise Refusal(409, "exists", f"case {case_id} exists already") from None
+        raise
+    for _ in range(250):
+        if services.store.stream_version(case_id) >= 1:
+            break
+        await asyncio.sleep(0.02)
+    _written(services)
+    return case_id
+
+
+async def create_meeting(
+    services: Services, me: Principal, meeting_id: str, board: str, meeting_date: date
+) -> None:
+    """`POST /meetings` of the API: start a board meeting's workflow."""
+    actor = acting(me, Role.BOARD_SECRETARIAT, None)
+    try:
+        params = m.MeetingInput(
+            meeting_id=meeting_id, board=board, meeting_date=meeting_date, created_by=actor
+        )
+    except ValidationError as exc:
+        raise Refusal(422, "invalid", problems(exc)) from None
+    try:
+        await services.client.start_workflow(
+            BoardMeetingWorkflow.run,
+            params,
+            id=meeting_workflow_id(meeting_id),
+            task_queue=services.task_queue,
+        )
+    except WorkflowAlreadyStartedError:
+        raise Refusal(409, "exists", f"meeting {meeting_id} exists") from None
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.ALREADY_EXISTS:
+            raise Refusal(409, "exists", f"meeting {meeting_id} exists") from None
+        raise
+
+
+async def meeting_view(services: Services, meeting_id: str) -> m.MeetingView:
+    """`GET /meetings/{id}` of the API: the meeting and its agenda."""
+    handle = services.client.get_workflow_handle(meeting_workflow_id(meeting_id))
+    try:
+        view: m.MeetingView = await handle.query("view", result_type=m.MeetingView)
+    except RPCError:
+        raise Refusal(404, "not_found", f"there is no meeting {meeting_id}") from None
+    return view
+
+
+async def meeting_action(
+    services: Services, me: Principal, meeting_id: str, action: str, fields: dict[str, Any]
+) -> None:
+    """`POST /meetings/{id}/{cases|advice|close}` of the API."""
+    if action not in MEETING_ACTIONS:
+        raise Refusal(404, "unknown_action", f"no meeting action {action!r}")
+    update, message_type = MEETING_ACTIONS[action]
+    actor = acting(me, Role.BOARD_SECRETARIAT, None)
+    try:
+        message = message_type.model_validate({**fields, "actor": actor})
+    except ValidationError as exc:
+        raise Refusal(422, "invalid", problems(exc)) from None
+    handle = services.client.get_workflow_handle(meeting_workflow_id(meeting_id))
+    try:
+        await handle.execute_update(update, message)
+    except WorkflowUpdateFailedError as exc:
+        refusal = _refusal(exc)
+        if refusal is None:
+            raise
+        raise refusal from None
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            raise Refusal(
+                404, "not_found", f"there is no open meeting {meeting_id} (closed, or unknown)"
+            ) from None
+        raise
+    _written(services)
