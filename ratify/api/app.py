@@ -19,9 +19,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import text
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from domain.case import Case
 from domain.casefile import CaseFileError, parse_case
@@ -35,7 +32,6 @@ from ratify.api.auth import (
 )
 from ratify.api.steps import (
     ACTIONS,
-    STATUS_FOR_CODE,
     Refusal,
     Services,
     part2_review_id,
@@ -45,8 +41,6 @@ from ratify.api.steps import (
 from ratify.api.views import case_view, may_see_part2
 from ratify.identity.service import IdentityError, NotPermitted, Principal
 from ratify.projections import queries
-from workflows import messages as m
-from workflows.meeting import BoardMeetingWorkflow, meeting_workflow_id
 
 log = structlog.get_logger("ratify.api")
 
@@ -302,29 +296,7 @@ def create_app(services: Services) -> FastAPI:
 
     @app.post("/meetings", status_code=201, tags=["meetings"])
     async def create_meeting(me: Me, body: NewMeeting) -> dict[str, Any]:
-        actor = steps.acting(me, Role.BOARD_SECRETARIAT, None)
-        try:
-            params = m.MeetingInput(
-                meeting_id=body.meeting_id,
-                board=body.board,
-                meeting_date=body.meeting_date,
-                created_by=actor,
-            )
-        except ValidationError as exc:
-            raise Refusal(422, "invalid", problems(exc)) from None
-        try:
-            await services.client.start_workflow(
-                BoardMeetingWorkflow.run,
-                params,
-                id=meeting_workflow_id(body.meeting_id),
-                task_queue=services.task_queue,
-            )
-        except WorkflowAlreadyStartedError:
-            raise Refusal(409, "exists", f"meeting {body.meeting_id} exists") from None
-        except RPCError as exc:
-            if exc.status is RPCStatusCode.ALREADY_EXISTS:
-                raise Refusal(409, "exists", f"meeting {body.meeting_id} exists") from None
-            raise
+        await steps.create_meeting(services, me, body.meeting_id, body.board, body.meeting_date)
         return {"meeting_id": body.meeting_id}
 
     @app.get("/meetings", tags=["meetings"])
@@ -353,39 +325,15 @@ def create_app(services: Services) -> FastAPI:
 
     @app.get("/meetings/{meeting_id}", tags=["meetings"])
     async def get_meeting(me: Me, meeting_id: str) -> dict[str, Any]:
-        handle = services.client.get_workflow_handle(meeting_workflow_id(meeting_id))
-        try:
-            view: m.MeetingView = await handle.query("view", result_type=m.MeetingView)
-        except RPCError as exc:
-            raise Refusal(404, "not_found", f"there is no meeting {meeting_id}") from exc
-        return view.model_dump(mode="json")
+        return (await steps.meeting_view(services, meeting_id)).model_dump(mode="json")
 
     @app.post("/meetings/{meeting_id}/{action}", tags=["meetings"])
     async def meeting_action(
         me: Me, meeting_id: str, action: str, body: MeetingAction
     ) -> dict[str, Any]:
-        kinds: dict[str, tuple[str, type[m.Action]]] = {
-            "cases": ("add_case", m.AddToAgenda),
-            "advice": ("record_advice", m.RecordCaseAdvice),
-            "close": ("close", m.CloseMeeting),
-        }
-        if action not in kinds:
-            raise Refusal(404, "unknown_action", f"no meeting action {action!r}")
-        update, message_type = kinds[action]
-        actor = steps.acting(me, Role.BOARD_SECRETARIAT, None)
-        try:
-            message = message_type.model_validate({**(body.model_extra or {}), "actor": actor})
-        except ValidationError as exc:
-            raise Refusal(422, "invalid", problems(exc)) from None
-        handle = services.client.get_workflow_handle(meeting_workflow_id(meeting_id))
-        try:
-            result = await handle.execute_update(update, message)
-        except WorkflowUpdateFailedError as exc:
-            cause = exc.cause
-            if isinstance(cause, ApplicationError):
-                code = cause.type or "refused"
-                raise Refusal(STATUS_FOR_CODE.get(code, 422), code, cause.message) from None
-            raise
+        result = await steps.meeting_action(
+            services, me, meeting_id, action, dict(body.model_extra or {})
+        )
         return result if isinstance(result, dict) else {"result": result}
 
     # -- public register -----------------------------------------------------------------

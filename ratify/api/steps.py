@@ -286,7 +286,7 @@ async def meeting_view(services: Services, meeting_id: str) -> m.MeetingView:
 
 async def meeting_action(
     services: Services, me: Principal, meeting_id: str, action: str, fields: dict[str, Any]
-) -> None:
+) -> Any:
     """`POST /meetings/{id}/{cases|advice|close}` of the API."""
     if action not in MEETING_ACTIONS:
         raise Refusal(404, "unknown_action", f"no meeting action {action!r}")
@@ -298,7 +298,7 @@ async def meeting_action(
         raise Refusal(422, "invalid", problems(exc)) from None
     handle = services.client.get_workflow_handle(meeting_workflow_id(meeting_id))
     try:
-        await handle.execute_update(update, message)
+        result = await handle.execute_update(update, message)
     except WorkflowUpdateFailedError as exc:
         refusal = _refusal(exc)
         if refusal is None:
@@ -311,3 +311,4 @@ async def meeting_action(
             ) from None
         raise
     _written(services)
+    return result
