@@ -1160,3 +1160,63 @@ def register(
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+# -- audit ------------------------------------------------------------------------------------
+
+audit_app = typer.Typer(help="Auditors: digests of the whole store, and proof against them.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("digest")
+def audit_digest(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Print the store-wide digest now: keep it somewhere Ratify cannot write."""
+    from eventstore import EventStore
+    from eventstore.digest import digest
+
+    with EventStore.from_url(_database_url(ctx)) as store:
+        found = digest(store)
+    if as_json:
+        typer.echo(found.model_dump_json())
+        return
+    typer.echo(f"position {found.position}, {found.streams} streams, root {found.root}")
+    typer.echo(found.model_dump_json())
+
+
+@audit_app.command("verify")
+def audit_verify(
+    ctx: typer.Context,
+    since: Annotated[
+        Path | None,
+        typer.Option(
+            help="A digest kept earlier (its JSON file): prove nothing it covered changed."
+        ),
+    ] = None,
+) -> None:
+    """Check every stream's hash chain, and optionally consistency with an older digest."""
+    from eventstore import EventStore
+    from eventstore.digest import Digest, verify_since
+
+    old: Digest | None = None
+    if since is not None:
+        try:
+            old = Digest.model_validate_json(since.read_text("utf-8"))
+        except OSError as exc:
+            _fail(f"--since: {since}: {exc.strerror}")
+        except ValidationError as exc:
+            _fail(f"--since: {since} is not a digest: {exc.errors()[0]['msg']}")
+    with EventStore.from_url(_database_url(ctx)) as store:
+        chains = store.verify_all()
+        if not chains.ok and chains.first_problem is not None:
+            p = chains.first_problem
+            _fail(
+                f"broken: {p.kind.value} at {p.stream_id} v{p.version} position {p.position} "
+                f"(event {p.event_id}): {p.detail}",
+                1,
+            )
+        typer.echo(f"ok: {chains.events_checked} events, every hash chain intact")
+        if old is not None:
+            result = verify_since(store, old)
+            if not result.ok:
+                _fail(f"not consistent with the digest: {result.detail}", 1)
+            typer.echo(f"ok: {result.detail}")
