@@ -1220,3 +1220,40 @@ def audit_verify(
             if not result.ok:
                 _fail(f"not consistent with the digest: {result.detail}", 1)
             typer.echo(f"ok: {result.detail}")
+
+
+@audit_app.command("timeline")
+def audit_timeline(
+    ctx: typer.Context,
+    case_id: Annotated[str, typer.Argument(metavar="CASE")],
+    as_json: JsonOption = False,
+) -> None:
+    """Every event of a case in plain words: who, when, for whom, under which rules."""
+    from domain.timeline import timeline
+    from eventstore import EventStore
+    from ratify.journal import CaseJournal
+
+    with EventStore.from_url(_database_url(ctx)) as store:
+        history = CaseJournal(store).history(case_id)
+    if not history.events:
+        _fail(f"case: there is no case {case_id}")
+    entries = timeline(case_id, history.events)
+    if as_json:
+        _echo_json([e.model_dump(mode="json") for e in entries])
+        return
+    table = _table(
+        f"Timeline of {case_id}",
+        *("v", "when (London)", "what", "who", "role", "for", "rules"),
+        keep={"v", "what", "who"},
+    )
+    for e in entries:
+        table.add_row(
+            str(e.version),
+            e.occurred_at.astimezone(LONDON).strftime("%d %b %Y %H:%M"),
+            e.summary,
+            e.actor,
+            e.role.replace("_", " "),
+            e.on_behalf_of or "",
+            e.rule_set or "",
+        )
+    _out().print(table)

@@ -1,0 +1,153 @@
+"""An auditor's timeline of a case: every event in order, in plain words.
+
+Each entry says what happened, who did it (and for whom, when a deputy acted), in which
+role and when, the rule-set version in force for the case at that step, and, for the
+decision, whether it was taken on time against the required-by date. Pure: it folds the
+events with the same fold the workflows use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from domain import events as ev
+from domain.clock import london_date, long_date
+from domain.fold import apply, changed_sections
+from domain.money import format_pounds
+from domain.state import CaseState
+
+
+class TimelineEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    version: int
+    occurred_at: datetime
+    event_type: str
+    summary: str
+    actor: str
+    role: str
+    on_behalf_of: str | None
+    #: The scheme of delegation and thresholds the case was judged by (after submission).
+    rule_set: str | None
+
+
+def _label(value: Any) -> str:
+    return str(getattr(value, "value", value)).replace("_", " ")
+
+
+def _submitted(e: ev.CaseSubmitted, before: CaseState, after: CaseState) -> str:
+    r = e.routing
+    who = "the DMPC" if r.decision_maker.value == "dmpc" else "the MPS (delegated authority)"
+    paras = ", ".join(r.paragraphs) or "no DMPC threshold met"
+    signoffs = ", ".join(a.label for a in r.required_signoffs)
+    return f"Submitted by the {r.route.value} route: {who} decides ({paras}); sign-offs: {signoffs}"
+
+
+def _revised(e: ev.CaseRevised, before: CaseState, after: CaseState) -> str:
+    sections = changed_sections(before.case, e.case) if before.case else []
+    what = ", ".join(s.replace("_", " ") for s in sections) or "no section"
+    return f"Revised (version {after.case_revision} of the papers): changed {what}"
+
+
+def _decided(
+    e: ev.DecisionApproved | ev.DecisionDeclined, before: CaseState, after: CaseState
+) -> str:
+    head = (
+        f"Approved as {e.reference}"
+        if isinstance(e, ev.DecisionApproved) and e.reference
+        else "Approved"
+        if isinstance(e, ev.DecisionApproved)
+        else "Declined"
+    )
+    if after.required_by is None:
+        return head
+    day = london_date(e.occurred_at)
+    if after.late:
+        return f"{head}, late: required by {long_date(after.required_by)}, decided {long_date(day)}"
+    return f"{head}, on time (required by {long_date(after.required_by)})"
+
+
+SUMMARIES: dict[type[ev.Event], Callable[[Any, CaseState, CaseState], str]] = {
+    ev.CaseDrafted: lambda e, b, a: (
+        f"Drafted: {e.case.title} ({format_pounds(e.case.total_expenditure)})"
+    ),
+    ev.CaseRevised: _revised,
+    ev.CaseSubmitted: _submitted,
+    ev.CaseWithdrawn: lambda e, b, a: f"Withdrawn: {e.reason}",
+    ev.PlacedOnAgenda: lambda e, b, a: (
+        f"Placed on the agenda of {e.board.value} meeting {e.meeting_id} "
+        f"({long_date(e.meeting_date)})"
+    ),
+    ev.BoardAdviceRecorded: lambda e, b, a: (
+        f"Board advice at {e.meeting_id}: {_label(e.advice)}"
+        + (f" ({e.conditions})" if e.conditions else "")
+    ),
+    ev.ExtremisAgreed: lambda e, b, a: f"Extremis route agreed by the board chair: {e.reason}",
+    ev.SignOffGiven: lambda e, b, a: f"{e.area.label.capitalize()} sign-off given",
+    ev.AdviceNotRequired: lambda e, b, a: (
+        f"{e.area.label.capitalize()} advice not required: {e.reason}"
+    ),
+    ev.ChangesRequested: lambda e, b, a: (
+        f"{e.area.label.capitalize()} sent the case back for changes: {'; '.join(e.reasons)}"
+    ),
+    ev.ChiefExecutiveConsulted: lambda e, b, a: "Chief executive consulted and content",
+    ev.ChiefExecutiveSentBack: lambda e, b, a: (
+        f"Chief executive sent the case back: {'; '.join(e.reasons)}"
+    ),
+    ev.InterestsDeclared: lambda e, b, a: (
+        f"Declared an interest ({e.details}): the alternate decision maker decides"
+        if e.has_interest
+        else "Declared no personal or prejudicial interest"
+    ),
+    ev.DecisionApproved: _decided,
+    ev.DecisionDeclined: _decided,
+    ev.Part1Published: lambda e, b, a: "Part 1 published on the register",
+    ev.Part1Deferred: lambda e, b, a: (
+        f"Part 1 publication deferred to {long_date(e.until)}: {e.reason}"
+    ),
+    ev.Part2ReviewDue: lambda e, b, a: f"Part 2 review due ({long_date(e.review_date)})",
+    ev.Part2Published: lambda e, b, a: f"Part 2 published in full: {e.reason}",
+    ev.Part2PublishedRedacted: lambda e, b, a: (
+        f"Part 2 published with {len(e.redactions)} redaction(s): {e.reason}"
+    ),
+    ev.Part2ExemptionExtended: lambda e, b, a: (
+        f"Part 2 exemption extended to {long_date(e.new_review_date)}: {'; '.join(e.reasons)}"
+    ),
+    ev.RequiredByChanged: lambda e, b, a: (
+        f"Required-by date {'set to ' + long_date(e.required_by) if e.required_by else 'removed'}"
+        f": {e.reason}"
+    ),
+    ev.DeadlineReminderSent: lambda e, b, a: (
+        f"Reminder: {e.working_days_before} working day(s) before {long_date(e.required_by)}"
+    ),
+    ev.DeadlineEscalated: lambda e, b, a: f"Escalated to the {e.escalated_to}: due today",
+    ev.DeadlineMissed: lambda e, b, a: f"Deadline of {long_date(e.required_by)} missed",
+    ev.IrregularityRecorded: lambda e, b, a: f"Irregularity recorded: {e.description}",
+}
+
+
+def timeline(case_id: str, events: list[ev.Event]) -> list[TimelineEntry]:
+    """The case's events in order, each with its summary and the rules then in force."""
+    state = CaseState(case_id=case_id)
+    entries = []
+    for event in events:
+        before, state = state, apply(state, event)
+        summarise = SUMMARIES.get(type(event))
+        summary = summarise(event, before, state) if summarise else event.TYPE
+        entries.append(
+            TimelineEntry(
+                version=state.version,
+                occurred_at=event.occurred_at,
+                event_type=event.TYPE,
+                summary=summary,
+                actor=event.actor.user_id,
+                role=event.actor.role.value,
+                on_behalf_of=event.actor.on_behalf_of,
+                rule_set=state.routing.rule_set.label if state.routing else None,
+            )
+        )
+    return entries
