@@ -2,22 +2,25 @@
 
 Each entry says what happened, who did it (and for whom, when a deputy acted), in which
 role and when, the rule-set version in force for the case at that step, and, for the
-decision, whether it was taken on time against the required-by date. Pure: it folds the
-events with the same fold the workflows use.
+decision, whether it was taken on time against the required-by date. A revision of the
+case also carries its diff, section by section (`domain.revisions`); `without_part2` takes
+the Part 2 text out of it for readers without Part 2 clearance. Pure: it folds the events
+with the same fold the workflows use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain import events as ev
 from domain.clock import london_date, long_date
 from domain.fold import apply, changed_sections
 from domain.money import format_pounds
+from domain.revisions import SectionDiff, diff_cases, withhold_part2
 from domain.state import CaseState
 
 
@@ -33,6 +36,9 @@ class TimelineEntry(BaseModel):
     on_behalf_of: str | None
     #: The scheme of delegation and thresholds the case was judged by (after submission).
     rule_set: str | None
+    #: For a revision of the case: what changed, section by section. Part 2 sections hold
+    #: Part 2 text: give readers without Part 2 clearance `without_part2(entries)`.
+    changes: list[SectionDiff] = Field(default_factory=list)
 
 
 def _label(value: Any) -> str:
@@ -138,6 +144,11 @@ def timeline(case_id: str, events: list[ev.Event]) -> list[TimelineEntry]:
         before, state = state, apply(state, event)
         summarise = SUMMARIES.get(type(event))
         summary = summarise(event, before, state) if summarise else event.TYPE
+        changes = (
+            diff_cases(before.case, event.case)
+            if isinstance(event, ev.CaseRevised) and before.case is not None
+            else []
+        )
         entries.append(
             TimelineEntry(
                 version=state.version,
@@ -148,6 +159,19 @@ def timeline(case_id: str, events: list[ev.Event]) -> list[TimelineEntry]:
                 role=event.actor.role.value,
                 on_behalf_of=event.actor.on_behalf_of,
                 rule_set=state.routing.rule_set.label if state.routing else None,
+                changes=changes,
             )
         )
     return entries
+
+
+def without_part2(entries: Iterable[TimelineEntry]) -> list[TimelineEntry]:
+    """The entries as a reader without Part 2 clearance may see them: each Part 2 section
+    of a revision says only that Part 2 changed, with none of its text. (The summaries
+    never carry Part 2 text: a revision's summary names the sections changed.)"""
+    return [
+        e.model_copy(update={"changes": withhold_part2(e.changes)})
+        if any(d.is_part2 for d in e.changes)
+        else e
+        for e in entries
+    ]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from domain import events as ev
 from domain.roles import Actor, Role
-from domain.timeline import SUMMARIES, timeline
+from domain.rules.delegation import route_case
+from domain.timeline import SUMMARIES, timeline, without_part2
 from tests.domain.test_fold import CASE_ID, Story
-from tests.factories import DMPC, FINANCE
+from tests.factories import DMPC, FINANCE, OFFICER, case_data, make_case
 
 
 def test_every_event_type_has_a_plain_words_summary():
@@ -40,3 +42,77 @@ def test_a_late_decision_reads_as_late_with_the_rule_set_and_the_deputy():
     assert lines[-1].summary == (
         "Approved as PCD 679, late: required by 18 November 2019, decided 20 November 2019"
     )
+
+
+SUMMARY = (
+    "MetTrace is the MPS flagship crime prevention project to reduce residential burglary. "
+    "Based upon the success to date, MPS Management Board took the decision to continue "
+    "MetTrace for 5 years and a budget has been secured in order to do this."
+)
+PART2 = {
+    "security_marking": "OFFICIAL-SENSITIVE [COMMERCIAL]",
+    "foi_sections": ["s43 Commercial interests"],
+    "review_on": "2029-06-30",
+    "content": "The unit price tendered by the supplier is £12.40 per kit.",
+}
+
+
+def _revised_story() -> Story:
+    """Drafted with Part 2, then revised: one word of the summary, an amount, Part 2."""
+    s = Story(executive_summary=SUMMARY, part2=PART2)
+    s.do(ev.CaseDrafted, OFFICER, case=s.case)
+    line = {**case_data()["money_lines"][0], "amount": "650000"}
+    revised = make_case(
+        executive_summary=SUMMARY.replace("5 years", "6 years"),
+        money_lines=[line],
+        part2={**PART2, "content": "The unit price tendered by the supplier is £11.90 per kit."},
+    )
+    s.do(ev.CaseRevised, OFFICER, case=revised, note="Six years, at the tendered price.")
+    s.do(ev.CaseSubmitted, OFFICER, routing=route_case(revised, s.clock.now.date()))
+    return s
+
+
+def test_a_revision_carries_its_diff_section_by_section_under_the_same_summary():
+    drafted, revision, submitted = timeline(CASE_ID, _revised_story().events)
+    assert drafted.changes == [] and submitted.changes == []
+    assert revision.summary == (
+        "Revised (version 2 of the papers): changed executive summary, money lines, part2"
+    )
+    assert [(d.label, d.is_part2, d.describe()) for d in revision.changes] == [
+        (
+            "Executive summary",
+            False,
+            [
+                "Executive summary:",
+                "  … to continue MetTrace for [-5-] {+6+} years and a budget …",
+            ],
+        ),
+        ("Money lines", False, ["Money line 1, amount: £600,000 → £650,000"]),
+        (
+            "Part 2",
+            True,
+            [
+                "Part 2, content: The unit price tendered by the supplier is £12.40 per kit. → "
+                "The unit price tendered by the supplier is £11.90 per kit."
+            ],
+        ),
+    ]
+
+
+def test_without_part2_leaves_no_part2_text_in_any_entry():
+    entries = timeline(CASE_ID, _revised_story().events)
+    hidden = without_part2(entries)
+    assert [e.summary for e in hidden] == [e.summary for e in entries]
+    revision = hidden[1]
+    assert [(d.section, d.withheld, d.changes == []) for d in revision.changes] == [
+        ("executive_summary", False, False),
+        ("money_lines", False, False),
+        ("part2", True, True),
+    ]
+    assert revision.changes[:2] == entries[1].changes[:2]
+    dumped = json.dumps([e.model_dump(mode="json") for e in hidden], ensure_ascii=False)
+    for secret in ("unit price", "£12.40", "£11.90", "OFFICIAL-SENSITIVE", "Commercial interests"):
+        assert secret not in dumped
+    # the cleared view is untouched, and entries without Part 2 come back as they were
+    assert "£11.90" in entries[1].model_dump_json()
+    assert hidden[0] is entries[0] and hidden[2] is entries[2]
