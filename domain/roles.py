@@ -27,6 +27,8 @@ class Role(StrEnum):
     MPS_DECISION_MAKER = "mps_decision_maker"
     PUBLICATION_OFFICER = "publication_officer"
     AUDITOR = "auditor"
+    #: Held with AUDITOR: may read a case's unpublished Part 2 (e.g. information rights).
+    PART2_CLEARANCE = "part2_clearance"
     ADMIN = "admin"
     #: Ratify itself: timers (reminders, escalations, publication on the deferral date).
     SYSTEM = "system"

@@ -31,6 +31,7 @@ exits 1.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -1158,13 +1159,12 @@ def register(
     _out().print(table)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    app()
-
-
 # -- audit ------------------------------------------------------------------------------------
 
-audit_app = typer.Typer(help="Auditors: digests of the whole store, and proof against them.")
+audit_app = typer.Typer(
+    help="Auditors: timelines, as-of views, evidence bundles and their offline check, "
+    "digests and proofs, reconciling and replaying the workflows."
+)
 app.add_typer(audit_app, name="audit")
 
 
@@ -1224,36 +1224,299 @@ def audit_verify(
 
 @audit_app.command("timeline")
 def audit_timeline(
-    ctx: typer.Context,
     case_id: Annotated[str, typer.Argument(metavar="CASE")],
+    api_url: ApiUrlOption = DEFAULT_API_URL,
+    token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Every event of a case in plain words: who, when, for whom, under which rules."""
-    from domain.timeline import timeline
-    from eventstore import EventStore
-    from ratify.journal import CaseJournal
-
-    with EventStore.from_url(_database_url(ctx)) as store:
-        history = CaseJournal(store).history(case_id)
-    if not history.events:
-        _fail(f"case: there is no case {case_id}")
-    entries = timeline(case_id, history.events)
+    """Every event of a case in plain words: who, when, for whom, under which rules, and
+    each revision section by section (Part 2 changes only with Part 2 clearance)."""
+    with _api(api_url, token) as ratify:
+        entries = ratify.timeline(case_id)
     if as_json:
-        _echo_json([e.model_dump(mode="json") for e in entries])
+        _echo_json(entries)
         return
+    from domain.timeline import TimelineEntry
+
     table = _table(
         f"Timeline of {case_id}",
         *("v", "when (London)", "what", "who", "role", "for", "rules"),
         keep={"v", "what", "who"},
     )
-    for e in entries:
+    parsed = [TimelineEntry.model_validate(raw) for raw in entries]
+    for e in parsed:
         table.add_row(
             str(e.version),
             e.occurred_at.astimezone(LONDON).strftime("%d %b %Y %H:%M"),
-            e.summary,
+            Text(e.summary + (" (changes below)" if e.changes else "")),
             e.actor,
             e.role.replace("_", " "),
             e.on_behalf_of or "",
             e.rule_set or "",
         )
+    out = _out()
+    out.print(table)
+    for e in (e for e in parsed if e.changes):
+        out.print(Text(f"\nVersion {e.version}: what changed", style="bold"))
+        for section in e.changes:
+            out.print(Text(f"{section.label}", style="underline"))
+            for line in section.describe():
+                out.print(f"  {line}", markup=False, soft_wrap=True, highlight=False)
+
+
+@audit_app.command("as-of")
+def audit_as_of(
+    case_id: Annotated[str, typer.Argument(metavar="CASE")],
+    version: Annotated[
+        int | None, typer.Option("--version", help="The case as of this version.", min=1)
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="The case as of this instant, e.g. 2019-12-13T17:00:00Z."),
+    ] = None,
+    api_url: ApiUrlOption = DEFAULT_API_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The case's state and papers as they stood at a version or an instant (the same fold
+    the workflows use; Part 2 only if you are cleared for it, and then the read is recorded)."""
+    if (version is None) == (at is None):
+        _fail("give one of --version N or --at INSTANT")
+    instant = _parse_instant(at, "--at") if at is not None else None
+    with _api(api_url, token) as ratify:
+        shown = ratify.show(case_id, version=version, as_of=instant)
+    if as_json:
+        _echo_json(shown)
+        return
+    from domain.casefile import dump_case
+    from domain.state import CaseState
+
+    state = CaseState.model_validate(
+        {k: v for k, v in shown.items() if k in CaseState.model_fields}
+    )
+    out = _out()
+    when = f"version {version}" if version is not None else _when(instant)
+    out.print(Text(f"{case_id} as of {when}: version {state.version}", style="bold"))
+    out.print(f"stage {state.stage.value} ({_stage_label(state.stage.value)})", markup=False)
+    if state.reference:
+        out.print(f"reference {state.reference}", markup=False)
+    for area, signoff in state.signoffs.items():
+        by = f" by {signoff.by.user_id}" if signoff.by else ""
+        out.print(f"  {area.value}: {signoff.status.value}{by}", markup=False)
+    if state.case is not None:
+        out.print(Text(f"\nThe papers (revision {state.case_revision}):", style="bold"))
+        out.print(dump_case(state.case, "yaml"), markup=False)
+        if shown.get("part2_exists") and not shown.get("part2_visible"):
+            out.print("Part 2: withheld (needs the part2_clearance role)", markup=False)
+
+
+@audit_app.command("export")
+def audit_export(
+    ref: Annotated[
+        str, typer.Argument(metavar="REF", help="A case id, or a reference: 'PCD 679'.")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Where to write the bundle (default: evidence-REF.html)."),
+    ] = None,
+    api_url: ApiUrlOption = DEFAULT_API_URL,
+    token: TokenOption = None,
+) -> None:
+    """Write one evidence file: the case's events, hashes, the inclusion proof against the
+    store's digest, and a report. The export is recorded in the case's access log."""
+    target = out or Path(f"evidence-{ref.replace(' ', '-')}.html")
+    if target.exists() and target.is_dir():
+        _fail(f"--out: {target} is a directory")
+    with _api(api_url, token) as ratify:
+        content = ratify.bundle(ref)
+    try:
+        target.write_bytes(content)
+    except OSError as exc:
+        _fail(f"--out: {target}: {exc.strerror}", 1)
+    from ratify.evidence import bundle_sha256, read_evidence
+
+    evidence = read_evidence(content.decode("utf-8"))
+    typer.echo(
+        f"wrote {target}: {len(evidence.events)} events of {evidence.case_id}, "
+        f"sha256 {bundle_sha256(content)}"
+    )
+    typer.echo(f"proven against digest {evidence.digest.model_dump_json()}")
+
+
+@audit_app.command("check")
+def audit_check(
+    bundle: Annotated[Path, typer.Argument(metavar="BUNDLE", help="An evidence bundle file.")],
+    digest_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--digest", help="A digest kept outside Ratify (its JSON file) to check against."
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check an evidence bundle with no database and no server; exit 1 if it fails."""
+    from eventstore.digest import Digest
+    from ratify.evidence import check_bundle
+
+    try:
+        document = bundle.read_bytes().decode("utf-8")
+    except OSError as exc:
+        _fail(f"BUNDLE: {bundle}: {exc.strerror}")
+    except UnicodeDecodeError:
+        _fail(f"BUNDLE: {bundle} is not UTF-8 text: not an evidence bundle")
+    kept: Digest | None = None
+    if digest_file is not None:
+        try:
+            kept = Digest.model_validate_json(digest_file.read_text("utf-8"))
+        except OSError as exc:
+            _fail(f"--digest: {digest_file}: {exc.strerror}")
+        except ValidationError as exc:
+            _fail(f"--digest: {digest_file} is not a digest: {exc.errors()[0]['msg']}")
+    result = check_bundle(document, kept)
+    if as_json:
+        _echo_json({"ok": result.ok, "problems": result.problems, "proven": result.proven})
+    elif result.ok:
+        for line in result.proven:
+            typer.echo(f"ok: {line}")
+    else:
+        for line in result.problems:
+            typer.echo(f"FAILED: {line}", err=True)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("access")
+def audit_access(
+    case_id: Annotated[str, typer.Argument(metavar="CASE")],
+    api_url: ApiUrlOption = DEFAULT_API_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Who read the case's confidential Part 2, and who exported its evidence, and when."""
+    with _api(api_url, token) as ratify:
+        records = ratify.access(case_id)
+    if as_json:
+        _echo_json(records)
+        return
+    table = _table(
+        f"Access to {case_id}",
+        *("when", "what", "who", "basis", "via", "version"),
+        keep={"when", "what", "who"},
+    )
+    for r in records:
+        what = "exported evidence" if r["kind"].endswith("exported") else "read Part 2"
+        table.add_row(
+            _when_text(r["at"]), what, r["user_id"], r["basis"], r["via"], str(r["case_version"])
+        )
     _out().print(table)
+
+
+TemporalOption = Annotated[
+    str | None,
+    typer.Option(
+        "--temporal-address",
+        help="host:port of Temporal (default: TEMPORAL_ADDRESS, else the dev server that "
+        "`ratify serve` runs on this machine).",
+        show_default=False,
+    ),
+]
+
+
+async def _temporal(address: str | None) -> Any:
+    """A Temporal client for the auditors' commands, or exit 1 naming the address."""
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from ratify.settings import load_settings
+
+    settings = load_settings()
+    target = address or settings.temporal_address or f"127.0.0.1:{settings.dev_server_port}"
+    try:
+        return await Client.connect(
+            target, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+        )
+    except RuntimeError as exc:
+        _fail(f"--temporal-address: cannot reach Temporal at {target}: {exc}", 1)
+
+
+@audit_app.command("reconcile")
+def audit_reconcile(
+    ctx: typer.Context, temporal_address: TemporalOption = None, as_json: JsonOption = False
+) -> None:
+    """Compare every live case's workflow state with the fold of its stored events, and list
+    stored cases with no workflow and workflows with no stored case; exit 1 on any."""
+    from eventstore import EventStore
+    from ratify.reconcile import reconcile
+
+    async def run() -> Any:
+        client = await _temporal(temporal_address)
+        with EventStore.from_url(_database_url(ctx)) as store:
+            return await reconcile(client, store)
+
+    report = asyncio.run(run())
+    if as_json:
+        _echo_json(report.model_dump(mode="json"))
+    else:
+        typer.echo(
+            f"{report.checked} stored cases; {report.compared} running workflows compared with "
+            "their stored events"
+        )
+        for d in report.differences:
+            typer.echo(f"DIFFERS: {d}")
+        for case_id in report.cases_without_workflow:
+            typer.echo(f"NO WORKFLOW: case {case_id} is stored but has no workflow")
+        for workflow_id in report.workflows_without_case:
+            typer.echo(f"NO CASE: workflow {workflow_id} has no stored case")
+        if report.ok:
+            typer.echo("ok: the workflows agree with the record")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("replay-workflows")
+def audit_replay_workflows(
+    ctx: typer.Context, temporal_address: TemporalOption = None, as_json: JsonOption = False
+) -> None:
+    """Replay every decision's, Part 2 review's and board meeting's Temporal history against
+    the current code; exit 1 naming each workflow the code would not reproduce."""
+    from eventstore import EventStore
+    from ratify.audit import replay_workflows, workflow_ids
+
+    async def run() -> tuple[int, dict[str, str]]:
+        client = await _temporal(temporal_address)
+        url = _database_url(ctx)
+        with EventStore.from_url(url) as store:
+            ids = workflow_ids(store, _meeting_ids(url))
+        return await replay_workflows(client, ids)
+
+    replayed, failures = asyncio.run(run())
+    if as_json:
+        _echo_json({"replayed": replayed, "failures": failures})
+    else:
+        typer.echo(f"replayed {replayed} workflow histories against the current code")
+        for workflow_id, error in failures.items():
+            typer.echo(f"NON-DETERMINISTIC: {workflow_id}: {error}")
+        if not failures:
+            typer.echo("ok: every history replays")
+    if failures:
+        raise typer.Exit(1)
+
+
+def _meeting_ids(url: str) -> list[str]:
+    """The board meetings Ratify knows of (from the read views; none if not built yet)."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from eventstore import create_engine_for
+    from ratify.projections import queries
+
+    engine = create_engine_for(url)
+    try:
+        return sorted({m.meeting_id for m in queries.meetings(engine)})
+    except (OperationalError, ProgrammingError):
+        return []
+    finally:
+        engine.dispose()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

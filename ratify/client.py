@@ -280,6 +280,40 @@ class RatifyClient:
         """Every stored event of a case, oldest first (auditors only)."""
         return self._list(f"/cases/{_segment(case_id)}/events")
 
+    # -- auditors ------------------------------------------------------------------------
+
+    def timeline(self, case_id: str) -> list[dict[str, Any]]:
+        """Every event in plain words, revisions section by section (auditors only)."""
+        return self._list(f"/cases/{_segment(case_id)}/timeline")
+
+    def access(self, case_id: str) -> list[dict[str, Any]]:
+        """Who read the case's confidential Part 2, who exported its evidence (auditors)."""
+        return self._list(f"/cases/{_segment(case_id)}/access")
+
+    def bundle(self, ref: str) -> bytes:
+        """The evidence bundle of a case id or reference (auditors; the export is recorded)."""
+        try:
+            response = self._http.get(
+                f"/cases/{_segment(ref)}/bundle", headers={"Accept": "text/html"}
+            )
+        except httpx.TimeoutException:
+            raise Unreachable(self.base_url, "no answer in time") from None
+        except httpx.TransportError as exc:
+            raise Unreachable(self.base_url, str(exc) or type(exc).__name__) from None
+        if response.status_code >= 500:
+            raise ServerFailure(response.status_code, response.text.strip()[:300])
+        if response.status_code >= 400:
+            raise ApiRefusal.from_response(response)
+        return response.content
+
+    def digest(self) -> dict[str, Any]:
+        """The store-wide digest now (auditors)."""
+        return self._object("GET", "/audit/digest")
+
+    def verify(self, since: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Check every hash chain, and consistency with an older digest (auditors)."""
+        return self._object("POST", "/audit/verify", json_body={"since": since})
+
     def register(self) -> list[dict[str, Any]]:
         """The public register of published decisions (no token needed)."""
         return self._list("/register")

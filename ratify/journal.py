@@ -57,6 +57,15 @@ def from_stored(stored: StoredEvent) -> Event:
     )
 
 
+def replay(case_id: str, records: Sequence[StoredEvent]) -> tuple[CaseState, list[Event]]:
+    """Decode (upcasting) and fold stored records: the state and the events, no database."""
+    events = [from_stored(r) for r in records]
+    state = CaseState(case_id=case_id)
+    for event in events:
+        state = apply(state, event)
+    return state, events
+
+
 @dataclass(frozen=True)
 class CaseHistory:
     """A case's stored records, the events they hold, and the state they fold to."""
@@ -77,10 +86,7 @@ class CaseJournal:
     ) -> CaseHistory:
         """The case as of a version or an instant (occurred-at), rebuilt by the fold."""
         records = self.store.read_stream(case_id, to_version=to_version, as_of=as_of)
-        events = [from_stored(r) for r in records]
-        state = CaseState(case_id=case_id)
-        for event in events:
-            state = apply(state, event)
+        state, events = replay(case_id, records)
         return CaseHistory(state=state, events=events, records=records)
 
     def load(self, case_id: str) -> CaseState:

@@ -118,22 +118,3 @@ def test_history_as_of_a_version_and_an_instant(store: EventStore):
     assert journal.history(CASE, to_version=1).state.stage is Stage.DRAFT
     assert journal.history(CASE, as_of=events[1].occurred_at).state.stage is Stage.BOARD
     assert journal.history(CASE).state.stage is Stage.ADVICE
-
-
-def test_the_audit_timeline_command_reads_a_case_in_plain_words(store: EventStore):
-    from typer.testing import CliRunner
-
-    from ratify.cli import app
-
-    _submitted_case(CaseJournal(store), Clock())
-    url = store.engine.url.render_as_string(hide_password=False)
-    runner = CliRunner()
-    out = runner.invoke(app, ["--database-url", url, "audit", "timeline", CASE, "--json"])
-    assert out.exit_code == 0, out.output
-    import json
-
-    lines = json.loads(out.stdout)
-    assert [line["event_type"] for line in lines][:2] == ["case.drafted", "case.submitted"]
-    assert lines[3]["summary"] == "Board advice at IAM-1: supported"
-    missing = runner.invoke(app, ["--database-url", url, "audit", "timeline", "case-nope"])
-    assert missing.exit_code == 2 and "there is no case case-nope" in missing.stderr

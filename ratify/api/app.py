@@ -23,7 +23,8 @@ from sqlalchemy import text
 from domain.case import Case
 from domain.casefile import CaseFileError, parse_case
 from domain.roles import Role
-from ratify.api import steps
+from eventstore.digest import Digest
+from ratify.api import audit_steps, steps
 from ratify.api.auth import (
     SIGN_IN_OPENAPI,
     Authenticated,
@@ -38,9 +39,11 @@ from ratify.api.steps import (
     problems,
     role_for,
 )
-from ratify.api.views import case_view, may_see_part2
+from ratify.api.views import case_view, event_data_view
+from ratify.audit import replay_workflows, workflow_ids
 from ratify.identity.service import IdentityError, NotPermitted, Principal
 from ratify.projections import queries
+from ratify.reconcile import reconcile
 
 log = structlog.get_logger("ratify.api")
 
@@ -93,6 +96,11 @@ class NewDelegation(BaseModel):
     starts_on: date
     ends_on: date
     reason: str
+
+
+class VerifyBody(BaseModel):
+    #: A digest kept earlier (`GET /audit/digest`).
+    since: Digest | None = None
 
 
 class MeetingAction(BaseModel):
@@ -223,17 +231,15 @@ def create_app(services: Services) -> FastAPI:
         if history.state.version == 0:
             raise Refusal(404, "not_found", f"case {case_id} had no events by then")
         full = services.journal.history(case_id)
-        cleared = may_see_part2(steps.viewer(me), full.state, full.events)
+        cleared = steps.shown_part2(services, me, full, "api", version=history.state.version)
         return case_view(history.state, part2=cleared)
 
-    @app.get("/cases/{case_id}/events", tags=["history"])
+    @app.get("/cases/{case_id}/events", tags=["audit"])
     async def case_events(me: Me, case_id: str) -> list[dict[str, Any]]:
-        """Every stored event of a case, for auditors."""
-        if Role.AUDITOR not in steps.viewer(me).roles:
-            raise Refusal(403, "wrong_role", "only auditors may read a case's events")
-        records = services.store.read_stream(case_id)
-        if not records:
-            raise Refusal(404, "not_found", f"there is no case {case_id}")
+        """Every stored event of a case, for auditors; Part 2 text only with clearance."""
+        audit_steps.require_auditor(me, "read a case's events")
+        history = audit_steps.history_of(services, case_id)
+        cleared = steps.shown_part2(services, me, history, "events")
         return [
             {
                 "position": r.position,
@@ -242,15 +248,72 @@ def create_app(services: Services) -> FastAPI:
                 "type": r.event_type,
                 "schema_version": r.schema_version,
                 "occurred_at": r.occurred_at.isoformat(),
+                "recorded_at": r.recorded_at.isoformat(),
                 "actor": r.actor_id,
                 "role": r.actor_role,
                 "on_behalf_of": r.metadata.get("on_behalf_of"),
-                "data": r.data,
+                "data": event_data_view(r.event_type, r.data, part2=cleared),
                 "hash": r.hash,
                 "prev_hash": r.prev_hash,
             }
-            for r in records
+            for r in history.records
         ]
+
+    @app.get("/cases/{case_id}/timeline", tags=["audit"])
+    async def case_timeline(me: Me, case_id: str) -> list[dict[str, Any]]:
+        """Every event in plain words, revisions section by section (auditors)."""
+        _, entries, _ = audit_steps.case_timeline(services, me, case_id, "timeline")
+        return [e.model_dump(mode="json") for e in entries]
+
+    @app.get("/cases/{ref}/bundle", tags=["audit"], response_class=Response)
+    async def case_bundle(me: Me, ref: str) -> Response:
+        """The case's evidence bundle (HTML with the evidence inside); the export is recorded.
+
+        `ref` is a case id or a decision reference such as `PCD 679`.
+        """
+        evidence, content = audit_steps.export(services, me, ref, "api")
+        name = (evidence.reference or evidence.case_id).replace(" ", "-")
+        return Response(
+            content,
+            media_type="text/html; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="evidence-{name}.html"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    @app.get("/cases/{case_id}/access", tags=["audit"])
+    async def case_access(me: Me, case_id: str) -> list[dict[str, Any]]:
+        """Who read the case's confidential Part 2, and who exported its evidence."""
+        return [
+            r.model_dump(mode="json") for r in audit_steps.access_records(services, me, case_id)
+        ]
+
+    @app.get("/audit/digest", tags=["audit"])
+    async def audit_digest(me: Me) -> dict[str, Any]:
+        """The store-wide digest now: keep it somewhere Ratify cannot write."""
+        return audit_steps.store_digest(services, me).model_dump(mode="json")
+
+    @app.get("/audit/reconcile", tags=["audit"])
+    async def audit_reconcile(me: Me) -> dict[str, Any]:
+        """Every live case's workflow against the fold of its events; orphans either way."""
+        audit_steps.require_auditor(me, "reconcile the workflows with the record")
+        report = await reconcile(services.client, services.store)
+        return {**report.model_dump(mode="json"), "ok": report.ok}
+
+    @app.get("/audit/replay", tags=["audit"])
+    async def audit_replay(me: Me) -> dict[str, Any]:
+        """Replay every decision's, review's and meeting's history against the current code."""
+        audit_steps.require_auditor(me, "replay the workflows")
+        meetings = sorted({m.meeting_id for m in queries.meetings(services.engine)})
+        ids = workflow_ids(services.store, meetings)
+        replayed, failures = await replay_workflows(services.client, ids)
+        return {"replayed": replayed, "failures": failures, "ok": not failures}
+
+    @app.post("/audit/verify", tags=["audit"])
+    async def audit_verify(me: Me, body: VerifyBody) -> dict[str, Any]:
+        """Check every hash chain; with `since`, prove nothing that digest covered changed."""
+        return audit_steps.verify_store(services, me, body.since)
 
     @app.post("/cases/{case_id}/actions/{action}", tags=["tasks"])
     async def act(me: Me, case_id: str, action: str, body: ActionBody) -> dict[str, Any]:

@@ -26,10 +26,11 @@ from domain.case import Case
 from domain.clock import london_date
 from domain.roles import Actor, AdviceArea, Role
 from eventstore import EventStore
+from ratify.accesslog import PART2_READ, AccessLog
 from ratify.api.auth import Authenticator, default_authenticator
-from ratify.api.views import Viewer, case_view, may_see_part2
+from ratify.api.views import Viewer, case_view, has_confidential_part2, part2_clearance
 from ratify.identity.service import Directory, IdentityError, NotPermitted, Principal
-from ratify.journal import CaseJournal
+from ratify.journal import CaseHistory, CaseJournal
 from workflows import messages as m
 from workflows.decision import DecisionWorkflow
 from workflows.meeting import BoardMeetingWorkflow, meeting_workflow_id
@@ -188,13 +189,45 @@ async def run_update(
     return result
 
 
-def current_state(services: Services, case_id: str, me: Principal | None) -> dict[str, Any]:
+def shown_part2(
+    services: Services,
+    me: Principal | None,
+    history: CaseHistory,
+    via: str,
+    *,
+    version: int | None = None,
+) -> bool:
+    """Whether `me` is shown the case's Part 2 here; records the read when it is confidential.
+
+    `history` is the case's whole history (clearance is judged on the case as it is now);
+    `version` is the version shown, when an earlier one is.
+    """
+    if not has_confidential_part2(history.state):
+        return True
+    if me is None:
+        return False
+    basis = part2_clearance(viewer(me), history.state, history.events)
+    if basis is None:
+        return False
+    AccessLog(services.store).record(
+        history.state.case_id,
+        PART2_READ,
+        user_id=me.user_id,
+        basis=basis,
+        via=via,
+        case_version=history.state.version if version is None else version,
+    )
+    return True
+
+
+def current_state(
+    services: Services, case_id: str, me: Principal | None, via: str = "api"
+) -> dict[str, Any]:
     """The case as JSON; Part 2 only when `me` is cleared for it (never when None)."""
     history = services.journal.history(case_id)
     if history.state.version == 0:
         raise Refusal(404, "not_found", f"there is no case {case_id}")
-    cleared = me is not None and may_see_part2(viewer(me), history.state, history.events)
-    return case_view(history.state, part2=cleared)
+    return case_view(history.state, part2=shown_part2(services, me, history, via))
 
 
 async def act(

@@ -1,12 +1,14 @@
 """What the API shows of a case, and who may see its Part 2.
 
 Part 2 is visible only to the people acting on the case (they hold one of its open tasks'
-roles, or have acted on it), to auditors, and to the publication officer once a Part 2
-review is due. Everyone else gets the Part 1 view: the case without its Part 2 text.
+roles, or have acted on it), to auditors who also hold the Part 2 clearance role, and to the
+publication officer once a Part 2 review is due. Everyone else gets the Part 1 view: the
+case without its Part 2 text. Once a review has published Part 2, it is public.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -14,6 +16,9 @@ from pydantic import BaseModel, ConfigDict
 from domain.events import Event
 from domain.roles import Role
 from domain.state import CaseState, Part2Status, open_tasks
+
+#: What stands in for withheld Part 2 text.
+WITHHELD = "[Part 2 withheld: needs the part2_clearance role]"
 
 
 class Viewer(BaseModel):
@@ -25,16 +30,38 @@ class Viewer(BaseModel):
     roles: frozenset[Role]
 
 
-def may_see_part2(viewer: Viewer, state: CaseState, events: list[Event]) -> bool:
-    if state.case is None or state.case.part2 is None:
-        return True  # nothing to hide
-    if Role.AUDITOR in viewer.roles:
-        return True
+def has_confidential_part2(state: CaseState) -> bool:
+    """Whether the case holds Part 2 text that has not been published."""
+    return (
+        state.case is not None
+        and state.case.part2 is not None
+        and state.part2 is not Part2Status.PUBLISHED
+    )
+
+
+def part2_clearance(viewer: Viewer, state: CaseState, events: list[Event]) -> str | None:
+    """On what basis `viewer` may read the case's confidential Part 2; None if they may not.
+
+    The basis ("auditor with clearance", "publication officer, review due", "open task as
+    <role>", "acted on the case") is what the access log records with each read.
+    """
+    if Role.AUDITOR in viewer.roles and Role.PART2_CLEARANCE in viewer.roles:
+        return "auditor with Part 2 clearance"
     if Role.PUBLICATION_OFFICER in viewer.roles and state.part2 is Part2Status.REVIEW_DUE:
+        return "publication officer, Part 2 review due"
+    for task in open_tasks(state):
+        if task.role in viewer.roles:
+            return f"open task as {task.role.value.replace('_', ' ')}"
+    if any(viewer.user_id in (e.actor.user_id, e.actor.on_behalf_of) for e in events):
+        return "acted on the case"
+    return None
+
+
+def may_see_part2(viewer: Viewer, state: CaseState, events: list[Event]) -> bool:
+    """Whether `viewer` may see the case's Part 2 (always, when there is none to hide)."""
+    if not has_confidential_part2(state):
         return True
-    if any(t.role in viewer.roles for t in open_tasks(state)):
-        return True
-    return any(viewer.user_id in (e.actor.user_id, e.actor.on_behalf_of) for e in events)
+    return part2_clearance(viewer, state, events) is not None
 
 
 def case_view(state: CaseState, *, part2: bool) -> dict[str, Any]:
@@ -47,3 +74,22 @@ def case_view(state: CaseState, *, part2: bool) -> dict[str, Any]:
             case["part2"] = None
     data["part2_visible"] = part2
     return data
+
+
+def event_data_view(event_type: str, data: dict[str, Any], *, part2: bool) -> dict[str, Any]:
+    """A stored event's data as shown to a viewer: Part 2 text withheld unless cleared.
+
+    Withheld: the Part 2 of a drafted or revised case, and the passages a redacted
+    publication kept back (the published text itself is public).
+    """
+    if part2:
+        return data
+    shown = copy.deepcopy(data)
+    case = shown.get("case")
+    if isinstance(case, dict) and case.get("part2") is not None:
+        case["part2"] = WITHHELD
+    if event_type == "part2.published_redacted":
+        for redaction in shown.get("redactions", []):
+            if isinstance(redaction, dict):
+                redaction["passage"] = WITHHELD
+    return shown

@@ -33,6 +33,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
@@ -43,12 +44,17 @@ from domain.clock import LONDON
 from domain.events import BoardAdvice
 from domain.roles import Role
 from domain.state import Stage, Task, open_tasks
+from domain.timeline import timeline, without_part2
+from eventstore.digest import Digest
+from ratify.accesslog import AccessLog
+from ratify.api import audit_steps
 from ratify.api.auth import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, AuthRefusal
 from ratify.api.steps import Refusal, Services
-from ratify.api.views import may_see_part2
+from ratify.audit import replay_workflows, workflow_ids
 from ratify.identity.service import IdentityError, Principal
 from ratify.journal import CaseHistory
 from ratify.projections import queries
+from ratify.reconcile import reconcile
 from ratify.web import ops
 from ratify.web.render import STATIC_DIR, page
 
@@ -495,18 +501,25 @@ def _history(services: Services, case_id: str) -> CaseHistory:
     return history
 
 
-def _timeline(history: CaseHistory) -> list[dict[str, Any]]:
+def _timeline(history: CaseHistory, part2_visible: bool) -> list[dict[str, Any]]:
+    """Each stored event with its summary in words and, for a revision, what changed
+    (Part 2's changes only for those cleared to see Part 2)."""
+    entries = timeline(history.state.case_id, history.events)
+    if not part2_visible:
+        entries = without_part2(entries)
     return [
         {
             "version": r.version,
             "type": r.event_type,
+            "summary": entry.summary,
+            "changes": entry.changes,
             "occurred_at": r.occurred_at,
             "actor": r.actor_id,
             "role": r.actor_role,
             "on_behalf_of": r.metadata.get("on_behalf_of"),
             "hash": r.hash,
         }
-        for r in history.records
+        for r, entry in zip(history.records, entries, strict=True)
     ]
 
 
@@ -516,7 +529,7 @@ def _case_context(
     services = _services(request)
     history = _history(services, case_id)
     state = history.state
-    cleared = may_see_part2(ops.viewer(who.principal), state, history.events)
+    cleared = ops.shown_part2(services, who.principal, history, "page")
     tasks = open_tasks(state)
     mine = [TaskForm(t, who.holdings[t.role]) for t in tasks if who.holds(t.role)]
     officer = who.holdings.get(Role.ORIGINATING_OFFICER)
@@ -533,7 +546,7 @@ def _case_context(
         officer=officer,
         may_withdraw=officer is not None and not state.stage.is_closed,
         my_roles=sorted({r.value for r in who.holdings}),
-        timeline=_timeline(history),
+        timeline=_timeline(history, cleared),
         board_advice=[a.value for a in BoardAdvice],
         is_auditor=who.holds(Role.AUDITOR),
         board_cases=[],
@@ -678,7 +691,7 @@ async def case_history(
         if shown.state.version == 0:
             error = f"case {case_id} had no events by then"
             shown = full
-    cleared = may_see_part2(ops.viewer(who.principal), full.state, full.events)
+    cleared = ops.shown_part2(services, who.principal, full, "history", version=shown.state.version)
     context = _context(
         request,
         f"History of {full.state.title or case_id}",
@@ -687,13 +700,98 @@ async def case_history(
         state=shown.state,
         case=shown.state.case,
         part2_visible=cleared,
-        timeline=_timeline(full),
+        timeline=_timeline(full, cleared),
+        access=AccessLog(services.store).records(case_id),
         shown_version=shown.state.version,
         latest=full.state.version,
         version=version,
         as_of=as_of,
     )
     return page("history.html", context, 422 if error else 200)
+
+
+@router.get("/cases/{ref}/bundle")
+async def case_bundle(request: Request, who: Who, ref: str) -> Response:
+    """Download the case's evidence bundle (auditors); the export is recorded."""
+    evidence, content = audit_steps.export(_services(request), who.principal, ref, "page")
+    name = (evidence.reference or evidence.case_id).replace(" ", "-")
+    return Response(
+        content,
+        media_type="text/html; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="evidence-{name}.html"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+# -- the whole store, for auditors ------------------------------------------------------------
+
+
+def _audit_page(request: Request, who: Visitor, status: int = 200, **values: Any) -> Response:
+    services = _services(request)
+    kept = audit_steps.store_digest(services, who.principal)
+    context = _context(
+        request,
+        "Audit",
+        digest=kept,
+        digest_json=kept.model_dump_json(),
+        since_text=values.pop("since_text", ""),
+        verified=values.pop("verified", None),
+        reconciled=values.pop("reconciled", None),
+        replayed=values.pop("replayed", None),
+        error=values.pop("error", None),
+    )
+    return page("audit.html", context, status)
+
+
+@router.get("/audit")
+async def audit_home(request: Request, who: Who) -> Response:
+    """The store's digest to keep, and the checks of the whole store (auditors)."""
+    return _audit_page(request, who)
+
+
+@router.post("/audit/verify")
+async def audit_verify(request: Request, who: Who) -> Response:
+    """Check every hash chain, and consistency with a digest kept earlier (pasted in)."""
+    form = await _form(request)
+    since_text = str(form.get("since") or "").strip()
+    since: Digest | None = None
+    if since_text:
+        try:
+            since = Digest.model_validate_json(since_text)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "digest"
+            return _audit_page(
+                request,
+                who,
+                422,
+                since_text=since_text,
+                error=f"since: not a digest ({where}: {first['msg']})",
+            )
+    verified = audit_steps.verify_store(_services(request), who.principal, since)
+    return _audit_page(request, who, since_text=since_text, verified=verified)
+
+
+@router.get("/audit/reconcile")
+async def audit_reconcile(request: Request, who: Who) -> Response:
+    """Every live case's workflow against its stored events, and orphans either way."""
+    audit_steps.require_auditor(who.principal, "reconcile the workflows with the record")
+    services = _services(request)
+    return _audit_page(request, who, reconciled=await reconcile(services.client, services.store))
+
+
+@router.get("/audit/replay")
+async def audit_replay(request: Request, who: Who) -> Response:
+    """Replay every workflow's history against the current code."""
+    audit_steps.require_auditor(who.principal, "replay the workflows")
+    services = _services(request)
+    meetings = sorted({m.meeting_id for m in queries.meetings(services.engine)})
+    replayed, failures = await replay_workflows(
+        services.client, workflow_ids(services.store, meetings)
+    )
+    return _audit_page(request, who, replayed={"count": replayed, "failures": failures})
 
 
 # -- meetings ------------------------------------------------------------------------------

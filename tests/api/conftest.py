@@ -34,7 +34,8 @@ PEOPLE: dict[str, tuple[str, list[Role]]] = {
     "rl.ceo": ("R Laurence", [Role.CHIEF_EXECUTIVE]),
     "sl.dmpc": ("Sophie Linden", [Role.DMPC]),
     "pat.pub": ("Pat Publication", [Role.PUBLICATION_OFFICER]),
-    "aud.ann": ("Ann Auditor", [Role.AUDITOR]),
+    "aud.ann": ("Ann Auditor", [Role.AUDITOR, Role.PART2_CLEARANCE]),
+    "aud.bob": ("Bob Auditor (no Part 2 clearance)", [Role.AUDITOR]),
     "no.body": ("No Clearance", [Role.DRAFTING_OFFICER]),
 }
 

@@ -1,0 +1,77 @@
+"""The auditors' pages: revisions in the timeline, the evidence bundle download, the access
+log, and verifying the store against a digest kept earlier."""
+
+from __future__ import annotations
+
+import json
+
+from eventstore.digest import Digest
+from ratify.evidence import check_bundle
+from tests.web.conftest import METTRACE, PART2_TEXT, Web
+from tests.web.test_pages import alert, is_page, through_board, upload
+
+
+async def test_an_auditor_reads_revisions_downloads_evidence_and_sees_who_read_part2(web: Web):
+    officer = await web.as_user("ollie.lane")
+    await upload(officer)
+    revised = METTRACE.replace("MetTrace is the MPS flagship", "MetTrace remains the MPS flagship")
+    r = await officer.post(
+        "/ui/cases/mettrace/actions/revise",
+        files={"case_file": ("mettrace.yaml", revised.encode(), "application/yaml")},
+    )
+    assert r.status_code in (200, 303), r.text
+    await through_board(web)
+
+    cleared = await web.as_user("aud.ann")
+    history = await cleared.get("/ui/cases/mettrace/history")
+    assert history.status_code == 200 and is_page(history)
+    assert "Revised (version 2 of the papers): changed executive summary" in history.text
+    assert "[-is-] {+remains+}" in history.text
+    assert 'href="/ui/cases/mettrace/bundle"' in history.text
+
+    bundle = await cleared.get("/ui/cases/mettrace/bundle")
+    assert bundle.status_code == 200
+    assert 'filename="evidence-mettrace.html"' in bundle.headers["content-disposition"]
+    result = check_bundle(bundle.text)
+    assert result.ok, result.problems
+
+    # the page lists who read Part 2 and who exported the evidence
+    history = await cleared.get("/ui/cases/mettrace/history")
+    log = history.text.split('id="access"', 1)[1]
+    assert "exported evidence" in log and "read Part 2" in log
+    rows = log.split("</table>", 1)[0].count("<tr><td>")
+    assert rows == 3  # the first history read, the export, and this read
+    assert "aud.ann" in log and "auditor with Part 2 clearance" in log
+
+    # an auditor without Part 2 clearance: history without Part 2, and no export
+    plain = await web.as_user("aud.bob")
+    history = await plain.get("/ui/cases/mettrace/history")
+    assert history.status_code == 200 and PART2_TEXT not in history.text
+    r = await plain.get("/ui/cases/mettrace/bundle")
+    assert r.status_code == 403 and "part2_clearance" in alert(r)
+
+
+async def test_the_audit_page_verifies_the_store_against_a_kept_digest(web: Web):
+    officer = await web.as_user("ollie.lane")
+    await upload(officer)
+    auditor = await web.as_user("aud.bob")
+    home = await auditor.get("/ui/audit")
+    assert home.status_code == 200 and is_page(home) and 'href="/ui/audit"' in home.text
+    kept = Digest.model_validate_json(
+        home.text.split('<pre class="digest"><code>', 1)[1]
+        .split("</code>", 1)[0]
+        .replace("&#34;", '"')
+    )
+    await upload(officer, case_id="second")
+    r = await auditor.post("/ui/audit/verify", {"since": kept.model_dump_json()})
+    assert r.status_code == 200 and "Every hash chain is intact" in r.text
+    assert "Consistent with the digest: everything up to position" in r.text
+    forged = json.dumps({**kept.model_dump(), "root": "f" * 64})
+    r = await auditor.post("/ui/audit/verify", {"since": forged})
+    assert "Not consistent with the digest" in r.text
+    r = await auditor.post("/ui/audit/verify", {"since": "{not a digest"})
+    assert r.status_code == 422 and "since: not a digest" in alert(r)
+    r = await auditor.post("/ui/audit/verify", {"since": ""}, csrf=False)
+    assert r.status_code == 403
+    officer_page = await officer.get("/ui/audit")
+    assert officer_page.status_code == 403 and "only auditors" in alert(officer_page)
