@@ -36,6 +36,7 @@ lint: setup
 bench: setup postgres
 	$(BIN)/python bench/eventstore_bench.py
 	$(BIN)/python bench/lifecycle_bench.py
+	$(BIN)/python bench/audit_bench.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -534,6 +534,10 @@ DEMO_PEOPLE: list[tuple[str, str, Role]] = [
 ]
 
 
+#: Roles some demo people hold besides their own: the auditor is cleared to read Part 2.
+DEMO_EXTRA_ROLES: dict[str, list[Role]] = {"ann.auditor": [Role.PART2_CLEARANCE]}
+
+
 #: The demo users' password, for the web sign-in (demo only).
 DEMO_PASSWORD = "ratify-demo-password"
 
@@ -554,7 +558,8 @@ def demo(ctx: typer.Context, as_json: JsonOption = False) -> None:
         existing = {u.id for u in directory.list_users()}
         for user_id, name, role in DEMO_PEOPLE:
             if user_id not in existing:
-                directory.add_user(user_id, name, [role], password=DEMO_PASSWORD)
+                roles = [role, *DEMO_EXTRA_ROLES.get(user_id, [])]
+                directory.add_user(user_id, name, roles, password=DEMO_PASSWORD)
             _, secret = directory.create_token(user_id, "demo")
             tokens.append({"user": user_id, "role": role.value, "token": secret})
     if as_json:

@@ -48,6 +48,20 @@ def test_the_event_store_bench_runs(tmp_path: Path):
     assert sqlite["verify_all"]["ours"] > 0
 
 
+def test_the_audit_bench_runs(tmp_path: Path):
+    out = tmp_path / "audit.json"
+    stdout = run_script(
+        ["bench/audit_bench.py", "--sqlite-only", "--events", "400", "--repeat", "1",
+         "--json", str(out)],
+        timeout=120,
+    )  # fmt: skip
+    assert "ours/baseline (time)" in stdout
+    sqlite = json.loads(out.read_text("utf-8"))["sqlite"]
+    assert sqlite["case_events"] >= 50 and sqlite["events_in_store"] >= 400
+    for name in ("replay_case", "verify_all", "verify_since", "export_bundle", "check_bundle"):
+        assert sqlite[name]["ours_s"] > 0 and sqlite[name]["ratio_time"] > 0
+
+
 @pytest.mark.slow
 def test_the_lifecycle_bench_runs(tmp_path: Path):
     out = tmp_path / "lifecycle.json"
