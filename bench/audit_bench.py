@@ -42,7 +42,8 @@ from sqlalchemy.engine import URL, make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.eventstore_bench import DEFAULT_PG_URL, new_event, with_pg_database
+from eventstore_bench import DEFAULT_PG_URL, new_event, with_pg_database
+
 from domain import events as ev
 from domain.casefile import parse_case
 from domain.roles import Actor, Role
