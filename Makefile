@@ -37,6 +37,8 @@ bench: setup postgres
 	$(BIN)/python bench/eventstore_bench.py
 	$(BIN)/python bench/lifecycle_bench.py
 	$(BIN)/python bench/audit_bench.py
+	$(BIN)/python bench/fold_bench.py
+	$(BIN)/python bench/query_bench.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -62,6 +62,22 @@ def test_the_audit_bench_runs(tmp_path: Path):
         assert sqlite[name]["ours_s"] > 0 and sqlite[name]["ratio_time"] > 0
 
 
+def test_the_fold_and_query_benches_run(tmp_path: Path):
+    fold = tmp_path / "fold.json"
+    stdout = run_script(["bench/fold_bench.py", "--events", "300", "--json", str(fold)], 120)
+    assert "eventsourcing repository.get" in stdout
+    figures = json.loads(fold.read_text("utf-8"))
+    assert figures["events"] >= 300 and figures["ours_read_and_fold_ev_s"] > 0
+    assert figures["baseline_ev_s"] > 0
+    views = tmp_path / "views.json"
+    stdout = run_script(
+        ["bench/query_bench.py", "--cases", "300", "--sqlite-only", "--json", str(views)], 120
+    )
+    sqlite = json.loads(views.read_text("utf-8"))["sqlite"]
+    assert sqlite["cases"] == 300 and sqlite["published"] > 0 and sqlite["task_rows"] > 0
+    assert sqlite["inbox"]["ours"]["p99_ms"] >= sqlite["inbox"]["ours"]["p50_ms"] > 0
+
+
 @pytest.mark.slow
 def test_the_lifecycle_bench_runs(tmp_path: Path):
     out = tmp_path / "lifecycle.json"
