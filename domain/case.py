@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -27,8 +28,24 @@ from pydantic import (
 
 from domain.money import Pounds
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL cannot hold U+0000 in a text column (the read views would stop on it).
+    if "\x00" in value:
+        raise ValueError("text cannot contain the NUL character (U+0000)")
+    return value
+
+
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=20000),
+    AfterValidator(_no_nul),
+]
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    AfterValidator(_no_nul),
+]
 
 _FY = re.compile(r"^(\d{4})/(\d{2})$")
 

@@ -141,6 +141,26 @@ def _when(actor: Actor | None, at: Any) -> str:
     return f"{who} on {long_date(london_date(at))}" if at else who
 
 
+# A step that someone has just taken, and that moved the case on, is refused to whoever
+# raced them for it as already done (a 409 with the case as it now is), not as a step at the
+# wrong stage: two advisers on the last sign-off, two clicks on "decide". These are the stages
+# a case can be in only after the step was taken (not sent back, not withdrawn).
+_MOVED_ON_FROM_DRAFT = frozenset(
+    {
+        Stage.BOARD,
+        Stage.ADVICE,
+        Stage.CHIEF_EXECUTIVE,
+        Stage.DECISION,
+        Stage.APPROVED,
+        Stage.DECLINED,
+    }
+)
+_MOVED_ON_FROM_ADVICE = frozenset(
+    {Stage.CHIEF_EXECUTIVE, Stage.DECISION, Stage.APPROVED, Stage.DECLINED}
+)
+_MOVED_ON_FROM_CHIEF_EXECUTIVE = frozenset({Stage.DECISION, Stage.APPROVED, Stage.DECLINED})
+
+
 # -- drafting and submission -----------------------------------------------------------
 
 
@@ -275,10 +295,14 @@ def _revised(state: CaseState, e: CaseRevised) -> CaseState:
 @_on(CaseSubmitted)
 def _submitted(state: CaseState, e: CaseSubmitted) -> CaseState:
     what = "the case cannot be submitted"
+    if state.submitted_by is not None and state.stage in _MOVED_ON_FROM_DRAFT:
+        _role(e.actor, what, Role.ORIGINATING_OFFICER)
+        raise DomainError(
+            f"{what}: it was already submitted by {_when(state.submitted_by, state.submitted_at)}",
+            code="already_done",
+        )
     _stage(state, what, Stage.DRAFT)
     _role(e.actor, what, Role.ORIGINATING_OFFICER)
-    if state.submitted_by is not None:
-        raise DomainError(f"{what}: it was already submitted", code="already_done")
     return state.model_copy(
         update={
             "stage": Stage.BOARD,
@@ -372,21 +396,29 @@ def _extremis(state: CaseState, e: ExtremisAgreed) -> CaseState:
 
 
 def _signoff_guard(state: CaseState, actor: Actor, area: AdviceArea, what: str) -> SignOff:
+    current = state.signoffs.get(area)
+    if current is not None and current.status.is_done and state.stage in _MOVED_ON_FROM_ADVICE:
+        _role(actor, what, area.adviser_role)
+        raise _advice_done(current, what)
     _stage(state, what, Stage.ADVICE)
     _role(actor, what, area.adviser_role)
-    current = state.signoffs.get(area)
     if current is None:
         raise DomainError(
             f"{what}: {area.label} advice is not required for this case", code="not_required"
         )
     if current.status.is_done:
-        verb = "given" if current.status is SignOffStatus.SIGNED_OFF else "recorded as not required"
-        raise DomainError(
-            f"{what}: {area.label} advice was already {verb} by {_when(current.by, current.at)}",
-            code="already_done",
-        )
+        raise _advice_done(current, what)
     _four_eyes(state, actor, what)
     return current
+
+
+def _advice_done(current: SignOff, what: str) -> DomainError:
+    verb = "given" if current.status is SignOffStatus.SIGNED_OFF else "recorded as not required"
+    return DomainError(
+        f"{what}: {current.area.label} advice was already {verb} by "
+        f"{_when(current.by, current.at)}",
+        code="already_done",
+    )
 
 
 def _complete_signoff(
@@ -454,6 +486,13 @@ def _changes(state: CaseState, e: ChangesRequested) -> CaseState:
 @_on(ChiefExecutiveConsulted)
 def _ceo(state: CaseState, e: ChiefExecutiveConsulted) -> CaseState:
     what = "the chief executive cannot confirm the case"
+    if state.ceo_consulted_by is not None and state.stage in _MOVED_ON_FROM_CHIEF_EXECUTIVE:
+        _role(e.actor, what, Role.CHIEF_EXECUTIVE)
+        raise DomainError(
+            f"{what}: it was already confirmed by "
+            f"{_when(state.ceo_consulted_by, state.ceo_consulted_at)}",
+            code="already_done",
+        )
     _stage(state, what, Stage.CHIEF_EXECUTIVE)
     _role(e.actor, what, Role.CHIEF_EXECUTIVE)
     _four_eyes(state, e.actor, what)
@@ -523,6 +562,13 @@ def _interests(state: CaseState, e: InterestsDeclared) -> CaseState:
 
 
 def _decide(state: CaseState, e: DecisionApproved | DecisionDeclined, what: str) -> None:
+    if state.decided_by is not None and state.decision_maker_role is not None:
+        _role(e.actor, what, state.decision_maker_role)
+        outcome = "approved" if state.stage is Stage.APPROVED else "declined"
+        raise DomainError(
+            f"{what}: it was already {outcome} by {_when(state.decided_by, state.decided_at)}",
+            code="already_done",
+        )
     _decider_guard(state, e.actor, what)
     dmpc_side = state.decision_maker_role is not Role.MPS_DECISION_MAKER
     if dmpc_side and state.interests_declared_by is None:

@@ -141,10 +141,16 @@ class DecisionWorkflow:
             candidate = self._candidate(cls, action.actor, **fields)
         self._fold([candidate])
 
-    async def _commit(self, make: EventMaker, *, drafting: bool = False) -> m.ActionResult:
+    async def _commit(
+        self, make: EventMaker, *, drafting: bool = False, action: m.Action | None = None
+    ) -> m.ActionResult:
         if not drafting:
             await workflow.wait_condition(lambda: self.state.version > 0)
         async with self.lock:
+            if action is not None:
+                # Checked again under the lock: two actions validated against the same
+                # version must not both commit (the second saw a state that has moved on).
+                stale(action, self.state)
             return await self._commit_locked(make)
 
     async def _commit_locked(self, make: EventMaker) -> m.ActionResult:
@@ -206,7 +212,7 @@ class DecisionWorkflow:
                 )
             ]
 
-        return await self._commit(make)
+        return await self._commit(make, action=action)
 
     @revise.validator
     def _v_revise(self, action: m.Revise) -> None:
@@ -218,7 +224,8 @@ class DecisionWorkflow:
         return await self._commit(
             lambda: [
                 self._event(ev.CaseSubmitted, action.actor, routing=self._routing_for(self._case()))
-            ]
+            ],
+            action=action,
         )
 
     @submit.validator
@@ -233,7 +240,8 @@ class DecisionWorkflow:
     @workflow.update
     async def withdraw(self, action: m.Withdraw) -> m.ActionResult:
         return await self._commit(
-            lambda: [self._event(ev.CaseWithdrawn, action.actor, reason=action.reason)]
+            lambda: [self._event(ev.CaseWithdrawn, action.actor, reason=action.reason)],
+            action=action,
         )
 
     @withdraw.validator
@@ -250,7 +258,8 @@ class DecisionWorkflow:
                     required_by=action.required_by,
                     reason=action.reason,
                 )
-            ]
+            ],
+            action=action,
         )
 
     @change_required_by.validator
@@ -264,7 +273,8 @@ class DecisionWorkflow:
         return await self._commit(
             lambda: [
                 self._event(ev.IrregularityRecorded, action.actor, description=action.description)
-            ]
+            ],
+            action=action,
         )
 
     @record_irregularity.validator
@@ -276,7 +286,9 @@ class DecisionWorkflow:
     @workflow.update
     async def place_on_agenda(self, action: m.PlaceOnAgenda) -> m.ActionResult:
         fields = action.model_dump(include={"meeting_id", "meeting_date", "board"})
-        return await self._commit(lambda: [self._event(ev.PlacedOnAgenda, action.actor, **fields)])
+        return await self._commit(
+            lambda: [self._event(ev.PlacedOnAgenda, action.actor, **fields)], action=action
+        )
 
     @place_on_agenda.validator
     def _v_place_on_agenda(self, action: m.PlaceOnAgenda) -> None:
@@ -287,7 +299,7 @@ class DecisionWorkflow:
     async def record_board_advice(self, action: m.RecordBoardAdvice) -> m.ActionResult:
         fields = action.model_dump(include={"meeting_id", "advice", "conditions", "comment"})
         return await self._commit(
-            lambda: [self._event(ev.BoardAdviceRecorded, action.actor, **fields)]
+            lambda: [self._event(ev.BoardAdviceRecorded, action.actor, **fields)], action=action
         )
 
     @record_board_advice.validator
@@ -298,7 +310,8 @@ class DecisionWorkflow:
     @workflow.update
     async def agree_extremis(self, action: m.AgreeExtremis) -> m.ActionResult:
         return await self._commit(
-            lambda: [self._event(ev.ExtremisAgreed, action.actor, reason=action.reason)]
+            lambda: [self._event(ev.ExtremisAgreed, action.actor, reason=action.reason)],
+            action=action,
         )
 
     @agree_extremis.validator
@@ -312,7 +325,8 @@ class DecisionWorkflow:
         return await self._commit(
             lambda: [
                 self._event(ev.SignOffGiven, action.actor, area=action.area, comment=action.comment)
-            ]
+            ],
+            action=action,
         )
 
     @sign_off.validator
@@ -323,7 +337,7 @@ class DecisionWorkflow:
     async def request_changes(self, action: m.RequestChanges) -> m.ActionResult:
         fields = action.model_dump(include={"area", "reasons", "sections"})
         return await self._commit(
-            lambda: [self._event(ev.ChangesRequested, action.actor, **fields)]
+            lambda: [self._event(ev.ChangesRequested, action.actor, **fields)], action=action
         )
 
     @request_changes.validator
@@ -341,7 +355,8 @@ class DecisionWorkflow:
                 self._event(
                     ev.AdviceNotRequired, action.actor, area=action.area, reason=action.reason
                 )
-            ]
+            ],
+            action=action,
         )
 
     @advice_not_required.validator
@@ -353,7 +368,8 @@ class DecisionWorkflow:
     @workflow.update
     async def consult_chief_executive(self, action: m.ConsultChiefExecutive) -> m.ActionResult:
         return await self._commit(
-            lambda: [self._event(ev.ChiefExecutiveConsulted, action.actor, comment=action.comment)]
+            lambda: [self._event(ev.ChiefExecutiveConsulted, action.actor, comment=action.comment)],
+            action=action,
         )
 
     @consult_chief_executive.validator
@@ -363,7 +379,8 @@ class DecisionWorkflow:
     @workflow.update
     async def chief_executive_send_back(self, action: m.ChiefExecutiveSendBack) -> m.ActionResult:
         return await self._commit(
-            lambda: [self._event(ev.ChiefExecutiveSentBack, action.actor, reasons=action.reasons)]
+            lambda: [self._event(ev.ChiefExecutiveSentBack, action.actor, reasons=action.reasons)],
+            action=action,
         )
 
     @chief_executive_send_back.validator
@@ -389,7 +406,8 @@ class DecisionWorkflow:
                     has_interest=action.has_interest,
                     details=action.details,
                 )
-            ]
+            ],
+            action=action,
         )
 
     @declare_interests.validator
@@ -418,6 +436,7 @@ class DecisionWorkflow:
         # takes a PCD number, and no other step (a withdrawal) can slip in between the
         # number being taken and the approval that uses it.
         async with self.lock:
+            stale(action, self.state)
             cls, fields = self._decision_candidate(action)
             with invalid():
                 candidate = self._candidate(cls, action.actor, **fields)

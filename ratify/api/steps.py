@@ -22,11 +22,14 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.notify import notification_stream
 from domain.case import Case
 from domain.clock import london_date
 from domain.roles import Actor, AdviceArea, Role
-from eventstore import EventStore
-from ratify.accesslog import PART2_READ, AccessLog
+from domain.state import Part2Status
+from eventstore import EventStore, InvalidEvent
+from eventstore.records import check_stream_id
+from ratify.accesslog import PART2_READ, AccessLog, access_stream
 from ratify.api.auth import Authenticator, default_authenticator
 from ratify.api.views import Viewer, case_view, has_confidential_part2, part2_clearance
 from ratify.identity.service import Directory, IdentityError, NotPermitted, Principal
@@ -61,13 +64,26 @@ class Services:
 
     @property
     def journal(self) -> CaseJournal:
-        return CaseJournal(self.store)
+        return _Journal(self.store)
 
 
 class Refusal(Exception):
     def __init__(self, status: int, code: str, message: str, state: Any = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.state = status, code, message, state
+
+
+class _Journal(CaseJournal):
+    """The journal as the front doors read it: a read the store refuses as malformed (a
+    negative version, from a query string) is the person's mistake, a 422, not a 500."""
+
+    def history(
+        self, case_id: str, *, to_version: int | None = None, as_of: datetime | None = None
+    ) -> CaseHistory:
+        try:
+            return super().history(case_id, to_version=to_version, as_of=as_of)
+        except InvalidEvent as exc:
+            raise Refusal(422, "invalid", str(exc).replace("to_version", "version")) from None
 
 
 #: action name -> (workflow update, message type, role it is done in when not given).
@@ -183,10 +199,32 @@ async def run_update(
         raise refusal from None
     except RPCError as exc:
         if exc.status is RPCStatusCode.NOT_FOUND:
-            raise Refusal(404, "not_found", f"there is no open case {workflow_id}") from None
+            raise _no_workflow(services, workflow_id, review=update == "review") from None
         raise
     _written(services)
     return result
+
+
+def _no_workflow(services: Services, workflow_id: str, *, review: bool) -> Refusal:
+    """The refusal for a step sent to a workflow that is not running: 404 for a case that
+    does not exist; for one that does, the step is at the wrong stage (the case is closed, or
+    its Part 2 review is not open), never a 404 naming an internal workflow id."""
+    case_id = workflow_id.removeprefix(part2_review_id("")) if review else workflow_id
+    state = services.journal.load(case_id)
+    if state.version == 0:
+        return Refusal(404, "not_found", f"there is no case {case_id}")
+    if review:
+        if state.part2 in (Part2Status.PUBLISHED, Part2Status.PUBLISHED_REDACTED):
+            outcome = state.part2.value.replace("_", " ")
+            return Refusal(
+                409, "already_done", f"the Part 2 review of case {case_id} was decided: {outcome}"
+            )
+        return Refusal(
+            422, "wrong_stage", f"no Part 2 review of case {case_id} is open: none is due"
+        )
+    return Refusal(
+        422, "wrong_stage", f"case {case_id} is {state.stage.label}: it takes no more steps"
+    )
 
 
 def shown_part2(
@@ -254,10 +292,38 @@ async def act(
     return await run_update(services, target, update, message)
 
 
+#: What Ratify names after a case's id (its access log and notification streams, its Part 2
+#: review's workflow) or a meeting's: a case id may not begin like one of them, or the case
+#: would take over another case's stream or workflow.
+RESERVED_PREFIXES = (
+    access_stream(""),
+    notification_stream(""),
+    part2_review_id(""),
+    meeting_workflow_id(""),
+)
+
+
+def check_case_id(case_id: str) -> str:
+    """A case id someone chose, or the API's refusal (422) naming the rule it breaks."""
+    try:
+        check_stream_id(case_id)
+    except InvalidEvent as exc:
+        raise Refusal(422, "invalid", f"case_id: {exc}") from None
+    for prefix in RESERVED_PREFIXES:
+        if case_id.startswith(prefix):
+            raise Refusal(
+                422,
+                "invalid",
+                f"case_id: {case_id!r} begins with {prefix!r}, which Ratify uses for other "
+                "streams and workflows: choose another id",
+            )
+    return case_id
+
+
 async def start_case(services: Services, me: Principal, case: Case, case_id: str | None) -> str:
     """`POST /cases` of the API: start a draft's workflow and wait until it is stored."""
     officer = acting(me, Role.ORIGINATING_OFFICER, None)
-    case_id = case_id or f"case-{uuid.uuid4().hex[:12]}"
+    case_id = check_case_id(case_id) if case_id is not None else f"case-{uuid.uuid4().hex[:12]}"
     try:
         await services.client.start_workflow(
             DecisionWorkflow.run,

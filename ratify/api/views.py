@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.events import Event
+from domain.events import Event, IrregularityRecorded, RequiredByChanged
 from domain.roles import Role
 from domain.state import CaseState, Part2Status, open_tasks
 
@@ -39,6 +39,11 @@ def has_confidential_part2(state: CaseState) -> bool:
     )
 
 
+#: Steps any person (or any drafting officer) may take on any case: taking one does not make
+#: someone a party to the case, or recording a bogus irregularity would open its Part 2.
+_OPEN_TO_ANYONE = (IrregularityRecorded, RequiredByChanged)
+
+
 def part2_clearance(viewer: Viewer, state: CaseState, events: list[Event]) -> str | None:
     """On what basis `viewer` may read the case's confidential Part 2; None if they may not.
 
@@ -52,7 +57,11 @@ def part2_clearance(viewer: Viewer, state: CaseState, events: list[Event]) -> st
     for task in open_tasks(state):
         if task.role in viewer.roles:
             return f"open task as {task.role.value.replace('_', ' ')}"
-    if any(viewer.user_id in (e.actor.user_id, e.actor.on_behalf_of) for e in events):
+    if any(
+        viewer.user_id in (e.actor.user_id, e.actor.on_behalf_of)
+        for e in events
+        if not isinstance(e, _OPEN_TO_ANYONE)
+    ):
         return "acted on the case"
     return None
 
