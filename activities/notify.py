@@ -10,6 +10,7 @@ once: a crash after sending and before recording sends it again on the retry.
 from __future__ import annotations
 
 import smtplib
+import time
 from email.message import EmailMessage
 from typing import Protocol
 
@@ -17,6 +18,7 @@ import structlog
 from temporalio import activity
 
 from eventstore import ConcurrencyConflict, EventStore, NewEvent
+from ratify.observability import metrics
 from workflows.messages import Notification
 
 log = structlog.get_logger("ratify.notify")
@@ -76,12 +78,16 @@ class NotifyActivities:
             actor_role="system",
             data=notification.model_dump(mode="json", exclude={"notification_id", "occurred_at"}),
         )
-        for _ in range(20):
-            try:
-                self.store.append(stream, self.store.stream_version(stream), [event])
-                return
-            except ConcurrencyConflict:
-                continue
+        started = time.perf_counter()
+        try:
+            for _ in range(20):
+                try:
+                    self.store.append(stream, self.store.stream_version(stream), [event])
+                    return
+                except ConcurrencyConflict:
+                    continue
+        finally:
+            metrics.APPEND_SECONDS.labels(activity="notify").observe(time.perf_counter() - started)
         raise RuntimeError(f"could not record notification {notification.notification_id}")
 
     @activity.defn(name="notify")

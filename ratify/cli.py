@@ -10,6 +10,10 @@
     ratify tokens list [USER] [--json]       ratify tokens revoke TOKEN_ID
     ratify serve [--host H] [--port P]      ratify demo [--json]
 
+The processes of a production deployment, each on the same settings (see `ratify.serve`):
+
+    ratify worker        ratify api [--host H] [--port P]        ratify projector
+
 The database is `RATIFY_DATABASE_URL` (see `ratify.settings`), or `--database-url`. Each
 command is one transaction: a refused command writes nothing, prints a message naming the
 field and the rule, and exits with status 2. People get rich tables; scripts get `--json`.
@@ -494,23 +498,71 @@ def tokens_revoke(
 # -- serve ------------------------------------------------------------------------------------
 
 
+def _run_process(process: str, run: Any) -> NoReturn:
+    """Run a process command to its end and exit with its status (see `ratify.serve`)."""
+    from ratify.serve import main as process_main
+
+    code = asyncio.run(process_main(process, run))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter finalisation, which the Temporal SDK's runtime can abort
+    # (temporalio/sdk-python#300) after a clean shutdown.
+    os._exit(code)
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the HTTP API.")] = 8000,
 ) -> None:
     """Run the whole service in one process (see `ratify.serve`)."""
-    import asyncio
-
     from ratify.serve import serve as run
-    from ratify.settings import load_settings
 
-    asyncio.run(run(load_settings(), host=host, port=port))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Skip interpreter finalisation, which the Temporal SDK's runtime can abort
-    # (temporalio/sdk-python#300) after a clean shutdown.
-    os._exit(0)
+    async def whole(settings: Any) -> None:
+        await run(settings, host=host, port=port)
+
+    _run_process("serve", whole)
+
+
+@app.command("worker")
+def worker_process() -> None:
+    """Run the worker: workflows and activities (production; see `worker.py`).
+
+    Needs TEMPORAL_ADDRESS for a Temporal cluster (unset: the bundled dev server).
+    Migrates the event store first unless RATIFY_MIGRATE_ON_START=false. SIGTERM drains it.
+    """
+    from worker import run
+
+    _run_process("worker", run)
+
+
+@app.command("api")
+def api_process(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "0.0.0.0",
+    port: Annotated[int, typer.Option(help="Port of the HTTP API.")] = 8000,
+) -> None:
+    """Run the HTTP API and web pages only, against TEMPORAL_ADDRESS (production).
+
+    No worker, no dev server, no migrations (run `ratify db upgrade`). SIGTERM lets open
+    requests finish. Serves GET /metrics, /healthz and /readyz.
+    """
+    from ratify.serve import run_api
+
+    async def api(settings: Any) -> int:
+        return await run_api(settings, host=host, port=port)
+
+    _run_process("api", api)
+
+
+@app.command("projector")
+def projector_process() -> None:
+    """Keep the read views (search, inboxes, register) up with the event log (production).
+
+    Several may run at once. No migrations. Metrics on RATIFY_METRICS_PORT.
+    """
+    from ratify.serve import run_projector
+
+    _run_process("projector", run_projector)
 
 
 #: One demo person per role, for trying Ratify out on the embedded defaults.

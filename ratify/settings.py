@@ -8,6 +8,7 @@ to the cluster's frontend.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,12 +67,43 @@ class Settings(BaseSettings):
     #: Clock skew allowed on `exp` and `nbf`, in seconds.
     oidc_leeway: int = Field(default=60, ge=0, le=600)
 
+    # -- operating (see ratify/observability) ---------------------------------------------
+    #: Log lines as JSON (one object per line) or for the console, on stderr. Unset: console
+    #: on the embedded defaults, JSON everywhere else.
+    log_format: Literal["json", "console"] | None = None
+    #: The lowest level logged.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: Port of the Prometheus metrics endpoint (`GET /metrics`) of `ratify worker` and
+    #: `ratify projector` (the API serves its own on its port); 0 turns it off.
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
+    #: Interface of that endpoint. Unset: 127.0.0.1 on the embedded defaults, else 0.0.0.0.
+    metrics_host: str | None = None
+    #: OpenTelemetry tracing. Unset: on when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    otel: bool | None = None
+    #: Where spans go: `otlp` (the OTEL_EXPORTER_OTLP_* variables; needs the OTLP exporter
+    #: package), `console` (stdout) or `none`. Unset: otlp when OTEL_EXPORTER_OTLP_ENDPOINT
+    #: is set, else console.
+    otel_exporter: Literal["otlp", "console", "none"] | None = None
+    otlp_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+    #: On SIGTERM/SIGINT the worker stops polling and lets running activities finish for
+    #: this long before cancelling them; the API lets open requests finish for as long.
+    graceful_shutdown_seconds: float = Field(default=30.0, ge=0, le=3600)
+    #: How often `ratify projector` looks for new events, in seconds.
+    projector_poll_seconds: float = Field(default=1.0, gt=0, le=300)
+
     @field_validator("reminder_working_days")
     @classmethod
     def _positive(cls, value: list[int]) -> list[int]:
         if any(d < 1 for d in value):
             raise ValueError("reminder_working_days must be whole working days, 1 or more")
         return sorted(set(value), reverse=True)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("session_secret")
     @classmethod
@@ -101,6 +133,30 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """True on the embedded defaults: SQLite under data_dir and the bundled dev server."""
         return not self.database_url and not self.temporal_address
+
+    @property
+    def logs_as_json(self) -> bool:
+        if self.log_format is not None:
+            return self.log_format == "json"
+        return not self.embedded
+
+    @property
+    def metrics_interface(self) -> str:
+        if self.metrics_host:
+            return self.metrics_host
+        return "127.0.0.1" if self.embedded else "0.0.0.0"
+
+    @property
+    def tracing(self) -> bool:
+        if self.otel is not None:
+            return self.otel
+        return bool(self.otlp_endpoint)
+
+    @property
+    def tracing_exporter(self) -> str:
+        if self.otel_exporter is not None:
+            return self.otel_exporter
+        return "otlp" if self.otlp_endpoint else "console"
 
     @property
     def secure_cookies(self) -> bool:

@@ -18,7 +18,6 @@ from fastapi import Body, Depends, FastAPI, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import text
 
 from domain.case import Case
 from domain.casefile import CaseFileError, parse_case
@@ -42,6 +41,10 @@ from ratify.api.steps import (
 from ratify.api.views import case_view, event_data_view
 from ratify.audit import replay_workflows, workflow_ids
 from ratify.identity.service import IdentityError, NotPermitted, Principal
+from ratify.observability.health import readiness
+from ratify.observability.http import RequestContextMiddleware
+from ratify.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from ratify.observability.metrics import metrics_text
 from ratify.projections import queries
 from ratify.reconcile import reconcile
 
@@ -114,6 +117,8 @@ def create_app(services: Services) -> FastAPI:
         description="Approval workflows for formal decisions of the DMPC (MOPAC).",
     )
     app.state.services = services
+    # X-Request-ID, the request context carried into workflows, access log, HTTP metrics.
+    app.add_middleware(RequestContextMiddleware)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -417,24 +422,21 @@ def create_app(services: Services) -> FastAPI:
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
+        """Liveness: 200 while the process serves, whatever the database and Temporal do."""
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["health"])
     async def readyz() -> JSONResponse:
-        checks: dict[str, str] = {}
-        try:
-            with services.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception as exc:
-            checks["database"] = f"down: {type(exc).__name__}"
-        try:
-            await services.client.service_client.check_health()
-            checks["temporal"] = "ok"
-        except Exception as exc:
-            checks["temporal"] = f"down: {type(exc).__name__}"
+        """Readiness: 200 when the database and Temporal both answer; else 503 naming which
+        is down, e.g. `{"database": "ok", "temporal": "down: RuntimeError"}`."""
+        checks = await readiness(services.engine, services.client)
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse(status_code=200 if ok else 503, content=checks)
+
+    @app.get("/metrics", tags=["health"], response_class=Response)
+    def prometheus_metrics() -> Response:  # sync: runs in a thread (it reads the SDK's page)
+        """Prometheus metrics of this process (Ratify's, and the Temporal SDK's)."""
+        return Response(metrics_text(), media_type=METRICS_CONTENT_TYPE)
 
     @app.exception_handler(IdentityError)
     async def _identity(request: Request, exc: IdentityError) -> JSONResponse:

@@ -47,6 +47,7 @@ from domain.state import CaseState, open_tasks
 from eventstore import EventStore, StoredEvent
 from eventstore.engine import write_engine
 from ratify.journal import CaseHistory, CaseJournal
+from ratify.observability import metrics
 from ratify.projections.queries import projection_position
 from ratify.projections.tables import (
     CASE_VIEWS,
@@ -226,6 +227,15 @@ class Projector:
         """The position of the last event applied to the views (0 before any)."""
         return projection_position(self.engine, self.name)
 
+    def lag(self) -> int:
+        """How many events the log holds beyond the views' position; also sets the gauges
+        `ratify_projection_lag_events` and `ratify_projection_position`."""
+        position = self.position()
+        behind = max(self.store.last_position() - position, 0)
+        metrics.PROJECTION_POSITION.labels(projection=self.name).set(position)
+        metrics.PROJECTION_LAG.labels(projection=self.name).set(behind)
+        return behind
+
     def catch_up(self, batch: int = 500) -> int:
         """Apply every event after the tracking position; returns how many were applied.
 
@@ -342,6 +352,10 @@ class Projector:
                     await asyncio.to_thread(self.catch_up, batch)
                 except Exception:
                     log.exception("projection catch-up failed", projection=self.name)
+                try:
+                    await asyncio.to_thread(self.lag)
+                except Exception as exc:  # the database is down: the last values stand
+                    log.warning("projection lag unknown", projection=self.name, error=str(exc))
                 if self._stopping.is_set():
                     break
                 with contextlib.suppress(TimeoutError):
