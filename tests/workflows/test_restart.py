@@ -192,6 +192,8 @@ class Processes:
             "RATIFY_DATABASE_URL": self.event_store_url,
             "RATIFY_TASK_QUEUE": self.task_queue,
             "RATIFY_DATA_DIR": str(self.directory),
+            # Several workers on one machine: no metrics endpoint (one port, taken twice).
+            "RATIFY_METRICS_PORT": "0",
             "PYTHONUNBUFFERED": "1",
         }
         return self._spawn("worker", [sys.executable, "worker.py"], env)
