@@ -34,11 +34,7 @@ lint: setup
 	$(BIN)/mypy .
 
 bench: setup postgres
-	$(BIN)/python bench/eventstore_bench.py
-	$(BIN)/python bench/lifecycle_bench.py
-	$(BIN)/python bench/audit_bench.py
-	$(BIN)/python bench/fold_bench.py
-	$(BIN)/python bench/query_bench.py
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis

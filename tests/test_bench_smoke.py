@@ -78,6 +78,19 @@ def test_the_fold_and_query_benches_run(tmp_path: Path):
     assert sqlite["inbox"]["ours"]["p99_ms"] >= sqlite["inbox"]["ours"]["p50_ms"] > 0
 
 
+def test_make_bench_writes_the_results_and_the_table(tmp_path: Path):
+    stdout = run_script(
+        ["bench/run_all.py", "--quick", "--only", "fold_bench", "--out", str(tmp_path)], 180
+    )
+    assert "===== fold_bench.py =====" in stdout
+    (results,) = tmp_path.glob("*-quick.json")
+    assert results.with_suffix(".md").exists()
+    fold = json.loads(results.read_text("utf-8"))["results"]["fold_bench.py"]
+    table = results.with_suffix(".md").read_text("utf-8")
+    assert f"read and fold {fold['events']:,} events" in table
+    assert "≥ 100,000 events/s" in table
+
+
 @pytest.mark.slow
 def test_the_lifecycle_bench_runs(tmp_path: Path):
     out = tmp_path / "lifecycle.json"
