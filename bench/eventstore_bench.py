@@ -1,6 +1,7 @@
 """Throughput benchmark of the event store against the `eventsourcing` library's recorders.
 
-Run: .venv/bin/python bench/eventstore_bench.py [--sqlite-only] [--events N] [--json PATH]
+Run: .venv/bin/python bench/eventstore_bench.py [--sqlite-only] [--events N] [--repeat N]
+[--json PATH]
 
 For each backend (SQLite in a temporary file; PostgreSQL in a temporary database,
 dropped afterwards) it measures, for our EventStore and for eventsourcing 9.x's
@@ -11,7 +12,11 @@ application recorder (the baseline, run in the same process on the same server):
 * read_all, paging through the whole log 1,000 events at a time,
 * read_stream, reading every stream in full,
 
-and prints events/s and the ratio ours/baseline (above 1: ours is faster).
+and prints events/s and the ratio ours/baseline (above 1: ours is faster). With
+``--repeat N`` each backend is measured N times, ours and the baseline one after the
+other each time (on fresh databases), and the medians are printed: the events/s of
+each side and the ratio of each round, so that one noisy moment on a shared machine
+does not decide a figure.
 
 The workloads are the same, but the work is not: our store validates events,
 canonicalises JSON, hash-chains every row and checks expected versions and
@@ -29,6 +34,7 @@ import argparse
 import importlib.metadata
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -260,17 +266,27 @@ def with_pg_database(admin_url: URL, name: str, action: Callable[[URL], dict[str
 # ------------------------------------------------------------------------ main
 
 
-def report(title: str, ours: dict[str, float], baseline: dict[str, float]) -> dict[str, Any]:
-    print(f"\n{title}")
+def report(title: str, rounds: list[tuple[dict[str, float], dict[str, float]]]) -> dict[str, Any]:
+    """Print (and return) the medians over the rounds of (ours, baseline) figures."""
+    suffix = f" (median of {len(rounds)} runs)" if len(rounds) > 1 else ""
+    print(f"\n{title}{suffix}")
     print(f"  {'workload':<18}{'ours ev/s':>12}{'baseline ev/s':>16}{'ours/baseline':>15}")
     rows: dict[str, Any] = {}
-    for name, value in ours.items():
-        base = baseline.get(name)
-        ratio = value / base if base else None
+    for name in rounds[0][0]:
+        value = statistics.median(ours[name] for ours, _ in rounds)
+        bases = [baseline[name] for _, baseline in rounds if baseline.get(name)]
+        base = statistics.median(bases) if bases else None
+        ratios = [ours[name] / baseline[name] for ours, baseline in rounds if baseline.get(name)]
+        ratio = statistics.median(ratios) if ratios else None
         base_text = f"{base:>16,.0f}" if base else f"{'-':>16}"
         ratio_text = f"{ratio:>15.2f}" if ratio else f"{'-':>15}"
         print(f"  {name:<18}{value:>12,.0f}{base_text}{ratio_text}")
         rows[name] = {"ours": value, "baseline": base, "ratio": ratio}
+        if len(rounds) > 1:
+            rows[name]["runs"] = {
+                "ours": [ours[name] for ours, _ in rounds],
+                "baseline": [baseline.get(name) for _, baseline in rounds],
+            }
     return rows
 
 
@@ -280,33 +296,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--events", type=int, default=5000, help="events per append workload (default 5000)"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per backend; medians are reported"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     events = max(BATCH, args.events)
+    repeat = max(1, args.repeat)
 
     figures: dict[str, Any] = {
         "events": events,
+        "repeat": repeat,
         "baseline": f"eventsourcing {importlib.metadata.version('eventsourcing')}",
         "results": {},
     }
     print(f"event store benchmark: {events} events per append workload")
     print(f"baseline: {figures['baseline']} application recorders")
 
-    with tempfile.TemporaryDirectory() as tmp:
-        ours = bench_ours(f"sqlite:///{Path(tmp) / 'ours.db'}", events)
-        baseline = bench_baseline_sqlite(Path(tmp) / "baseline.db", events)
-    figures["results"]["sqlite"] = report("SQLite (temporary file)", ours, baseline)
+    rounds = []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            ours = bench_ours(f"sqlite:///{Path(tmp) / 'ours.db'}", events)
+            baseline = bench_baseline_sqlite(Path(tmp) / "baseline.db", events)
+        rounds.append((ours, baseline))
+    figures["results"]["sqlite"] = report("SQLite (temporary file)", rounds)
 
     if not args.sqlite_only:
         admin = make_url(os.environ.get("RATIFY_TEST_PG_URL", DEFAULT_PG_URL))
         if admin.drivername == "postgresql":
             admin = admin.set(drivername="postgresql+psycopg")
         prefix = f"ratify_bench_{os.getpid()}"
-        ours = with_pg_database(admin, f"{prefix}_ours", lambda url: bench_ours(url, events))
-        baseline = with_pg_database(
-            admin, f"{prefix}_baseline", lambda url: bench_baseline_postgres(url, events)
-        )
-        figures["results"]["postgresql"] = report("PostgreSQL (temporary database)", ours, baseline)
+        rounds = []
+        for _ in range(repeat):
+            ours = with_pg_database(admin, f"{prefix}_ours", lambda url: bench_ours(url, events))
+            baseline = with_pg_database(
+                admin, f"{prefix}_baseline", lambda url: bench_baseline_postgres(url, events)
+            )
+            rounds.append((ours, baseline))
+        figures["results"]["postgresql"] = report("PostgreSQL (temporary database)", rounds)
 
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")

@@ -9,11 +9,20 @@ with no gaps, and the lock is released only when the transaction has committed
 and become visible. Hence commits happen in position order: a reader that has
 seen position *n* will never later find a newly committed event at a position
 below *n*, and can tail the log with ``read_all(after=last_seen)``.
+
+Cost. Appends, reads and verification run plain SQL on a DBAPI connection from
+the engine's pool (:mod:`eventstore.rawdb`): an append is one query for the
+stream's head and the last position (after the lock, on PostgreSQL), then one
+INSERT for the whole batch (``executemany``; on PostgreSQL a COPY for a larger
+batch), with everything an event needs (canonical JSON, stored forms, its hash)
+computed in Python in between.
+Idempotency costs nothing on the way: a batch whose ids are already stored fails
+the unique constraint on ``event_id`` (or the expected version), and only then
+are the stored events looked up and compared.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
@@ -21,7 +30,7 @@ from typing import Any, Self
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Connection, Engine, RowMapping
+from sqlalchemy.engine import URL, Engine
 
 from eventstore import verify
 from eventstore.engine import create_engine_for, is_configured_sqlite_engine, write_engine
@@ -32,7 +41,14 @@ from eventstore.errors import (
     InvalidEvent,
     PartialBatchConflict,
 )
-from eventstore.hashing import GENESIS_HASH, HashInput, canonicalise, row_hash
+from eventstore.hashing import (
+    GENESIS_HASH,
+    canonicalise,
+    chain_hash,
+    parse_json,
+    recanonicalise,
+)
+from eventstore.rawdb import COLUMNS, EVENTS, Database, Transaction
 from eventstore.records import (
     MAX_STREAM_ID_LENGTH,
     NewEvent,
@@ -40,48 +56,67 @@ from eventstore.records import (
     check_aware,
     check_identifier,
     check_stream_id,
+    stored_event,
+    take_canonical,
 )
-from eventstore.schema import events as _events
 from eventstore.schema import sequence_allocations as _sequences
 
 PG_APPEND_LOCK_KEY = 0x5261_7469_6679_4553
 """``pg_advisory_xact_lock`` key serialising appends ("RatifyES" in ASCII)."""
 
 _MAX_BATCH = 10_000
+_COPY_FROM = 8
+"""PostgreSQL: batches of this many events or more go in with COPY, not an INSERT per
+event (measured: a fifth less time per event at 100; its extra round trip costs more
+than it saves below about 5)."""
+_ID_CHUNK = 500
+"""Event ids per ``IN (...)`` list when looking stored events up (SQLite's limit on
+bound parameters is far above it)."""
 
-
-def _stream_tail(column: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
-    return (
-        sa.select(column)
-        .where(_events.c.stream_id == sa.bindparam("stream_id"))
-        .order_by(_events.c.version.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
-_APPEND_STATE = sa.select(
-    sa.select(sa.func.count())
-    .select_from(_events)
-    .where(_events.c.event_id.in_(sa.bindparam("event_ids", expanding=True)))
-    .scalar_subquery()
-    .label("already_stored"),
-    _stream_tail(_events.c.version).label("version"),
-    _stream_tail(_events.c.hash).label("hash"),
-    sa.select(sa.func.max(_events.c.position)).scalar_subquery().label("max_position"),
-)
-"""Everything an append needs to know, in one round trip (run while holding the lock)."""
-
-_STORED_BY_ID = sa.select(_events).where(
-    _events.c.event_id.in_(sa.bindparam("event_ids", expanding=True))
-)
-_INSERT = _events.insert()
-_PG_LOCK = sa.text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=PG_APPEND_LOCK_KEY)
 #: Serialises sequence allocations (a different key: they need not wait for appends).
 PG_SEQUENCE_LOCK_KEY = 0x5261_7469_6679_5351
 _PG_SEQUENCE_LOCK = sa.text("SELECT pg_advisory_xact_lock(:key)").bindparams(
     key=PG_SEQUENCE_LOCK_KEY
 )
+
+
+class _Sql:
+    """The statements of the hot paths, in the driver's placeholder style."""
+
+    def __init__(self, db: Database) -> None:
+        p = db.param
+        tail = f"FROM {EVENTS} WHERE stream_id = {p} ORDER BY version DESC LIMIT 1"
+        self.lock = f"SELECT pg_advisory_xact_lock({PG_APPEND_LOCK_KEY:d})"
+        self.state = (
+            f"SELECT (SELECT version {tail}), (SELECT hash {tail}), "
+            f'(SELECT max("position") FROM {EVENTS})'
+        )
+        """The stream's version and head hash and the last position: all an append needs."""
+        self.insert = f"INSERT INTO {EVENTS} ({COLUMNS}) VALUES ({db.placeholders(14)})"
+        self.copy = f"COPY {EVENTS} ({COLUMNS}) FROM STDIN"
+        self.read_all = f'SELECT {COLUMNS} FROM {EVENTS} WHERE "position" > {p} ORDER BY "position"'
+        self.read_all_limit = f"{self.read_all} LIMIT {p}"
+        self.read_stream = f"SELECT {COLUMNS} FROM {EVENTS} WHERE stream_id = {p}"
+        self.to_version = f" AND version <= {p}"
+        self.as_of = f" AND occurred_at <= {p}"
+        self.by_version = " ORDER BY version"
+        self.stream_version = f"SELECT max(version) FROM {EVENTS} WHERE stream_id = {p}"
+        self.last_position = f'SELECT max("position") FROM {EVENTS}'
+        self._db = db
+
+    def stored_by_id(self, count: int) -> str:
+        if self._db.sqlite:
+            ids = self._db.placeholders(count)
+            return f"SELECT {COLUMNS} FROM {EVENTS} WHERE event_id IN ({ids})"
+        return f"SELECT {COLUMNS} FROM {EVENTS} WHERE event_id = ANY(%s)"
+
+
+class _IdsTaken(Exception):
+    """The INSERT of a batch hit a unique constraint: maybe a retry (see append)."""
+
+    def __init__(self, error: sa.exc.IntegrityError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class EventStore:
@@ -106,6 +141,9 @@ class EventStore:
         self._writer = write_engine(engine)
         self._postgres = backend == "postgresql"
         self._owns_engine = owns_engine
+        self._db = Database(engine)
+        self._sql = _Sql(self._db)
+        self._decode = _decode_postgres if self._postgres else _decode_sqlite
 
     @classmethod
     def from_url(cls, url: str | URL, **engine_kwargs: Any) -> EventStore:
@@ -171,51 +209,66 @@ class EventStore:
             if item.event_id in seen:
                 raise InvalidEvent(f"event id {item.event_id} appears twice in the batch")
             seen.add(item.event_id)
-        prepared = [_Prepared(item) for item in batch]
+        sqlite = self._db.sqlite
+        prepared = [_Prepared(item, sqlite) for item in batch]
+        try:
+            return self._append(stream_id, expected_version, prepared)
+        except _IdsTaken as taken:
+            # Some id of the batch may be stored already: a retry, or a conflict. (The
+            # failed transaction has been rolled back; stored events stay stored.)
+            with self._db.transaction(write=True) as tx:
+                if self._postgres:
+                    tx.execute(self._sql.lock)
+                stored = self._stored_by_id(tx, [p.event.event_id for p in prepared])
+            if stored:
+                return _resolve_retry(stream_id, prepared, stored)
+            raise taken.error from None  # some other constraint: a damaged store
 
-        with self._writer.connect() as conn, conn.begin():
-            if self._postgres:
-                # Own statement, so the queries below take their snapshot after the
-                # previous holder's commit became visible.
-                conn.execute(_PG_LOCK)
-            ids = [p.event.event_id for p in prepared]
-            state = conn.execute(_APPEND_STATE, {"event_ids": ids, "stream_id": stream_id}).one()
-            if state.already_stored:
-                stored = conn.execute(_STORED_BY_ID, {"event_ids": ids}).mappings()
-                return _resolve_retry(stream_id, prepared, {row["event_id"]: row for row in stored})
-
-            actual_version = state.version or 0
-            prev_hash = state.hash or GENESIS_HASH
-            if actual_version != expected_version:
-                raise ConcurrencyConflict(stream_id, expected_version, actual_version)
-            position = state.max_position or 0
-
-            recorded_at = datetime.now(UTC)
-            records: list[StoredEvent] = []
-            for offset, prep in enumerate(prepared, start=1):
-                new = prep.event
-                hash_input = HashInput(
-                    position=position + offset,
-                    event_id=new.event_id,
-                    stream_id=stream_id,
-                    version=actual_version + offset,
-                    event_type=new.event_type,
-                    schema_version=new.schema_version,
-                    occurred_at=prep.occurred_at,
-                    recorded_at=recorded_at,
-                    actor_id=new.actor_id,
-                    actor_role=new.actor_role,
-                    data_text=prep.data_text,
-                    metadata_text=prep.metadata_text,
-                    prev_hash=prev_hash,
-                )
-                prev_hash = row_hash(hash_input)
-                records.append(_record(hash_input, prev_hash, prep))
-            conn.execute(
-                _INSERT,
-                [_row_values(r, p) for r, p in zip(records, prepared, strict=True)],
-            )
+    def _append(
+        self, stream_id: str, expected_version: int, prepared: list[_Prepared]
+    ) -> list[StoredEvent]:
+        sql = self._sql
+        try:
+            with self._db.transaction(write=True) as tx:
+                if self._postgres:
+                    # The lock in its own statement, so the query after it takes its
+                    # snapshot once the previous holder's commit is visible.
+                    tx.execute(sql.lock)
+                version, head, last = tx.execute(sql.state, (stream_id, stream_id)).fetchone()
+                if version is None:
+                    version, head = 0, GENESIS_HASH
+                if version != expected_version:
+                    stored = self._stored_by_id(tx, [p.event.event_id for p in prepared])
+                    if stored:
+                        return _resolve_retry(stream_id, prepared, stored)
+                    raise ConcurrencyConflict(stream_id, expected_version, version)
+                sqlite = self._db.sqlite
+                records, rows = _chain(stream_id, version, head, last or 0, prepared, sqlite)
+                if len(rows) == 1:
+                    tx.execute(sql.insert, rows[0])
+                elif self._postgres and len(rows) >= _COPY_FROM:
+                    tx.copy(sql.copy, rows)
+                else:
+                    tx.executemany(sql.insert, rows)
+        except sa.exc.IntegrityError as error:
+            raise _IdsTaken(error) from None
         return records
+
+    def _stored_by_id(self, tx: Transaction, ids: list[UUID]) -> dict[UUID, _StoredRow]:
+        """The stored events with these ids (run while holding the append lock)."""
+        decode = self._decode
+        found: dict[UUID, _StoredRow] = {}
+        if self._db.sqlite:
+            for start in range(0, len(ids), _ID_CHUNK):
+                chunk = [i.hex for i in ids[start : start + _ID_CHUNK]]
+                for row in tx.execute(self._sql.stored_by_id(len(chunk)), chunk).fetchall():
+                    record = decode(row)
+                    found[record.event_id] = _StoredRow(record, row[10], row[11])
+        else:
+            for row in tx.execute(self._sql.stored_by_id(len(ids)), (ids,)).fetchall():
+                record = decode(row)
+                found[record.event_id] = _StoredRow(record, row[10], row[11])
+        return found
 
     # ------------------------------------------------------------------ reads
 
@@ -232,16 +285,20 @@ class EventStore:
         events whose ``occurred_at`` is at or before that (timezone-aware) instant.
         An id no stream can have (see :meth:`append`) reads as an empty stream.
         """
-        query = sa.select(_events).where(_events.c.stream_id == stream_id)
+        sql = self._sql
+        query = sql.read_stream
+        params: list[Any] = [stream_id]
         if to_version is not None:
             _check_count(to_version, "to_version")
-            query = query.where(_events.c.version <= to_version)
+            query += sql.to_version
+            params.append(to_version)
         if as_of is not None:
             check_aware(as_of, "as_of")
-            query = query.where(_events.c.occurred_at <= as_of)
+            query += sql.as_of
+            params.append(_stored_datetime(as_of.astimezone(UTC), self._db.sqlite))
         if not _may_exist(stream_id):
             return []
-        return self._read(query.order_by(_events.c.version))
+        return self._read(query + sql.by_version, params)
 
     def read_all(self, *, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
         """Events with a position greater than ``after``, in position order.
@@ -249,31 +306,25 @@ class EventStore:
         At most ``limit`` events if given. Safe for tailing: see the module docstring.
         """
         _check_count(after, "after")
-        query = sa.select(_events).where(_events.c.position > after).order_by(_events.c.position)
-        if limit is not None:
-            _check_count(limit, "limit", minimum=1)
-            query = query.limit(limit)
-        return self._read(query)
+        if limit is None:
+            return self._read(self._sql.read_all, (after,))
+        _check_count(limit, "limit", minimum=1)
+        return self._read(self._sql.read_all_limit, (after, limit))
 
     def stream_version(self, stream_id: str) -> int:
         """The stream's current version: the number of events in it (0 if none)."""
         if not _may_exist(stream_id):
             return 0
-        with self._engine.connect() as conn, conn.begin():
-            version = conn.execute(
-                sa.select(sa.func.max(_events.c.version)).where(_events.c.stream_id == stream_id)
-            ).scalar_one()
+        ((version,),) = self._db.read(self._sql.stream_version, (stream_id,))
         return int(version or 0)
 
     def last_position(self) -> int:
         """The highest stored position (0 if the store is empty)."""
-        with self._engine.connect() as conn, conn.begin():
-            return _max_position(conn)
+        ((position,),) = self._db.read(self._sql.last_position)
+        return int(position or 0)
 
-    def _read(self, query: sa.Select[Any]) -> list[StoredEvent]:
-        with self._engine.connect() as conn, conn.begin():
-            rows = conn.execute(query).mappings().all()
-        return [_from_row(row) for row in rows]
+    def _read(self, query: str, params: Sequence[Any]) -> list[StoredEvent]:
+        return list(map(self._decode, self._db.read(query, params)))
 
     # ------------------------------------------------------------------ verify
 
@@ -343,19 +394,220 @@ class EventStore:
 
 
 class _Prepared:
-    """A validated NewEvent with its stored forms computed once."""
+    """A validated NewEvent with its stored and hashed forms computed once."""
 
-    __slots__ = ("data", "data_text", "event", "metadata", "metadata_text", "occurred_at")
+    __slots__ = (
+        "data",
+        "data_text",
+        "event",
+        "event_id",
+        "event_id_param",
+        "metadata",
+        "metadata_text",
+        "occurred_at",
+        "occurred_at_param",
+        "occurred_at_text",
+    )
 
-    def __init__(self, event: NewEvent) -> None:
-        check_aware(event.occurred_at, f"occurred_at of event {event.event_id}")
+    def __init__(self, event: NewEvent, sqlite: bool) -> None:
+        occurred_at = event.occurred_at
+        if type(occurred_at) is not datetime or occurred_at.utcoffset() is None:
+            check_aware(occurred_at, f"occurred_at of event {event.event_id}")
+        # The data is checked again: a dict can change after the event was made.
+        earlier = take_canonical(event)
         try:
-            self.data_text, self.data = canonicalise(event.data, "data")
-            self.metadata_text, self.metadata = canonicalise(event.metadata, "metadata")
+            if earlier is None:
+                self.data_text, self.data = canonicalise(event.data, "data")
+                self.metadata_text, self.metadata = canonicalise(event.metadata, "metadata")
+            else:
+                self.data_text, self.data = recanonicalise(event.data, earlier[0], "data")
+                self.metadata_text, self.metadata = recanonicalise(
+                    event.metadata, earlier[1], "metadata"
+                )
         except InvalidEvent as exc:
             raise InvalidEvent(f"event {event.event_id}: {exc}") from None
         self.event = event
-        self.occurred_at = event.occurred_at.astimezone(UTC)
+        self.event_id = str(event.event_id)
+        occurred_at = occurred_at.astimezone(UTC)
+        self.occurred_at = occurred_at
+        self.occurred_at_text = occurred_at.isoformat(timespec="microseconds")
+        if sqlite:
+            # sa.Uuid and sa.DateTime on SQLite: 32 hex digits, "YYYY-MM-DD HH:MM:SS.ffffff".
+            self.event_id_param: Any = event.event_id.hex
+            text = self.occurred_at_text
+            self.occurred_at_param: Any = f"{text[:10]} {text[11:26]}"
+        else:
+            self.event_id_param = event.event_id
+            self.occurred_at_param = occurred_at
+
+
+class _StoredRow:
+    """A stored event, with its stored data and metadata texts (to compare with a retry)."""
+
+    __slots__ = ("data_text", "metadata_text", "record")
+
+    def __init__(self, record: StoredEvent, data_text: str, metadata_text: str) -> None:
+        self.record = record
+        self.data_text = data_text
+        self.metadata_text = metadata_text
+
+
+def _chain(
+    stream_id: str,
+    version: int,
+    prev_hash: str,
+    position: int,
+    prepared: list[_Prepared],
+    sqlite: bool,
+) -> tuple[list[StoredEvent], list[tuple[Any, ...]]]:
+    """The records of a batch appended after (version, prev_hash, position), and its rows."""
+    recorded_at = datetime.now(UTC)
+    recorded_text = recorded_at.isoformat(timespec="microseconds")
+    recorded_param: Any = f"{recorded_text[:10]} {recorded_text[11:26]}" if sqlite else recorded_at
+    records: list[StoredEvent] = []
+    rows: list[tuple[Any, ...]] = []
+    for prep in prepared:
+        new = prep.event
+        position += 1
+        version += 1
+        digest = chain_hash(
+            position,
+            prep.event_id,
+            stream_id,
+            version,
+            new.event_type,
+            new.schema_version,
+            prep.occurred_at_text,
+            recorded_text,
+            new.actor_id,
+            new.actor_role,
+            prep.data_text,
+            prep.metadata_text,
+            prev_hash,
+        )
+        rows.append(
+            (
+                position,
+                prep.event_id_param,
+                stream_id,
+                version,
+                new.event_type,
+                new.schema_version,
+                prep.occurred_at_param,
+                recorded_param,
+                new.actor_id,
+                new.actor_role,
+                prep.data_text,
+                prep.metadata_text,
+                prev_hash,
+                digest,
+            )
+        )
+        records.append(
+            stored_event(
+                position,
+                new.event_id,
+                stream_id,
+                version,
+                new.event_type,
+                new.schema_version,
+                prep.occurred_at,
+                recorded_at,
+                new.actor_id,
+                new.actor_role,
+                prep.data,
+                prep.metadata,
+                prev_hash,
+                digest,
+            )
+        )
+        prev_hash = digest
+    return records, rows
+
+
+def _stored_datetime(value: datetime, sqlite: bool) -> Any:
+    """A UTC datetime as the backend stores it (a bound parameter)."""
+    if not sqlite:
+        return value
+    text = value.isoformat(timespec="microseconds")
+    return f"{text[:10]} {text[11:26]}"
+
+
+def _sqlite_datetime(text: str) -> datetime:
+    """A stored SQLite timestamp ("YYYY-MM-DD HH:MM:SS.ffffff", UTC) as an aware datetime."""
+    return datetime.fromisoformat(text + "+00:00")
+
+
+def _decode_sqlite(row: Sequence[Any]) -> StoredEvent:
+    """A row (columns in table order) of a SQLite store as a StoredEvent."""
+    (
+        position,
+        event_id,
+        stream_id,
+        version,
+        event_type,
+        schema_version,
+        occurred_at,
+        recorded_at,
+        actor_id,
+        actor_role,
+        data,
+        metadata,
+        prev_hash,
+        hash_,
+    ) = row
+    return stored_event(
+        position,
+        UUID(hex=event_id),
+        stream_id,
+        version,
+        event_type,
+        schema_version,
+        datetime.fromisoformat(occurred_at + "+00:00"),
+        datetime.fromisoformat(recorded_at + "+00:00"),
+        actor_id,
+        actor_role,
+        parse_json(data),
+        parse_json(metadata),
+        prev_hash,
+        hash_,
+    )
+
+
+def _decode_postgres(row: Sequence[Any]) -> StoredEvent:
+    """A row (columns in table order) of a PostgreSQL store as a StoredEvent."""
+    (
+        position,
+        event_id,
+        stream_id,
+        version,
+        event_type,
+        schema_version,
+        occurred_at,
+        recorded_at,
+        actor_id,
+        actor_role,
+        data,
+        metadata,
+        prev_hash,
+        hash_,
+    ) = row
+    return stored_event(
+        position,
+        event_id,
+        stream_id,
+        version,
+        event_type,
+        schema_version,
+        occurred_at.astimezone(UTC),
+        recorded_at.astimezone(UTC),
+        actor_id,
+        actor_role,
+        parse_json(data),
+        parse_json(metadata),
+        prev_hash,
+        hash_,
+    )
 
 
 def _may_exist(stream_id: str) -> bool:
@@ -376,69 +628,8 @@ def _check_count(value: object, what: str, *, minimum: int = 0) -> None:
         raise InvalidEvent(f"{what} must be an int >= {minimum}, not {value!r}")
 
 
-def _max_position(conn: Connection) -> int:
-    return int(conn.execute(sa.select(sa.func.max(_events.c.position))).scalar_one() or 0)
-
-
-def _record(row: HashInput, hash_: str, prepared: _Prepared) -> StoredEvent:
-    return StoredEvent(
-        position=row.position,
-        event_id=row.event_id,
-        stream_id=row.stream_id,
-        version=row.version,
-        event_type=row.event_type,
-        schema_version=row.schema_version,
-        occurred_at=row.occurred_at,
-        recorded_at=row.recorded_at,
-        actor_id=row.actor_id,
-        actor_role=row.actor_role,
-        data=prepared.data,
-        metadata=prepared.metadata,
-        prev_hash=row.prev_hash,
-        hash=hash_,
-    )
-
-
-def _row_values(record: StoredEvent, prepared: _Prepared) -> dict[str, Any]:
-    return {
-        "position": record.position,
-        "event_id": record.event_id,
-        "stream_id": record.stream_id,
-        "version": record.version,
-        "event_type": record.event_type,
-        "schema_version": record.schema_version,
-        "occurred_at": record.occurred_at,
-        "recorded_at": record.recorded_at,
-        "actor_id": record.actor_id,
-        "actor_role": record.actor_role,
-        "data": prepared.data_text,
-        "metadata": prepared.metadata_text,
-        "prev_hash": record.prev_hash,
-        "hash": record.hash,
-    }
-
-
-def _from_row(row: RowMapping) -> StoredEvent:
-    return StoredEvent(
-        position=row["position"],
-        event_id=row["event_id"],
-        stream_id=row["stream_id"],
-        version=row["version"],
-        event_type=row["event_type"],
-        schema_version=row["schema_version"],
-        occurred_at=row["occurred_at"],
-        recorded_at=row["recorded_at"],
-        actor_id=row["actor_id"],
-        actor_role=row["actor_role"],
-        data=json.loads(row["data"]),
-        metadata=json.loads(row["metadata"]),
-        prev_hash=row["prev_hash"],
-        hash=row["hash"],
-    )
-
-
 def _resolve_retry(
-    stream_id: str, prepared: list[_Prepared], stored_by_id: dict[UUID, RowMapping]
+    stream_id: str, prepared: list[_Prepared], stored_by_id: dict[UUID, _StoredRow]
 ) -> list[StoredEvent]:
     """Return the stored records for an exact retry, or raise an EventIdConflict."""
     ids = [p.event.event_id for p in prepared]
@@ -451,29 +642,31 @@ def _resolve_retry(
     for item in prepared:
         new = item.event
         row = stored_by_id[new.event_id]
-        expected: dict[str, object] = {
-            "stream_id": stream_id,
-            "event_type": new.event_type,
-            "schema_version": new.schema_version,
-            "occurred_at": item.occurred_at,
-            "actor_id": new.actor_id,
-            "actor_role": new.actor_role,
-            "data": item.data_text,
-            "metadata": item.metadata_text,
+        stored = row.record
+        pairs: dict[str, tuple[object, object]] = {
+            "stream_id": (stored.stream_id, stream_id),
+            "event_type": (stored.event_type, new.event_type),
+            "schema_version": (stored.schema_version, new.schema_version),
+            "occurred_at": (stored.occurred_at, item.occurred_at),
+            "actor_id": (stored.actor_id, new.actor_id),
+            "actor_role": (stored.actor_role, new.actor_role),
+            "data": (row.data_text, item.data_text),
+            "metadata": (row.metadata_text, item.metadata_text),
         }
-        differing = [name for name, value in expected.items() if row[name] != value]
+        differing = [name for name, (old, value) in pairs.items() if old != value]
         if differing:
             details = []
             for name in differing:
                 if name in ("data", "metadata"):
                     details.append(f"{name} differs")
                 else:
-                    details.append(f"{name} stored {row[name]!r}, new {expected[name]!r}")
+                    old, value = pairs[name]
+                    details.append(f"{name} stored {old!r}, new {value!r}")
             raise EventIdConflict(
                 new.event_id,
                 "the new event has different content (" + "; ".join(details) + ")",
             )
-        records.append(_from_row(row))
+        records.append(stored)
     versions = [r.version for r in records]
     if versions != list(range(versions[0], versions[0] + len(versions))):
         raise EventIdConflict(

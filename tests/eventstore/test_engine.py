@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from eventstore import EngineNotConfigured, EventStore, create_engine_for, migrate
+from eventstore import (
+    ConcurrencyConflict,
+    EngineNotConfigured,
+    EventStore,
+    create_engine_for,
+    migrate,
+)
 from eventstore.engine import write_engine
 
 from .helpers import new_event
@@ -33,20 +39,29 @@ def test_sqlite_connections_use_wal_normal_sync_and_busy_timeout(sqlite_url: str
 
 
 def test_appends_run_in_begin_immediate_and_reads_in_deferred_begin(sqlite_url: str) -> None:
+    """What SQLite itself is asked to run (its trace callback: the store's hot paths use
+    the DBAPI connection directly, so SQLAlchemy's cursor events would not see them)."""
     store = EventStore.from_url(sqlite_url)
     statements: list[str] = []
 
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        if statement.startswith("BEGIN"):
+    def trace(statement: str) -> None:
+        if statement.startswith(("BEGIN", "COMMIT", "ROLLBACK")):
             statements.append(statement)
 
-    sa.event.listen(store.engine, "before_cursor_execute", record)
+    def on_checkout(dbapi_connection, connection_record, connection_proxy) -> None:
+        dbapi_connection.set_trace_callback(trace)
+
+    sa.event.listen(store.engine, "checkout", on_checkout)
     try:
         store.append("s", 0, [new_event()])
-        assert statements == ["BEGIN IMMEDIATE"]
+        assert statements == ["BEGIN IMMEDIATE", "COMMIT"]
         store.read_all()
-        assert statements == ["BEGIN IMMEDIATE", "BEGIN"]
+        assert statements == ["BEGIN IMMEDIATE", "COMMIT", "BEGIN", "COMMIT"]
+        with pytest.raises(ConcurrencyConflict):
+            store.append("s", 0, [new_event()])
+        assert statements[4:] == ["BEGIN IMMEDIATE", "ROLLBACK"]
     finally:
+        sa.event.remove(store.engine, "checkout", on_checkout)
         store.close()
 
 
