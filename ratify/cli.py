@@ -21,11 +21,16 @@ field and the rule, and exits with status 2. People get rich tables; scripts get
 Officers, approvers and auditors work through the HTTP API with their token, so the CLI and
 the web share one set of rules (see `ratify.client`):
 
-    ratify case submit FILE [--case-id ID] [--draft-only]     ratify case list [--stage S]
-    ratify case show CASE [--version N] [--as-of ISO]         ratify tasks
+    ratify case submit FILE [--case-id ID] [--draft-only]
+    ratify case list [--stage S] [--title T] [--reference R] [--limit N] [--cursor C]
+    ratify case show CASE [--version N] [--as-of ISO]         ratify tasks [--limit N] [--cursor C]
     ratify act CASE ACTION [--field key=value ...] [--json-body '{...}'] [--role R]
                [--on-behalf-of USER] [--expected-version N]
-    ratify history CASE [--as-of ISO]                          ratify register [REFERENCE]
+    ratify history CASE [--as-of ISO]
+    ratify register [REFERENCE] [--title T] [--signed-from D] [--signed-to D] [--cursor C]
+
+The lists come a page at a time (50 unless --limit): after a page that is not the last, the
+command prints the command for the next one, with its `--cursor` (with --json: `next`).
 
 The API is `--api-url` or `RATIFY_API_URL` (default http://127.0.0.1:8000), the token
 `--token` or `RATIFY_TOKEN`. A refusal prints `error: <code>: <detail>` and exits 2 (a stale
@@ -38,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -770,6 +776,27 @@ def _open_tasks(view: dict[str, Any]) -> list[dict[str, Any]] | None:
     return [t.model_dump(mode="json") for t in open_tasks(state)]
 
 
+CursorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cursor",
+        help="Where the page starts: the cursor printed after the page before.",
+        show_default=False,
+    ),
+]
+
+
+def _next_page(command: str, cursor: str | None, **options: str | int | None) -> str | None:
+    """The command that prints the page after this one (None on the last page)."""
+    if not cursor:
+        return None
+    words = ["ratify", *command.split()]
+    for name, value in options.items():
+        if value is not None and value != "":
+            words += [f"--{name.replace('_', '-')}", str(value)]
+    return shlex.join([*words, "--cursor", cursor])
+
+
 # -- case ---------------------------------------------------------------------------------
 
 
@@ -947,23 +974,29 @@ def case_list(
     stage: Annotated[str | None, typer.Option("--stage", help="e.g. advice, decision.")] = None,
     title: Annotated[str | None, typer.Option("--title", help="Title contains this.")] = None,
     reference: Annotated[str | None, typer.Option("--reference", help="e.g. 'PCD 679'.")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=500)] = 50,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=500, help="Cases a page.")] = 50,
+    cursor: CursorOption = None,
     api_url: ApiUrlOption = DEFAULT_API_URL,
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Search the cases, most recently changed first (no Part 2 content)."""
+    """Search the cases, most recently changed first, a page at a time (no Part 2 content).
+
+    --json prints the API's page: {"items": [...], "next": cursor or null}.
+    """
     with _api(api_url, token) as ratify:
-        rows = ratify.list_cases(stage=stage, title=title, reference=reference, limit=limit)
+        found = ratify.list_cases(
+            stage=stage, title=title, reference=reference, limit=limit, cursor=cursor
+        )
     if as_json:
-        _echo_json(rows)
+        _echo_json(found)
         return
     table = _table(
         "Cases",
         *("case", "title", "stage", "reference", "amount", "required by", "updated", "version"),
         keep={"case", "stage", "reference", "amount", "required by", "updated", "version"},
     )
-    for r in rows:
+    for r in found["items"]:
         table.add_row(
             r["case_id"],
             r["title"],
@@ -974,7 +1007,18 @@ def case_list(
             _when_text(r.get("updated_at")),
             str(r.get("version")),
         )
-    _out().print(table)
+    out = _out()
+    out.print(table)
+    more = _next_page(
+        "case list",
+        found.get("next"),
+        stage=stage,
+        title=title,
+        reference=reference,
+        limit=limit if limit != 50 else None,
+    )
+    if more:
+        out.print(f"more cases: {more}", markup=False, soft_wrap=True)
 
 
 # -- tasks and actions ----------------------------------------------------------------------
@@ -982,14 +1026,19 @@ def case_list(
 
 @app.command("tasks")
 def tasks_inbox(
+    limit: Annotated[int, typer.Option("--limit", min=1, max=200, help="Tasks a page.")] = 50,
+    cursor: CursorOption = None,
     api_url: ApiUrlOption = DEFAULT_API_URL,
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """My inbox: the open tasks of my roles (own and delegated), soonest due first."""
+    """My inbox: the open tasks of my roles (own and delegated), soonest due first (undated
+    last), a page at a time, with how many there are and how to see the rest.
+
+    --json prints the API's page: {"items", "total", "more", "next"}.
+    """
     with _api(api_url, token) as ratify:
-        found = ratify.tasks()
-    found.sort(key=lambda t: (t.get("due") is None, t.get("due") or ""))
+        found = ratify.tasks(limit=limit, cursor=cursor)
     if as_json:
         _echo_json(found)
         return
@@ -998,7 +1047,8 @@ def tasks_inbox(
         *("due", "case", "title", "reference", "stage", "task", "role", "description"),
         keep={"due", "case", "reference", "stage", "task", "role"},
     )
-    for t in found:
+    items = found["items"]
+    for t in items:
         task = t["kind"] + (f" ({t['area']})" if t.get("area") else "")
         table.add_row(
             _dash(t.get("due")),
@@ -1010,7 +1060,19 @@ def tasks_inbox(
             t["role"],
             t["description"],
         )
-    _out().print(table)
+    out = _out()
+    out.print(table)
+    total, more = int(found.get("total", len(items))), int(found.get("more", 0))
+    shown_to = total - more
+    if not items:
+        out.print("no open tasks" if not cursor else "no more open tasks")
+    elif len(items) == total:
+        out.print(f"{total} open task{'s' if total != 1 else ''}")
+    else:
+        out.print(f"tasks {shown_to - len(items) + 1} to {shown_to} of {total}")
+    following = _next_page("tasks", found.get("next"), limit=limit if limit != 50 else None)
+    if following:
+        out.print(f"{more} more: {following}", markup=False, soft_wrap=True)
 
 
 def _action_fields(
@@ -1174,38 +1236,48 @@ def register(
     reference: Annotated[
         str | None, typer.Argument(metavar="[REFERENCE]", help="One decision, e.g. 'PCD 679'.")
     ] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", help="Titles containing this (any letter case).")
+    ] = None,
+    signed_from: Annotated[
+        str | None, typer.Option("--signed-from", help="Signed on or after, YYYY-MM-DD.")
+    ] = None,
+    signed_to: Annotated[
+        str | None, typer.Option("--signed-to", help="Signed on or before, YYYY-MM-DD.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=200, help="Decisions a page.")] = 50,
+    cursor: CursorOption = None,
     api_url: ApiUrlOption = DEFAULT_API_URL,
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The public register of published decisions (Part 1; no token needed)."""
+    """The public register (Part 1; no token needed): one decision with its papers, or the
+    decisions most recently published first, a page at a time, searched by title and date
+    signed. --json prints one decision, or the API's page: {"items": [...], "next"}."""
+    searching = title is not None or signed_from is not None or signed_to is not None
+    if reference and (searching or cursor):
+        _fail("REFERENCE shows one decision: give it, or --title/--signed-from/--signed-to")
+    start = _parse_date(signed_from, "--signed-from") if signed_from is not None else None
+    end = _parse_date(signed_to, "--signed-to") if signed_to is not None else None
     with _api(api_url, token, need_token=False) as ratify:
-        found = [ratify.register_entry(reference)] if reference else ratify.register()
-    if as_json:
-        _echo_json(found[0] if reference else found)
-        return
+        if reference:
+            entry = ratify.register_entry(reference)
+        else:
+            found = ratify.register(
+                limit=limit, cursor=cursor, title=title, signed_from=start, signed_to=end
+            )
     if reference:
-        entry = found[0]
-        out = _out()
-        out.print(Text(f"{entry['reference']}: {entry['title']}", style="bold"))
-        out.print(
-            f"signed {entry['date_signed']} by {entry['decision_maker']}; "
-            f"published {_when_text(entry['published_at'])}",
-            markup=False,
-        )
-        out.print(entry["executive_summary"], markup=False)
-        for r in entry.get("recommendations", []):
-            out.print(f"  {r.get('number')}. {r.get('text')}", markup=False)
-        if entry.get("part2_text"):
-            out.print(f"Part 2 (published {_when_text(entry.get('part2_published_at'))}):")
-            out.print(entry["part2_text"], markup=False)
+        _print_register_entry(entry, as_json)
+        return
+    if as_json:
+        _echo_json(found)
         return
     table = _table(
-        "Published decisions",
+        "Published decisions" if not searching else "Decisions found",
         *("reference", "title", "signed", "decision maker", "published"),
         keep={"reference", "signed", "published"},
     )
-    for e in found:
+    for e in found["items"]:
         table.add_row(
             _dash(e.get("reference")),
             e["title"],
@@ -1213,7 +1285,39 @@ def register(
             e["decision_maker"],
             _when_text(e.get("published_at")),
         )
-    _out().print(table)
+    out = _out()
+    out.print(table)
+    if not found["items"]:
+        out.print("no decision matches" if searching or cursor else "no decision is published")
+    following = _next_page(
+        "register",
+        found.get("next"),
+        title=title,
+        signed_from=signed_from,
+        signed_to=signed_to,
+        limit=limit if limit != 50 else None,
+    )
+    if following:
+        out.print(f"older decisions: {following}", markup=False, soft_wrap=True)
+
+
+def _print_register_entry(entry: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _echo_json(entry)
+        return
+    out = _out()
+    out.print(Text(f"{entry['reference']}: {entry['title']}", style="bold"))
+    out.print(
+        f"signed {entry['date_signed']} by {entry['decision_maker']}; "
+        f"published {_when_text(entry['published_at'])}",
+        markup=False,
+    )
+    out.print(entry["executive_summary"], markup=False)
+    for r in entry.get("recommendations", []):
+        out.print(f"  {r.get('number')}. {r.get('text')}", markup=False)
+    if entry.get("part2_text"):
+        out.print(f"Part 2 (published {_when_text(entry.get('part2_published_at'))}):")
+        out.print(entry["part2_text"], markup=False)
 
 
 # -- audit ------------------------------------------------------------------------------------

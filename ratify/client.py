@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
@@ -195,6 +195,13 @@ class RatifyClient:
             raise ServerFailure(200, f"expected a JSON object from {path}")
         return cast(dict[str, Any], found)
 
+    def _page(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """A page of a list: `{"items": [...], "next": cursor or None, ...}`."""
+        found = self._object("GET", path, params=params)
+        if not isinstance(found.get("items"), list):
+            raise ServerFailure(200, f"expected a page (items, next) from {path}")
+        return found
+
     def _list(self, path: str, **kw: Any) -> list[dict[str, Any]]:
         found = self._request("GET", path, **kw)
         if not isinstance(found, list):
@@ -253,16 +260,22 @@ class RatifyClient:
             "GET", f"/cases/{_segment(case_id)}", params={"version": version, "as_of": when}
         )
 
-    def list_cases(self, **filters: str | int | None) -> list[dict[str, Any]]:
-        """Search cases: `stage`, `reference`, `title`, `submitted_from`, `submitted_to`,
-        `required_by_before`, `min_amount`, `max_amount`, `limit`, `offset`."""
-        return self._list("/cases", params=filters)
+    def list_cases(self, **filters: str | int | None) -> dict[str, Any]:
+        """A page of the case search, most recently changed first: `{"items", "next"}`.
+
+        Filters: `stage`, `reference`, `title`, `submitted_from`, `submitted_to`,
+        `required_by_before`, `min_amount`, `max_amount`; `limit` (at most 500) and `cursor`
+        (the `next` of the page before).
+        """
+        return self._page("/cases", filters)
 
     # -- tasks and actions ---------------------------------------------------------------
 
-    def tasks(self) -> list[dict[str, Any]]:
-        """My open tasks (own roles and delegated ones), by due date."""
-        return self._list("/tasks")
+    def tasks(self, *, limit: int | None = None, cursor: str | None = None) -> dict[str, Any]:
+        """A page of my open tasks (own roles and delegated ones), soonest due first:
+        `{"items", "total", "more", "next"}` (`more`: how many come after this page;
+        `next`: the cursor of the next page, or None)."""
+        return self._page("/tasks", {"limit": limit, "cursor": cursor})
 
     def act(self, case_id: str, action: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Do an action on a case; `fields` are the action's (plus `role`,
@@ -314,9 +327,26 @@ class RatifyClient:
         """Check every hash chain, and consistency with an older digest (auditors)."""
         return self._object("POST", "/audit/verify", json_body={"since": since})
 
-    def register(self) -> list[dict[str, Any]]:
-        """The public register of published decisions (no token needed)."""
-        return self._list("/register")
+    def register(
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        reference: str | None = None,
+        title: str | None = None,
+        signed_from: date | str | None = None,
+        signed_to: date | str | None = None,
+    ) -> dict[str, Any]:
+        """A page of the public register, most recently published first (no token needed):
+        `{"items", "next"}`, searched by `reference`, `title` (contains) and the date signed
+        (`signed_from`, `signed_to`, both included); `cursor` is the `next` of the page before.
+        """
+        days = {
+            name: day.isoformat() if isinstance(day, date) else day
+            for name, day in (("signed_from", signed_from), ("signed_to", signed_to))
+        }
+        params = {"limit": limit, "cursor": cursor, "reference": reference, "title": title}
+        return self._page("/register", {**params, **days})
 
     def register_entry(self, reference: str) -> dict[str, Any]:
         """One published decision, e.g. `PCD 679`."""

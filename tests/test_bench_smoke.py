@@ -76,6 +76,12 @@ def test_the_fold_and_query_benches_run(tmp_path: Path):
     sqlite = json.loads(views.read_text("utf-8"))["sqlite"]
     assert sqlite["cases"] == 300 and sqlite["published"] > 0 and sqlite["task_rows"] > 0
     assert sqlite["inbox"]["ours"]["p99_ms"] >= sqlite["inbox"]["ours"]["p50_ms"] > 0
+    deep = [name for name in sqlite if name.startswith("register_page_")]
+    assert len(deep) == 1 and sqlite[deep[0]]["rows"] > 0  # 300 cases: fewer than 100 pages
+    for name in ("register", "search_title_rare", "search_signed_month", "inbox_two_roles"):
+        assert sqlite[name]["rows"] > 0, name
+        assert sqlite[name]["ours"]["p50_ms"] > 0 and sqlite[name]["raw_sql"]["p50_ms"] > 0
+    assert "register_page_" in stdout and "search_title_absent" in stdout
 
 
 def test_make_bench_writes_the_results_and_the_table(tmp_path: Path):

@@ -9,15 +9,17 @@ else the rules refuse or the input breaks, 404 for an unknown case.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import structlog
-from fastapi import Body, Depends, FastAPI, Header, Request, Response
+from fastapi import Body, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from domain.case import Case
 from domain.casefile import CaseFileError, parse_case
@@ -195,33 +197,39 @@ def create_app(services: Services) -> FastAPI:
         me: Me,
         stage: str | None = None,
         reference: str | None = None,
-        title: str | None = None,
+        title: Annotated[str | None, Query(max_length=200)] = None,
         submitted_from: date | None = None,
         submitted_to: date | None = None,
         required_by_before: date | None = None,
         min_amount: Decimal | None = None,
         max_amount: Decimal | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> list[dict[str, Any]]:
-        """Search the cases (from the projection; no Part 2 content)."""
-        try:
-            rows = _search(
-                services,
-                stage=stage,
-                reference=reference,
-                title_contains=title,
-                submitted_from=submitted_from,
-                submitted_to=submitted_to,
-                required_by_before=required_by_before,
-                min_amount=min_amount,
-                max_amount=max_amount,
-                limit=min(max(limit, 1), 500),
-                offset=max(offset, 0),
-            )
-        except ValueError as exc:
-            raise Refusal(422, "invalid", str(exc)) from None
-        return [r.model_dump(mode="json") for r in rows]
+        limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = queries.DEFAULT_PAGE,
+        cursor: Cursor = None,
+        offset: Annotated[
+            int,
+            Query(ge=0, le=2**31 - 1, deprecated=True, description="Rows to skip; use `cursor`."),
+        ] = 0,
+    ) -> queries.CasePage:
+        """Search the cases, most recently changed first (from the read views; no Part 2).
+
+        A page of `limit` cases (at most 500) and `next`, the cursor of the next page (null
+        on the last): pass it back as `cursor`, with the same filters, for the next page.
+        """
+        return await _read(
+            queries.cases,
+            services.engine,
+            limit=limit,
+            cursor=cursor,
+            offset=offset,
+            stage=stage,
+            reference=reference,
+            title_contains=title,
+            submitted_from=submitted_from,
+            submitted_to=submitted_to,
+            required_by_before=required_by_before,
+            min_amount=min_amount,
+            max_amount=max_amount,
+        )
 
     @app.get("/cases/{case_id}", tags=["cases"])
     async def get_case(
@@ -355,10 +363,16 @@ def create_app(services: Services) -> FastAPI:
     # -- tasks ---------------------------------------------------------------------------
 
     @app.get("/tasks", tags=["tasks"])
-    async def my_tasks(me: Me) -> list[dict[str, Any]]:
-        """My open tasks, including those I hold as a deputy, by due date."""
+    async def my_tasks(
+        me: Me,
+        limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = queries.DEFAULT_PAGE,
+        cursor: Cursor = None,
+    ) -> queries.InboxPage:
+        """My open tasks, including those I hold as a deputy: soonest due first (undated
+        last), `limit` at a time (at most 200), with `total` (all of them), `more` (how
+        many come after this page) and `next` (the cursor of the next page, or null)."""
         roles = steps.viewer(me).roles
-        return [t.model_dump(mode="json") for t in queries.tasks_for(services.engine, roles)]
+        return await _read(queries.inbox, services.engine, roles, limit=limit, cursor=cursor)
 
     # -- meetings ------------------------------------------------------------------------
 
@@ -407,16 +421,46 @@ def create_app(services: Services) -> FastAPI:
     # -- public register -----------------------------------------------------------------
 
     @app.get("/register", tags=["register"])
-    async def register() -> list[dict[str, Any]]:
-        """Published decisions (Part 1; Part 2 only once a review published it). Public."""
-        return [r.model_dump(mode="json") for r in queries.register(services.engine)]
+    async def register(
+        limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = queries.DEFAULT_PAGE,
+        cursor: Cursor = None,
+        reference: Annotated[
+            str | None, Query(max_length=50, description="e.g. `PCD 679`: that one decision.")
+        ] = None,
+        title: Annotated[
+            str | None,
+            Query(max_length=200, description="Titles containing this (any letter case)."),
+        ] = None,
+        signed_from: Annotated[
+            date | None, Query(description="Signed on or after this day.")
+        ] = None,
+        signed_to: Annotated[
+            date | None, Query(description="Signed on or before this day.")
+        ] = None,
+    ) -> queries.RegisterPage:
+        """Published decisions, most recently published first, `limit` at a time (at most
+        200), each with its reference, title, date signed and decision maker; the papers
+        are at `/register/{reference}`. `next` is the cursor of the next (older) page, or
+        null on the last: decisions published meanwhile never shift the pages. Public."""
+        return await _read(
+            queries.register,
+            services.engine,
+            limit=limit,
+            cursor=cursor,
+            reference=reference,
+            title_contains=title,
+            signed_from=signed_from,
+            signed_to=signed_to,
+        )
 
     @app.get("/register/{reference}", tags=["register"])
-    async def register_entry(reference: str) -> dict[str, Any]:
-        row = queries.register_entry(services.engine, reference)
+    async def register_entry(reference: str) -> queries.RegisterRow:
+        """One published decision: Part 1 as published (executive summary,
+        recommendations), and Part 2 once a review published it. Public."""
+        row = await run_in_threadpool(queries.register_entry, services.engine, reference)
         if row is None:
             raise Refusal(404, "not_found", f"no published decision {reference}")
-        return row.model_dump(mode="json")
+        return row
 
     # -- health --------------------------------------------------------------------------
 
@@ -450,5 +494,24 @@ def create_app(services: Services) -> FastAPI:
     return app
 
 
-def _search(services: Services, **filters: Any) -> list[queries.CaseSummary]:
-    return queries.list_cases(services.engine, **filters)
+#: Where a page starts: the `next` of the page before.
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=queries.MAX_CURSOR,
+        description="The `next` of the page before, unchanged; none for the first page.",
+    ),
+]
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def _read(read: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """A read of the views, in a worker thread (a page is quick, but a search may read
+    every title); a parameter it cannot use is a 422 naming it."""
+    try:
+        return await run_in_threadpool(read, *args, **kwargs)
+    except ValueError as exc:  # QueryError names the parameter; an unknown stage says so
+        raise Refusal(422, "invalid", str(exc)) from None

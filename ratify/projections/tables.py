@@ -6,8 +6,10 @@ position of the last event whose effects are in the tables, written in the same 
 as those effects. Part 2 text appears only in `register_entries.part2_text`, and only once a
 Part 2 review has published it.
 
-The migration `ratify/migrations/versions/p0001_projections.py` must match these models (a
-test compares them).
+The migrations of the `projections` branch (`ratify/migrations/versions/p0*.py`) must build
+exactly these models (a test compares them). The indexes serve the queries of `queries`, one
+index per list, in the list's order, so a page is a short range scan on SQLite and PostgreSQL
+alike (`p0003_list_indexes.py` says which query each one serves).
 """
 
 from __future__ import annotations
@@ -37,10 +39,13 @@ case_summaries = sa.Table(
     sa.Column("part2", sa.String(30), nullable=False),
     sa.Column("version", sa.Integer(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
-    sa.Index("ix_case_summaries_stage", "stage"),
+    #: The case list of one stage, most recently changed first (read backwards).
+    sa.Index("ix_case_summaries_stage_updated", "stage", "updated_at", "case_id"),
     sa.Index("ix_case_summaries_reference", "reference"),
     sa.Index("ix_case_summaries_required_by", "required_by"),
     sa.Index("ix_case_summaries_title", "title"),
+    #: The case list, most recently changed first (read backwards).
+    sa.Index("ix_case_summaries_updated", "updated_at", "case_id"),
     comment="one row per case: the fold of its stream, without Part 2 content",
 )
 
@@ -54,7 +59,8 @@ case_tasks = sa.Table(
     sa.Column("area", sa.String(50), primary_key=True),
     sa.Column("description", sa.Text(), nullable=False),
     sa.Column("due", sa.Date(), nullable=True),
-    sa.Index("ix_case_tasks_role_due", "role", "due"),
+    #: The inbox: one role's tasks in the inbox's order (due date, then the key).
+    sa.Index("ix_case_tasks_inbox", "role", "due", "case_id", "kind", "area"),
     comment="the open tasks of each case (domain.state.open_tasks)",
 )
 
@@ -72,6 +78,19 @@ register_entries = sa.Table(
     sa.Column("part2_text", sa.Text(), nullable=True),
     sa.Column("part2_published_at", UTCDateTime(), nullable=True),
     sa.Index("ix_register_entries_reference", "reference"),
+    #: The register, newest first (read backwards); with the title, so a title search
+    #: filters the index without reading the table row by row.
+    sa.Index("ix_register_entries_published", "published_at", "case_id", "title"),
+    #: Searching the register by the date signed.
+    sa.Index("ix_register_entries_date_signed", "date_signed"),
+    #: Searching the register's titles on PostgreSQL: a trigram index (pg_trgm) answers
+    #: `title ILIKE '%words%'` without reading every title. SQLite has no such index.
+    sa.Index(
+        "ix_register_entries_title_trgm",
+        "title",
+        postgresql_using="gin",
+        postgresql_ops={"title": "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql"),
     comment="the public register: Part 1 as published; Part 2 once a review published it",
 )
 
@@ -96,6 +115,9 @@ projection_positions = sa.Table(
     sa.Column("position", sa.BigInteger(), nullable=False),
     comment="the last event position each projection has applied",
 )
+
+#: Indexes that exist on PostgreSQL only (the migrations skip them on SQLite).
+POSTGRESQL_ONLY_INDEXES = frozenset({"ix_register_entries_title_trgm"})
 
 #: The tables a rebuild empties (the position is reset separately).
 VIEW_TABLES = (case_summaries, case_tasks, register_entries, agenda_items)

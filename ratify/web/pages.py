@@ -394,11 +394,34 @@ async def sign_out(request: Request) -> Response:
 # -- inbox and search ----------------------------------------------------------------------
 
 
+async def _read_views(read: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """A read of the views in a worker thread; a parameter it cannot use is a 422 naming it."""
+    try:
+        return await run_in_threadpool(read, *args, **kwargs)
+    except queries.QueryError as exc:
+        raise Refusal(422, "invalid", str(exc)) from None
+
+
 @router.get("/")
-async def inbox(request: Request, who: Who) -> Response:
-    """My open tasks, including those I hold as a deputy, by due date."""
-    tasks = queries.tasks_for(_services(request).engine, who.roles)
-    return page("inbox.html", _context(request, "My tasks", tasks=tasks))
+async def inbox(request: Request, who: Who, cursor: str = "") -> Response:
+    """My open tasks, including those I hold as a deputy, soonest due first, a page at a
+    time: how many there are, and a link to the next page."""
+    found: queries.InboxPage = await _read_views(
+        queries.inbox, _services(request).engine, who.roles, cursor=cursor or None
+    )
+    shown_to = found.total - found.more
+    context = _context(
+        request,
+        "My tasks",
+        tasks=found.items,
+        total=found.total,
+        more=found.more,
+        first=shown_to - len(found.items) + 1,
+        last=shown_to,
+        next_url=f"/ui/?{urlencode({'cursor': found.next})}" if found.next else None,
+        paged=bool(cursor),
+    )
+    return page("inbox.html", context)
 
 
 @router.get("/cases")
@@ -908,11 +931,63 @@ async def meeting_step(request: Request, who: Who, meeting_id: str, action: str)
 # -- the public register -------------------------------------------------------------------
 
 
+def _day_field(name: str, value: str) -> date | None:
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise queries.QueryError(name, f"{value!r} is not a date, e.g. 2019-12-13") from None
+
+
 @router.get("/register")
-async def register(request: Request, who: MaybeWho) -> Response:
-    """Published decisions (Part 1). Public: no sign-in."""
-    rows = queries.register(_services(request).engine)
-    return page("register.html", _context(request, "Decisions register", rows=rows))
+async def register(
+    request: Request,
+    who: MaybeWho,
+    reference: str = "",
+    title: str = "",
+    signed_from: str = "",
+    signed_to: str = "",
+    cursor: str = "",
+) -> Response:
+    """Published decisions (Part 1), newest first, a page at a time, with a search by
+    reference, title and date signed. Public: no sign-in."""
+    search = {
+        "reference": reference,
+        "title": title,
+        "signed_from": signed_from,
+        "signed_to": signed_to,
+    }
+    error = None
+    found = queries.RegisterPage(items=[], next=None)
+    try:
+        found = await run_in_threadpool(
+            queries.register,
+            _services(request).engine,
+            cursor=cursor or None,
+            reference=reference,
+            title_contains=title,
+            signed_from=_day_field("signed_from", signed_from),
+            signed_to=_day_field("signed_to", signed_to),
+        )
+    except queries.QueryError as exc:
+        error = str(exc)
+    kept = {k: v for k, v in search.items() if v.strip()}
+    next_url = None
+    if found.next:
+        next_url = f"/ui/register?{urlencode({**kept, 'cursor': found.next})}"
+    context = _context(
+        request,
+        "Decisions register",
+        rows=found.items,
+        search=search,
+        searched=bool(kept),
+        paged=bool(cursor),
+        first_url=f"/ui/register?{urlencode(kept)}" if kept else "/ui/register",
+        next_url=next_url,
+        error=error,
+    )
+    return page("register.html", context, 422 if error else 200)
 
 
 @router.get("/register/{reference}")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from domain.roles import Role
 from tests.api.conftest import Api
+from tests.projections.stories import Story, required_by
 
 METTRACE = (Path(__file__).resolve().parents[2] / "examples" / "mettrace.yaml").read_text()
 PART2_TEXT = "held separately"  # a phrase of the MetTrace example's Part 2 placeholder
@@ -75,10 +77,11 @@ async def test_a_bad_case_file_is_refused_with_the_field_and_nothing_is_started(
 async def test_an_officer_submits_mettrace_and_approvers_act_from_their_inbox(api: Api):
     case_id = await _upload(api)
     await _through_board(api, case_id)
-    tasks = (await api.get("fran.fin", "/tasks")).json()
-    assert [(t["case_id"], t["kind"], t["area"]) for t in tasks] == [
+    inbox = (await api.get("fran.fin", "/tasks")).json()
+    assert [(t["case_id"], t["kind"], t["area"]) for t in inbox["items"]] == [
         (case_id, "sign_off", "finance")
     ]
+    assert (inbox["total"], inbox["more"], inbox["next"]) == (1, 0, None)
     # wrong role: a legal adviser cannot give finance advice
     r = await api.post(
         "lee.legal",
@@ -126,11 +129,13 @@ async def test_an_officer_submits_mettrace_and_approvers_act_from_their_inbox(ap
     r = await api.post("sl.dmpc", f"/cases/{case_id}/actions/decide", {"approve": True})
     assert r.status_code == 200, r.text
     await api.env.sleep(timedelta(seconds=5))  # Part 1 is published by the workflow
-    register = (await api.get(None, "/register")).json()
-    assert [e["title"] for e in register] == ["Met Trace"]
+    listed = (await api.get(None, "/register")).json()
+    register = listed["items"]
+    assert [e["title"] for e in register] == ["Met Trace"] and listed["next"] is None
+    assert "executive_summary" not in register[0]  # the list finds; the entry has the papers
     entry = (await api.get(None, f"/register/{register[0]['reference']}")).json()
     assert entry["executive_summary"].startswith("MetTrace is the MPS flagship")
-    assert PART2_TEXT not in str(register) and entry.get("part2_text") is None
+    assert PART2_TEXT not in str(listed) and entry.get("part2_text") is None
     # MetTrace's Part 2 ceased to be exempt on 01/04/2024: its review is due at once
     r = await api.post(
         "fran.fin",
@@ -178,7 +183,7 @@ async def test_a_deputy_acts_for_the_principal_and_the_history_shows_both(api: A
         today + timedelta(days=7),
         "Annual leave",
     )
-    tasks = (await api.get("cat.com", "/tasks")).json()
+    tasks = (await api.get("cat.com", "/tasks")).json()["items"]
     assert {t["area"] for t in tasks} >= {"commercial", "legal"}
     r = await api.post(
         "cat.com", f"/cases/{case_id}/actions/sign_off", {"area": "legal", "role": "legal_adviser"}
@@ -300,3 +305,136 @@ async def test_a_person_delegates_their_own_role_while_out_of_office(api: Api):
     assert r.status_code == 201, r.text
     mine = (await api.get("cat.com", "/delegations")).json()
     assert [(d["principal_id"], d["role"]) for d in mine] == [("lee.legal", "legal_adviser")]
+
+
+# -- pages of the register and the inbox ---------------------------------------------------
+
+
+def _published(api: Api, n: int, title: str = "") -> str:
+    """Decision n, published n days after 6 January 2020 (events written as the workflow
+    would, straight to the store; the API reads the projection)."""
+    start = datetime(2020, 1, 6, 9, tzinfo=UTC) + timedelta(days=n)
+    story = Story(api.store, f"dec-{n:02}", start=start, title=title or f"Decision {n}")
+    story.to_advice().sign_all().approve(f"PCD {800 + n}").publish_part1()
+    return f"PCD {800 + n}"
+
+
+def _refs(page: dict[str, Any]) -> list[str]:
+    return [e["reference"] for e in page["items"]]
+
+
+async def test_register_page_two_follows_page_one_while_decisions_are_published(api: Api):
+    for n in range(1, 6):
+        _published(api, n)
+    first = (await api.get(None, "/register?limit=2")).json()
+    assert _refs(first) == ["PCD 805", "PCD 804"] and first["next"]
+    # two more decisions are published before the person asks for page 2
+    _published(api, 6)
+    _published(api, 7)
+    second = (await api.get(None, "/register", params={"limit": 2, "cursor": first["next"]})).json()
+    assert _refs(second) == ["PCD 803", "PCD 802"]  # nothing repeated, nothing skipped
+    third = (await api.get(None, "/register", params={"limit": 2, "cursor": second["next"]})).json()
+    assert _refs(third) == ["PCD 801"] and third["next"] is None
+    fresh = (await api.get(None, "/register?limit=2")).json()
+    assert _refs(fresh) == ["PCD 807", "PCD 806"]
+    item = fresh["items"][0]
+    assert set(item) == {
+        "case_id",
+        "reference",
+        "title",
+        "date_signed",
+        "decision_maker",
+        "published_at",
+        "part2_published_at",
+    }
+    # 50 a page unless asked
+    assert len((await api.get(None, "/register")).json()["items"]) == 7
+
+
+async def test_the_register_is_searched_by_reference_title_and_date_signed(api: Api):
+    _published(api, 1, "Body Worn Video Renewal")
+    _published(api, 2, "Data Environment Solution")
+    _published(api, 3, "Body Worn Video Training")
+
+    async def search(**params: str) -> list[str]:
+        r = await api.get(None, "/register", params=params)
+        assert r.status_code == 200, r.text
+        return _refs(r.json())
+
+    assert await search(title="worn VIDEO") == ["PCD 803", "PCD 801"]
+    assert await search(reference="pcd 802") == ["PCD 802"]
+    signed = {
+        e["reference"]: e["date_signed"] for e in (await api.get(None, "/register")).json()["items"]
+    }
+    assert await search(signed_from=signed["PCD 802"]) == ["PCD 803", "PCD 802"]
+    assert await search(signed_to=signed["PCD 802"], title="video") == ["PCD 801"]
+    assert await search(title="zebra") == []
+
+
+async def test_the_inbox_shows_the_most_urgent_first_and_how_many_more(api: Api):
+    for case_id, due in [("late", "2020-02-28"), ("soon", "2019-12-13"), ("mid", "2020-01-31")]:
+        Story(api.store, case_id, time_sensitivity=required_by(due)).to_advice()
+    Story(api.store, "undated").to_advice()
+    first = (await api.get("fran.fin", "/tasks?limit=2")).json()
+    assert [(t["case_id"], t["due"]) for t in first["items"]] == [
+        ("soon", "2019-12-13"),
+        ("mid", "2020-01-31"),
+    ]
+    assert (first["total"], first["more"]) == (4, 2) and first["next"]
+    rest = (await api.get("fran.fin", "/tasks", params={"cursor": first["next"]})).json()
+    assert [(t["case_id"], t["due"]) for t in rest["items"]] == [
+        ("late", "2020-02-28"),
+        ("undated", None),
+    ]
+    assert (rest["total"], rest["more"], rest["next"]) == (4, 0, None)
+    assert (await api.get("no.body", "/tasks")).json() == {
+        "items": [],
+        "total": 0,
+        "more": 0,
+        "next": None,
+    }
+
+
+async def test_bad_cursors_and_limits_get_a_422_naming_the_parameter(api: Api):
+    for n in range(1, 4):
+        _published(api, n)
+    Story(api.store, "waiting").to_advice()
+    Story(api.store, "waiting-too").to_advice()
+    register_next = (await api.get(None, "/register?limit=1")).json()["next"]
+    tasks_next = (await api.get("fran.fin", "/tasks?limit=1")).json()["next"]
+    cases_next = (await api.get("fran.fin", "/cases?limit=1")).json()["next"]
+    refused = [
+        (None, "/register", {"cursor": "not-a-cursor"}, "cursor: not a cursor of this list"),
+        (None, "/register", {"cursor": tasks_next}, "cursor: not a cursor of this list"),
+        (None, "/register", {"cursor": "x" * 2000}, "query.cursor: String should have at most"),
+        (None, "/register", {"limit": 0}, "query.limit: Input should be greater than or equal"),
+        (None, "/register", {"limit": 201}, "query.limit: Input should be less than or equal"),
+        (None, "/register", {"limit": "many"}, "query.limit: Input should be a valid integer"),
+        (None, "/register", {"signed_from": "2020-02-01", "signed_to": "2020-01-01"}, "signed_to:"),
+        (None, "/register", {"signed_from": "13/12/2019"}, "query.signed_from: Input should be"),
+        ("fran.fin", "/tasks", {"cursor": register_next}, "cursor: not a cursor of this list"),
+        ("fran.fin", "/tasks", {"limit": 500}, "query.limit: Input should be less than or equal"),
+        ("fran.fin", "/cases", {"cursor": tasks_next}, "cursor: not a cursor of this list"),
+        ("fran.fin", "/cases", {"limit": 501}, "query.limit: Input should be less than or equal"),
+        ("fran.fin", "/cases", {"cursor": cases_next, "offset": 1}, "offset: give a cursor or"),
+        ("fran.fin", "/cases", {"offset": -1}, "query.offset: Input should be greater than"),
+    ]
+    for user, url, params, message in refused:
+        r = await api.get(user, url, params=params)
+        assert r.status_code == 422, (url, params, r.text)
+        assert r.json()["code"] == "invalid", (url, params)
+        assert r.json()["detail"].startswith(message), (url, params, r.json()["detail"])
+
+
+async def test_the_case_search_comes_a_page_at_a_time(api: Api):
+    for n in range(3):
+        Story(api.store, f"draft-{n}", start=datetime(2020, 1, 6 + n, 9, tzinfo=UTC)).draft()
+    first = (await api.get("ollie.lane", "/cases?limit=2")).json()
+    assert [c["case_id"] for c in first["items"]] == ["draft-2", "draft-1"]
+    rest = (
+        await api.get("ollie.lane", "/cases", params={"limit": 2, "cursor": first["next"]})
+    ).json()
+    assert [c["case_id"] for c in rest["items"]] == ["draft-0"] and rest["next"] is None
+    old_style = (await api.get("ollie.lane", "/cases?limit=1&offset=1")).json()  # still taken
+    assert [c["case_id"] for c in old_style["items"]] == ["draft-1"]
+    assert old_style["next"] is not None

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shlex
 import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from typer.testing import CliRunner, Result
 from ratify import cli
 from ratify.client import ApiRefusal, RatifyClient
 from tests.api.conftest import Api, api  # noqa: F401  (the fixture)
+from tests.projections.stories import Story, required_by
 
 METTRACE_PATH = Path(__file__).resolve().parents[2] / "examples" / "mettrace.yaml"
 METTRACE = METTRACE_PATH.read_text()
@@ -137,12 +139,14 @@ async def test_an_officer_submits_mettrace_and_sees_it_in_show_and_list(api: Api
     assert (view["version"], view["stage"]) == (1, "draft")
 
     listed = _json(await run("ollie.lane", "case", "list", "--json"))
-    assert [(c["case_id"], c["title"], c["stage"]) for c in listed] == [
+    assert [(c["case_id"], c["title"], c["stage"]) for c in listed["items"]] == [
         ("mt-1", "Met Trace", "board")
     ]
+    assert listed["next"] is None
     table = await run("ollie.lane", "case", "list", "--title", "met")
     assert "mt-1" in table.stdout and "£5,600,000.00" in table.stdout
-    assert _json(await run("ollie.lane", "case", "list", "--stage", "approved", "--json")) == []
+    found = _json(await run("ollie.lane", "case", "list", "--stage", "approved", "--json"))
+    assert found == {"items": [], "next": None}
 
     draft = await run("ollie.lane", "case", "submit", str(METTRACE_PATH), "--draft-only", "--json")
     made = _json(draft)
@@ -214,10 +218,13 @@ async def test_an_adviser_works_from_the_inbox_and_bad_actions_exit_2(api: Api, 
     await _through_board(api, "c1")
 
     inbox = _json(await run("fran.fin", "tasks", "--json"))
-    assert [(t["case_id"], t["kind"], t["area"]) for t in inbox] == [("c1", "sign_off", "finance")]
+    assert [(t["case_id"], t["kind"], t["area"]) for t in inbox["items"]] == [
+        ("c1", "sign_off", "finance")
+    ]
+    assert (inbox["total"], inbox["more"], inbox["next"]) == (1, 0, None)
     table = (await run("fran.fin", "tasks")).stdout
     assert "c1" in table and "sign_off (finance)" in table and "finance_adviser" in table
-    assert _json(await run("no.body", "tasks", "--json")) == []
+    assert _json(await run("no.body", "tasks", "--json"))["items"] == []
 
     before = api.store.stream_version("c1")
     # the wrong role: a legal adviser cannot give finance advice
@@ -256,7 +263,7 @@ async def test_an_adviser_works_from_the_inbox_and_bad_actions_exit_2(api: Api, 
     assert [e["event_type"] for e in result["events"]] == ["advice.signed_off"]
     again = await run("fran.fin", "act", "c1", "sign_off", "-f", "area=finance")
     assert again.exit_code == 2 and again.stderr.startswith("error: already_done: ")
-    assert _json(await run("fran.fin", "tasks", "--json")) == []
+    assert _json(await run("fran.fin", "tasks", "--json"))["items"] == []
     shown = (await run("fran.fin", "case", "show", "c1")).stdout
     assert "signed_off" in shown and "fran.fin (finance_adviser)" in shown
 
@@ -305,7 +312,7 @@ async def test_history_is_for_auditors_and_the_register_shows_the_approval(api: 
     assert "error: wrong_role: only auditors may read a case's events" in r.stderr
     assert "HTTP 403" in r.stderr
 
-    register = _json(await run(None, "register", "--json"))  # public: no token
+    register = _json(await run(None, "register", "--json"))["items"]  # public: no token
     assert [e["title"] for e in register] == ["Met Trace"]
     reference = register[0]["reference"]
     assert reference.startswith("PCD ") and PART2_TEXT not in json.dumps(register)
@@ -383,3 +390,64 @@ def test_the_client_reads_fastapis_validation_list_and_the_refusal_json():
 def state_of(refusal: ApiRefusal) -> dict[str, Any]:
     assert refusal.state is not None and refusal.state["version"] == 7
     return refusal.state
+
+
+# -- pages -------------------------------------------------------------------------------------
+
+
+def _decision(api: Api, n: int, title: str) -> None:  # noqa: F811
+    start = datetime(2020, 1, 6, 9, tzinfo=UTC) + timedelta(days=n)
+    story = Story(api.store, f"dec-{n:02}", start=start, title=title)
+    story.to_advice().sign_all().approve(f"PCD {800 + n}").publish_part1()
+
+
+def _following(stdout: str, lead: str) -> list[str]:
+    """The command a page prints for the next page, as arguments (without `ratify`)."""
+    line = next(x for x in stdout.splitlines() if x.startswith(lead))
+    words = shlex.split(line[len(lead) :])
+    assert words[0] == "ratify"
+    return words[1:]
+
+
+async def test_the_inbox_and_the_register_come_a_page_at_a_time(api: Api, run: Run):  # noqa: F811
+    for n, due in enumerate(["2020-03-01", "2019-12-13", "2020-01-31"]):
+        Story(api.store, f"adv-{n}", time_sensitivity=required_by(due)).to_advice()
+    first = await run("fran.fin", "tasks", "--limit", "2")
+    assert first.exit_code == 0, first.output
+    out = first.stdout
+    assert out.index("adv-1") < out.index("adv-2") and "adv-0" not in out  # soonest first
+    assert "tasks 1 to 2 of 3" in out
+    following = _following(out, "1 more: ")
+    assert following[:3] == ["tasks", "--limit", "2"] and following[3] == "--cursor"
+    rest = await run("fran.fin", *following)
+    assert rest.exit_code == 0 and "adv-0" in rest.stdout and "tasks 3 to 3 of 3" in rest.stdout
+    assert "more:" not in rest.stdout
+    page = _json(await run("fran.fin", "tasks", "--limit", "1", "--json"))
+    assert (len(page["items"]), page["total"], page["more"]) == (1, 3, 2) and page["next"]
+
+    for n in range(1, 4):
+        _decision(api, n, f"Body Worn Video {n}" if n != 2 else "Data Environment")
+    found = await run(None, "register", "--title", "video", "--limit", "1")
+    assert found.exit_code == 0, found.output
+    assert "PCD 803" in found.stdout and "PCD 801" not in found.stdout
+    following = _following(found.stdout, "older decisions: ")
+    assert following[:5] == ["register", "--title", "video", "--limit", "1"]
+    older = await run(None, *following)
+    assert "PCD 801" in older.stdout and "older decisions" not in older.stdout
+    everything = _json(await run(None, "register", "--json"))
+    assert [e["reference"] for e in everything["items"]] == ["PCD 803", "PCD 802", "PCD 801"]
+    signed = everything["items"][1]["date_signed"]
+    one = _json(
+        await run(None, "register", "--signed-from", signed, "--signed-to", signed, "--json")
+    )
+    assert [e["reference"] for e in one["items"]] == ["PCD 802"]
+
+    for args, message in [
+        (["tasks", "--cursor", "bogus"], "error: invalid: cursor: not a cursor of this list"),
+        (["register", "--cursor", "bogus"], "error: invalid: cursor: not a cursor of this list"),
+        (["register", "--signed-from", "13/12/2019"], "--signed-from: '13/12/2019' is not a date"),
+        (["register", "PCD 801", "--title", "x"], "REFERENCE shows one decision"),
+        (["tasks", "--limit", "0"], "Invalid value for '--limit'"),
+    ]:
+        r = await run("fran.fin", *args)
+        assert r.exit_code == 2 and message in r.stderr, (args, r.output)

@@ -543,7 +543,7 @@ async def _other_reads(stack: Stack, user: str | None, markers: list[str]) -> No
     if user is not None:
         urls += ["/tasks", "/cases", "/cases?title=Met", "/meetings", "/delegations", "/session"]
     else:
-        for entry in (await stack.get(None, "/register")).json():
+        for entry in (await stack.get(None, "/register")).json()["items"]:
             urls.append(f"/register/{entry['reference']}")
     for url in urls:
         r = await stack.get(user, url)

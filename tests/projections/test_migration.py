@@ -24,7 +24,10 @@ def test_every_projection_table_is_on_the_shared_metadata():
 def test_migrated_schema_matches_the_models(engine: Engine):
     mine = sa.MetaData()
     for name in sorted(PROJECTION_TABLES):
-        metadata.tables[name].to_metadata(mine)
+        table = metadata.tables[name].to_metadata(mine)
+        if engine.dialect.name != "postgresql":
+            for index in [i for i in table.indexes if i.name in tables.POSTGRESQL_ONLY_INDEXES]:
+                table.indexes.discard(index)
 
     def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
         return type_ != "table" or name in PROJECTION_TABLES

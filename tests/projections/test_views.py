@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -18,6 +19,20 @@ from ratify.projections.queries import CaseSummary
 from ratify.register import published_register
 from tests.factories import FINANCE, MPS, OFFICER, PUBLISHER, SYSTEM
 from tests.projections.stories import PART2, PART2_TEXT, Story, money, required_by, snapshot
+
+
+def tasks(engine: Engine, roles: Iterable[Role]) -> list[q.TaskRow]:
+    """Every open task of the roles (one page holds them all here)."""
+    page = q.inbox(engine, roles, limit=q.MAX_PAGE)
+    assert page.next is None and page.total == len(page.items)
+    return page.items
+
+
+def published(engine: Engine) -> list[q.RegisterItem]:
+    """The whole register (one page holds it all here)."""
+    page = q.register(engine, limit=q.MAX_PAGE)
+    assert page.next is None
+    return page.items
 
 
 def summary(engine: Engine, case_id: str) -> CaseSummary:
@@ -43,7 +58,7 @@ def test_the_summary_follows_the_case_from_draft_to_published(
     assert view.total_amount == Decimal("600000.00")
     assert view.required_by == date(2019, 11, 19)
     assert view.updated_at == s.clock.now
-    assert [(t.case_id, t.kind) for t in q.tasks_for(engine, [Role.ORIGINATING_OFFICER])] == [
+    assert [(t.case_id, t.kind) for t in tasks(engine, [Role.ORIGINATING_OFFICER])] == [
         ("case-a", "submit")
     ]
 
@@ -52,7 +67,7 @@ def test_the_summary_follows_the_case_from_draft_to_published(
     view = summary(engine, "case-a")
     assert view.stage is Stage.BOARD and view.submitted_at == s.clock.now
     assert view.decision_maker is Role.DMPC  # from the routing, before anyone decides
-    assert q.tasks_for(engine, [Role.ORIGINATING_OFFICER]) == []
+    assert tasks(engine, [Role.ORIGINATING_OFFICER]) == []
 
     s.place_on_agenda().board_supports()
     projector.catch_up()
@@ -60,9 +75,7 @@ def test_the_summary_follows_the_case_from_draft_to_published(
     s.sign_all()
     projector.catch_up()
     assert summary(engine, "case-a").stage is Stage.CHIEF_EXECUTIVE
-    assert [t.kind for t in q.tasks_for(engine, [Role.CHIEF_EXECUTIVE])] == [
-        "consult_chief_executive"
-    ]
+    assert [t.kind for t in tasks(engine, [Role.CHIEF_EXECUTIVE])] == ["consult_chief_executive"]
 
     s.clock.jump_to(date(2019, 11, 20))  # the day after it was required
     s.approve("PCD 679")
@@ -70,13 +83,13 @@ def test_the_summary_follows_the_case_from_draft_to_published(
     view = summary(engine, "case-a")
     assert (view.stage, view.reference, view.late) == (Stage.APPROVED, "PCD 679", True)
     assert view.decided_at == s.clock.now and view.part1 is Part1Status.PENDING
-    assert q.register(engine) == []
+    assert published(engine) == []
 
     s.publish_part1()
     assert projector.catch_up() == 1
     view = summary(engine, "case-a")
     assert view.part1 is Part1Status.PUBLISHED and view.version == 11
-    assert [r.reference for r in q.register(engine)] == ["PCD 679"]
+    assert [r.reference for r in published(engine)] == ["PCD 679"]
 
 
 def test_a_withdrawn_case_and_an_mps_decision(
@@ -94,7 +107,7 @@ def test_a_withdrawn_case_and_an_mps_decision(
         None,
     )
     assert view.part1 is Part1Status.NOT_DUE
-    assert q.register(engine) == []  # MPS-delegated decisions are not on the register
+    assert published(engine) == []  # MPS-delegated decisions are not on the register
     assert q.case_summary(engine, "nobody") is None
 
 
@@ -233,7 +246,7 @@ def test_tasks_by_role_sorted_by_due_date_undated_last(
     Story(store, "t-4").draft()
     projector.catch_up()
 
-    finance = q.tasks_for(engine, [Role.FINANCE_ADVISER])
+    finance = tasks(engine, [Role.FINANCE_ADVISER])
     assert [(t.case_id, t.kind, t.area, t.due) for t in finance] == [
         ("t-2", "sign_off", AdviceArea.FINANCE, date(2019, 12, 13)),
         ("t-1", "sign_off", AdviceArea.FINANCE, date(2020, 1, 31)),
@@ -245,7 +258,7 @@ def test_tasks_by_role_sorted_by_due_date_undated_last(
     assert "finance advice" in first.description
 
     # a person holding two roles (e.g. their own and one as a deputy) sees both, by due date
-    both = q.tasks_for(engine, {Role.LEGAL_ADVISER, Role.FINANCE_ADVISER})
+    both = tasks(engine, {Role.LEGAL_ADVISER, Role.FINANCE_ADVISER})
     assert [(t.case_id, t.role) for t in both] == [
         ("t-2", Role.FINANCE_ADVISER),
         ("t-2", Role.LEGAL_ADVISER),
@@ -254,16 +267,16 @@ def test_tasks_by_role_sorted_by_due_date_undated_last(
         ("t-3", Role.FINANCE_ADVISER),
         ("t-3", Role.LEGAL_ADVISER),
     ]
-    officer = q.tasks_for(engine, [Role.ORIGINATING_OFFICER])
+    officer = tasks(engine, [Role.ORIGINATING_OFFICER])
     assert [(t.case_id, t.kind, t.area) for t in officer] == [("t-4", "submit", None)]
-    assert q.tasks_for(engine, []) == []
-    assert q.tasks_for(engine, [Role.AUDITOR]) == []
+    assert tasks(engine, []) == []
+    assert tasks(engine, [Role.AUDITOR]) == []
 
     # a task done leaves the list
     Story(store, "t-2").do(ev.SignOffGiven, FINANCE, area="finance")
     projector.catch_up()
-    assert [t.case_id for t in q.tasks_for(engine, [Role.FINANCE_ADVISER])] == ["t-1", "t-3"]
-    assert len(q.tasks_for(engine, [Role.LEGAL_ADVISER])) == 3
+    assert [t.case_id for t in tasks(engine, [Role.FINANCE_ADVISER])] == ["t-1", "t-3"]
+    assert len(tasks(engine, [Role.LEGAL_ADVISER])) == 3
 
 
 # -- the public register ---------------------------------------------------------------------
@@ -277,25 +290,29 @@ def test_register_shows_part1_only_until_a_review_publishes_part2(
     Story(store, "pending", title="Awaiting publication").to_advice().sign_all().approve("PCD 701")
     projector.catch_up()
 
-    rows = q.register(engine)
+    rows = published(engine)
     assert [r.reference for r in rows] == ["PCD 700"]  # PCD 701 is approved, not yet published
-    entry = rows[0]
+    listed = rows[0]
+    assert (listed.title, listed.part2_published_at) == ("Covert Kit", None)
+    assert "executive_summary" not in q.RegisterItem.model_fields  # the list is for finding
+    entry = q.register_entry(engine, "pcd 700")
+    assert entry is not None
     assert (entry.title, entry.part2_text, entry.part2_published_at) == ("Covert Kit", None, None)
-    assert entry.decision_maker == "Deputy Mayor for Policing and Crime"
-    assert entry.date_signed == secret.state.decided_at.date()  # type: ignore[union-attr]
+    assert entry.decision_maker == listed.decision_maker == "Deputy Mayor for Policing and Crime"
+    assert entry.date_signed == listed.date_signed == secret.state.decided_at.date()  # type: ignore[union-attr]
+    assert entry.published_at == listed.published_at
     assert entry.recommendations == secret.case.recommendations
     assert entry.executive_summary == "A summary."
-    assert q.register_entry(engine, "pcd 700") == entry
     assert q.register_entry(engine, "PCD 701") is None
     assert summary(engine, "secret").part2 is Part2Status.EXEMPT
     # the Part 2 text is nowhere in the views
     assert PART2_TEXT not in repr(snapshot(engine))
-    assert "unit prices" not in repr(q.list_cases(engine)) + repr(q.register(engine))
+    assert "unit prices" not in repr(q.list_cases(engine)) + repr(published(engine))
 
     secret.clock.jump_to(date(2024, 4, 1))
     secret.do(ev.Part2ReviewDue, SYSTEM, review_date=date(2024, 4, 1))
     projector.catch_up()
-    review = q.tasks_for(engine, [Role.PUBLICATION_OFFICER])
+    review = tasks(engine, [Role.PUBLICATION_OFFICER])
     assert [(t.case_id, t.kind, t.due) for t in review] == [
         ("secret", "review_part2", date(2024, 4, 1))
     ]
@@ -310,19 +327,21 @@ def test_register_shows_part1_only_until_a_review_publishes_part2(
         redactions=[{"passage": "unit prices", "reason": "s43 still applies"}],
     )
     projector.catch_up()
-    entry = q.register_entry(engine, "PCD 700")  # type: ignore[assignment]
+    entry = q.register_entry(engine, "PCD 700")
     assert entry is not None
     assert (entry.part2_text, entry.part2_published_at) == (redacted, secret.clock.now)
     assert summary(engine, "secret").part2 is Part2Status.PUBLISHED_REDACTED
-    assert q.tasks_for(engine, [Role.PUBLICATION_OFFICER]) == []
+    assert tasks(engine, [Role.PUBLICATION_OFFICER]) == []
     assert PART2_TEXT not in repr(snapshot(engine))  # only the redacted text
+    assert published(engine)[0].part2_published_at == secret.clock.now
 
     # the projection says what a direct read of the log says
     direct = {d.entry.case_id: (d.entry, d.part2) for d in published_register(store)}
-    projected = {r.case_id: r for r in q.register(engine)}
+    projected = {r.case_id: q.register_entry(engine, r.reference or "") for r in published(engine)}
     assert direct.keys() == projected.keys() == {"secret"}
     e, part2 = direct["secret"]
     row = projected["secret"]
+    assert row is not None
     assert (row.reference, row.title, row.date_signed, row.decision_maker) == (
         e.reference,
         e.title,

@@ -5,7 +5,9 @@ uncleared and the public register."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
+from html import unescape
 from urllib.parse import quote
 
 import httpx
@@ -15,6 +17,7 @@ from domain.clock import london_date
 from domain.roles import Role
 from ratify.api.auth import SESSION_COOKIE
 from ratify.projections import queries
+from tests.projections.stories import Story, required_by
 from tests.web.conftest import METTRACE, PART2_TEXT, Browser, Web, csrf_of
 
 ADVISERS = [
@@ -102,10 +105,10 @@ async def to_approval(web: Web, case_id: str = "mettrace") -> None:
     assert r.status_code == 303, r.text
 
 
-async def published(web: Web) -> list[queries.RegisterRow]:
+async def published(web: Web) -> list[queries.RegisterItem]:
     for _ in range(200):  # Part 1 is published by the workflow once the decision is stored
         web.stack.projector.catch_up()
-        rows = queries.register(web.stack.services.engine)
+        rows = queries.register(web.stack.services.engine).items
         if rows:
             return rows
         await asyncio.sleep(0.05)
@@ -506,7 +509,7 @@ async def test_an_internal_error_is_a_short_page_never_a_stack_trace(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the database is on fire")
 
-    monkeypatch.setattr(queries, "tasks_for", broken)
+    monkeypatch.setattr(queries, "inbox", broken)
     r = await finance.get("/ui/")
     assert r.status_code == 500 and is_page(r)
     assert "internal error" in alert(r) and "on fire" not in r.text
@@ -535,8 +538,10 @@ async def test_the_publication_officer_reviews_part2_from_the_case_page(web: Web
     )
     assert r.status_code == 303, r.text
     web.stack.projector.catch_up()
-    [row] = queries.register(web.stack.services.engine)
-    assert row.part2_text is not None and "[REDACTED]" in row.part2_text
+    [listed] = queries.register(web.stack.services.engine).items
+    assert listed.part2_published_at is not None
+    row = queries.register_entry(web.stack.services.engine, listed.reference or "")
+    assert row is not None and row.part2_text is not None and "[REDACTED]" in row.part2_text
     assert passage not in row.part2_text
     entry = await web.anonymous().get(f"/ui/register/{quote(row.reference or '')}")
     assert "[REDACTED]" in entry.text and passage not in entry.text
@@ -567,3 +572,75 @@ async def test_the_officer_moves_the_date_and_anyone_acting_records_an_irregular
     assert r.status_code == 303, r.text
     types = [e.event_type for e in web.store.read_stream("mettrace")]
     assert types[-2:] == ["deadline.changed", "irregularity.recorded"]
+
+
+# -- pages of the inbox and the register ---------------------------------------------------
+
+
+def _next_link(html: str, label: str) -> str:
+    """The href of the link whose text starts with `label`, unescaped."""
+    found = re.search(rf'<a href="([^"]+)" rel="next">{re.escape(label)}', html)
+    assert found, f"no {label!r} link"
+    return unescape(found.group(1))
+
+
+async def test_the_inbox_shows_the_most_urgent_first_and_how_many_more(web: Web):
+    for n in range(52):  # more than a page: 50
+        due = (date(2020, 1, 1) + timedelta(days=52 - n)).isoformat()
+        Story(web.store, f"adv-{n:02}", time_sensitivity=required_by(due)).to_advice()
+    finance = await web.as_user("fran.fin")
+    inbox = await finance.get("/ui/")
+    assert inbox.status_code == 200 and is_page(inbox)
+    assert "Tasks 1 to 50 of 52: 2 more after these." in inbox.text
+    rows = re.findall(r'<a href="/ui/cases/(adv-\d\d)">', inbox.text)
+    assert rows[:3] == ["adv-51", "adv-50", "adv-49"] and len(rows) == 50  # soonest due first
+    assert "2 January 2020" in inbox.text.split("adv-51")[0]  # its due date, before it
+    following = await finance.get(_next_link(inbox.text, "Next tasks (2 more)"))
+    assert following.status_code == 200
+    assert "Tasks 51 to 52 of 52." in following.text and "more after these" not in following.text
+    assert re.findall(r'<a href="/ui/cases/(adv-\d\d)">', following.text) == ["adv-01", "adv-00"]
+    assert '<a href="/ui/">Back to the soonest due</a>' in following.text
+    assert 'rel="next"' not in following.text
+    r = await finance.get("/ui/?cursor=bogus")
+    assert r.status_code == 422 and is_page(r)
+    assert "cursor: not a cursor of this list" in alert(r)
+
+
+async def test_the_register_page_searches_and_pages(web: Web):
+    for n in range(51):
+        title = f"Body Worn Video {n}" if n % 10 == 3 else f"Decision {n}"
+        start = datetime(2020, 1, 6, 9, tzinfo=UTC) + timedelta(days=n)
+        story = Story(web.store, f"dec-{n:02}", start=start, title=title)
+        story.to_advice().sign_all().approve(f"PCD {900 + n}").publish_part1()
+    public = web.anonymous()
+    listing = await public.get("/ui/register")
+    assert listing.status_code == 200 and is_page(listing)
+    for field in ("reference", "title", "signed_from", "signed_to"):
+        assert f'<label for="{field}">' in listing.text
+    shown = re.findall(r'<a href="/ui/register/PCD%20(\d+)">PCD', listing.text)
+    assert len(shown) == 50 and shown[:2] == ["950", "949"]  # newest first
+    older = await public.get(_next_link(listing.text, "Older decisions"))
+    assert re.findall(r'<a href="/ui/register/PCD%20(\d+)">PCD', older.text) == ["900"]
+    assert "Back to the newest" in older.text and 'rel="next"' not in older.text
+
+    found = await public.get("/ui/register?title=worn+video")
+    assert re.findall(r'<a href="/ui/register/PCD%20(\d+)">PCD', found.text) == [
+        "943",
+        "933",
+        "923",
+        "913",
+        "903",
+    ]
+    assert "Decisions found" in found.text and 'value="worn video"' in found.text
+    one = await public.get("/ui/register?reference=pcd+925")
+    assert re.findall(r'<a href="/ui/register/PCD%20(\d+)">PCD', one.text) == ["925"]
+    signed = await public.get("/ui/register?signed_from=2020-02-20&signed_to=2020-02-22")
+    assert len(re.findall(r'<a href="/ui/register/PCD%20(\d+)">PCD', signed.text)) == 3
+    none = await public.get("/ui/register?title=zebra")
+    assert "No decision matches." in none.text
+    bad = await public.get("/ui/register?signed_from=13%2F12%2F2019&title=video")
+    assert bad.status_code == 422 and is_page(bad)
+    assert "signed_from: &#39;13/12/2019&#39; is not a date" in alert(bad)
+    assert 'value="video"' in bad.text  # the form keeps what was typed
+    bad = await public.get("/ui/register?cursor=bogus")
+    assert bad.status_code == 422 and "cursor: not a cursor of this list" in alert(bad)
