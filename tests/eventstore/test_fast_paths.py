@@ -718,7 +718,11 @@ def test_sqlite_timestamps_with_other_scripts_digits_are_malformed(tmp_path: Any
         st.tuples(
             AWARE,
             st.dictionaries(TEXT, JSON_VALUES, max_size=4),
-            TEXT.filter(lambda t: t[:1] not in ("", " ") and t[-1] != " " and t.isprintable()),
+            # An event type: printable, not blank at either end (built, not filtered: a
+            # filter rejected too many draws for Hypothesis' health check).
+            st.text(
+                alphabet=st.characters(categories=["L", "N", "P", "S"]), min_size=1, max_size=30
+            ),
         ),
         min_size=1,
         max_size=4,
