@@ -400,10 +400,8 @@ def list_cases(
     unknown stage or a limit outside 1..MAX_LIMIT. (`cases` pages with a cursor instead of
     an offset, which costs the same at any depth.)
     """
-    _limit(limit, MAX_LIMIT)
-    if offset < 0:
-        raise QueryError("offset", f"cannot be negative, not {offset}")
-    query = _case_query(
+    return cases(
+        engine,
         stage=stage,
         reference=reference,
         title_contains=title_contains,
@@ -412,8 +410,9 @@ def list_cases(
         required_by_before=required_by_before,
         min_amount=min_amount,
         max_amount=max_amount,
-    )
-    return _CASE_SUMMARIES.validate_python(_rows(engine, query.limit(limit).offset(offset)))
+        limit=limit,
+        offset=offset,
+    ).items
 
 
 def case_summary(engine: Engine, case_id: str) -> CaseSummary | None:
