@@ -19,6 +19,8 @@ in-process app in tests.
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -30,6 +32,10 @@ import httpx
 
 #: Seconds to wait for an answer: actions wait for the workflow to store their events.
 DEFAULT_TIMEOUT = 60.0
+
+#: How many times an action is sent when its answer is lost, and the pause between sends.
+ACT_ATTEMPTS = 3
+RETRY_PAUSE = 1.0
 
 #: The locations FastAPI puts before a field's name in its validation errors.
 _LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
@@ -83,6 +89,18 @@ class ServerFailure(RatifyError):
         super().__init__(f"the server failed (HTTP {status}): {detail}")
         self.status = status
         self.detail = detail
+
+
+def _failure_detail(response: httpx.Response) -> str:
+    """The API's own sentence for a 5xx when it gave one (`{"code","detail"}`), else the
+    start of the body."""
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("detail"), str):
+        return f"{body.get('code', 'error')}: {body['detail']}"
+    return response.text.strip()[:300] or response.reason_phrase
 
 
 class Unreachable(RatifyError):
@@ -179,9 +197,7 @@ class RatifyClient:
         except httpx.TransportError as exc:
             raise Unreachable(self.base_url, str(exc) or type(exc).__name__) from None
         if response.status_code >= 500:
-            raise ServerFailure(
-                response.status_code, response.text.strip()[:300] or response.reason_phrase
-            )
+            raise ServerFailure(response.status_code, _failure_detail(response))
         if response.status_code >= 400:
             raise ApiRefusal.from_response(response)
         try:
@@ -277,15 +293,38 @@ class RatifyClient:
         `next`: the cursor of the next page, or None)."""
         return self._page("/tasks", {"limit": limit, "cursor": cursor})
 
-    def act(self, case_id: str, action: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    def act(
+        self,
+        case_id: str,
+        action: str,
+        fields: Mapping[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        attempts: int = ACT_ATTEMPTS,
+    ) -> dict[str, Any]:
         """Do an action on a case; `fields` are the action's (plus `role`,
         `on_behalf_of`, `expected_version`). Returns `{"case_id","version","stage","events"}`.
+
+        The action carries an `Idempotency-Key` (a new one unless given): when the answer
+        is lost (no answer in time, a dropped connection, a 503 from a busy server) it is
+        sent again, up to `attempts` times, with the same key, and the API answers with the
+        first attempt's outcome: the step is never applied twice.
         """
-        return self._object(
-            "POST",
-            f"/cases/{_segment(case_id)}/actions/{_segment(action)}",
-            json_body=dict(fields),
-        )
+        key = idempotency_key or uuid.uuid4().hex
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._object(
+                    "POST",
+                    f"/cases/{_segment(case_id)}/actions/{_segment(action)}",
+                    json_body=dict(fields),
+                    headers={"Idempotency-Key": key},
+                )
+            except (Unreachable, ServerFailure) as exc:
+                retry = isinstance(exc, Unreachable) or exc.status == 503
+                if not retry or attempt == attempts:
+                    raise
+                time.sleep(RETRY_PAUSE * attempt)
+        raise AssertionError("unreachable: the loop returns or raises")
 
     # -- history and the register -------------------------------------------------------
 

@@ -18,7 +18,7 @@ import structlog
 from fastapi import Body, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from domain.case import Case
@@ -33,12 +33,8 @@ from ratify.api.auth import (
     whoami,
 )
 from ratify.api.steps import (
-    ACTIONS,
     Refusal,
     Services,
-    part2_review_id,
-    problems,
-    role_for,
 )
 from ratify.api.views import case_view, event_data_view
 from ratify.audit import replay_workflows, workflow_ids
@@ -329,20 +325,33 @@ def create_app(services: Services) -> FastAPI:
         return audit_steps.verify_store(services, me, body.since)
 
     @app.post("/cases/{case_id}/actions/{action}", tags=["tasks"])
-    async def act(me: Me, case_id: str, action: str, body: ActionBody) -> dict[str, Any]:
+    async def act(
+        me: Me,
+        case_id: str,
+        action: str,
+        body: ActionBody,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                description="Any unique string (a UUID) naming this attempt: sending the "
+                "step again with the same key returns the first attempt's outcome, and the "
+                "step is never applied twice. Use it to retry after a timeout or a dropped "
+                "connection."
+            ),
+        ] = None,
+    ) -> dict[str, Any]:
         """Act on a case: submit, sign off, request changes, confirm, decide, ..."""
-        if action not in ACTIONS:
-            raise Refusal(404, "unknown_action", f"no action {action!r}; one of {sorted(ACTIONS)}")
-        update, message_type, default_role = ACTIONS[action]
         fields = body.model_dump(exclude={"role", "on_behalf_of"})
-        role = body.role or default_role or role_for(action, fields, services, case_id)
-        actor = steps.acting(me, role, body.on_behalf_of)
-        try:
-            message = message_type.model_validate({**fields, "actor": actor})
-        except ValidationError as exc:
-            raise Refusal(422, "invalid", problems(exc)) from None
-        target = part2_review_id(case_id) if action == "review_part2" else case_id
-        result = await steps.run_update(services, target, update, message)
+        result = await steps.act(
+            services,
+            me,
+            case_id,
+            action,
+            fields,
+            role=body.role,
+            on_behalf_of=body.on_behalf_of,
+            idempotency_key=idempotency_key,
+        )
         return result.model_dump(mode="json")
 
     # -- out of office -------------------------------------------------------------------

@@ -10,6 +10,7 @@ refusal mapped to an HTTP status (`STATUS_FOR_CODE`), the read views woken after
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,11 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Engine
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -180,15 +185,59 @@ def _refusal(exc: WorkflowUpdateFailedError) -> Refusal | None:
     return None
 
 
+#: What an idempotency key may hold: it becomes part of a Temporal update id.
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+
+
+def update_id(actor: Actor, update: str, idempotency_key: str | None) -> str | None:
+    """The Temporal update id for a step sent with an idempotency key (None without one).
+
+    Temporal runs an update id once per workflow run: a retry with the same key (after a
+    timeout, a dropped connection, a double click) gets the first attempt's outcome instead
+    of being applied again or refused as out of stage. The id is scoped to the person and
+    the step, so nobody can collect another person's outcome by guessing their key.
+    """
+    if idempotency_key is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(idempotency_key):
+        raise Refusal(
+            422,
+            "invalid",
+            "Idempotency-Key: must be 1 to 100 letters, digits or . _ : - (a UUID is a good key)",
+        )
+    return f"{update}/{actor.user_id}/{idempotency_key}"
+
+
 async def run_update(
-    services: Services, workflow_id: str, update: str, action: m.Action
+    services: Services,
+    workflow_id: str,
+    update: str,
+    action: m.Action,
+    *,
+    idempotency_key: str | None = None,
 ) -> m.ActionResult:
     """Run a decision workflow's update: its result, or its refusal as a `Refusal`."""
     handle = services.client.get_workflow_handle(workflow_id)
     try:
         result: m.ActionResult = await handle.execute_update(
-            update, action, result_type=m.ActionResult
+            update,
+            action,
+            result_type=m.ActionResult,
+            id=update_id(action.actor, update, idempotency_key),
         )
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        raise Refusal(
+            503,
+            "outcome_unknown",
+            f"the {update.replace('_', ' ')} step was sent to case {workflow_id} but its "
+            "outcome did not come back in time"
+            + (
+                ": send it again with the same Idempotency-Key to learn it (it is never "
+                "applied twice)"
+                if idempotency_key
+                else ": look at the case before sending it again"
+            ),
+        ) from None
     except WorkflowUpdateFailedError as exc:
         refusal = _refusal(exc)
         if refusal is None:
@@ -277,8 +326,10 @@ async def act(
     *,
     role: Role | None = None,
     on_behalf_of: str | None = None,
+    idempotency_key: str | None = None,
 ) -> m.ActionResult:
-    """`POST /cases/{id}/actions/{action}` of the API: the same roles, messages, refusals."""
+    """`POST /cases/{id}/actions/{action}`: check the role, build the message, run the
+    update; a retry with the same `idempotency_key` gets the first attempt's outcome."""
     if action not in ACTIONS:
         raise Refusal(404, "unknown_action", f"no action {action!r}; one of {sorted(ACTIONS)}")
     update, message_type, default_role = ACTIONS[action]
@@ -289,7 +340,7 @@ async def act(
     except ValidationError as exc:
         raise Refusal(422, "invalid", problems(exc)) from None
     target = part2_review_id(case_id) if action == "review_part2" else case_id
-    return await run_update(services, target, update, message)
+    return await run_update(services, target, update, message, idempotency_key=idempotency_key)
 
 
 #: What Ratify names after a case's id (its access log and notification streams, its Part 2

@@ -636,8 +636,16 @@ async def case_action(request: Request, who: Who, case_id: str, action: str) -> 
             ]
 
         role, behalf = _role_field(form)
+        key = form.get("idempotency_key")
         await ops.act(
-            services, who.principal, case_id, action, fields, role=role, on_behalf_of=behalf
+            services,
+            who.principal,
+            case_id,
+            action,
+            fields,
+            role=role,
+            on_behalf_of=behalf,
+            idempotency_key=key if isinstance(key, str) and key else None,
         )
     except Refusal as exc:
         log.info("refused", path=request.url.path, code=exc.code, message=exc.message)

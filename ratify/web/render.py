@@ -7,6 +7,7 @@ a new paragraph, and every character is escaped.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -82,6 +83,9 @@ def _environment() -> Environment:
         paragraphs=paragraphs,
         label=label,
     )
+    # A fresh key in each rendered action form: submitting the same form twice (a double
+    # click, a resend after a timeout) is one step, answered with the first outcome.
+    env.globals["attempt_key"] = lambda: uuid.uuid4().hex
     return env
 
 

@@ -438,3 +438,41 @@ async def test_the_case_search_comes_a_page_at_a_time(api: Api):
     old_style = (await api.get("ollie.lane", "/cases?limit=1&offset=1")).json()  # still taken
     assert [c["case_id"] for c in old_style["items"]] == ["draft-1"]
     assert old_style["next"] is not None
+
+
+async def test_a_step_sent_again_with_its_idempotency_key_gets_the_first_outcome(api: Api):
+    """A retry after a lost answer (timeout, dropped connection, double click) is one step:
+    the same key gets the first attempt's result, not a refusal and not a second event."""
+    case_id = await _upload(api)
+    await _through_board(api, case_id)
+    url = f"/cases/{case_id}/actions/sign_off"
+    key = {"Idempotency-Key": "7f9c2ba4-e88f-4e1d-8bd3-0b2c1f6b1a11"}
+    first = await api.http.post(
+        url, json={"area": "finance"}, headers={**api.auth("fran.fin"), **key}
+    )
+    assert first.status_code == 200, first.text
+    again = await api.http.post(
+        url, json={"area": "finance"}, headers={**api.auth("fran.fin"), **key}
+    )
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json()
+    stored = [r for r in api.store.read_stream(case_id) if r.event_type == "advice.signed_off"]
+    assert len(stored) == 1
+    # without the key, sending it again is a new attempt: refused, naming the rule
+    r = await api.post("fran.fin", url, {"area": "finance"})
+    assert r.status_code == 409 and r.json()["code"] == "already_done"
+    # a key is the person's own: someone else's identical key is their own new attempt
+    r = await api.http.post(
+        f"/cases/{case_id}/actions/sign_off",
+        json={"area": "legal"},
+        headers={**api.auth("lee.legal"), **key},
+    )
+    assert r.status_code == 200 and r.json()["version"] == first.json()["version"] + 1
+    # a malformed key is refused before anything is sent, naming the header
+    r = await api.http.post(
+        url,
+        json={"area": "commercial"},
+        headers={**api.auth("cat.com"), "Idempotency-Key": "not a key!"},
+    )
+    assert r.status_code == 422 and r.json()["detail"].startswith("Idempotency-Key:")
+    assert len(api.store.read_stream(case_id)) == first.json()["version"] + 1

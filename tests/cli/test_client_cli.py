@@ -451,3 +451,46 @@ async def test_the_inbox_and_the_register_come_a_page_at_a_time(api: Api, run: R
     ]:
         r = await run("fran.fin", *args)
         assert r.exit_code == 2 and message in r.stderr, (args, r.output)
+
+
+class LosesFirstAnswer(LoopBridge):
+    """The network drops the answer to the first action: the API did the step, the client
+    heard nothing (a read timeout)."""
+
+    def __init__(self, stack: Api, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(stack, loop)
+        self.keys: list[str | None] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        answer = super().handle_request(request)
+        if "/actions/" in request.url.path:
+            self.keys.append(request.headers.get("Idempotency-Key"))
+            if len(self.keys) == 1:
+                raise httpx.ReadTimeout("the answer was lost", request=request)
+        return answer
+
+
+async def test_an_action_whose_answer_is_lost_is_sent_again_and_stored_once(api: Api, run: Run):  # noqa: F811
+    assert (
+        await run("ollie.lane", "case", "submit", str(METTRACE_PATH), "--case-id", "c-lost")
+    ).exit_code == 0
+    await _through_board(api, "c-lost")
+    before = api.store.stream_version("c-lost")
+    lossy = LosesFirstAnswer(api, asyncio.get_running_loop())
+
+    def sign_off() -> dict[str, Any]:
+        with RatifyClient(BASE_URL, api.tokens["fran.fin"], transport=lossy) as client:
+            return client.act("c-lost", "sign_off", {"area": "finance"})
+
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr("ratify.client.RETRY_PAUSE", 0.0)
+    try:
+        result = await asyncio.to_thread(sign_off)
+    finally:
+        monkey.undo()
+    # sent twice with one key; answered with the step's result, not "already done"
+    assert len(lossy.keys) == 2 and lossy.keys[0] == lossy.keys[1] and lossy.keys[0]
+    assert result["version"] == before + 1
+    assert [e["event_type"] for e in result["events"]] == ["advice.signed_off"]
+    stored = api.store.read_stream("c-lost")
+    assert [r.event_type for r in stored[before:]] == ["advice.signed_off"]
