@@ -27,6 +27,11 @@ with workflow.unsafe.imports_passed_through():
 #: How long one attempt of an activity may take, and how it is retried: for ever, backing
 #: off to a minute, so a database outage delays a step and never loses one.
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+#: How long one attempt of a write to the event store may take. Short, because an append
+#: takes milliseconds and Temporal only notices a worker killed mid-attempt when this
+#: runs out: the approver waiting on the step waits this long before the retry (which is
+#: idempotent on event ids, so a slow attempt that did commit is not stored twice).
+STORE_TIMEOUT = timedelta(seconds=10)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 
 
@@ -79,7 +84,7 @@ async def record(case_id: str, events: list[ev.Event]) -> list[m.StoredRef]:
         "record_events",
         m.RecordRequest(case_id=case_id, events=[m.EncodedEvent.of(e) for e in events]),
         result_type=list[m.StoredRef],
-        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        start_to_close_timeout=STORE_TIMEOUT,
         retry_policy=RETRY,
     )
     return stored

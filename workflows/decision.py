@@ -34,8 +34,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.state import CaseState, Part1Status, Part2Status, Stage, Task, open_tasks
     from workflows import messages as m
     from workflows.common import (
-        ACTIVITY_TIMEOUT,
         RETRY,
+        STORE_TIMEOUT,
         apply_or_refuse,
         invalid,
         notify,
@@ -448,7 +448,7 @@ class DecisionWorkflow:
                         sequence="PCD", owner=self.case_id, first=self.settings.first_reference
                     ),
                     result_type=int,
-                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    start_to_close_timeout=STORE_TIMEOUT,
                     retry_policy=RETRY,
                 )
                 fields["reference"] = f"PCD {number}"

@@ -245,10 +245,17 @@ async def bounded(what: str, awaitable: Awaitable[T], timeout: float = ACTION_TI
         raise AssertionError(f"{what}: no answer in {timeout:.0f} s") from None
 
 
-async def act(handle: WorkflowHandle[Any, Any], update: str, action: m.Action) -> m.ActionResult:
+async def act(
+    handle: WorkflowHandle[Any, Any],
+    update: str,
+    action: m.Action,
+    update_id: str | None = None,
+    timeout: float = ACTION_TIMEOUT,
+) -> m.ActionResult:
     result: m.ActionResult = await bounded(
         f"{update} by {action.actor.describe()}",
-        handle.execute_update(update, action, result_type=m.ActionResult),
+        handle.execute_update(update, action, result_type=m.ActionResult, id=update_id),
+        timeout,
     )
     return result
 
@@ -261,9 +268,12 @@ async def drafted(handle: WorkflowHandle[Any, Any], timeout: float = ACTION_TIME
     """
     deadline = time.monotonic() + timeout
     while True:
-        with contextlib.suppress(RPCError):  # e.g. queried before its first task
-            view = await bounded(
-                "query state_view", handle.query("state_view", result_type=m.StateView)
+        # RPCError: queried before its first task. TimeoutError: a query needs a worker, and
+        # the one holding the workflow may have just been killed: ask again until `timeout`.
+        with contextlib.suppress(RPCError, TimeoutError):
+            view = await asyncio.wait_for(
+                handle.query("state_view", result_type=m.StateView),
+                max(0.1, min(ACTION_TIMEOUT, deadline - time.monotonic())),
             )
             if view.state.version >= 1:
                 return
