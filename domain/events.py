@@ -321,7 +321,7 @@ def _changes_requested_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     return upgraded
 
 
-def upcast(event_type: str, schema_version: int, payload: Mapping[str, Any]) -> dict[str, Any]:
+def upcast(event_type: str, schema_version: int, payload: Mapping[str, Any]) -> Mapping[str, Any]:
     """Bring a stored payload from its schema version up to the current one."""
     cls = EVENT_TYPES.get(event_type)
     if cls is None:
@@ -331,6 +331,8 @@ def upcast(event_type: str, schema_version: int, payload: Mapping[str, Any]) -> 
             f"{event_type} v{schema_version} is newer than this code (v{cls.VERSION}): "
             "upgrade Ratify before reading this stream"
         )
+    if schema_version == cls.VERSION:
+        return payload  # nothing to upcast: the caller copies it as it needs
     data = dict(payload)
     for version in range(schema_version, cls.VERSION):
         step = UPCASTERS.get((event_type, version))

@@ -58,6 +58,7 @@ from domain.state import (
     SignOff,
     SignOffStatus,
     Stage,
+    evolve,
 )
 
 _E = TypeVar("_E", bound=Event)
@@ -88,7 +89,7 @@ def apply(state: CaseState, event: Event) -> CaseState:
             code="wrong_stage",
         )
     new = handler(state, event)
-    return new.model_copy(update={"version": state.version + 1})
+    return evolve(new, {"version": state.version + 1})
 
 
 def fold(case_id: str, events: Iterable[Event]) -> CaseState:
@@ -171,14 +172,15 @@ def _drafted(state: CaseState, e: CaseDrafted) -> CaseState:
             "the case cannot be drafted again: it exists already", code="already_done"
         )
     _role(e.actor, "a case cannot be drafted", Role.ORIGINATING_OFFICER)
-    return state.model_copy(
-        update={
+    return evolve(
+        state,
+        {
             "case": e.case,
             "case_revision": 1,
             "drafted_by": e.actor,
             "drafted_at": e.occurred_at,
             "required_by": e.case.time_sensitivity.required_by if e.case.time_sensitivity else None,
-        }
+        },
     )
 
 
@@ -227,10 +229,8 @@ def _advance_after_advice(state: CaseState) -> CaseState:
     if state.stage is not Stage.ADVICE or state.outstanding_signoffs:
         return state
     if state.is_dmpc_decision:
-        return state.model_copy(update={"stage": Stage.CHIEF_EXECUTIVE})
-    return state.model_copy(
-        update={"stage": Stage.DECISION, "decision_maker_role": Role.MPS_DECISION_MAKER}
-    )
+        return evolve(state, {"stage": Stage.CHIEF_EXECUTIVE})
+    return evolve(state, {"stage": Stage.DECISION, "decision_maker_role": Role.MPS_DECISION_MAKER})
 
 
 def _deadline_from(state: CaseState, case: Case) -> dict[str, Any]:
@@ -254,9 +254,10 @@ def _revised(state: CaseState, e: CaseRevised) -> CaseState:
     if state.stage is Stage.DRAFT:
         if e.routing is not None:
             raise DomainError(f"{what} with a routing: it has not been submitted yet")
-        return state.model_copy(
-            update={"case": e.case, "case_revision": state.case_revision + 1}
-            | _deadline_from(state, e.case)
+        return evolve(
+            state,
+            {"case": e.case, "case_revision": state.case_revision + 1}
+            | _deadline_from(state, e.case),
         )
     if state.stage is not Stage.REVISION or state.returned is None:
         raise DomainError(
@@ -276,8 +277,9 @@ def _revised(state: CaseState, e: CaseRevised) -> CaseState:
         )
         signoffs[area] = SignOff(area=area, round=s.round + 1) if needs_retake else s
     resume = state.returned.resume_stage
-    new = state.model_copy(
-        update={
+    new = evolve(
+        state,
+        {
             "case": e.case,
             "case_revision": state.case_revision + 1,
             "routing": routing,
@@ -287,7 +289,7 @@ def _revised(state: CaseState, e: CaseRevised) -> CaseState:
             "ceo_consulted_by": None,
             "ceo_consulted_at": None,
         }
-        | _deadline_from(state, e.case)
+        | _deadline_from(state, e.case),
     )
     return _advance_after_advice(new)
 
@@ -303,14 +305,15 @@ def _submitted(state: CaseState, e: CaseSubmitted) -> CaseState:
         )
     _stage(state, what, Stage.DRAFT)
     _role(e.actor, what, Role.ORIGINATING_OFFICER)
-    return state.model_copy(
-        update={
+    return evolve(
+        state,
+        {
             "stage": Stage.BOARD,
             "submitted_by": e.actor,
             "submitted_at": e.occurred_at,
             "routing": e.routing,
             "signoffs": _signoffs_for(e.routing, {}),
-        }
+        },
     )
 
 
@@ -320,7 +323,7 @@ def _withdrawn(state: CaseState, e: CaseWithdrawn) -> CaseState:
     if state.stage.is_closed:
         raise DomainError(f"{what}: it is already {state.stage.label}", code="wrong_stage")
     _role(e.actor, what, Role.ORIGINATING_OFFICER)
-    return state.model_copy(update={"stage": Stage.WITHDRAWN, "withdrawn_reason": e.reason})
+    return evolve(state, {"stage": Stage.WITHDRAWN, "withdrawn_reason": e.reason})
 
 
 # -- board -----------------------------------------------------------------------------
@@ -338,7 +341,7 @@ def _placed(state: CaseState, e: PlacedOnAgenda) -> CaseState:
             f"{what}: it is already on the agenda of meeting {state.meeting_id}",
             code="already_done",
         )
-    return state.model_copy(update={"meeting_id": e.meeting_id, "meeting_date": e.meeting_date})
+    return evolve(state, {"meeting_id": e.meeting_id, "meeting_date": e.meeting_date})
 
 
 @_on(BoardAdviceRecorded)
@@ -378,7 +381,7 @@ def _board_advice(state: CaseState, e: BoardAdviceRecorded) -> CaseState:
                 resume_stage=Stage.BOARD,
             ),
         )
-    return state.model_copy(update=update)
+    return evolve(state, update)
 
 
 @_on(ExtremisAgreed)
@@ -389,7 +392,7 @@ def _extremis(state: CaseState, e: ExtremisAgreed) -> CaseState:
     if not state.routing or state.routing.route is not Route.EXTREMIS:
         raise DomainError(f"{what}: the case goes to a board meeting, not as an extremis case")
     _four_eyes(state, e.actor, what)
-    return state.model_copy(update={"stage": Stage.ADVICE, "extremis_agreed_by": e.actor})
+    return evolve(state, {"stage": Stage.ADVICE, "extremis_agreed_by": e.actor})
 
 
 # -- advice ----------------------------------------------------------------------------
@@ -429,12 +432,8 @@ def _complete_signoff(
     note: str | None,
 ) -> CaseState:
     current = _signoff_guard(state, e.actor, e.area, what)
-    done = current.model_copy(
-        update={"status": status, "by": e.actor, "at": e.occurred_at, "note": note}
-    )
-    return _advance_after_advice(
-        state.model_copy(update={"signoffs": {**state.signoffs, e.area: done}})
-    )
+    done = evolve(current, {"status": status, "by": e.actor, "at": e.occurred_at, "note": note})
+    return _advance_after_advice(evolve(state, {"signoffs": {**state.signoffs, e.area: done}}))
 
 
 @_on(SignOffGiven)
@@ -456,16 +455,18 @@ def _changes(state: CaseState, e: ChangesRequested) -> CaseState:
     unknown = [s for s in e.sections if s not in Case.model_fields]
     if unknown:
         raise DomainError(f"{what}: the case has no section {', '.join(unknown)}")
-    marked = current.model_copy(
-        update={
+    marked = evolve(
+        current,
+        {
             "status": SignOffStatus.CHANGES_REQUESTED,
             "by": e.actor,
             "at": e.occurred_at,
             "note": "; ".join(e.reasons),
-        }
+        },
     )
-    return state.model_copy(
-        update={
+    return evolve(
+        state,
+        {
             "signoffs": {**state.signoffs, e.area: marked},
             "stage": Stage.REVISION,
             "returns": state.returns + 1,
@@ -476,7 +477,7 @@ def _changes(state: CaseState, e: ChangesRequested) -> CaseState:
                 area=e.area,
                 resume_stage=Stage.ADVICE,
             ),
-        }
+        },
     )
 
 
@@ -496,13 +497,14 @@ def _ceo(state: CaseState, e: ChiefExecutiveConsulted) -> CaseState:
     _stage(state, what, Stage.CHIEF_EXECUTIVE)
     _role(e.actor, what, Role.CHIEF_EXECUTIVE)
     _four_eyes(state, e.actor, what)
-    return state.model_copy(
-        update={
+    return evolve(
+        state,
+        {
             "stage": Stage.DECISION,
             "ceo_consulted_by": e.actor,
             "ceo_consulted_at": e.occurred_at,
             "decision_maker_role": Role.DMPC,
-        }
+        },
     )
 
 
@@ -511,8 +513,9 @@ def _ceo_back(state: CaseState, e: ChiefExecutiveSentBack) -> CaseState:
     what = "the chief executive cannot send the case back"
     _stage(state, what, Stage.CHIEF_EXECUTIVE)
     _role(e.actor, what, Role.CHIEF_EXECUTIVE)
-    return state.model_copy(
-        update={
+    return evolve(
+        state,
+        {
             "stage": Stage.REVISION,
             "returns": state.returns + 1,
             "returned": Return(
@@ -522,7 +525,7 @@ def _ceo_back(state: CaseState, e: ChiefExecutiveSentBack) -> CaseState:
                 area=None,
                 resume_stage=Stage.ADVICE,
             ),
-        }
+        },
     )
 
 
@@ -547,17 +550,18 @@ def _interests(state: CaseState, e: InterestsDeclared) -> CaseState:
     if e.has_interest and not e.details:
         raise DomainError(f"{what}: a declared interest must be described")
     if not e.has_interest:
-        return state.model_copy(update={"interests_declared_by": e.actor})
+        return evolve(state, {"interests_declared_by": e.actor})
     if state.decision_maker_role is Role.ALTERNATE_DECISION_MAKER:
         raise DomainError(
             f"{what}: the alternate decision maker also has an interest and there is no further "
             "alternate; the case must be withdrawn or the alternate changed in configuration"
         )
-    return state.model_copy(
-        update={
+    return evolve(
+        state,
+        {
             "recused": [*state.recused, e.actor],
             "decision_maker_role": Role.ALTERNATE_DECISION_MAKER,
-        }
+        },
     )
 
 
@@ -588,8 +592,9 @@ def _approved(state: CaseState, e: DecisionApproved) -> CaseState:
         raise DomainError(f"{what}: a DMPC decision needs its PCD reference")
     if not dmpc and e.reference is not None:
         raise DomainError(f"{what}: an MPS-delegated decision has no PCD reference")
-    return state.model_copy(
-        update={
+    return evolve(
+        state,
+        {
             "stage": Stage.APPROVED,
             "decided_by": e.actor,
             "decided_at": e.occurred_at,
@@ -598,20 +603,21 @@ def _approved(state: CaseState, e: DecisionApproved) -> CaseState:
             "part1": Part1Status.PENDING if dmpc else Part1Status.NOT_DUE,
             "part2": Part2Status.EXEMPT if state.case.part2 else Part2Status.NONE,
             "part2_review_date": state.case.part2.review_date if state.case.part2 else None,
-        }
+        },
     )
 
 
 @_on(DecisionDeclined)
 def _declined(state: CaseState, e: DecisionDeclined) -> CaseState:
     _decide(state, e, "the decision cannot be declined")
-    return state.model_copy(
-        update={
+    return evolve(
+        state,
+        {
             "stage": Stage.DECLINED,
             "decided_by": e.actor,
             "decided_at": e.occurred_at,
             "decision_comment": e.comment,
-        }
+        },
     )
 
 
@@ -631,7 +637,7 @@ def _p1_deferred(state: CaseState, e: Part1Deferred) -> CaseState:
         )
     if e.until <= london_date(e.occurred_at):
         raise DomainError(f"{what}: the date {long_date(e.until)} is not in the future")
-    return state.model_copy(update={"part1": Part1Status.DEFERRED, "part1_deferred_until": e.until})
+    return evolve(state, {"part1": Part1Status.DEFERRED, "part1_deferred_until": e.until})
 
 
 @_on(Part1Published)
@@ -655,9 +661,7 @@ def _p1_published(state: CaseState, e: Part1Published) -> CaseState:
         state.case.title,
     ):
         raise DomainError(f"{what}: the register entry does not match the decision")
-    return state.model_copy(
-        update={"part1": Part1Status.PUBLISHED, "part1_published_at": e.occurred_at}
-    )
+    return evolve(state, {"part1": Part1Status.PUBLISHED, "part1_published_at": e.occurred_at})
 
 
 @_on(Part2ReviewDue)
@@ -672,7 +676,7 @@ def _p2_due(state: CaseState, e: Part2ReviewDue) -> CaseState:
         raise DomainError(f"{what}: the review date is {long_date(state.part2_review_date)}")
     if london_date(e.occurred_at) < state.part2_review_date:
         raise DomainError(f"{what}: it is not due until {long_date(state.part2_review_date)}")
-    return state.model_copy(update={"part2": Part2Status.REVIEW_DUE})
+    return evolve(state, {"part2": Part2Status.REVIEW_DUE})
 
 
 def _review_guard(state: CaseState, actor: Actor, what: str) -> None:
@@ -693,7 +697,7 @@ def _p2_published(state: CaseState, e: Part2Published) -> CaseState:
     _review_guard(state, e.actor, what)
     if e.content != _part2_text(state):
         raise DomainError(f"{what}: the text published is not the Part 2 of the case")
-    return state.model_copy(update={"part2": Part2Status.PUBLISHED})
+    return evolve(state, {"part2": Part2Status.PUBLISHED})
 
 
 @_on(Part2PublishedRedacted)
@@ -706,7 +710,7 @@ def _p2_redacted(state: CaseState, e: Part2PublishedRedacted) -> CaseState:
         raise DomainError(f"{what}: {exc}") from None
     if e.content != expected:
         raise DomainError(f"{what}: the text published is not Part 2 with those redactions")
-    return state.model_copy(update={"part2": Part2Status.PUBLISHED_REDACTED})
+    return evolve(state, {"part2": Part2Status.PUBLISHED_REDACTED})
 
 
 @_on(Part2ExemptionExtended)
@@ -715,12 +719,13 @@ def _p2_extended(state: CaseState, e: Part2ExemptionExtended) -> CaseState:
     _review_guard(state, e.actor, what)
     if e.new_review_date <= london_date(e.occurred_at):
         raise DomainError(f"{what}: the new review date {long_date(e.new_review_date)} has passed")
-    return state.model_copy(
-        update={
+    return evolve(
+        state,
+        {
             "part2": Part2Status.EXEMPT,
             "part2_review_date": e.new_review_date,
             "part2_extensions": state.part2_extensions + 1,
-        }
+        },
     )
 
 
@@ -742,13 +747,14 @@ def _required_by(state: CaseState, e: RequiredByChanged) -> CaseState:
     if state.stage.is_closed:
         raise DomainError(f"{what}: the case is already {state.stage.label}", code="wrong_stage")
     _role(e.actor, what, Role.ORIGINATING_OFFICER, Role.DRAFTING_OFFICER, Role.CHIEF_EXECUTIVE)
-    return state.model_copy(
-        update={
+    return evolve(
+        state,
+        {
             "required_by": e.required_by,
             "reminders_sent": [],
             "escalated": False,
             "deadline_missed": False,
-        }
+        },
     )
 
 
@@ -762,9 +768,7 @@ def _reminder(state: CaseState, e: DeadlineReminderSent) -> CaseState:
             f"{what}: the {e.working_days_before}-working-day reminder was already sent",
             code="already_done",
         )
-    return state.model_copy(
-        update={"reminders_sent": [*state.reminders_sent, e.working_days_before]}
-    )
+    return evolve(state, {"reminders_sent": [*state.reminders_sent, e.working_days_before]})
 
 
 @_on(DeadlineEscalated)
@@ -774,7 +778,7 @@ def _escalated(state: CaseState, e: DeadlineEscalated) -> CaseState:
     _deadline_guard(state, what, e.required_by)
     if state.escalated:
         raise DomainError(f"{what}: it was already escalated", code="already_done")
-    return state.model_copy(update={"escalated": True})
+    return evolve(state, {"escalated": True})
 
 
 @_on(DeadlineMissed)
@@ -786,7 +790,7 @@ def _missed(state: CaseState, e: DeadlineMissed) -> CaseState:
         raise DomainError(f"{what}: it was already recorded", code="already_done")
     if london_date(e.occurred_at) <= e.required_by:
         raise DomainError(f"{what}: the day {long_date(e.required_by)} has not ended")
-    return state.model_copy(update={"deadline_missed": True})
+    return evolve(state, {"deadline_missed": True})
 
 
 @_on(IrregularityRecorded)
@@ -796,4 +800,4 @@ def _irregularity(state: CaseState, e: IrregularityRecorded) -> CaseState:
             "an irregularity cannot be recorded by Ratify itself: a person records it",
             code="wrong_role",
         )
-    return state.model_copy(update={"irregularities": [*state.irregularities, e.description]})
+    return evolve(state, {"irregularities": [*state.irregularities, e.description]})

@@ -9,8 +9,10 @@ the fold of the stored events.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -68,6 +70,29 @@ class SignOffStatus(StrEnum):
 
 class _State(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+_S = TypeVar("_S", bound=_State)
+_set = object.__setattr__
+
+
+def evolve(state: _S, update: Mapping[str, Any]) -> _S:
+    """A copy of a state with some fields changed: `state.model_copy(update=update)`, which
+    it equals, without pydantic's general copying machinery.
+
+    The fold copies the state twice for every event, and `model_copy` was half of the
+    fold's time (profiled). Like `model_copy(update=...)` it does not validate: the fold's
+    handlers build the values from validated events.
+    """
+    cls = type(state)
+    new = cls.__new__(cls)
+    fields = state.__dict__.copy()
+    fields.update(update)
+    _set(new, "__dict__", fields)
+    _set(new, "__pydantic_fields_set__", state.__pydantic_fields_set__ | update.keys())
+    _set(new, "__pydantic_extra__", None)  # extra="forbid": never any
+    _set(new, "__pydantic_private__", None)  # no private attributes
+    return new
 
 
 class SignOff(_State):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from domain.events import Event, decode, encode
 from domain.fold import apply
@@ -39,13 +40,16 @@ def to_new_event(event: Event) -> NewEvent:
     )
 
 
+@lru_cache(maxsize=4096)
+def _actor(user_id: str, role: str, on_behalf_of: str | None) -> Actor:
+    """The actor of a stored event. Actors are frozen and few (the same people act on
+    case after case), so each is built once rather than validated for every event read."""
+    return Actor(user_id=user_id, role=Role(role), on_behalf_of=on_behalf_of)
+
+
 def from_stored(stored: StoredEvent) -> Event:
     """A stored record as a domain event, upcast to the current schema."""
-    actor = Actor(
-        user_id=stored.actor_id,
-        role=Role(stored.actor_role),
-        on_behalf_of=stored.metadata.get("on_behalf_of"),
-    )
+    actor = _actor(stored.actor_id, stored.actor_role, stored.metadata.get("on_behalf_of"))
     return decode(
         stored.event_type,
         stored.schema_version,

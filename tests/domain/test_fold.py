@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from domain import events as ev
 from domain.errors import DomainError
@@ -14,7 +15,15 @@ from domain.fold import apply, fold
 from domain.register import RegisterEntry, part1_entry
 from domain.roles import Actor, AdviceArea, Role
 from domain.rules.delegation import route_case
-from domain.state import CaseState, Part1Status, Part2Status, SignOffStatus, Stage, open_tasks
+from domain.state import (
+    CaseState,
+    Part1Status,
+    Part2Status,
+    SignOffStatus,
+    Stage,
+    evolve,
+    open_tasks,
+)
 from tests.factories import (
     ALTERNATE,
     CEO,
@@ -557,3 +566,19 @@ def test_ratify_itself_cannot_record_an_irregularity():
     s.refused(ev.IrregularityRecorded, SYSTEM, "wrong_role", description="Grants paid early.")
     s.do(ev.IrregularityRecorded, FINANCE, description="Grants paid before referral.")
     assert s.state.irregularities == ["Grants paid before referral."]
+
+
+def test_evolve_is_model_copy_with_an_update_and_leaves_the_original_alone():
+    """The fold's fast copy gives what pydantic's `model_copy(update=...)` gives."""
+    s = Story()
+    s.submit()
+    before = s.state
+    dumped = before.model_dump()
+    update = {"stage": Stage.WITHDRAWN, "withdrawn_reason": "No longer needed.", "version": 9}
+    fast, slow = evolve(before, update), before.model_copy(update=update)
+    assert fast == slow and fast.model_dump() == slow.model_dump()
+    assert fast.model_fields_set == slow.model_fields_set
+    assert type(fast) is CaseState and fast.withdrawn_reason == "No longer needed."
+    assert before.model_dump() == dumped and before.stage is Stage.BOARD  # untouched
+    with pytest.raises(ValidationError):  # still frozen
+        fast.stage = Stage.DRAFT  # type: ignore[misc]
