@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
+from fastapi import FastAPI
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -48,6 +50,8 @@ class Api:
     projector: Projector
     env: WorkflowEnvironment
     directory: Directory
+    #: The ASGI app itself (schemathesis loads its schema from it).
+    app: FastAPI
 
     def auth(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[user]}"}
@@ -62,15 +66,24 @@ class Api:
         return await self.http.get(url, headers=headers, **kw)
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def api(tmp_path: Path) -> AsyncIterator[Api]:
+@contextlib.asynccontextmanager
+async def api_stack(
+    tmp_path: Path,
+    people: dict[str, tuple[str, list[Role]]] = PEOPLE,
+    *,
+    raise_app_exceptions: bool = True,
+) -> AsyncIterator[Api]:
+    """The stack: a migrated SQLite store, the people with a token each, the time-skipping
+    server, a worker, and the app behind an in-process HTTP client. With
+    `raise_app_exceptions=False` an unhandled error comes back as the 500 a real server
+    sends, instead of raising in the test."""
     url = f"sqlite:///{tmp_path / 'ratify.db'}"
     migrate_all(url)
     store = EventStore.from_url(url)
     engine = create_engine_for(url)
     directory = Directory(engine)
     tokens = {}
-    for user_id, (name, roles) in PEOPLE.items():
+    for user_id, (name, roles) in people.items():
         directory.add_user(user_id, name, roles)
         tokens[user_id] = directory.create_token(user_id, "tests")[1]
     env = await WorkflowEnvironment.start_time_skipping(
@@ -89,8 +102,10 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
     app = create_app(services)
     try:
         async with build_worker(env.client, store, task_queue=task_queue):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://ratify") as http:
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://ratify", timeout=60
+            ) as http:
                 yield Api(
                     http=http,
                     tokens=tokens,
@@ -98,8 +113,15 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
                     projector=Projector(store, engine),
                     env=env,
                     directory=directory,
+                    app=app,
                 )
     finally:
         await env.shutdown()
         store.close()
         engine.dispose()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    async with api_stack(tmp_path) as stack:
+        yield stack

@@ -12,26 +12,14 @@ stopping at the first traceback.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest_asyncio
-from fastapi import FastAPI
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 from domain.roles import Role
-from eventstore import EventStore, create_engine_for
-from ratify.api.app import create_app
-from ratify.api.steps import Services
-from ratify.db import migrate_all
-from ratify.identity.service import PERSON_ROLES, Directory
-from ratify.projections.projector import Projector
-from tests.api.conftest import PEOPLE, Api
-from worker import bin_path, build_worker
+from ratify.identity.service import PERSON_ROLES
+from tests.api.conftest import PEOPLE, Api, api_stack
 from workflows import messages as m
 
 #: The alternate decision maker the workflows are configured with (`m.Settings` default).
@@ -53,53 +41,11 @@ MORE_PEOPLE: dict[str, tuple[str, list[Role]]] = {
 ALL_PEOPLE = {**PEOPLE, **MORE_PEOPLE}
 
 
-@dataclass
-class Stack(Api):
-    #: The ASGI app itself (schemathesis loads its schema from it).
-    app: FastAPI | None = None
+#: The stack of the fault tests is the API tests' stack with more people.
+Stack = Api
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
-    url = f"sqlite:///{tmp_path / 'ratify.db'}"
-    migrate_all(url)
-    store = EventStore.from_url(url)
-    engine = create_engine_for(url)
-    directory = Directory(engine)
-    tokens = {}
-    for user_id, (name, roles) in ALL_PEOPLE.items():
-        directory.add_user(user_id, name, roles)
-        tokens[user_id] = directory.create_token(user_id, "faults")[1]
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=bin_path("temporal-test-server"),
-    )
-    task_queue = f"faults-{uuid.uuid4().hex[:8]}"
-    services = Services(
-        store=store,
-        engine=engine,
-        client=env.client,
-        directory=directory,
-        workflow_settings=m.Settings(),
-        task_queue=task_queue,
-    )
-    app = create_app(services)
-    try:
-        async with build_worker(env.client, store, task_queue=task_queue):
-            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://ratify", timeout=60
-            ) as http:
-                yield Stack(
-                    http=http,
-                    tokens=tokens,
-                    store=store,
-                    projector=Projector(store, engine),
-                    env=env,
-                    directory=directory,
-                    app=app,
-                )
-    finally:
-        await env.shutdown()
-        store.close()
-        engine.dispose()
+async def stack(tmp_path: Path) -> AsyncIterator[Api]:
+    async with api_stack(tmp_path, ALL_PEOPLE, raise_app_exceptions=False) as made:
+        yield made
