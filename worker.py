@@ -30,7 +30,6 @@ from pathlib import Path
 import structlog
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client, Interceptor
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
@@ -171,7 +170,7 @@ async def connect(
             client = await Client.connect(
                 address,
                 namespace=settings.temporal_namespace,
-                data_converter=pydantic_data_converter,
+                data_converter=settings.data_converter(),
                 interceptors=all_interceptors,
                 runtime=runtime,
             )
@@ -212,7 +211,7 @@ async def connect(
             )
     env = await WorkflowEnvironment.start_local(
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=settings.data_converter(),
         interceptors=all_interceptors,
         runtime=runtime,
         dev_server_existing_path=bin_path("temporal"),

@@ -37,6 +37,7 @@ Exit status 0 when every step passed; 1 otherwise, naming the step.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import re
@@ -628,6 +629,8 @@ def smoke(
         "TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}",
         "RATIFY_TEMPORAL_NAMESPACE": "ratify",
         "RATIFY_SESSION_SECRET": "smoke-test-" + "s" * 40,
+        # As production runs: every payload encrypted (the processes must start with it).
+        "RATIFY_PAYLOAD_KEYS": "smoke:" + base64.b64encode(os.urandom(32)).decode(),
         "RATIFY_METRICS_HOST": "127.0.0.1",
         "RATIFY_GRACEFUL_SHUTDOWN_SECONDS": "5",
     }

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Sequence
 
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Interceptor, Replayer
 
@@ -54,7 +53,8 @@ async def replay_workflows(
     replayer = Replayer(
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(),
-        data_converter=pydantic_data_converter,
+        # The client's converter: with RATIFY_PAYLOAD_KEYS it decrypts the histories.
+        data_converter=client.data_converter,
         interceptors=interceptors,
     )
     results = await replayer.replay_workflows(each(), raise_on_replay_failure=False)

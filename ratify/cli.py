@@ -571,6 +571,21 @@ def projector_process() -> None:
     _run_process("projector", run_projector)
 
 
+@app.command("payload-key")
+def payload_key(
+    key_id: Annotated[
+        str, typer.Argument(help="A name for the key, e.g. the month it was made: 2026-11")
+    ],
+) -> None:
+    """Make a key that encrypts what Ratify puts in Temporal: prints `id:key` for
+    RATIFY_PAYLOAD_KEYS (put it first to rotate; keep older keys after it)."""
+    from ratify.payloads import new_key
+
+    if not key_id or any(c in key_id for c in ":, ") or not key_id.isprintable():
+        _fail("key_id: a name without spaces, commas or colons, e.g. 2026-11")
+    typer.echo(f"{key_id}:{new_key()}")
+
+
 #: One demo person per role, for trying Ratify out on the embedded defaults.
 DEMO_PEOPLE: list[tuple[str, str, Role]] = [
     ("ollie.lane", "Ollie Lane (originating officer)", Role.ORIGINATING_OFFICER),
@@ -1586,7 +1601,6 @@ TemporalOption = Annotated[
 async def _temporal(address: str | None) -> Any:
     """A Temporal client for the auditors' commands, or exit 1 naming the address."""
     from temporalio.client import Client
-    from temporalio.contrib.pydantic import pydantic_data_converter
 
     from ratify.settings import load_settings
 
@@ -1594,7 +1608,9 @@ async def _temporal(address: str | None) -> Any:
     target = address or settings.temporal_address or f"127.0.0.1:{settings.dev_server_port}"
     try:
         return await Client.connect(
-            target, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+            target,
+            namespace=settings.temporal_namespace,
+            data_converter=settings.data_converter(),
         )
     except RuntimeError as exc:
         _fail(f"--temporal-address: cannot reach Temporal at {target}: {exc}", 1)

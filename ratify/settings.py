@@ -12,7 +12,9 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from temporalio.converter import DataConverter
 
+from ratify.payloads import data_converter, parse_keys
 from workflows.messages import Settings as WorkflowSettings
 
 
@@ -51,6 +53,11 @@ class Settings(BaseSettings):
     #: secret is made at start, so sessions end when the API restarts, and API processes
     #: do not accept each other's sessions. Set it in production.
     session_secret: SecretStr | None = None
+    #: Keys that encrypt every payload Ratify puts in Temporal (the case and its Part 2
+    #: stay in workflow histories): `id:base64key[,id:base64key...]`, the first encrypts,
+    #: all decrypt (see ratify/payloads.py). Unset: payloads are plain JSON. Set it in
+    #: production, the same on every worker and API process.
+    payload_keys: SecretStr | None = None
     #: How long a web session lasts, in seconds (default 8 hours).
     session_max_age: int = Field(default=8 * 3600, ge=60, le=7 * 24 * 3600)
     #: Leave the Secure flag off the session cookie, for plain http. Unset: off only on the
@@ -111,6 +118,18 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("session_secret must be at least 32 characters (random)")
         return value
+
+    @field_validator("payload_keys")
+    @classmethod
+    def _keys_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_keys(value.get_secret_value())  # PayloadKeyError names the entry
+        return value
+
+    def data_converter(self) -> DataConverter:
+        """The converter every Temporal client of Ratify uses (encrypting with keys)."""
+        keys = self.payload_keys.get_secret_value() if self.payload_keys else None
+        return data_converter(keys)
 
     @model_validator(mode="after")
     def _oidc_complete(self) -> Settings:

@@ -52,6 +52,7 @@ TEST_SECRETS = {
     "TEMPORAL_DB_PASSWORD": "temporal-test-password",
     "RATIFY_DB_PASSWORD": "ratifytestpassword",
     "RATIFY_SESSION_SECRET": "s" * 48,
+    "RATIFY_PAYLOAD_KEYS": "2026-11:" + "k" * 43 + "=",
 }
 
 #: The Ratify process services of the compose file; the rest are Temporal, PostgreSQL, nginx.
@@ -252,17 +253,28 @@ def test_k8s_migrations_run_only_in_the_job() -> None:
                 assert c["args"][:2] != ["db", "upgrade"]
 
 
-SECRET_NAMES = ("RATIFY_DATABASE_URL", "RATIFY_SESSION_SECRET", "PASSWORD", "TOKEN", "KEY")
+SECRET_NAMES = (
+    "RATIFY_DATABASE_URL",
+    "RATIFY_SESSION_SECRET",
+    "RATIFY_PAYLOAD_KEYS",
+    "PASSWORD",
+    "TOKEN",
+    "KEY",
+)
 
 
 def test_k8s_secrets_come_from_the_secret() -> None:
     secret = k8s("Secret", "ratify-secrets")
-    assert set(secret["stringData"]) == {"RATIFY_DATABASE_URL", "RATIFY_SESSION_SECRET"}
+    assert set(secret["stringData"]) == {
+        "RATIFY_DATABASE_URL",
+        "RATIFY_SESSION_SECRET",
+        "RATIFY_PAYLOAD_KEYS",
+    }
     for key, value in secret["stringData"].items():
         assert re.search(r"<[^>]+>", value), f"{key} in the template must be a placeholder"
     assert not set(configmap_env()) & set(secret["stringData"])
     for name in configmap_env():
-        assert not any(s in name for s in SECRET_NAMES[2:]), name
+        assert not any(s in name for s in SECRET_NAMES[3:]), name
     for workload in workloads():
         for c in containers(workload):
             where = f"{workload['metadata']['name']}/{c['name']}"

@@ -1,0 +1,151 @@
+"""RATIFY_PAYLOAD_KEYS: Temporal holds ciphertext only, and Ratify still reads it all.
+
+A decision with a confidential Part 2 runs through submission, board and a sign-off on the
+time-skipping server with the encrypting converter; then its raw history (as anyone with
+the Temporal database or Web UI would see it) is searched for the case's words, and the
+workflow replays from it with the keys (and fails without them, naming the key).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+import pytest_asyncio
+from pydantic import ValidationError
+from temporalio.api.common.v1 import Payload
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, WorkflowReplayResult
+from typer.testing import CliRunner
+
+from domain.roles import AdviceArea
+from eventstore import EventStore
+from ratify import cli
+from ratify.payloads import ENCODING, EncryptionCodec, PayloadKeyError, data_converter, parse_keys
+from ratify.settings import Settings
+from tests import factories as f
+from tests.workflows.lifecycle import Harness
+from worker import WORKFLOWS, bin_path, build_worker, workflow_runner
+
+SECRET = "Unit price 41.17 per kit, negotiated with SmartWater"
+TITLE = "Met Trace renewal under encryption"
+
+
+def key() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+KEYS = f"2026-11:{key()},2025-01:{key()}"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def sealed(wf_store: EventStore) -> AsyncIterator[Harness]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=data_converter(KEYS),
+        test_server_existing_path=bin_path("temporal-test-server"),
+    )
+    task_queue = f"ratify-sealed-{uuid.uuid4().hex[:8]}"
+    try:
+        async with build_worker(env.client, wf_store, task_queue=task_queue):
+            yield Harness(env=env, store=wf_store, task_queue=task_queue)
+    finally:
+        await env.shutdown()
+        wf_store.close()
+
+
+async def test_temporal_holds_no_word_of_the_case_and_the_workflow_replays(sealed: Harness):
+    today = await sealed.today()
+    part2 = {
+        "security_marking": "OFFICIAL-SENSITIVE [COMMERCIAL]",
+        "foi_sections": ["s43 Commercial interests"],
+        "review_on": (today + timedelta(days=400)).isoformat(),
+        "content": SECRET,
+    }
+    run = await sealed.start(f.make_case(title=TITLE, part2=part2))
+    await sealed.through_advice(run, [(f.FINANCE, "finance")])
+    # Ratify reads it back: the state carries the Part 2 text (decrypted by the client).
+    state = await run.state()
+    assert state.case is not None and state.case.part2 is not None
+    assert state.case.part2.content == SECRET and state.signoffs[AdviceArea.FINANCE].by is not None
+
+    history = await run.handle.fetch_history()
+    raw = history.to_json()
+    assert SECRET not in raw and TITLE not in raw and "SmartWater" not in raw
+    # Payload metadata is base64 in the history's JSON: every payload is sealed, by the
+    # first key; none is plain JSON.
+    encrypted, plain = base64.b64encode(ENCODING).decode(), base64.b64encode(b"json/plain")
+    assert raw.count(encrypted) >= 10 and plain.decode() not in raw
+    assert raw.count(base64.b64encode(b"2026-11").decode()) == raw.count(encrypted)
+    # The store still holds the case in the clear: it is Ratify's record, not Temporal's.
+    assert any(SECRET in str(r.data) for r in sealed.store.read_stream(run.case_id))
+
+    # Replays with the keys (as `ratify audit replay-workflows` does) ...
+    result = await _replay(history, data_converter(KEYS))
+    assert result.replay_failure is None
+    # ... and a process with the wrong keys cannot read a word, and says which key it lacks.
+    wrong = await _replay(history, data_converter(f"2027-01:{key()}"))
+    assert wrong.replay_failure is not None and "2026-11" in str(wrong.replay_failure)
+
+
+async def test_a_rotated_key_still_reads_what_the_old_one_wrote():
+    old, new = key(), key()
+    written = await EncryptionCodec(parse_keys(f"old:{old}")).encode([_plain("Part 2")])
+    rotated = EncryptionCodec(parse_keys(f"new:{new},old:{old}"))
+    assert [p.data for p in await rotated.decode(written)] == [b'"Part 2"']
+    rewritten = await rotated.encode([_plain("Part 2")])
+    assert rewritten[0].metadata["encryption-key-id"] == b"new"
+    # written before encryption was turned on: read as it is
+    assert await rotated.decode([_plain("old")]) == [_plain("old")]
+    # altered ciphertext is refused, naming the key
+    tampered = Payload(metadata=dict(written[0].metadata), data=written[0].data[:-1] + b"\0")
+    with pytest.raises(PayloadKeyError, match="does not decrypt"):
+        await rotated.decode([tampered])
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("no-colon", "entry 1 must be id:base64key"),
+        ("k1:not base64!", "key 'k1' is not base64"),
+        (f"k1:{base64.b64encode(b'short').decode()}", "must be 32 random bytes"),
+        (f"k1:{key()},k1:{key()}", "listed twice"),
+    ],
+)
+def test_bad_keys_are_refused_at_start_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str, message: str
+):
+    monkeypatch.setenv("RATIFY_PAYLOAD_KEYS", value)
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    assert "RATIFY_PAYLOAD_KEYS" in str(refused.value) and message in str(refused.value)
+    monkeypatch.delenv("RATIFY_PAYLOAD_KEYS")
+    assert Settings().data_converter() is pydantic_data_converter  # unset: plain JSON
+
+
+def _plain(text: str) -> Payload:
+    return Payload(metadata={"encoding": b"json/plain"}, data=f'"{text}"'.encode())
+
+
+async def _replay(history: WorkflowHistory, converter: DataConverter) -> WorkflowReplayResult:
+    replayer = Replayer(
+        workflows=WORKFLOWS, workflow_runner=workflow_runner(), data_converter=converter
+    )
+    return await replayer.replay_workflow(history, raise_on_replay_failure=False)
+
+
+def test_ratify_payload_key_makes_a_key_the_settings_take():
+    runner = CliRunner()
+    made = runner.invoke(cli.app, ["payload-key", "2026-11"])
+    assert made.exit_code == 0, made.output
+    line = made.stdout.strip()
+    assert list(parse_keys(line)) == ["2026-11"]
+    assert Settings(payload_keys=line).data_converter().payload_codec is not None
+    refused = runner.invoke(cli.app, ["payload-key", "a:b"])
+    assert refused.exit_code == 2 and "key_id:" in refused.stderr
