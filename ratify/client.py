@@ -320,7 +320,7 @@ class RatifyClient:
                     headers={"Idempotency-Key": key},
                 )
             except (Unreachable, ServerFailure) as exc:
-                retry = isinstance(exc, Unreachable) or exc.status == 503
+                retry = isinstance(exc, Unreachable) or exc.status in (502, 503, 504)
                 if not retry or attempt == attempts:
                     raise
                 time.sleep(RETRY_PAUSE * attempt)

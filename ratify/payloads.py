@@ -10,7 +10,9 @@ Temporal holds ciphertext only: the Web UI shows `binary/encrypted`.
     RATIFY_PAYLOAD_KEYS="2026-11:<base64 of 32 random bytes>,2025-01:<older key>"
 
 The first key encrypts; every listed key decrypts, so a key is rotated by putting the new
-one first and keeping the old one until no running workflow's history needs it. Payloads
+one first and keeping the old one for as long as any history it sealed is kept (closed
+workflows too, for the namespace's retention: audit replays and update outcomes read
+them). Error messages and stack traces are sealed too (they can quote a case). Payloads
 written without a codec (before it was turned on) still read: only payloads marked
 `binary/encrypted` are decrypted. Make a key with `ratify payload-key` or
 `python -c "import os, base64; print(base64.b64encode(os.urandom(32)).decode())"`.
@@ -32,7 +34,11 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+)
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -46,6 +52,11 @@ class PayloadKeyError(ValueError):
 def parse_keys(text: str) -> dict[str, bytes]:
     """`id:base64key,id:base64key` as an ordered map (the first encrypts), or
     PayloadKeyError naming the entry and the rule."""
+    if not text.strip():
+        raise PayloadKeyError(
+            "RATIFY_PAYLOAD_KEYS is set but empty: give id:base64key, or unset it to put "
+            "plain payloads in Temporal"
+        )
     keys: dict[str, bytes] = {}
     for n, entry in enumerate((e.strip() for e in text.split(",")), start=1):
         key_id, sep, encoded = entry.partition(":")
@@ -84,7 +95,8 @@ class EncryptionCodec(PayloadCodec):
         encoded = []
         for payload in payloads:
             nonce = os.urandom(_NONCE)
-            sealed = cipher.encrypt(nonce, payload.SerializeToString(), None)
+            # The key id is bound to the ciphertext: relabelling a payload breaks it.
+            sealed = cipher.encrypt(nonce, payload.SerializeToString(), self.key_id.encode())
             encoded.append(
                 Payload(
                     metadata={"encoding": ENCODING, KEY_ID: self.key_id.encode()},
@@ -107,8 +119,10 @@ class EncryptionCodec(PayloadCodec):
                     f"does not list (it lists {', '.join(self._ciphers)})"
                 )
             try:
-                plain = cipher.decrypt(payload.data[:_NONCE], payload.data[_NONCE:], None)
-            except InvalidTag:
+                plain = cipher.decrypt(
+                    payload.data[:_NONCE], payload.data[_NONCE:], key_id.encode()
+                )
+            except (InvalidTag, ValueError):  # ValueError: shorter than a nonce
                 raise PayloadKeyError(
                     f"a payload encrypted with key {key_id!r} does not decrypt: the key "
                     "differs from the one that encrypted it, or the payload was altered"
@@ -118,11 +132,14 @@ class EncryptionCodec(PayloadCodec):
 
 
 def data_converter(payload_keys: str | None) -> DataConverter:
-    """Pydantic JSON payloads, encrypted when keys are given."""
-    if not payload_keys:
+    """Pydantic JSON payloads; with keys, encrypted, and failures' messages and stack
+    traces moved into their (encrypted) attributes."""
+    if payload_keys is None:
         return pydantic_data_converter
     return dataclasses.replace(
-        pydantic_data_converter, payload_codec=EncryptionCodec(parse_keys(payload_keys))
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(parse_keys(payload_keys)),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
 
 

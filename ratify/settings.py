@@ -19,7 +19,10 @@ from workflows.messages import Settings as WorkflowSettings
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RATIFY_", env_file=".env", extra="ignore")
+    # A bad value is named, never echoed: several settings are secrets (keys, passwords).
+    model_config = SettingsConfigDict(
+        env_prefix="RATIFY_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     data_dir: Path = Path("data")
     #: The event store. Default: SQLite in WAL mode under data_dir.
@@ -128,7 +131,7 @@ class Settings(BaseSettings):
 
     def data_converter(self) -> DataConverter:
         """The converter every Temporal client of Ratify uses (encrypting with keys)."""
-        keys = self.payload_keys.get_secret_value() if self.payload_keys else None
+        keys = self.payload_keys.get_secret_value() if self.payload_keys is not None else None
         return data_converter(keys)
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ refusal mapped to an HTTP status (`STATUS_FOR_CODE`), the read views woken after
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import uuid
 from collections.abc import Callable
@@ -189,13 +190,16 @@ def _refusal(exc: WorkflowUpdateFailedError) -> Refusal | None:
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 
-def update_id(actor: Actor, update: str, idempotency_key: str | None) -> str | None:
+def update_id(action: m.Action, update: str, idempotency_key: str | None) -> str | None:
     """The Temporal update id for a step sent with an idempotency key (None without one).
 
     Temporal runs an update id once per workflow run: a retry with the same key (after a
     timeout, a dropped connection, a double click) gets the first attempt's outcome instead
     of being applied again or refused as out of stage. The id is scoped to the person and
-    the step, so nobody can collect another person's outcome by guessing their key.
+    the step, so nobody can collect another person's outcome by guessing their key, and
+    carries a digest of the action: the same key sent with a different action (decline
+    after approve) is a new attempt, judged on its own, never answered with the first's
+    outcome.
     """
     if idempotency_key is None:
         return None
@@ -205,7 +209,13 @@ def update_id(actor: Actor, update: str, idempotency_key: str | None) -> str | N
             "invalid",
             "Idempotency-Key: must be 1 to 100 letters, digits or . _ : - (a UUID is a good key)",
         )
-    return f"{update}/{actor.user_id}/{idempotency_key}"
+    digest = hashlib.sha256(action.model_dump_json().encode()).hexdigest()[:16]
+    return f"{update}/{action.actor.user_id}/{idempotency_key}/{digest}"
+
+
+#: How long the API waits for a step's outcome before answering 503 outcome_unknown:
+#: less than a client's own timeout (the CLI waits 60 s), so the client hears why.
+UPDATE_WAIT_SECONDS = 45.0
 
 
 async def run_update(
@@ -218,14 +228,13 @@ async def run_update(
 ) -> m.ActionResult:
     """Run a decision workflow's update: its result, or its refusal as a `Refusal`."""
     handle = services.client.get_workflow_handle(workflow_id)
+    the_id = update_id(action, update, idempotency_key)
     try:
-        result: m.ActionResult = await handle.execute_update(
-            update,
-            action,
-            result_type=m.ActionResult,
-            id=update_id(action.actor, update, idempotency_key),
-        )
-    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        async with asyncio.timeout(UPDATE_WAIT_SECONDS):
+            result: m.ActionResult = await handle.execute_update(
+                update, action, result_type=m.ActionResult, id=the_id
+            )
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
         raise Refusal(
             503,
             "outcome_unknown",

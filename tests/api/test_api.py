@@ -461,6 +461,13 @@ async def test_a_step_sent_again_with_its_idempotency_key_gets_the_first_outcome
     # without the key, sending it again is a new attempt: refused, naming the rule
     r = await api.post("fran.fin", url, {"area": "finance"})
     assert r.status_code == 409 and r.json()["code"] == "already_done"
+    # the same key with another action is that action's own attempt, not the first's result
+    r = await api.http.post(
+        url,
+        json={"area": "finance", "comment": "Changed my mind about the wording."},
+        headers={**api.auth("fran.fin"), **key},
+    )
+    assert r.status_code == 409 and r.json()["code"] == "already_done"
     # a key is the person's own: someone else's identical key is their own new attempt
     r = await api.http.post(
         f"/cases/{case_id}/actions/sign_off",

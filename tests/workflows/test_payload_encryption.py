@@ -33,6 +33,7 @@ from ratify.settings import Settings
 from tests import factories as f
 from tests.workflows.lifecycle import Harness
 from worker import WORKFLOWS, bin_path, build_worker, workflow_runner
+from workflows import messages as m
 
 SECRET = "Unit price 41.17 per kit, negotiated with SmartWater"
 TITLE = "Met Trace renewal under encryption"
@@ -70,6 +71,11 @@ async def test_temporal_holds_no_word_of_the_case_and_the_workflow_replays(seale
     }
     run = await sealed.start(f.make_case(title=TITLE, part2=part2))
     await sealed.through_advice(run, [(f.FINANCE, "finance")])
+    # A refusal's sentence comes back whole (failures are sealed in their attributes).
+    refusal = await run.refused(
+        "sign_off", m.SignOff(actor=f.FINANCE, area="finance"), "already_done"
+    )
+    assert "finance advice was already given" in refusal
     # Ratify reads it back: the state carries the Part 2 text (decrypted by the client).
     state = await run.state()
     assert state.case is not None and state.case.part2 is not None
@@ -89,9 +95,15 @@ async def test_temporal_holds_no_word_of_the_case_and_the_workflow_replays(seale
     # Replays with the keys (as `ratify audit replay-workflows` does) ...
     result = await _replay(history, data_converter(KEYS))
     assert result.replay_failure is None
-    # ... and a process with the wrong keys cannot read a word, and says which key it lacks.
+    # ... and a process with the wrong keys cannot read a word: the replay fails (its
+    # reason is itself sealed in Temporal; the worker's log and the codec name the key).
     wrong = await _replay(history, data_converter(f"2027-01:{key()}"))
-    assert wrong.replay_failure is not None and "2026-11" in str(wrong.replay_failure)
+    assert wrong.replay_failure is not None
+    codec = data_converter(f"2027-01:{key()}").payload_codec
+    assert codec is not None
+    sealed_input = history.events[0].workflow_execution_started_event_attributes.input
+    with pytest.raises(PayloadKeyError, match="key '2026-11', which RATIFY_PAYLOAD_KEYS"):
+        await codec.decode(sealed_input.payloads)
 
 
 async def test_a_rotated_key_still_reads_what_the_old_one_wrote():
@@ -103,10 +115,15 @@ async def test_a_rotated_key_still_reads_what_the_old_one_wrote():
     assert rewritten[0].metadata["encryption-key-id"] == b"new"
     # written before encryption was turned on: read as it is
     assert await rotated.decode([_plain("old")]) == [_plain("old")]
-    # altered ciphertext is refused, naming the key
+    # altered ciphertext, a payload relabelled with another key's id, a truncated one:
+    # each refused, naming the key
     tampered = Payload(metadata=dict(written[0].metadata), data=written[0].data[:-1] + b"\0")
-    with pytest.raises(PayloadKeyError, match="does not decrypt"):
-        await rotated.decode([tampered])
+    relabelled = Payload(metadata={**written[0].metadata, "encryption-key-id": b"new"})
+    relabelled.data = written[0].data
+    truncated = Payload(metadata=dict(written[0].metadata), data=b"short")
+    for bad in (tampered, relabelled, truncated):
+        with pytest.raises(PayloadKeyError, match="does not decrypt"):
+            await rotated.decode([bad])
 
 
 @pytest.mark.parametrize(
@@ -116,6 +133,7 @@ async def test_a_rotated_key_still_reads_what_the_old_one_wrote():
         ("k1:not base64!", "key 'k1' is not base64"),
         (f"k1:{base64.b64encode(b'short').decode()}", "must be 32 random bytes"),
         (f"k1:{key()},k1:{key()}", "listed twice"),
+        ("", "set but empty"),
     ],
 )
 def test_bad_keys_are_refused_at_start_naming_the_variable(
@@ -125,6 +143,7 @@ def test_bad_keys_are_refused_at_start_naming_the_variable(
     with pytest.raises(ValidationError) as refused:
         Settings()
     assert "RATIFY_PAYLOAD_KEYS" in str(refused.value) and message in str(refused.value)
+    assert not value or value not in str(refused.value)  # a key is never echoed
     monkeypatch.delenv("RATIFY_PAYLOAD_KEYS")
     assert Settings().data_converter() is pydantic_data_converter  # unset: plain JSON
 
