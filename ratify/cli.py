@@ -120,15 +120,19 @@ def _fail(message: str, code: int = BAD_INPUT) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _database_url(ctx: typer.Context) -> str:
-    if isinstance(ctx.obj, str) and ctx.obj:
-        return ctx.obj
+def _settings() -> Any:
     from ratify.settings import load_settings
 
     try:
-        return load_settings().event_store_url
+        return load_settings()
     except ValidationError as exc:
         _fail(f"settings: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
+
+
+def _database_url(ctx: typer.Context) -> str:
+    if isinstance(ctx.obj, str) and ctx.obj:
+        return ctx.obj
+    return str(_settings().event_store_url)
 
 
 @contextmanager
@@ -146,7 +150,7 @@ def _directory(ctx: typer.Context) -> Iterator[Directory]:
             _fail(f"database: cannot open it ({exc.orig}): check RATIFY_DATABASE_URL", code=1)
         if not ready:
             _fail("database: it has no identity tables yet: run `ratify db upgrade` first", 1)
-        yield Directory(engine)
+        yield Directory(engine, delegation_max_days=_settings().delegation_max_days)
     except IdentityError as exc:
         _fail(str(exc))
     finally:

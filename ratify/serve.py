@@ -144,7 +144,7 @@ def _services(settings: Settings, store: EventStore, engine: Engine, client: Cli
         store=store,
         engine=engine,
         client=client,
-        directory=Directory(engine),
+        directory=Directory(engine, delegation_max_days=settings.delegation_max_days),
         workflow_settings=settings.workflow_settings(),
         task_queue=settings.task_queue,
     )

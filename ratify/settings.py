@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     #: all decrypt (see ratify/payloads.py). Unset: payloads are plain JSON. Set it in
     #: production, the same on every worker and API process.
     payload_keys: SecretStr | None = None
+    #: The longest a delegation to a deputy may last, in days, first and last included.
+    delegation_max_days: int = Field(default=90, ge=1, le=366)
     #: How long a web session lasts, in seconds (default 8 hours).
     session_max_age: int = Field(default=8 * 3600, ge=60, le=7 * 24 * 3600)
     #: Leave the Secure flag off the session cookie, for plain http. Unset: off only on the

@@ -60,8 +60,14 @@ _TOKEN = re.compile(r"^rat_([0-9a-f]{12})_([A-Za-z0-9_-]{20,200})$")
 
 #: Roles a person may be given (every role but Ratify's own).
 PERSON_ROLES: tuple[Role, ...] = tuple(r for r in Role if r is not Role.SYSTEM)
-#: Roles that are granted by an admin, never delegated.
-UNDELEGABLE_ROLES: frozenset[Role] = frozenset({Role.ADMIN, Role.SYSTEM})
+#: Roles that are granted by an administrator, never delegated: administration itself, and
+#: the auditor's role and Part 2 clearance (a cleared auditor may not hand clearance on).
+UNDELEGABLE_ROLES: frozenset[Role] = frozenset(
+    {Role.ADMIN, Role.SYSTEM, Role.AUDITOR, Role.PART2_CLEARANCE}
+)
+#: The longest a delegation may last by default, first and last day included
+#: (`RATIFY_DELEGATION_MAX_DAYS`).
+DEFAULT_DELEGATION_MAX_DAYS = 90
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -315,8 +321,12 @@ class Directory:
         *,
         hasher: PasswordHasher | None = None,
         clock: Callable[[], datetime] | None = None,
+        delegation_max_days: int = DEFAULT_DELEGATION_MAX_DAYS,
     ) -> None:
+        if delegation_max_days < 1:
+            raise ValueError("delegation_max_days must be at least 1")
         self.engine = engine
+        self.delegation_max_days = delegation_max_days
         self._writer = write_engine(engine)
         self._hasher = hasher or PasswordHasher()
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -467,15 +477,38 @@ class Directory:
         ends_on: date,
         reason: str,
     ) -> Delegation:
-        """Let `deputy_id` act in one of `principal_id`'s roles from `starts_on` to `ends_on`."""
+        """Let `deputy_id` act in one of `principal_id`'s roles from `starts_on` to `ends_on`.
+
+        Refused: roles an administrator grants (admin, auditor, Part 2 clearance); a start
+        before today (London); an end before the start; more than `delegation_max_days`
+        days, first and last included. Whether the deputy may use the role on a given case
+        (separation of duties) is the case's rule, checked when they act.
+        """
         parsed = parse_role(role)
         if parsed in UNDELEGABLE_ROLES:
-            raise InvalidInput("role", f"{parsed.value} cannot be delegated: grant it instead")
+            raise InvalidInput(
+                "role",
+                f"{parsed.value} is granted by an administrator only and cannot be delegated",
+            )
+        today = london_date(self._now(None))
+        if starts_on < today:
+            raise InvalidInput(
+                "starts_on",
+                f"a delegation cannot start in the past ({starts_on.isoformat()}; today is "
+                f"{today.isoformat()})",
+            )
         if ends_on < starts_on:
             raise InvalidInput(
                 "ends_on",
                 f"a delegation cannot end ({ends_on.isoformat()}) before it starts "
                 f"({starts_on.isoformat()})",
+            )
+        days = (ends_on - starts_on).days + 1
+        if days > self.delegation_max_days:
+            raise InvalidInput(
+                "ends_on",
+                f"a delegation lasts at most {self.delegation_max_days} days; "
+                f"{starts_on.isoformat()} to {ends_on.isoformat()} is {days} days",
             )
         reason = _text(reason, "reason", max_length=2000)
         if deputy_id == principal_id:

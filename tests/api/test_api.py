@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from domain.clock import london_date
 from domain.roles import Role
 from tests.api.conftest import Api
 from tests.projections.stories import Story, required_by
@@ -170,16 +171,14 @@ async def test_part2_is_shown_only_to_those_cleared_for_it(api: Api):
 
 
 async def test_a_deputy_acts_for_the_principal_and_the_history_shows_both(api: Api):
-    from datetime import date
-
     case_id = await _upload(api)
     await _through_board(api, case_id, "IAB-2")
-    today = date.today()
+    today = london_date(datetime.now(UTC))
     api.directory.delegate(
         "lee.legal",
         "cat.com",
         Role.LEGAL_ADVISER,
-        today - timedelta(days=1),
+        today,
         today + timedelta(days=7),
         "Annual leave",
     )
@@ -287,14 +286,12 @@ async def test_a_malformed_body_is_a_422_naming_the_field(api: Api):
 
 
 async def test_a_person_delegates_their_own_role_while_out_of_office(api: Api):
-    from datetime import date
-
-    today = date.today()
+    today = london_date(datetime.now(UTC))
     body = {
         "deputy_id": "cat.com",
         "role": "legal_adviser",
         "reason": "Annual leave",
-        "starts_on": (today - timedelta(days=1)).isoformat(),
+        "starts_on": today.isoformat(),
         "ends_on": (today + timedelta(days=5)).isoformat(),
     }
     r = await api.post("fran.fin", "/delegations", body)  # fran does not hold the legal role
@@ -305,6 +302,39 @@ async def test_a_person_delegates_their_own_role_while_out_of_office(api: Api):
     assert r.status_code == 201, r.text
     mine = (await api.get("cat.com", "/delegations")).json()
     assert [(d["principal_id"], d["role"]) for d in mine] == [("lee.legal", "legal_adviser")]
+
+
+async def test_clearance_cannot_be_handed_on_and_a_delegation_is_bounded(api: Api):
+    """A cleared auditor cannot share their clearance or their auditor role; a delegation
+    starts today or later and lasts at most 90 days (RATIFY_DELEGATION_MAX_DAYS)."""
+    today = london_date(datetime.now(UTC))
+    body = {
+        "deputy_id": "aud.bob",
+        "role": "part2_clearance",
+        "reason": "Sharing",
+        "starts_on": today.isoformat(),
+        "ends_on": (today + timedelta(days=5)).isoformat(),
+    }
+    r = await api.post("aud.ann", "/delegations", body)
+    assert r.status_code == 422
+    assert r.json()["detail"] == (
+        "role: part2_clearance is granted by an administrator only and cannot be delegated"
+    )
+    r = await api.post(
+        "aud.ann", "/delegations", {**body, "deputy_id": "cat.com", "role": "auditor"}
+    )
+    assert r.status_code == 422 and "auditor is granted by an administrator only" in r.text
+    legal = {**body, "deputy_id": "cat.com", "role": "legal_adviser"}
+    r = await api.post(
+        "lee.legal", "/delegations", {**legal, "starts_on": str(today - timedelta(days=1))}
+    )
+    assert r.status_code == 422 and "starts_on: a delegation cannot start in the past" in r.text
+    r = await api.post(
+        "lee.legal", "/delegations", {**legal, "ends_on": str(today + timedelta(days=90))}
+    )
+    assert r.status_code == 422 and "ends_on: a delegation lasts at most 90 days" in r.text
+    assert (await api.get("aud.bob", "/delegations")).json() == []
+    assert (await api.get("cat.com", "/delegations")).json() == []
 
 
 # -- pages of the register and the inbox ---------------------------------------------------

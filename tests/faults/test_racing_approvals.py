@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import httpx
 
+from domain.clock import london_date
 from domain.roles import Role
 from tests.faults.conftest import Stack
 from tests.faults.helpers import SIGNOFFS, act, check_store, settle, through_board, upload
@@ -123,11 +124,9 @@ async def _race(
 
 
 async def test_two_people_racing_for_one_task_one_wins_the_other_is_told(stack: Stack):
-    today = date.today()
+    today = london_date(datetime.now(UTC))
     for role, principal in PRINCIPALS.items():
-        stack.directory.delegate(
-            principal, DEPUTY, role, today - timedelta(days=1), today + timedelta(days=7), "Leave"
-        )
+        stack.directory.delegate(principal, DEPUTY, role, today, today + timedelta(days=7), "Leave")
     case_ids = list(
         await asyncio.gather(*(upload(stack, case_id=f"race-{i:02d}") for i in range(CASES)))
     )

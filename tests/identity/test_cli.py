@@ -100,13 +100,13 @@ def test_users_add_list_grant_revoke_deactivate(cli, directory: Directory) -> No
                 "dan.deputy",
                 "finance_adviser",
                 "--from",
-                "2025-08-15",
+                "2099-08-15",
                 "--to",
-                "2025-08-01",
+                "2099-08-01",
                 "--reason",
                 "leave",
             ],
-            "error: ends_on: a delegation cannot end (2025-08-01) before it starts (2025-08-15)",
+            "error: ends_on: a delegation cannot end (2099-08-01) before it starts (2099-08-15)",
         ),
         (
             [
@@ -116,9 +116,9 @@ def test_users_add_list_grant_revoke_deactivate(cli, directory: Directory) -> No
                 "nobody",
                 "finance_adviser",
                 "--from",
-                "2025-08-01",
+                "2099-08-01",
                 "--to",
-                "2025-08-15",
+                "2099-08-15",
                 "--reason",
                 "leave",
             ],
@@ -132,9 +132,9 @@ def test_users_add_list_grant_revoke_deactivate(cli, directory: Directory) -> No
                 "dan.deputy",
                 "dmpc",
                 "--from",
-                "2025-08-01",
+                "2099-08-01",
                 "--to",
-                "2025-08-15",
+                "2099-08-15",
                 "--reason",
                 "leave",
             ],
@@ -150,11 +150,45 @@ def test_users_add_list_grant_revoke_deactivate(cli, directory: Directory) -> No
                 "--from",
                 "1/8/2025",
                 "--to",
-                "2025-08-15",
+                "2099-08-15",
                 "--reason",
                 "leave",
             ],
             "error: --from: '1/8/2025' is not a date: write it as YYYY-MM-DD",
+        ),
+        (
+            [
+                "users",
+                "delegate",
+                "fiona.fry",
+                "dan.deputy",
+                "part2_clearance",
+                "--from",
+                "2099-08-01",
+                "--to",
+                "2099-08-15",
+                "--reason",
+                "sharing",
+            ],
+            "error: role: part2_clearance is granted by an administrator only and cannot be "
+            "delegated",
+        ),
+        (
+            [
+                "users",
+                "delegate",
+                "fiona.fry",
+                "dan.deputy",
+                "finance_adviser",
+                "--from",
+                "2099-08-01",
+                "--to",
+                "2099-12-31",
+                "--reason",
+                "leave",
+            ],
+            "error: ends_on: a delegation lasts at most 90 days; 2099-08-01 to 2099-12-31 is "
+            "153 days",
         ),
         (["tokens", "create", "nobody", "--name", "laptop"], "there is no user 'nobody'"),
         (
@@ -177,6 +211,19 @@ def test_refusals_exit_2_naming_the_rule_and_write_nothing(
     assert {t.name: rows(engine, t) for t in (users, user_roles, delegations, api_tokens)} == before
 
 
+def test_the_longest_delegation_is_a_setting(
+    cli, directory: Directory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory.add_user("fiona.fry", "Fiona Fry", [Role.FINANCE_ADVISER])
+    directory.add_user("dan.deputy", "Dan Deputy", [Role.DRAFTING_OFFICER])
+    monkeypatch.setenv("RATIFY_DELEGATION_MAX_DAYS", "7")
+    args = ["users", "delegate", "fiona.fry", "dan.deputy", "finance_adviser", "--reason", "x"]
+    refused = cli(*args, "--from", "2099-08-01", "--to", "2099-08-08")
+    assert refused.exit_code == 2
+    assert "ends_on: a delegation lasts at most 7 days; 2099-08-01 to 2099-08-08" in refused.stderr
+    assert cli(*args, "--from", "2099-08-01", "--to", "2099-08-07").exit_code == 0
+
+
 def test_delegate_and_undelegate(cli, directory: Directory) -> None:
     directory.add_user("fiona.fry", "Fiona Fry", [Role.FINANCE_ADVISER])
     directory.add_user("dan.deputy", "Dan Deputy", [Role.DRAFTING_OFFICER])
@@ -187,9 +234,9 @@ def test_delegate_and_undelegate(cli, directory: Directory) -> None:
         "dan.deputy",
         "finance_adviser",
         "--from",
-        "2025-08-01",
+        "2099-08-01",
         "--to",
-        "2025-08-15",
+        "2099-08-15",
         "--reason",
         "annual leave",
         "--json",
@@ -200,12 +247,12 @@ def test_delegate_and_undelegate(cli, directory: Directory) -> None:
         "fiona.fry",
         "dan.deputy",
         "finance_adviser",
-        "2025-08-01",
-        "2025-08-15",
+        "2099-08-01",
+        "2099-08-15",
     )
     dan = directory.principal_for("dan.deputy")
     assert dan is not None
-    actor = dan.acting_as(Role.FINANCE_ADVISER, today=datetime(2025, 8, 5).date())
+    actor = dan.acting_as(Role.FINANCE_ADVISER, today=datetime(2099, 8, 5).date())
     assert (actor.user_id, actor.on_behalf_of) == ("dan.deputy", "fiona.fry")
 
     listed = json.loads(cli("users", "delegations", "dan.deputy", "--json").stdout)

@@ -20,7 +20,7 @@ from ratify.identity.service import (
 )
 from ratify.identity.tables import delegations, user_roles, users
 
-AUG_1, AUG_10, AUG_15, AUG_16 = (date(2025, 8, d) for d in (1, 10, 15, 16))
+AUG_1, AUG_10, AUG_15, AUG_16 = (date(2099, 8, d) for d in (1, 10, 15, 16))
 
 
 def count(engine: sa.Engine, table: sa.Table) -> int:
@@ -130,7 +130,7 @@ def test_a_deputy_acts_for_the_principal_within_the_range(people: Directory) -> 
     }
     assert dan.roles_today(AUG_16) == {(Role.DRAFTING_OFFICER, None)}
 
-    for day in (date(2025, 7, 31), AUG_16):
+    for day in (date(2099, 7, 31), AUG_16):
         with pytest.raises(NotPermitted) as refused:
             dan.acting_as(Role.FINANCE_ADVISER, today=day)
         assert str(refused.value) == (
@@ -162,7 +162,7 @@ def test_the_principal_keeps_acting_in_their_own_right(people: Directory) -> Non
         (
             ("fiona.fry", "dan.deputy", Role.FINANCE_ADVISER, AUG_15, AUG_1),
             InvalidInput,
-            "ends_on: a delegation cannot end (2025-08-01) before it starts (2025-08-15)",
+            "ends_on: a delegation cannot end (2099-08-01) before it starts (2099-08-15)",
         ),
         (
             ("fiona.fry", "fiona.fry", Role.FINANCE_ADVISER, AUG_1, AUG_15),
@@ -187,7 +187,27 @@ def test_the_principal_keeps_acting_in_their_own_right(people: Directory) -> Non
         (
             ("fiona.fry", "dan.deputy", Role.ADMIN, AUG_1, AUG_15),
             InvalidInput,
-            "role: admin cannot be delegated",
+            "role: admin is granted by an administrator only and cannot be delegated",
+        ),
+        (
+            ("fiona.fry", "dan.deputy", Role.AUDITOR, AUG_1, AUG_15),
+            InvalidInput,
+            "role: auditor is granted by an administrator only and cannot be delegated",
+        ),
+        (
+            ("fiona.fry", "dan.deputy", Role.PART2_CLEARANCE, AUG_1, AUG_15),
+            InvalidInput,
+            "role: part2_clearance is granted by an administrator only and cannot be delegated",
+        ),
+        (
+            ("fiona.fry", "dan.deputy", Role.FINANCE_ADVISER, date(2020, 1, 1), AUG_15),
+            InvalidInput,
+            "starts_on: a delegation cannot start in the past (2020-01-01; today is ",
+        ),
+        (
+            ("fiona.fry", "dan.deputy", Role.FINANCE_ADVISER, AUG_1, date(2099, 12, 1)),
+            InvalidInput,
+            "ends_on: a delegation lasts at most 90 days; 2099-08-01 to 2099-12-01 is 123 days",
         ),
     ],
 )
@@ -198,12 +218,39 @@ def test_delegation_rules(
     error: type,
     message: str,
 ) -> None:
-    if args[2] is Role.ADMIN:
-        people.grant_role("fiona.fry", Role.ADMIN)
+    if args[2] in (Role.ADMIN, Role.AUDITOR, Role.PART2_CLEARANCE):
+        people.grant_role("fiona.fry", args[2])  # held, and still not to be handed on
     with pytest.raises(error) as refused:
         people.delegate(*args, "leave")
     assert str(refused.value).startswith(message)
     assert count(engine, delegations) == 0
+
+
+def test_a_delegation_may_last_the_configured_maximum_and_not_a_day_more(
+    people: Directory,
+) -> None:
+    short = Directory(
+        people.engine, clock=lambda: datetime(2099, 7, 1, tzinfo=UTC), delegation_max_days=15
+    )
+    today = date(2099, 7, 1)
+    made = short.delegate(
+        "fiona.fry", "dan.deputy", Role.FINANCE_ADVISER, today, date(2099, 7, 15), "leave"
+    )  # starts today: 15 days with both ends
+    assert made.starts_on == today
+    with pytest.raises(InvalidInput, match="at most 15 days; 2099-07-01 to 2099-07-16 is 16"):
+        short.delegate(
+            "fiona.fry", "dan.deputy", Role.FINANCE_ADVISER, today, date(2099, 7, 16), "leave"
+        )
+    with pytest.raises(InvalidInput, match="cannot start in the past"):
+        short.delegate(
+            "fiona.fry",
+            "dan.deputy",
+            Role.FINANCE_ADVISER,
+            date(2099, 6, 30),
+            date(2099, 7, 2),
+            "leave",
+        )
+    assert [d.id for d in people.list_delegations()] == [made.id]
 
 
 def test_revoked_delegation_gives_nothing(people: Directory) -> None:
@@ -271,5 +318,5 @@ def test_the_deputy_of_the_submitter_meets_the_four_eyes_rule(people: Directory)
 def test_now_must_be_aware(people: Directory) -> None:
     made = people.delegate("fiona.fry", "dan.deputy", Role.FINANCE_ADVISER, AUG_1, AUG_15, "leave")
     with pytest.raises(InvalidInput, match=r"now: .* has no time zone"):
-        people.revoke_delegation(made.id, now=datetime(2025, 8, 2))
+        people.revoke_delegation(made.id, now=datetime(2099, 8, 2))
     assert people.revoke_delegation(made.id, now=datetime(2025, 8, 2, tzinfo=UTC)).revoked_at

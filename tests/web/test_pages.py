@@ -264,12 +264,12 @@ async def test_a_deputy_acts_for_the_principal_from_the_pages(web: Web):
     officer = await web.as_user("ollie.lane")
     await upload(officer)
     await through_board(web)
-    day = date.today()
+    day = london_date(datetime.now(UTC))
     web.stack.directory.delegate(
         "lee.legal",
         "cat.com",
         Role.LEGAL_ADVISER,
-        day - timedelta(days=1),
+        day,
         day + timedelta(7),
         "Leave",
     )
