@@ -167,9 +167,10 @@ class SignInPolicy:
 
     def wait_after(self, failures: int) -> timedelta:
         """How long after the last failure the next attempt must wait."""
-        if failures < self.free_attempts:
+        first = max(self.free_attempts, 1)
+        if failures < first:
             return timedelta(0)
-        delay = self.delay_seconds * 2 ** min(failures - self.free_attempts, 30)
+        delay = self.delay_seconds * 2 ** min(failures - first, 30)
         return timedelta(seconds=min(delay, self.max_delay_seconds))
 
 
