@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     #: Password hashes (argon2, 64 MiB each) run at once per API process; an attempt waits
     #: at most `password_hash_wait_seconds` for its turn, else 503 `busy`.
     password_hash_concurrency: int = Field(default=4, ge=1, le=64)
-    password_hash_wait_seconds: float = Field(default=5.0, ge=0, le=60)
+    password_hash_wait_seconds: float = Field(default=5.0, gt=0, le=60)
     #: OIDC sign-in (bearer JWTs from the provider): off while the issuer is unset. With it,
     #: the audience and the JWKS URL are required.
     oidc_issuer: str | None = None

@@ -12,14 +12,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from limits import parse_many
+from pydantic import ValidationError
 
-from ratify.api.auth import SESSION_COOKIE, WRONG_CREDENTIALS
+from ratify.api.auth import SESSION_COOKIE, WRONG_CREDENTIALS, Authenticator
 from ratify.api.steps import Services
 from ratify.identity.service import SignInPolicy
 from ratify.identity.tables import sessions
+from ratify.settings import Settings
 from tests.api.conftest import Api
 from tests.api.test_auth import cookie_attributes, sign_in, with_cookie
 
@@ -240,3 +243,38 @@ async def test_every_answer_that_may_carry_part2_is_no_store(api: Api):
     assert r.status_code == 403 and r.headers.get("cache-control") == "no-store"
     r = await api.get(None, "/register")
     assert r.status_code == 200 and "cache-control" not in r.headers
+
+
+# -- settings ---------------------------------------------------------------------------------
+
+
+def test_throttle_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch):
+    for name, value in {
+        "RATIFY_SIGN_IN_FREE_ATTEMPTS": "5",
+        "RATIFY_SIGN_IN_DELAY_SECONDS": "2",
+        "RATIFY_SIGN_IN_MAX_DELAY_SECONDS": "30",
+        "RATIFY_SIGN_IN_LOCKOUT_AFTER": "8",
+        "RATIFY_SIGN_IN_LOCKOUT_SECONDS": "600",
+        "RATIFY_SIGN_IN_ADDRESS_LIMIT": "10/minute;100/hour",
+        "RATIFY_PASSWORD_HASH_CONCURRENCY": "2",
+        "RATIFY_PASSWORD_HASH_WAIT_SECONDS": "1.5",
+        "RATIFY_SESSION_SECRET": "x" * 40,
+    }.items():
+        monkeypatch.setenv(name, value)
+    auth = Authenticator.from_settings(Settings(_env_file=None))
+    assert auth.policy == SignInPolicy(
+        free_attempts=5,
+        delay_seconds=2,
+        max_delay_seconds=30,
+        lockout_after=8,
+        lockout_seconds=600,
+    )
+    assert [str(limit) for limit in auth.address_limits] == ["10 per 1 minute", "100 per 1 hour"]
+    assert (auth.hash_concurrency, auth.hash_wait_seconds) == (2, 1.5)
+    monkeypatch.setenv("RATIFY_SIGN_IN_ADDRESS_LIMIT", "lots")
+    with pytest.raises(ValidationError, match="sign_in_address_limit must be a rate"):
+        Settings(_env_file=None)
+    monkeypatch.setenv("RATIFY_SIGN_IN_ADDRESS_LIMIT", "20/minute")
+    monkeypatch.setenv("RATIFY_PASSWORD_HASH_WAIT_SECONDS", "0")
+    with pytest.raises(ValidationError, match="password_hash_wait_seconds"):
+        Settings(_env_file=None)
