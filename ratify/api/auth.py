@@ -77,6 +77,8 @@ CSRF_FIELD = "csrf_token"
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DEFAULT_SESSION_MAX_AGE = 8 * 3600
 DEFAULT_ADDRESS_LIMIT = "20/minute"
+#: The longest user id (`users.id` is 200 characters).
+MAX_USER_ID_LENGTH = 200
 
 #: What the refusal of an ended session says happened, by `sessions.end_reason`.
 ENDED_BECAUSE = {
@@ -463,6 +465,7 @@ class Authenticator:
         """The principal a user id and password sign in, throttled: per client address
         (429), per user id (429, growing delay then lockout), and waiting for a free
         password-hash slot (503 `busy` after `hash_wait_seconds`). Else `AuthRefusal`."""
+        _bounded(user_id, password)
         address = client or "unknown"
         self._check_address(address)
         async with self.password_hash_slot():
@@ -513,10 +516,7 @@ class Authenticator:
         """The principal a user id and password sign in; else `AuthRefusal` (401, or 429 when
         the user id must wait or is locked). Counts the attempt per user id. Blocking; use
         `check_sign_in`, which also bounds the hashes running at once."""
-        if len(password) > MAX_PASSWORD_LENGTH:
-            raise AuthRefusal(
-                422, "invalid", f"password: must be at most {MAX_PASSWORD_LENGTH} characters"
-            )
+        _bounded(user_id, password)
         try:
             directory.begin_sign_in(user_id, self.policy)
         except SignInThrottled as exc:
@@ -605,6 +605,18 @@ def whoami(found: Authenticated, today: date | None = None) -> dict[str, Any]:
 def default_authenticator() -> Authenticator:
     """The authenticator of the environment's settings (`RATIFY_SESSION_*`, `RATIFY_OIDC_*`)."""
     return Authenticator.from_settings(load_settings())
+
+
+def _bounded(user_id: str, password: str) -> None:
+    """Refuse (422) a user id or password longer than any can be, before anything else."""
+    if len(user_id) > MAX_USER_ID_LENGTH:
+        raise AuthRefusal(
+            422, "invalid", f"user_id: must be at most {MAX_USER_ID_LENGTH} characters"
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AuthRefusal(
+            422, "invalid", f"password: must be at most {MAX_PASSWORD_LENGTH} characters"
+        )
 
 
 def _same_origin(origin: str, request: Request) -> bool:

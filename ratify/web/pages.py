@@ -1,16 +1,20 @@
 """The web pages: server-rendered HTML under `/ui`, plain forms that work without JavaScript.
 
-Pages: sign-in, my inbox, case search, a case (documents, timeline, the forms for the open
-tasks the signed-in person holds), a new case from a case file, board meetings and their
-agendas, an auditor's history of a case as of a version or an instant, and the public
-register with one page per published decision laid out like the published papers.
+Pages: sign-in, changing one's own password, my inbox, case search, a case (documents,
+timeline, the forms for the open tasks the signed-in person holds), a new case from a case
+file, board meetings and their agendas, an auditor's history of a case as of a version or
+an instant, and the public register with one page per published decision laid out like the
+published papers.
 
 Signing in uses the API's session (`ratify.api.auth`): the same `ratify_session` cookie as
 `POST /session`, so a person signed in on the pages is signed in on the API and the other
 way round. The pages read only the cookie (never an `Authorization` header), and every
 form POST must carry the session's CSRF token in its `csrf_token` field (or the
 `X-CSRF-Token` header); the sign-in form carries its own token, double-submitted in a
-short-lived cookie, so no one can sign a browser in as someone else.
+short-lived cookie, so no one can sign a browser in as someone else. Sessions are kept in
+the database: signing out, or changing the password (which ends every session of the
+person and starts a new one here), ends them at once. Password checks are throttled like
+the API's (`Authenticator.check_sign_in`).
 
 Every step goes through `ratify.web.ops`, which takes the API's own path (actor from the
 principal, workflow message, update, refusal code and status). A refusal is shown on the

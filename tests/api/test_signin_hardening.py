@@ -138,6 +138,9 @@ async def test_failed_passwords_are_throttled_per_client_address(api: Api):
     r = await attempt(api, "rl.ceo", WRONG)
     assert r.status_code == 429 and "from this address (127.0.0.1)" in r.json()["detail"]
     assert int(r.headers["Retry-After"]) >= 1
+    # Over-long values are refused before anything is counted or hashed.
+    r = await attempt(api, "x" * 201, WRONG)
+    assert r.status_code == 422 and r.json()["detail"] == "user_id: must be at most 200 characters"
     # Another address is not held back.
     transport = httpx.ASGITransport(app=api.app, client=("10.1.2.3", 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://ratify") as elsewhere:
