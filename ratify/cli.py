@@ -4,6 +4,8 @@
     ratify users add ollie.lane --name "Ollie Lane" --role originating_officer [--password-prompt]
     ratify users list [--json]
     ratify users grant|revoke ID ROLE        ratify users deactivate|reactivate ID
+    ratify users set-password ID [--password-stdin]
+    ratify users unlock ID                   ratify users end-sessions ID
     ratify users delegate PRINCIPAL DEPUTY ROLE --from 2025-08-01 --to 2025-08-15 --reason TEXT
     ratify users delegations [USER] [--json] ratify users undelegate DELEGATION_ID
     ratify tokens create USER --name laptop [--expires 2026-03-31] [--json]
@@ -342,7 +344,7 @@ def users_revoke(
 def users_deactivate(
     ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar="ID")]
 ) -> None:
-    """Stop a person signing in (their tokens and delegations stop working)."""
+    """Stop a person signing in (their tokens, sessions and delegations stop working)."""
     with _directory(ctx) as directory:
         user = directory.deactivate(user_id)
     _print_user(user, "deactivated")
@@ -356,6 +358,61 @@ def users_reactivate(
     with _directory(ctx) as directory:
         user = directory.reactivate(user_id)
     _print_user(user, "reactivated")
+
+
+@users_app.command("set-password")
+def users_set_password(
+    ctx: typer.Context,
+    user_id: Annotated[str, typer.Argument(metavar="ID")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the password from the first line of standard input (for scripts), "
+            "instead of asking twice.",
+        ),
+    ] = False,
+) -> None:
+    """Set or reset a person's password for the web sign-in: ends all their sessions and
+    lifts a sign-in lockout."""
+    with _directory(ctx) as directory:
+        directory.get_user(user_id)  # an unknown user is refused before the prompt
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = typer.prompt(
+                "New password", hide_input=True, confirmation_prompt=True, err=True
+            )
+        ended = directory.set_password(user_id, password)
+    typer.echo(f"password set for {user_id}; {_sessions_text(ended)} ended")
+
+
+@users_app.command("unlock")
+def users_unlock(ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Lift a sign-in lockout (after too many failed passwords) and forget the failures."""
+    with _directory(ctx) as directory:
+        until = directory.locked_until(user_id)
+        cleared = directory.unlock(user_id)
+    if until is not None:
+        typer.echo(f"unlocked {user_id} (it was locked until {_when(until)} London time)")
+    elif cleared:
+        typer.echo(f"{user_id} was not locked; its failed sign-ins were forgotten")
+    else:
+        typer.echo(f"{user_id} was not locked")
+
+
+@users_app.command("end-sessions")
+def users_end_sessions(
+    ctx: typer.Context, user_id: Annotated[str, typer.Argument(metavar="ID")]
+) -> None:
+    """Sign a person out everywhere: end all their web sessions at once."""
+    with _directory(ctx) as directory:
+        ended = directory.end_sessions(user_id, "ended_by_admin")
+    typer.echo(f"{_sessions_text(ended)} of {user_id} ended")
+
+
+def _sessions_text(count: int) -> str:
+    return f"{count} session" + ("" if count == 1 else "s")
 
 
 @users_app.command("delegate")

@@ -69,6 +69,23 @@ class Settings(BaseSettings):
     #: embedded defaults (no RATIFY_DATABASE_URL and no TEMPORAL_ADDRESS, i.e. `make run`
     #: on one machine); Secure everywhere else.
     insecure_cookies: bool | None = None
+    #: Throttling of password sign-ins (docs/signing-in.md). Per user id tried, in the
+    #: database (so it holds across API processes): the first `free_attempts` failures cost
+    #: nothing, then each attempt waits `delay_seconds` after the last failure, doubling
+    #: with each further one (at most `max_delay_seconds`); at `lockout_after` failures the
+    #: user id is locked for `lockout_seconds` (`ratify users unlock` lifts it).
+    sign_in_free_attempts: int = Field(default=3, ge=0, le=100)
+    sign_in_delay_seconds: float = Field(default=1.0, ge=0, le=3600)
+    sign_in_max_delay_seconds: float = Field(default=60.0, ge=0, le=24 * 3600)
+    sign_in_lockout_after: int = Field(default=10, ge=1, le=1000)
+    sign_in_lockout_seconds: int = Field(default=15 * 60, ge=1, le=7 * 24 * 3600)
+    #: Failed password sign-ins allowed per client address, in this API process (a moving
+    #: window, `limits` notation: "20/minute", "20/minute;200/hour").
+    sign_in_address_limit: str = "20/minute"
+    #: Password hashes (argon2, 64 MiB each) run at once per API process; an attempt waits
+    #: at most `password_hash_wait_seconds` for its turn, else 503 `busy`.
+    password_hash_concurrency: int = Field(default=4, ge=1, le=64)
+    password_hash_wait_seconds: float = Field(default=5.0, gt=0, le=60)
     #: OIDC sign-in (bearer JWTs from the provider): off while the issuer is unset. With it,
     #: the audience and the JWKS URL are required.
     oidc_issuer: str | None = None
@@ -122,6 +139,19 @@ class Settings(BaseSettings):
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("session_secret must be at least 32 characters (random)")
+        return value
+
+    @field_validator("sign_in_address_limit")
+    @classmethod
+    def _limit_parses(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(
+                "sign_in_address_limit must be a rate such as 20/minute or 20/minute;200/hour"
+            ) from None
         return value
 
     @field_validator("payload_keys")

@@ -32,6 +32,7 @@ from ratify.api.auth import (
     AuthRefusal,
     whoami,
 )
+from ratify.api.caching import NoStoreMiddleware
 from ratify.api.steps import (
     Refusal,
     Services,
@@ -77,7 +78,7 @@ async def principal(
     try:
         found = await services.auth.authenticate(request, services.directory, authorization)
     except AuthRefusal as exc:
-        raise Refusal(exc.status, exc.code, exc.message) from None
+        raise Refusal(exc.status, exc.code, exc.message, headers=exc.headers) from None
     request.state.auth = found
     return found.principal
 
@@ -117,6 +118,8 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     # X-Request-ID, the request context carried into workflows, access log, HTTP metrics.
     app.add_middleware(RequestContextMiddleware)
+    # No cache keeps an answer that may carry Part 2 (all but the public register).
+    app.add_middleware(NoStoreMiddleware)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -133,7 +136,7 @@ def create_app(services: Services) -> FastAPI:
         body: dict[str, Any] = {"code": exc.code, "detail": exc.message}
         if exc.state is not None:
             body["state"] = exc.state
-        return JSONResponse(status_code=exc.status, content=body)
+        return JSONResponse(status_code=exc.status, content=body, headers=exc.headers)
 
     # -- identity ------------------------------------------------------------------------
 
@@ -144,7 +147,7 @@ def create_app(services: Services) -> FastAPI:
         try:
             return await services.auth.sign_in(request, services.directory)
         except AuthRefusal as exc:
-            raise Refusal(exc.status, exc.code, exc.message) from None
+            raise Refusal(exc.status, exc.code, exc.message, headers=exc.headers) from None
 
     @app.get("/session", tags=["session"])
     async def who_am_i(me: Me, request: Request, response: Response) -> dict[str, Any]:
@@ -155,9 +158,10 @@ def create_app(services: Services) -> FastAPI:
 
     @app.delete("/session", status_code=204, tags=["session"])
     async def sign_out(request: Request) -> Response:
-        """Sign out: clears the session cookie (a valid session must send its CSRF token)."""
+        """Sign out: ends the session at once and clears the cookie (a live session must
+        send its CSRF token)."""
         try:
-            return await services.auth.sign_out(request)
+            return await services.auth.sign_out(request, services.directory)
         except AuthRefusal as exc:
             raise Refusal(exc.status, exc.code, exc.message) from None
 

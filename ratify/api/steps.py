@@ -68,15 +68,28 @@ class Services:
     #: Called after an accepted action, so the read views catch up at once.
     after_write: Callable[[], None] | None = None
 
+    def __post_init__(self) -> None:
+        # Sessions are kept in the directory's database.
+        self.auth.bind(self.directory)
+
     @property
     def journal(self) -> CaseJournal:
         return _Journal(self.store)
 
 
 class Refusal(Exception):
-    def __init__(self, status: int, code: str, message: str, state: Any = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        state: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.state = status, code, message, state
+        #: Response headers the refusal needs (e.g. `Retry-After` on a 429).
+        self.headers = headers
 
 
 class _Journal(CaseJournal):

@@ -17,6 +17,13 @@ Rules:
   `admin` is granted, never delegated.
 - API tokens look like `rat_<prefix>_<secret>`; only the SHA-256 of the whole token is
   stored. Passwords are stored as argon2id hashes, upgraded when the parameters change.
+- Web sessions are rows of `sessions`, found by the SHA-256 of the secret their cookie
+  carries: signing out ends one; a password change (by the user or an admin),
+  deactivation and `end_sessions` end all of a user's at once.
+- Failed password sign-ins are counted per user id tried (`begin_sign_in`, a
+  `SignInPolicy`): after a few, each further attempt must wait longer, and after
+  `lockout_after` the user id is locked for a while, whatever password is given, until
+  it passes or an admin calls `unlock`.
 
 Every refusal is an `IdentityError` whose message starts with the field it concerns and
 names the rule (`ends_on: a delegation cannot end (…) before it starts (…)`); its
@@ -31,6 +38,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -43,7 +51,14 @@ from sqlalchemy.engine import URL, Connection, Engine
 from domain.clock import london_date
 from domain.roles import Actor, Role
 from eventstore.engine import create_engine_for, write_engine
-from ratify.identity.tables import api_tokens, delegations, user_roles, users
+from ratify.identity.tables import (
+    api_tokens,
+    delegations,
+    sessions,
+    sign_in_failures,
+    user_roles,
+    users,
+)
 
 TOKEN_PREFIX = "rat"
 """Every API token starts `rat_`, so secret scanners and people can recognise one."""
@@ -52,7 +67,15 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-"""`api_tokens.last_used_at` is rewritten at most once a minute per token."""
+"""`api_tokens.last_used_at` and `sessions.last_seen_at` are rewritten at most once a minute."""
+
+SESSION_ROWS_KEPT = timedelta(days=30)
+"""Rows of sessions that expired longer ago than this are deleted (when a session starts)."""
+
+#: Why a session ended (`sessions.end_reason`).
+END_REASONS = frozenset(
+    {"signed_out", "replaced", "password_changed", "deactivated", "ended_by_admin"}
+)
 
 _USER_ID = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,198}[a-z0-9])?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -104,6 +127,57 @@ class NotPermitted(IdentityError):
     """The person does not hold the role (or authority) the step needs."""
 
     status_code = 403
+
+
+class SignInThrottled(IdentityError):
+    """Too many failed sign-ins for a user id: wait `retry_after`, or it is locked until
+    `locked_until` (an admin can `unlock` it). Said alike whatever the password was."""
+
+    status_code = 429
+
+    def __init__(self, user_id: str, retry_after: timedelta, locked_until: datetime | None) -> None:
+        seconds = max(1, int(retry_after.total_seconds() + 0.999))
+        if locked_until is not None:
+            rule = (
+                f"too many failed sign-ins for {user_id!r}: signing in as this user is locked "
+                f"until {locked_until.strftime('%H:%M:%S')} UTC ({seconds} s), whatever the "
+                "password; an administrator can lift it (ratify users unlock)"
+            )
+        else:
+            rule = (
+                f"too many failed sign-ins for {user_id!r}: wait {seconds} s before trying "
+                "again (each further failure doubles the wait)"
+            )
+        super().__init__("user_id", rule)
+        self.retry_after_seconds = seconds
+        self.locked_until = locked_until
+
+
+@dataclass(frozen=True)
+class SignInPolicy:
+    """How failed password sign-ins are throttled, per user id tried.
+
+    The first `free_attempts` failures cost nothing; after that, each attempt must wait
+    `delay_seconds` after the last failure, doubling with each further failure (at most
+    `max_delay_seconds`); at `lockout_after` failures the user id is locked for
+    `lockout_seconds`, even for the right password. A success, an admin's `unlock` or
+    `set_password`, the end of a lockout, or `lockout_seconds` without a failure start the
+    count again.
+    """
+
+    free_attempts: int = 3
+    delay_seconds: float = 1.0
+    max_delay_seconds: float = 60.0
+    lockout_after: int = 10
+    lockout_seconds: int = 15 * 60
+
+    def wait_after(self, failures: int) -> timedelta:
+        """How long after the last failure the next attempt must wait."""
+        first = max(self.free_attempts, 1)
+        if failures < first:
+            return timedelta(0)
+        delay = self.delay_seconds * 2 ** min(failures - first, 30)
+        return timedelta(seconds=min(delay, self.max_delay_seconds))
 
 
 # -- values -----------------------------------------------------------------------------------
@@ -172,6 +246,21 @@ class ApiToken(_Frozen):
         if self.expires_at is not None and now >= self.expires_at:
             return "expired"
         return "active"
+
+
+class StoredSession(_Frozen):
+    """A web session as stored (never its secret)."""
+
+    id: str
+    user_id: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+    end_reason: str | None
+
+    def live(self, now: datetime) -> bool:
+        return self.ended_at is None and now < self.expires_at
 
 
 class Principal(_Frozen):
@@ -420,14 +509,28 @@ class Directory:
                 held.setdefault(user_id, set()).add(Role(role))
             return [_user(row, held.get(row.id, set())) for row in rows]
 
-    def set_password(self, user_id: str, password: str) -> None:
-        """Set (or replace) the user's password for the web sign-in."""
+    def set_password(self, user_id: str, password: str, *, keep_session: str | None = None) -> int:
+        """Set (or replace) the user's password for the web sign-in. Ends every session of
+        the user at once (but `keep_session`, a session id), and lifts a sign-in lockout;
+        returns how many sessions it ended."""
         password_hash = self._hasher.hash(_password(password))
+        at = self._now(None)
         with self._write() as conn:
             _require_user(conn, user_id)
             conn.execute(
                 users.update().where(users.c.id == user_id).values(password_hash=password_hash)
             )
+            conn.execute(sign_in_failures.delete().where(sign_in_failures.c.user_id == user_id))
+            return _end_sessions(conn, user_id, "password_changed", at, keep=keep_session)
+
+    def password_matches(self, user_id: str, password: str) -> bool:
+        """True if `password` is the user's (active or not); spends one hash either way."""
+        with self._read() as conn:
+            row = _user_row(conn, user_id) if isinstance(user_id, str) else None
+        if row is None or row.password_hash is None:
+            self._verify(self._dummy(), password)
+            return False
+        return self._verify(row.password_hash, password)
 
     def grant_role(self, user_id: str, role: Role | str) -> User:
         """Give the user a role (nothing changes if they hold it already)."""
@@ -461,10 +564,196 @@ class Directory:
         return self._set_active(user_id, True)
 
     def _set_active(self, user_id: str, active: bool) -> User:
+        at = self._now(None)
         with self._write() as conn:
             _require_user(conn, user_id)
             conn.execute(users.update().where(users.c.id == user_id).values(active=active))
+            if not active:
+                _end_sessions(conn, user_id, "deactivated", at)
             return _load_user(conn, user_id)
+
+    # -- web sessions -------------------------------------------------------------------------
+
+    def create_session(
+        self, user_id: str, lifetime: timedelta, *, now: datetime | None = None
+    ) -> tuple[str, StoredSession]:
+        """A new session for an active user: (its secret, for the cookie only; the row).
+        Only the SHA-256 of the secret is stored."""
+        at = self._now(now)
+        secret = secrets.token_urlsafe(32)
+        session_id = hash_token(secret)
+        with self._write() as conn:
+            user = _load_user(conn, user_id)
+            if not user.active:
+                raise InvalidInput("user_id", f"{user_id} is deactivated: no session can start")
+            conn.execute(sessions.delete().where(sessions.c.expires_at < at - SESSION_ROWS_KEPT))
+            conn.execute(
+                sessions.insert().values(
+                    id=session_id,
+                    user_id=user_id,
+                    created_at=at,
+                    last_seen_at=at,
+                    expires_at=at + lifetime,
+                    ended_at=None,
+                    end_reason=None,
+                )
+            )
+            return secret, _load_session(conn, session_id)
+
+    def find_session(self, secret: str, now: datetime | None = None) -> StoredSession | None:
+        """The session a cookie's secret names (live, ended or expired), or None. Records
+        when a live one was last seen (to the minute)."""
+        at = self._now(now)
+        session_id = hash_token(secret)
+        with self._read() as conn:
+            row = conn.execute(sa.select(sessions).where(sessions.c.id == session_id)).first()
+        if row is None:
+            return None
+        found = _session(row)
+        if found.live(at) and at - found.last_seen_at >= LAST_USED_RESOLUTION:
+            with self._write() as conn:
+                conn.execute(
+                    sessions.update()
+                    .where(sessions.c.id == session_id, sessions.c.last_seen_at < at)
+                    .values(last_seen_at=at)
+                )
+        return found
+
+    def end_session(
+        self, session_id: str, reason: str = "signed_out", now: datetime | None = None
+    ) -> bool:
+        """End one session (by id); False if it had ended already or is unknown."""
+        _check_reason(reason)
+        at = self._now(now)
+        with self._write() as conn:
+            ended = conn.execute(
+                sessions.update()
+                .where(sessions.c.id == session_id, sessions.c.ended_at.is_(None))
+                .values(ended_at=at, end_reason=reason)
+            )
+            return bool(ended.rowcount)
+
+    def end_sessions(
+        self,
+        user_id: str,
+        reason: str = "ended_by_admin",
+        *,
+        keep: str | None = None,
+        now: datetime | None = None,
+    ) -> int:
+        """End every live session of the user (but `keep`, a session id); how many ended."""
+        _check_reason(reason)
+        at = self._now(now)
+        with self._write() as conn:
+            _require_user(conn, user_id)
+            return _end_sessions(conn, user_id, reason, at, keep=keep)
+
+    def list_sessions(self, user_id: str, now: datetime | None = None) -> list[StoredSession]:
+        """The user's live sessions, newest first."""
+        at = self._now(now)
+        with self._read() as conn:
+            _require_user(conn, user_id)
+            query = (
+                sa.select(sessions)
+                .where(
+                    sessions.c.user_id == user_id,
+                    sessions.c.ended_at.is_(None),
+                    sessions.c.expires_at > at,
+                )
+                .order_by(sessions.c.created_at.desc(), sessions.c.id)
+            )
+            return [_session(row) for row in conn.execute(query)]
+
+    # -- throttling failed sign-ins -----------------------------------------------------------
+
+    def begin_sign_in(
+        self, user_id: str, policy: SignInPolicy, now: datetime | None = None
+    ) -> None:
+        """Count a password attempt for `user_id` as failed until `sign_in_succeeded` says
+        otherwise; `SignInThrottled` (nothing written) if it must wait or is locked.
+
+        Counting before the password is checked means concurrent guesses each take a
+        turn. A user id that cannot exist (not of the user id form) is not counted.
+        """
+        if not isinstance(user_id, str) or not _USER_ID.match(user_id):
+            return
+        at = self._now(now)
+        for _ in range(3):
+            try:
+                with self._write() as conn:
+                    self._count_attempt(conn, user_id, policy, at)
+                return
+            except sa.exc.IntegrityError:  # another process counted the first one meanwhile
+                continue
+        raise SignInThrottled(user_id, timedelta(seconds=1), None)
+
+    def _count_attempt(
+        self, conn: Connection, user_id: str, policy: SignInPolicy, at: datetime
+    ) -> None:
+        row = conn.execute(
+            sa.select(sign_in_failures)
+            .where(sign_in_failures.c.user_id == user_id)
+            .with_for_update()
+        ).first()
+        failures = 0
+        if row is not None and not _forgotten(row, policy, at):
+            failures = row.failures
+            if row.locked_until is not None and at < row.locked_until:
+                raise SignInThrottled(user_id, row.locked_until - at, row.locked_until)
+            ready = row.last_failure_at + policy.wait_after(failures)
+            if at < ready:
+                raise SignInThrottled(user_id, ready - at, None)
+        failures += 1
+        locked_until = (
+            at + timedelta(seconds=policy.lockout_seconds)
+            if failures >= policy.lockout_after
+            else None
+        )
+        values = {"failures": failures, "last_failure_at": at, "locked_until": locked_until}
+        if row is None:
+            conn.execute(
+                sign_in_failures.delete().where(
+                    sign_in_failures.c.last_failure_at
+                    < at - timedelta(seconds=policy.lockout_seconds),
+                    sa.or_(
+                        sign_in_failures.c.locked_until.is_(None),
+                        sign_in_failures.c.locked_until < at,
+                    ),
+                )
+            )
+            conn.execute(sign_in_failures.insert().values(user_id=user_id, **values))
+        else:
+            conn.execute(
+                sign_in_failures.update()
+                .where(sign_in_failures.c.user_id == user_id)
+                .values(**values)
+            )
+
+    def sign_in_succeeded(self, user_id: str) -> None:
+        """The password was right: forget the user id's failures."""
+        with self._write() as conn:
+            conn.execute(sign_in_failures.delete().where(sign_in_failures.c.user_id == user_id))
+
+    def locked_until(self, user_id: str, now: datetime | None = None) -> datetime | None:
+        """When the user id's sign-in lockout ends, or None if it is not locked."""
+        at = self._now(now)
+        with self._read() as conn:
+            until = conn.execute(
+                sa.select(sign_in_failures.c.locked_until).where(
+                    sign_in_failures.c.user_id == user_id
+                )
+            ).scalar()
+        return until if until is not None and at < until else None
+
+    def unlock(self, user_id: str) -> bool:
+        """Lift a user's sign-in lockout and forget their failed attempts (an admin's
+        step); True if there were any."""
+        with self._write() as conn:
+            _require_user(conn, user_id)
+            done = conn.execute(
+                sign_in_failures.delete().where(sign_in_failures.c.user_id == user_id)
+            )
+            return bool(done.rowcount)
 
     # -- delegations --------------------------------------------------------------------------
 
@@ -775,6 +1064,48 @@ def _token(row: sa.Row[Any]) -> ApiToken:
         revoked_at=row.revoked_at,
         last_used_at=row.last_used_at,
     )
+
+
+def _session(row: sa.Row[Any]) -> StoredSession:
+    return StoredSession(
+        id=row.id,
+        user_id=row.user_id,
+        created_at=row.created_at,
+        last_seen_at=row.last_seen_at,
+        expires_at=row.expires_at,
+        ended_at=row.ended_at,
+        end_reason=row.end_reason,
+    )
+
+
+def _load_session(conn: Connection, session_id: str) -> StoredSession:
+    row = conn.execute(sa.select(sessions).where(sessions.c.id == session_id)).first()
+    if row is None:
+        raise InvalidInput("session_id", "there is no such session")
+    return _session(row)
+
+
+def _end_sessions(
+    conn: Connection, user_id: str, reason: str, at: datetime, keep: str | None = None
+) -> int:
+    query = sessions.update().where(
+        sessions.c.user_id == user_id, sessions.c.ended_at.is_(None), sessions.c.expires_at > at
+    )
+    if keep is not None:
+        query = query.where(sessions.c.id != keep)
+    return int(conn.execute(query.values(ended_at=at, end_reason=reason)).rowcount)
+
+
+def _check_reason(reason: str) -> None:
+    if reason not in END_REASONS:
+        raise InvalidInput("reason", f"one of {', '.join(sorted(END_REASONS))}")
+
+
+def _forgotten(row: sa.Row[Any], policy: SignInPolicy, at: datetime) -> bool:
+    """True once a lockout has ended, or after `lockout_seconds` without a failure."""
+    if row.locked_until is not None:
+        return bool(at >= row.locked_until)
+    return bool(at - row.last_failure_at >= timedelta(seconds=policy.lockout_seconds))
 
 
 def _load_token(conn: Connection, token_id: str) -> ApiToken:

@@ -1,10 +1,13 @@
-"""The identity tables: users, their roles, delegations to deputies, and API tokens.
+"""The identity tables: users, their roles, delegations, API tokens, web sessions, and the
+failed sign-ins that throttle password guessing.
 
-They are on the application's shared `ratify.db.metadata`; migration
-`ratify/migrations/versions/i0001_identity.py` (branch `identity`) creates them and must
-match them exactly (a test compares the two). Timestamps are aware UTC datetimes on every
-backend (`eventstore.schema.UTCDateTime`); delegation ranges are London calendar days.
-Secrets are never stored: passwords as argon2 hashes, API tokens as SHA-256 hex digests.
+They are on the application's shared `ratify.db.metadata`; migrations
+`ratify/migrations/versions/i0001_identity.py` and `i0002_sessions.py` (branch `identity`)
+create them and must match them exactly (a test compares the two). Timestamps are aware
+UTC datetimes on every backend (`eventstore.schema.UTCDateTime`); delegation ranges are
+London calendar days.
+Secrets are never stored: passwords as argon2 hashes, API tokens and session secrets as
+SHA-256 hex digests.
 """
 
 from __future__ import annotations
@@ -74,4 +77,39 @@ api_tokens = sa.Table(
     sa.UniqueConstraint("prefix", name="uq_api_tokens_prefix"),
     sa.UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),
     sa.Index("ix_api_tokens_user_id", "user_id"),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True, comment="SHA-256 hex of the cookie's secret"),
+    sa.Column("user_id", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("last_seen_at", UTCDateTime(), nullable=False, comment="to the minute"),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("ended_at", UTCDateTime(), nullable=True),
+    sa.Column(
+        "end_reason",
+        sa.String(40),
+        nullable=True,
+        comment="signed_out, replaced, password_changed, deactivated or ended_by_admin",
+    ),
+    sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_sessions_user_id_users"),
+    sa.Index("ix_sessions_user_id", "user_id"),
+    sa.Index("ix_sessions_expires_at", "expires_at"),
+)
+
+sign_in_failures = sa.Table(
+    "sign_in_failures",
+    metadata,
+    sa.Column(
+        "user_id",
+        sa.String(200),
+        primary_key=True,
+        comment="the user id tried, whether or not such a user exists",
+    ),
+    sa.Column("failures", sa.Integer(), nullable=False, comment="counted since the last success"),
+    sa.Column("last_failure_at", UTCDateTime(), nullable=False),
+    sa.Column("locked_until", UTCDateTime(), nullable=True),
+    sa.Index("ix_sign_in_failures_last_failure_at", "last_failure_at"),
 )

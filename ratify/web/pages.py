@@ -1,16 +1,20 @@
 """The web pages: server-rendered HTML under `/ui`, plain forms that work without JavaScript.
 
-Pages: sign-in, my inbox, case search, a case (documents, timeline, the forms for the open
-tasks the signed-in person holds), a new case from a case file, board meetings and their
-agendas, an auditor's history of a case as of a version or an instant, and the public
-register with one page per published decision laid out like the published papers.
+Pages: sign-in, changing one's own password, my inbox, case search, a case (documents,
+timeline, the forms for the open tasks the signed-in person holds), a new case from a case
+file, board meetings and their agendas, an auditor's history of a case as of a version or
+an instant, and the public register with one page per published decision laid out like the
+published papers.
 
 Signing in uses the API's session (`ratify.api.auth`): the same `ratify_session` cookie as
 `POST /session`, so a person signed in on the pages is signed in on the API and the other
 way round. The pages read only the cookie (never an `Authorization` header), and every
 form POST must carry the session's CSRF token in its `csrf_token` field (or the
 `X-CSRF-Token` header); the sign-in form carries its own token, double-submitted in a
-short-lived cookie, so no one can sign a browser in as someone else.
+short-lived cookie, so no one can sign a browser in as someone else. Sessions are kept in
+the database: signing out, or changing the password (which ends every session of the
+person and starts a new one here), ends them at once. Password checks are throttled like
+the API's (`Authenticator.check_sign_in`).
 
 Every step goes through `ratify.web.ops`, which takes the API's own path (actor from the
 principal, workflow message, update, refusal code and status). A refusal is shown on the
@@ -51,7 +55,12 @@ from ratify.api import audit_steps
 from ratify.api.auth import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, AuthRefusal
 from ratify.api.steps import Refusal, Services
 from ratify.audit import replay_workflows, workflow_ids
-from ratify.identity.service import IdentityError, Principal
+from ratify.identity.service import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    IdentityError,
+    Principal,
+)
 from ratify.journal import CaseHistory
 from ratify.projections import queries
 from ratify.reconcile import reconcile
@@ -119,6 +128,8 @@ class Visitor:
     csrf_token: str
     #: Role -> on whose behalf it is held: None for their own, else each principal's id.
     holdings: dict[Role, list[str | None]] = field(default_factory=dict)
+    #: The stored session's id (sign-out ends it).
+    session_id: str = ""
 
     @property
     def user_id(self) -> str:
@@ -167,7 +178,7 @@ async def _read_visitor(request: Request) -> Visitor | None:
         found.principal.roles_today(ops.today()), key=lambda p: (p[0].value, p[1] or "")
     ):
         holdings.setdefault(role, []).append(giver)
-    return Visitor(found.principal, found.session.csrf_token, holdings)
+    return Visitor(found.principal, found.session.csrf_token, holdings, found.session.session_id)
 
 
 async def optional_visitor(request: Request) -> Visitor | None:
@@ -361,15 +372,17 @@ async def sign_in(request: Request) -> Response:
         missing = " and ".join(name for name, value in given if not value)
         return _sign_in_page(request, next_path, user_id, f"Enter your {missing}.", 422)
     services = _services(request)
+    client = request.client.host if request.client else None
     try:
-        principal = await run_in_threadpool(
-            services.auth.check_password, services.directory, user_id, password
-        )
+        principal = await services.auth.check_sign_in(services.directory, user_id, password, client)
     except AuthRefusal as exc:
-        client = request.client.host if request.client else None
         log.info("sign_in_refused", user_id=user_id, client=client, reason=exc.message, via="web")
-        return _sign_in_page(request, next_path, user_id, exc.message, exc.status)
-    value, _session = services.auth.issue_session(principal.user_id)
+        refused = _sign_in_page(request, next_path, user_id, exc.message, exc.status)
+        refused.headers.update(exc.headers or {})
+        return refused
+    value = await run_in_threadpool(
+        _replace_session, services, principal.user_id, request.cookies.get(SESSION_COOKIE)
+    )
     response = RedirectResponse(next_path, status_code=303)
     services.auth.set_session_cookie(response, value)
     response.delete_cookie(SIGN_IN_COOKIE, path=SIGN_IN_PATH)
@@ -377,17 +390,98 @@ async def sign_in(request: Request) -> Response:
     return response
 
 
+def _replace_session(services: Services, user_id: str, previous: str | None) -> str:
+    """End the browser's previous session (if any) and start one: the new cookie value."""
+    services.auth.end_cookie_session(previous, services.directory, "replaced")
+    value, _session = services.auth.issue_session(user_id, services.directory)
+    return value
+
+
 @router.post("/sign-out")
 async def sign_out(request: Request) -> Response:
-    """Sign out: clear the session cookie (a valid session must send its CSRF token)."""
+    """Sign out: end the session at once and clear its cookie (a live session must send
+    its CSRF token)."""
     try:
         visitor = await signed_in(request)
     except SignInRequired:
-        visitor = None  # no valid session: clearing the cookie is all there is to do
+        visitor = None  # no live session: clearing the cookie is all there is to do
     response = RedirectResponse(SIGN_IN_PATH, status_code=303)
-    _services(request).auth.clear_session_cookie(response)
+    services = _services(request)
+    services.auth.clear_session_cookie(response)
     if visitor is not None:
+        await run_in_threadpool(services.directory.end_session, visitor.session_id, "signed_out")
         log.info("signed_out", user_id=visitor.user_id, via="web")
+    return response
+
+
+# -- changing one's password ---------------------------------------------------------------
+
+PASSWORD_PATH = "/ui/password"
+
+
+def _password_page(
+    request: Request, errors: dict[str, str] | None = None, status: int = 200
+) -> Response:
+    errors = errors or {}
+    context = _context(
+        request,
+        "Change your password",
+        errors=errors,
+        min_length=MIN_PASSWORD_LENGTH,
+        error="Your password was not changed: see the fields below." if errors else None,
+    )
+    if request.query_params.get("done") == "password":
+        context["notice"] = (
+            "Your password was changed, and every other session of yours was signed out."
+        )
+    return page("password.html", context, status)
+
+
+@router.get("/password")
+async def password_form(request: Request, who: Who) -> Response:
+    """Change your own password: the current one, and the new one twice."""
+    return _password_page(request)
+
+
+@router.post("/password")
+async def change_password(request: Request, who: Who) -> Response:
+    """Check the current password (throttled like a sign-in), set the new one, end every
+    session of the person (a copied cookie stops working) and start a new one here."""
+    form = await _form(request)
+    current = str(form.get("current_password") or "")
+    new = str(form.get("new_password") or "")
+    again = str(form.get("new_password_again") or "")
+    errors: dict[str, str] = {}
+    if not current:
+        errors["current_password"] = "Enter your current password."
+    if len(new) < MIN_PASSWORD_LENGTH:
+        errors["new_password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    elif len(new) > MAX_PASSWORD_LENGTH:
+        errors["new_password"] = f"Use at most {MAX_PASSWORD_LENGTH} characters."
+    elif new == current:
+        errors["new_password"] = "Choose a password other than your current one."
+    elif again != new:
+        errors["new_password_again"] = "This is not the same as the new password."
+    if errors:
+        return _password_page(request, errors, 422)
+    services = _services(request)
+    client = request.client.host if request.client else None
+    try:
+        await services.auth.check_sign_in(services.directory, who.user_id, current, client)
+    except AuthRefusal as exc:
+        log.info("password_change_refused", user_id=who.user_id, client=client, code=exc.code)
+        if exc.status == 401:
+            errors["current_password"] = "This is not your current password."
+            return _password_page(request, errors, 422)
+        refused = _password_page(request, {"current_password": exc.message}, exc.status)
+        refused.headers.update(exc.headers or {})
+        return refused
+    async with services.auth.password_hash_slot():
+        await run_in_threadpool(services.directory.set_password, who.user_id, new)
+    value = await run_in_threadpool(_replace_session, services, who.user_id, None)
+    response = RedirectResponse(f"{PASSWORD_PATH}?done=password", status_code=303)
+    services.auth.set_session_cookie(response, value)
+    log.info("password_changed", user_id=who.user_id, via="web")
     return response
 
 

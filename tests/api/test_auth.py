@@ -30,8 +30,11 @@ from pydantic import ValidationError
 
 from ratify.api.auth import SESSION_COOKIE, WRONG_CREDENTIALS, Authenticator, AuthRefusal
 from ratify.api.oidc import OidcError, OidcUnavailable, OidcVerifier
+from ratify.db import migrate_all
+from ratify.identity.service import Directory
 from ratify.settings import Settings
 from tests.api.conftest import Api
+from tests.identity.conftest import FAST_HASHER
 
 METTRACE = (Path(__file__).resolve().parents[2] / "examples" / "mettrace.yaml").read_text()
 PASSWORD = "correct horse battery staple"
@@ -52,6 +55,17 @@ AUTH_VARIABLES = (
     "RATIFY_OIDC_USER_CLAIM",
     "RATIFY_OIDC_LEEWAY",
 )
+
+
+@pytest.fixture
+def local_directory(tmp_path: Path) -> Iterator[Directory]:
+    """A directory on a fresh SQLite file, with ollie.lane (no Temporal, no app)."""
+    url = f"sqlite:///{tmp_path / 'identity.db'}"
+    migrate_all(url)
+    directory = Directory.from_url(url, hasher=FAST_HASHER)
+    directory.add_user("ollie.lane", "Ollie Lane", ["originating_officer"], password=PASSWORD)
+    yield directory
+    directory.close()
 
 
 @pytest.fixture(autouse=True)
@@ -207,7 +221,7 @@ async def test_a_password_sign_in_sets_a_secure_http_only_lax_cookie_that_signs_
     # Deactivating someone ends their sessions at once.
     api.directory.deactivate("fran.fin")
     r = await api.http.get("/tasks", headers=with_cookie(value))
-    assert r.status_code == 401 and "no longer an active Ratify user" in r.json()["detail"]
+    assert r.status_code == 401 and "the user was deactivated" in r.json()["detail"]
 
 
 async def test_a_cookie_signed_in_post_needs_the_csrf_token_and_refusals_are_logged(api: Api):
@@ -301,13 +315,17 @@ async def test_wrong_passwords_unknown_users_and_deactivated_users_are_refused(a
     assert r.status_code == 401 and "Bearer" in r.json()["detail"]
 
 
-def test_a_session_expires_after_its_max_age(monkeypatch: pytest.MonkeyPatch):
+def test_a_session_expires_after_its_max_age(
+    monkeypatch: pytest.MonkeyPatch, local_directory: Directory
+):
     from itsdangerous.timed import TimestampSigner
 
     def clock(at: int) -> None:
         monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: at)
+        local_directory._clock = lambda: datetime.fromtimestamp(at, UTC)
 
     auth = Authenticator(session_secret="s" * 40, session_max_age=3600)
+    auth.bind(local_directory)
     now = int(time.time())
     clock(now - 3601)
     stale, _ = auth.issue_session("ollie.lane")
@@ -320,9 +338,13 @@ def test_a_session_expires_after_its_max_age(monkeypatch: pytest.MonkeyPatch):
         auth.read_session(stale)
     assert err.value.status == 401
     assert "session has expired (a session lasts 1 hours)" in err.value.message
+    # The stored session's own expiry holds too, whatever the cookie says.
+    later = datetime.fromtimestamp(now, UTC) + timedelta(seconds=2)
+    with pytest.raises(AuthRefusal, match="session has expired"):
+        auth.read_session(fresh, now=later)
     # Another secret (another process without RATIFY_SESSION_SECRET) does not accept it.
     with pytest.raises(AuthRefusal, match="signed by another secret"):
-        Authenticator(session_secret="t" * 40).read_session(fresh)
+        Authenticator(session_secret="t" * 40, directory=local_directory).read_session(fresh)
 
 
 def test_cookie_and_oidc_settings():

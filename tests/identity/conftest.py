@@ -22,7 +22,14 @@ from eventstore import create_engine_for, migrate
 from eventstore.engine import write_engine
 from ratify.db import migrate_app
 from ratify.identity.service import Directory
-from ratify.identity.tables import api_tokens, delegations, user_roles, users
+from ratify.identity.tables import (
+    api_tokens,
+    delegations,
+    sessions,
+    sign_in_failures,
+    user_roles,
+    users,
+)
 from tests.conftest import BACKENDS, _temporary_database
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -57,7 +64,7 @@ def shared_engine(shared_url: URL) -> Iterator[sa.Engine]:
 def identity_url(shared_url: URL, shared_engine: sa.Engine) -> URL:
     """The shared database of the current backend, its identity tables emptied."""
     with write_engine(shared_engine).begin() as conn:
-        for table in (api_tokens, delegations, user_roles, users):
+        for table in (sessions, sign_in_failures, api_tokens, delegations, user_roles, users):
             conn.execute(table.delete())
     return shared_url
 

@@ -17,7 +17,15 @@ from ratify.db import VERSION_TABLE, alembic_config, metadata, migrate_app
 from ratify.identity import tables
 
 IDENTITY_TABLES = {
-    t.name for t in (tables.users, tables.user_roles, tables.delegations, tables.api_tokens)
+    t.name
+    for t in (
+        tables.users,
+        tables.user_roles,
+        tables.delegations,
+        tables.api_tokens,
+        tables.sessions,
+        tables.sign_in_failures,
+    )
 }
 
 
@@ -29,8 +37,11 @@ def only_identity(obj: Any, name: str | None, type_: str, reflected: bool, other
 def test_identity_is_its_own_branch() -> None:
     script = ScriptDirectory.from_config(alembic_config())
     revision = script.get_revision("identity@head")
-    assert revision is not None and revision.revision == "i0001"
-    assert revision.down_revision is None and "identity" in revision.branch_labels
+    assert revision is not None and revision.revision == "i0002"
+    assert revision.down_revision == "i0001"
+    first = script.get_revision("i0001")
+    assert first is not None and first.down_revision is None
+    assert "identity" in first.branch_labels
 
 
 def test_migrated_schema_matches_the_models(app_url: URL) -> None:
