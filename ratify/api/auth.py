@@ -151,7 +151,7 @@ class Authenticator:
     def from_settings(cls, settings: Settings) -> Authenticator:
         """The authenticator the settings describe (OIDC on when the issuer is set)."""
         oidc = None
-        if settings.oidc_issuer:
+        if settings.oidc_issuer and settings.oidc_bearer:
             oidc = OidcVerifier(
                 settings.oidc_issuer,
                 settings.oidc_audience or "",

@@ -313,13 +313,19 @@ def _sign_in_page(
     request: Request, next_path: str, user_id: str = "", error: str | None = None, status: int = 200
 ) -> Response:
     token = secrets.token_urlsafe(32)
+    services = _services(request)
     context = _context(
-        request, "Sign in", next=next_path, user_id=user_id, error=error, sign_in_token=token
+        request,
+        "Sign in",
+        next=next_path,
+        user_id=user_id,
+        error=error,
+        sign_in_token=token,
+        oidc_sign_in=services.oidc_sign_in is not None,
     )
     if error is None and request.query_params.get("next"):
         context["notice"] = "Sign in to continue."
     response = page("sign_in.html", context, status)
-    services = _services(request)
     response.set_cookie(
         SIGN_IN_COOKIE,
         token,

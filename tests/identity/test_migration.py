@@ -14,10 +14,17 @@ from sqlalchemy.engine import URL
 from eventstore import create_engine_for
 from eventstore.engine import write_engine
 from ratify.db import VERSION_TABLE, alembic_config, metadata, migrate_app
-from ratify.identity import tables
+from ratify.identity import oidc_subjects, tables
 
 IDENTITY_TABLES = {
-    t.name for t in (tables.users, tables.user_roles, tables.delegations, tables.api_tokens)
+    t.name
+    for t in (
+        tables.users,
+        tables.user_roles,
+        tables.delegations,
+        tables.api_tokens,
+        oidc_subjects.oidc_subjects,
+    )
 }
 
 
@@ -28,9 +35,14 @@ def only_identity(obj: Any, name: str | None, type_: str, reflected: bool, other
 
 def test_identity_is_its_own_branch() -> None:
     script = ScriptDirectory.from_config(alembic_config())
-    revision = script.get_revision("identity@head")
-    assert revision is not None and revision.revision == "i0001"
-    assert revision.down_revision is None and "identity" in revision.branch_labels
+    head = script.get_revision("identity@head")
+    assert head is not None
+    # The branch starts at i0001 and every later identity revision stays on it.
+    chain = list(script.iterate_revisions(head.revision, "base"))
+    base = chain[-1]
+    assert base.revision == "i0001"
+    assert base.down_revision is None and "identity" in base.branch_labels
+    assert "i0003" in {r.revision for r in chain}
 
 
 def test_migrated_schema_matches_the_models(app_url: URL) -> None:
