@@ -237,17 +237,16 @@ class OidcSubjects:
                         )
                     )
                 ).first()
-                if taken is not None:
-                    return False
-                conn.execute(
-                    oidc_subjects.insert().values(
-                        issuer=issuer,
-                        subject=subject,
-                        user_id=user_id,
-                        linked_at=when,
-                        linked_via=VIA_CLAIM,
+                if taken is None:
+                    conn.execute(
+                        oidc_subjects.insert().values(
+                            issuer=issuer,
+                            subject=subject,
+                            user_id=user_id,
+                            linked_at=when,
+                            linked_via=VIA_CLAIM,
+                        )
                     )
-                )
         except IntegrityError:
             pass  # another sign-in linked first: the row decides
         return self.user_for(issuer, subject) == user_id
