@@ -48,6 +48,7 @@ def _refused(
     response = _sign_in_page(request, _safe_next(next_path), error=exc.message, status=exc.status)
     if clear:
         response.delete_cookie(FLOW_COOKIE, path=START_PATH)
+    response.headers["Referrer-Policy"] = "no-referrer"  # the callback URL holds the code
     return response
 
 
@@ -148,6 +149,7 @@ async def oidc_callback(request: Request) -> Response:
     value, _session = services.auth.issue_session(found.user_id)
     response = RedirectResponse(next_path, status_code=303)
     response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"  # the callback URL holds the code
     services.auth.set_session_cookie(response, value)
     response.delete_cookie(FLOW_COOKIE, path=START_PATH)
     log.info("signed_in", user_id=found.user_id, via="oidc", linked_now=found.linked_now)
