@@ -54,6 +54,7 @@ class Site:
 def oidc_site(
     tmp_path: Path, provider: Provider, *, configured: bool = True, **options: Any
 ) -> Iterator[Site]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{tmp_path / 'ratify.db'}"
     migrate_all(url)
     store = EventStore.from_url(url)

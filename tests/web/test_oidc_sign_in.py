@@ -327,3 +327,51 @@ def test_settings_turn_the_flow_on_with_an_issuer_and_a_client_id() -> None:
         _env_file=None, oidc_issuer=issuer, oidc_client_id="r", oidc_client_secret="s3cret-value"
     )
     assert "s3cret-value" not in repr(secret)
+
+
+async def test_the_callback_bounds_its_query_naming_the_field(
+    site: Site, browsers: list[httpx.AsyncClient]
+) -> None:
+    client = browser(site, browsers)
+    state = parse_qs(urlsplit(await start(client)).query)["state"][0]
+    cases = {
+        f"code={'x' * 2049}&state={state}": "code: must be at most 2048 characters",
+        f"code=abc&state={'s' * 129}": "state: must be at most 128 characters",
+        f"code=abc&state={state}&state={state}": "state: given more than once",
+        f"state={state}": "code: required",
+    }
+    for query, message in cases.items():
+        # Each refusal ends the sign-in under way, so start a fresh one first.
+        fresh = parse_qs(urlsplit(await start(client)).query)["state"][0]
+        refused = await client.get(f"/ui/sign-in/oidc/callback?{query.replace(state, fresh)}")
+        assert refused.status_code == 422, query
+        assert message in alert(refused)
+        assert signed_in_cookie(client) is None
+
+
+async def test_a_provider_that_cannot_be_used_is_a_503_page(
+    tmp_path: Path, provider: Provider
+) -> None:
+    # The discovery document names another issuer than the configured one.
+    with oidc_site(tmp_path / "a", provider) as site:
+        assert site.services.oidc_sign_in is not None
+        site.services.oidc_sign_in.issuer = provider.issuer + "/"
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=site.app), base_url="http://ratify.test"
+        ) as client:
+            refused = await client.get("/ui/sign-in/oidc")
+    assert refused.status_code == 503
+    assert f"names issuer '{provider.issuer}', not the configured RATIFY_OIDC_ISSUER" in alert(
+        refused
+    )
+    # Nobody answers at the issuer at all.
+    with oidc_site(tmp_path / "b", provider) as site:
+        assert site.services.oidc_sign_in is not None
+        site.services.oidc_sign_in.issuer = "http://127.0.0.1:9"
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=site.app), base_url="http://ratify.test"
+        ) as client:
+            down = await client.get("/ui/sign-in/oidc")
+    assert down.status_code == 503
+    assert "discovery document at http://127.0.0.1:9/.well-known" in alert(down)
+    assert "cannot be read" in alert(down)
