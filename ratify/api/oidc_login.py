@@ -204,7 +204,8 @@ class OidcSignIn:
         return cls(
             issuer=settings.oidc_issuer or "",
             client_id=settings.oidc_client_id or "",
-            client_secret=secret.get_secret_value() if secret is not None else None,
+            # An empty secret (e.g. `RATIFY_OIDC_CLIENT_SECRET=` in an env file) is none.
+            client_secret=(secret.get_secret_value() or None) if secret is not None else None,
             scopes=settings.oidc_scopes,
             redirect_url=settings.oidc_redirect_url,
             user_claim=settings.oidc_user_claim,
