@@ -8,6 +8,8 @@
     ratify users unlock ID                   ratify users end-sessions ID
     ratify users delegate PRINCIPAL DEPUTY ROLE --from 2025-08-01 --to 2025-08-15 --reason TEXT
     ratify users delegations [USER] [--json] ratify users undelegate DELEGATION_ID
+    ratify users link-oidc ID --subject SUB [--issuer ISS] [--replace]
+    ratify users unlink-oidc ID [--issuer ISS]  ratify users oidc-links [USER] [--json]
     ratify tokens create USER --name laptop [--expires 2026-03-31] [--json]
     ratify tokens list [USER] [--json]       ratify tokens revoke TOKEN_ID
     ratify serve [--host H] [--port P]      ratify demo [--json]
@@ -413,6 +415,87 @@ def users_end_sessions(
 
 def _sessions_text(count: int) -> str:
     return f"{count} session" + ("" if count == 1 else "s")
+
+
+def _oidc_issuer(issuer: str | None) -> str:
+    """The issuer given, else RATIFY_OIDC_ISSUER."""
+    if issuer:
+        return issuer
+    from ratify.settings import load_settings
+
+    try:
+        configured = load_settings().oidc_issuer
+    except ValidationError as exc:
+        _fail(f"settings: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
+    if not configured:
+        _fail("--issuer: give the provider's issuer (RATIFY_OIDC_ISSUER is unset)")
+    return configured
+
+
+IssuerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--issuer",
+        help="The provider's issuer, as in its tokens' iss (default: RATIFY_OIDC_ISSUER).",
+    ),
+]
+
+
+@users_app.command("link-oidc")
+def users_link_oidc(
+    ctx: typer.Context,
+    user_id: Annotated[str, typer.Argument(metavar="ID")],
+    subject: Annotated[
+        str, typer.Option("--subject", help="The person's sub at the provider (ID token's sub).")
+    ],
+    issuer: IssuerOption = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace the user's link at this issuer.")
+    ] = False,
+) -> None:
+    """Link a person's account at the organisation's identity provider to a Ratify user, for
+    "Sign in with your organisation" (their roles still come from Ratify)."""
+    from ratify.identity.oidc_subjects import OidcSubjects
+
+    with _directory(ctx) as directory:
+        link = OidcSubjects(directory).link(user_id, subject, _oidc_issuer(issuer), replace=replace)
+    typer.echo(f"linked: {link.user_id} is subject {link.subject} at {link.issuer}")
+
+
+@users_app.command("unlink-oidc")
+def users_unlink_oidc(
+    ctx: typer.Context,
+    user_id: Annotated[str, typer.Argument(metavar="ID")],
+    issuer: IssuerOption = None,
+) -> None:
+    """Remove a user's link to the identity provider (they can no longer sign in with it)."""
+    from ratify.identity.oidc_subjects import OidcSubjects
+
+    with _directory(ctx) as directory:
+        link = OidcSubjects(directory).unlink(user_id, _oidc_issuer(issuer))
+    typer.echo(f"unlinked: {link.user_id} from subject {link.subject} at {link.issuer}")
+
+
+@users_app.command("oidc-links")
+def users_oidc_links(
+    ctx: typer.Context,
+    user_id: Annotated[str | None, typer.Argument(metavar="[USER]")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The links between provider subjects and Ratify users (of one user)."""
+    from ratify.identity.oidc_subjects import OidcSubjects
+
+    with _directory(ctx) as directory:
+        links = OidcSubjects(directory).links(user_id)
+    if as_json:
+        _echo_json([{**link.model_dump(), "linked_at": _iso(link.linked_at)} for link in links])
+        return
+    table = _table("OIDC links", "user", "issuer", "subject", "linked", "via", keep={"subject"})
+    for link in links:
+        table.add_row(
+            link.user_id, link.issuer, link.subject, _when(link.linked_at), link.linked_via
+        )
+    _out().print(table)
 
 
 @users_app.command("delegate")

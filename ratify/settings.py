@@ -95,6 +95,21 @@ class Settings(BaseSettings):
     oidc_user_claim: str = "preferred_username"
     #: Clock skew allowed on `exp` and `nbf`, in seconds.
     oidc_leeway: int = Field(default=60, ge=0, le=600)
+    #: "Sign in with your organisation" on the web pages (authorization code flow with
+    #: PKCE, see ratify/api/oidc_login.py): on when the issuer and the client id are set.
+    #: The client id Ratify is registered under at the provider (the ID token's audience).
+    oidc_client_id: str | None = Field(default=None, max_length=500)
+    #: Its secret, for a confidential client; unset for a public client (PKCE only).
+    oidc_client_secret: SecretStr | None = None
+    #: The callback registered at the provider, e.g.
+    #: https://ratify.example.org/ui/sign-in/oidc/callback. Unset: derived from the request.
+    oidc_redirect_url: str | None = Field(default=None, max_length=2000)
+    #: Scopes asked for, space-separated; `openid` is required.
+    oidc_scopes: str = Field(default="openid profile", max_length=500)
+    #: Link a provider subject to the Ratify user its RATIFY_OIDC_USER_CLAIM names, on that
+    #: person's first sign-in (only an active user with no link at the issuer yet). Off:
+    #: only an administrator links (`ratify users link-oidc USER --subject SUB`).
+    oidc_link_by_claim: bool = False
 
     # -- operating (see ratify/observability) ---------------------------------------------
     #: Log lines as JSON (one object per line) or for the console, on stderr. Unset: console
@@ -168,6 +183,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _oidc_complete(self) -> Settings:
+        bearer = bool(self.oidc_audience or self.oidc_jwks_url)
         if self.oidc_issuer:
             missing = [
                 name
@@ -177,11 +193,34 @@ class Settings(BaseSettings):
                 )
                 if not value
             ]
-            if missing:
+            if bearer and missing:
                 raise ValueError(
-                    f"RATIFY_OIDC_ISSUER is set, so OIDC sign-in is on: set {' and '.join(missing)}"
+                    "RATIFY_OIDC_ISSUER is set, so OIDC sign-in is on: set "
+                    f"{' and '.join(missing)} (bearer tokens)"
                 )
+            if not bearer and not self.oidc_client_id:
+                raise ValueError(
+                    "RATIFY_OIDC_ISSUER is set, so OIDC sign-in is on: set "
+                    "RATIFY_OIDC_AUDIENCE and RATIFY_OIDC_JWKS_URL (bearer tokens), or "
+                    "RATIFY_OIDC_CLIENT_ID (the web pages' sign-in), or both"
+                )
+        elif self.oidc_client_id:
+            raise ValueError(
+                "RATIFY_OIDC_CLIENT_ID is set: set RATIFY_OIDC_ISSUER to the provider's issuer"
+            )
+        if "openid" not in self.oidc_scopes.split():
+            raise ValueError("RATIFY_OIDC_SCOPES must include openid (an OIDC sign-in)")
         return self
+
+    @property
+    def oidc_bearer(self) -> bool:
+        """Whether bearer JWTs from the provider are accepted (issuer, audience, JWKS)."""
+        return bool(self.oidc_issuer and self.oidc_audience and self.oidc_jwks_url)
+
+    @property
+    def oidc_web_sign_in(self) -> bool:
+        """Whether the pages offer "Sign in with your organisation" (issuer, client id)."""
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
     @property
     def embedded(self) -> bool:

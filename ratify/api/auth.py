@@ -203,7 +203,7 @@ class Authenticator:
     def from_settings(cls, settings: Settings) -> Authenticator:
         """The authenticator the settings describe (OIDC on when the issuer is set)."""
         oidc = None
-        if settings.oidc_issuer:
+        if settings.oidc_issuer and settings.oidc_bearer:
             oidc = OidcVerifier(
                 settings.oidc_issuer,
                 settings.oidc_audience or "",
@@ -551,19 +551,26 @@ class Authenticator:
         except AuthRefusal as exc:
             log.info("sign_in_refused", user_id=user_id, client=client, reason=exc.message)
             raise
-        previous = request.cookies.get(SESSION_COOKIE)
-        value, session = await run_in_threadpool(self._replace_session, found, previous, directory)
+        value, session = await self.start_session(request, found.user_id, directory)
         response = JSONResponse(whoami(Authenticated(found, "session", session)))
         response.headers["Cache-Control"] = "no-store"
         self.set_session_cookie(response, value)
         log.info("signed_in", user_id=found.user_id)
         return response
 
+    async def start_session(
+        self, request: Request, user_id: str, directory: Directory
+    ) -> tuple[str, Session]:
+        """A new session for `user_id` once they proved who they are (password or their
+        organisation's sign-in), ending the one this browser held: (cookie value, session)."""
+        previous = request.cookies.get(SESSION_COOKIE)
+        return await run_in_threadpool(self._replace_session, user_id, previous, directory)
+
     def _replace_session(
-        self, found: Principal, previous: str | None, directory: Directory
+        self, user_id: str, previous: str | None, directory: Directory
     ) -> tuple[str, Session]:
         self.end_cookie_session(previous, directory, "replaced")
-        return self.issue_session(found.user_id, directory)
+        return self.issue_session(user_id, directory)
 
     async def sign_out(self, request: Request, directory: Directory | None = None) -> Response:
         """`DELETE /session`: end the session in the database and clear the cookie. A live

@@ -11,7 +11,8 @@ Rules, each refusal an `OidcError` whose message names it:
 - The token is a JWS signed with RS256 or ES256; `none`, HS256 and every other algorithm
   are refused before any key is looked up (so a public key is never used as an HMAC secret).
 - Its header names a key id (`kid`) held in the JWKS, and that key is of the algorithm's
-  type.
+  type; a token without a kid is checked with the JWKS's only signing key, and refused if
+  the JWKS holds several (OIDC Core 1.0, section 10.1).
 - `iss` equals the configured issuer, `aud` holds the configured audience, `exp` is present
   and not passed, `nbf` (if present) has come, all with `leeway` seconds of clock skew.
 - The user claim is a non-empty string. It is only an id: whether that person may sign in,
@@ -142,6 +143,29 @@ class OidcVerifier:
                 f"token key id {_shown(kid)} is not in the JWKS at {self.jwks_source}"
             ) from None
 
+    def _only_key(self) -> PyJWK:
+        """The JWKS's one signing key, for a token without a kid; refused if it holds more."""
+        if self._static is not None:
+            keys = self._static.keys
+        else:
+            assert self._client is not None
+            try:
+                keys = self._client.get_jwk_set().keys
+            except PyJWKClientConnectionError as exc:
+                raise OidcUnavailable(
+                    f"the JWKS at {self.jwks_source} cannot be fetched ({exc}): "
+                    "no OIDC token can be checked until it can"
+                ) from None
+            except (PyJWKClientError, PyJWKSetError):
+                keys = []
+        signing = [k for k in keys if k.public_key_use in ("sig", None)]
+        if len(signing) != 1:
+            raise OidcError(
+                "token has no key id (kid) in its header, and "
+                f"{self.jwks_source} holds {len(signing)} signing keys: the key is unknown"
+            )
+        return signing[0]
+
     # -- tokens ---------------------------------------------------------------------------
 
     def claims(self, token: str) -> dict[str, Any]:
@@ -157,9 +181,14 @@ class OidcVerifier:
                 f"{' or '.join(ALLOWED_ALGORITHMS)} (signed by the provider's key)"
             )
         kid = header.get("kid")
-        if not isinstance(kid, str) or not kid:
-            raise OidcError("token has no key id (kid) in its header: the JWKS key is unknown")
-        key = self._key(kid)
+        if kid is None:
+            # OIDC Core 1.0, 10.1: a kid is required only when the JWKS holds several keys.
+            key = self._only_key()
+            kid = key.key_id or "(the only key)"
+        elif not isinstance(kid, str) or not kid:
+            raise OidcError("token has an empty or malformed key id (kid) in its header")
+        else:
+            key = self._key(kid)
         if key.algorithm_name != alg:
             raise OidcError(
                 f"token algorithm {alg} does not match key {kid!r}, which is for "

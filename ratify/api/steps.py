@@ -37,6 +37,7 @@ from eventstore import EventStore, InvalidEvent
 from eventstore.records import check_stream_id
 from ratify.accesslog import PART2_READ, AccessLog, access_stream
 from ratify.api.auth import Authenticator, default_authenticator
+from ratify.api.oidc_login import OidcSignIn, default_oidc_sign_in
 from ratify.api.views import Viewer, case_view, has_confidential_part2, part2_clearance
 from ratify.identity.service import Directory, IdentityError, NotPermitted, Principal
 from ratify.journal import CaseHistory, CaseJournal
@@ -65,6 +66,8 @@ class Services:
     task_queue: str = "ratify"
     #: Sign-in: sessions, CSRF, OIDC. Default: from the environment's settings.
     auth: Authenticator = field(default_factory=default_authenticator)
+    #: "Sign in with your organisation" on the pages (OIDC code flow with PKCE); None: off.
+    oidc_sign_in: OidcSignIn | None = field(default_factory=default_oidc_sign_in)
     #: Called after an accepted action, so the read views catch up at once.
     after_write: Callable[[], None] | None = None
 

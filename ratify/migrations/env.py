@@ -8,6 +8,7 @@ from typing import Any
 
 from alembic import context
 
+import ratify.identity.oidc_subjects
 import ratify.identity.tables
 import ratify.projections.tables  # noqa: F401
 from ratify.db import VERSION_TABLE, metadata

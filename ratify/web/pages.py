@@ -324,13 +324,19 @@ def _sign_in_page(
     request: Request, next_path: str, user_id: str = "", error: str | None = None, status: int = 200
 ) -> Response:
     token = secrets.token_urlsafe(32)
+    services = _services(request)
     context = _context(
-        request, "Sign in", next=next_path, user_id=user_id, error=error, sign_in_token=token
+        request,
+        "Sign in",
+        next=next_path,
+        user_id=user_id,
+        error=error,
+        sign_in_token=token,
+        oidc_sign_in=services.oidc_sign_in is not None,
     )
     if error is None and request.query_params.get("next"):
         context["notice"] = "Sign in to continue."
     response = page("sign_in.html", context, status)
-    services = _services(request)
     response.set_cookie(
         SIGN_IN_COOKIE,
         token,
@@ -380,21 +386,14 @@ async def sign_in(request: Request) -> Response:
         refused = _sign_in_page(request, next_path, user_id, exc.message, exc.status)
         refused.headers.update(exc.headers or {})
         return refused
-    value = await run_in_threadpool(
-        _replace_session, services, principal.user_id, request.cookies.get(SESSION_COOKIE)
+    value, _session = await services.auth.start_session(
+        request, principal.user_id, services.directory
     )
     response = RedirectResponse(next_path, status_code=303)
     services.auth.set_session_cookie(response, value)
     response.delete_cookie(SIGN_IN_COOKIE, path=SIGN_IN_PATH)
     log.info("signed_in", user_id=principal.user_id, via="web")
     return response
-
-
-def _replace_session(services: Services, user_id: str, previous: str | None) -> str:
-    """End the browser's previous session (if any) and start one: the new cookie value."""
-    services.auth.end_cookie_session(previous, services.directory, "replaced")
-    value, _session = services.auth.issue_session(user_id, services.directory)
-    return value
 
 
 @router.post("/sign-out")
@@ -478,7 +477,8 @@ async def change_password(request: Request, who: Who) -> Response:
         return refused
     async with services.auth.password_hash_slot():
         await run_in_threadpool(services.directory.set_password, who.user_id, new)
-    value = await run_in_threadpool(_replace_session, services, who.user_id, None)
+    # The change ended every session of this person, this browser's too: start a new one.
+    value, _session = await services.auth.start_session(request, who.user_id, services.directory)
     response = RedirectResponse(f"{PASSWORD_PATH}?done=password", status_code=303)
     services.auth.set_session_cookie(response, value)
     log.info("password_changed", user_id=who.user_id, via="web")

@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL, make_url
 from eventstore import create_engine_for, migrate
 from eventstore.engine import write_engine
 from ratify.db import migrate_app
+from ratify.identity.oidc_subjects import oidc_subjects
 from ratify.identity.service import Directory
 from ratify.identity.tables import (
     api_tokens,
@@ -64,7 +65,15 @@ def shared_engine(shared_url: URL) -> Iterator[sa.Engine]:
 def identity_url(shared_url: URL, shared_engine: sa.Engine) -> URL:
     """The shared database of the current backend, its identity tables emptied."""
     with write_engine(shared_engine).begin() as conn:
-        for table in (sessions, sign_in_failures, api_tokens, delegations, user_roles, users):
+        for table in (
+            oidc_subjects,
+            sessions,
+            sign_in_failures,
+            api_tokens,
+            delegations,
+            user_roles,
+            users,
+        ):
             conn.execute(table.delete())
     return shared_url
 

@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL
 from eventstore import create_engine_for
 from eventstore.engine import write_engine
 from ratify.db import VERSION_TABLE, alembic_config, metadata, migrate_app
-from ratify.identity import tables
+from ratify.identity import oidc_subjects, tables
 
 IDENTITY_TABLES = {
     t.name
@@ -25,6 +25,7 @@ IDENTITY_TABLES = {
         tables.api_tokens,
         tables.sessions,
         tables.sign_in_failures,
+        oidc_subjects.oidc_subjects,
     )
 }
 
@@ -36,12 +37,14 @@ def only_identity(obj: Any, name: str | None, type_: str, reflected: bool, other
 
 def test_identity_is_its_own_branch() -> None:
     script = ScriptDirectory.from_config(alembic_config())
-    revision = script.get_revision("identity@head")
-    assert revision is not None and revision.revision == "i0002"
-    assert revision.down_revision == "i0001"
-    first = script.get_revision("i0001")
-    assert first is not None and first.down_revision is None
-    assert "identity" in first.branch_labels
+    head = script.get_revision("identity@head")
+    assert head is not None and head.revision == "i0003"
+    # The branch starts at i0001 and every later identity revision stays on it.
+    chain = [r.revision for r in script.iterate_revisions(head.revision, "base")]
+    assert chain == ["i0003", "i0002", "i0001"]
+    base = script.get_revision("i0001")
+    assert base is not None and base.down_revision is None
+    assert "identity" in base.branch_labels
 
 
 def test_migrated_schema_matches_the_models(app_url: URL) -> None:
