@@ -149,10 +149,11 @@ class Task(_State):
     def held_by(self, user_id: str, own_roles: Iterable[Role], deputy_for: Iterable[str]) -> bool:
         """Whether a person may act on the task: `own_roles` are the roles they hold in their
         own right, `deputy_for` the people who delegate this task's role to them today."""
-        own = self.role in set(own_roles)
-        if not self.people:
-            return own or any(True for _ in deputy_for)
-        return (own and user_id in self.people) or any(p in self.people for p in deputy_for)
+        principals = list(deputy_for)
+        if self.role not in set(own_roles) and not principals:
+            return False
+        # As the fold judges it: a person is the deputy and the principal they act for.
+        return not self.people or any(p in self.people for p in [user_id, *principals])
 
 
 class Capacity(StrEnum):

@@ -379,9 +379,18 @@ def create_app(services: Services) -> FastAPI:
     ) -> queries.InboxPage:
         """My open tasks, including those I hold as a deputy: soonest due first (undated
         last), `limit` at a time (at most 200), with `total` (all of them), `more` (how
-        many come after this page) and `next` (the cursor of the next page, or null)."""
-        roles = steps.viewer(me).roles
-        return await _read(queries.inbox, services.engine, roles, limit=limit, cursor=cursor)
+        many come after this page) and `next` (the cursor of the next page, or null). An
+        officer's tasks (submit, revise) are listed only for the case's own officers."""
+        who = steps.viewer(me)
+        return await _read(
+            queries.inbox,
+            services.engine,
+            who.roles,
+            limit=limit,
+            cursor=cursor,
+            user_id=who.user_id,
+            deputy_for=who.deputy_for,
+        )
 
     # -- meetings ------------------------------------------------------------------------
 

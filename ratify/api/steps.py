@@ -160,8 +160,15 @@ def today() -> date:
 
 
 def viewer(me: Principal) -> Viewer:
-    """Who is looking, with the roles they hold today (own or delegated)."""
-    return Viewer(user_id=me.user_id, roles=frozenset(r for r, _ in me.roles_today(today())))
+    """Who is looking, with the roles they hold today (own or delegated) and the principals
+    they deputise for today."""
+    held = me.roles_today(today())
+    return Viewer(
+        user_id=me.user_id,
+        roles=frozenset(r for r, _ in held),
+        own_roles=frozenset(r for r, p in held if p is None),
+        deputy_for=frozenset((r, p) for r, p in held if p is not None),
+    )
 
 
 def acting(me: Principal, role: Role, on_behalf_of: str | None) -> Actor:

@@ -53,7 +53,9 @@ from ratify.projections.tables import (
     CASE_VIEWS,
     VIEW_TABLES,
     agenda_items,
+    case_participants,
     case_summaries,
+    case_task_people,
     case_tasks,
     projection_positions,
     register_entries,
@@ -104,6 +106,10 @@ class CaseRows:
     case_id: str
     summary: dict[str, Any]
     tasks: list[dict[str, Any]]
+    #: The people of each personal task (the case's officers on submit and revise).
+    task_people: list[dict[str, Any]]
+    #: Who took a lifecycle step of the case in which role (deputies and principals).
+    participants: list[dict[str, Any]]
     #: None until Part 1 is published.
     register: dict[str, Any] | None
     #: One row per meeting whose agenda the case was placed on.
@@ -133,23 +139,47 @@ def case_rows(history: CaseHistory) -> CaseRows:
         "updated_at": history.records[-1].occurred_at,
     }
     tasks: dict[tuple[str, str, str], dict[str, Any]] = {}
+    people: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for task in open_tasks(state):
         area = task.area.value if task.area else ""
-        tasks.setdefault(
-            (task.kind, task.role.value, area),
-            {
+        key = (task.kind, task.role.value, area)
+        if key in tasks:
+            continue
+        tasks[key] = {
+            "case_id": state.case_id,
+            "kind": task.kind,
+            "role": task.role.value,
+            "area": area,
+            "description": task.description,
+            "due": task.due,
+            "personal": bool(task.people),
+        }
+        for user_id in task.people:
+            people[(*key, user_id)] = {
                 "case_id": state.case_id,
                 "kind": task.kind,
                 "role": task.role.value,
                 "area": area,
-                "description": task.description,
-                "due": task.due,
-            },
-        )
+                "user_id": user_id,
+            }
+    participants: dict[tuple[str, str], dict[str, Any]] = {}
+    for took in state.participants:
+        for person in sorted(took.people):
+            participants.setdefault(
+                (person, took.actor.role.value),
+                {
+                    "case_id": state.case_id,
+                    "user_id": person,
+                    "role": took.actor.role.value,
+                    "first_acted_at": took.at,
+                },
+            )
     return CaseRows(
         case_id=state.case_id,
         summary=summary,
         tasks=list(tasks.values()),
+        task_people=list(people.values()),
+        participants=list(participants.values()),
         register=_register_row(history.events),
         agenda=_agenda_rows(state.case_id, state.title, history.events),
     )
@@ -324,6 +354,10 @@ class Projector:
         conn.execute(case_summaries.insert().values(case.summary))
         if case.tasks:
             conn.execute(case_tasks.insert(), case.tasks)
+        if case.task_people:
+            conn.execute(case_task_people.insert(), case.task_people)
+        if case.participants:
+            conn.execute(case_participants.insert(), case.participants)
         if case.register is not None:
             conn.execute(register_entries.insert().values(case.register))
         if case.agenda:
