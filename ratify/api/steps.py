@@ -48,6 +48,9 @@ from workflows.meeting import BoardMeetingWorkflow, meeting_workflow_id
 STATUS_FOR_CODE = {
     "wrong_role": 403,
     "four_eyes": 403,
+    # The rules over persons: another officer's case; two parts in one case.
+    "not_case_officer": 403,
+    "separation_of_duties": 403,
     "stale": 409,
     # Two people acting on the same task: the second is told what has happened since.
     "already_done": 409,
