@@ -582,7 +582,7 @@ def _case_context(
         tasks=tasks,
         mine=mine,
         officer=officer,
-        may_withdraw=officer is not None and not state.stage.is_closed,
+        may_withdraw=bool(officer) and not state.stage.is_closed,
         my_roles=sorted({r.value for r in who.holdings}),
         timeline=_timeline(history, cleared),
         board_advice=[a.value for a in BoardAdvice],
