@@ -457,10 +457,10 @@ async def test_every_role_every_action_every_stage(stack: Stack):
         [attempt(stack, "olga.other", p, name, bodies, OO) for p, name in others]
     )
     for (probe, name), r in zip(others, other_responses, strict=True):
-        where = (probe.stage, "olga.other", name, r.status_code, r.text)
-        assert r.status_code in (403, 409, 422), where
+        other = (probe.stage, "olga.other", name, r.status_code, r.text)
+        assert r.status_code in (403, 409, 422), other
         if name in ALLOWED[probe.stage]:  # the case officer could: the person is refused
-            assert (r.status_code, r.json()["code"]) == (403, "not_case_officer"), where
+            assert (r.status_code, r.json()["code"]) == (403, "not_case_officer"), other
         refusals.append(r.text)
     for (probe, role, name, as_role), r in zip(sweep, responses, strict=True):
         where = (probe.stage, role.value, name, as_role and "own role", r.status_code, r.text)

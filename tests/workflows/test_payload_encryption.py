@@ -88,7 +88,7 @@ async def test_temporal_holds_no_word_of_the_case_and_the_workflow_replays(seale
     # A patch (docs/changing-workflows.md) is recorded by Temporal's core SDK, not through
     # the codec: a marker and the TemporalChangeVersion search attribute, which hold the
     # patch's id alone, never a word of the case.
-    patch_payloads = []
+    patch_payloads: list[Payload] = []
     for event in history.events:
         marker = event.marker_recorded_event_attributes
         if marker.marker_name:
