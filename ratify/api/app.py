@@ -2,9 +2,10 @@
 
 `create_app(services)` builds the app around its dependencies (event store, database engine
 for identity and projections, Temporal client), so tests and `ratify serve` wire them alike.
-Every refusal is an HTTP error naming its rule: 401 without a valid token, 403 for a role
-or four-eyes refusal, 409 for a stale action (with the current state), 422 for anything
-else the rules refuse or the input breaks, 404 for an unknown case.
+Every refusal is an HTTP error naming its rule: 401 without a valid token, 403 for a role,
+own-case, four-eyes or separation-of-duties refusal, 409 for a stale action (with the
+current state), 422 for anything else the rules refuse or the input breaks, 404 for an
+unknown case.
 """
 
 from __future__ import annotations
