@@ -147,3 +147,25 @@ async def test_one_person_cannot_advise_and_confirm_the_same_case(api: Api):
     assert "may not act on it as chief executive" in r.json()["detail"]
     assert api.store.last_position() == before
     ok(await act(api, "rl.ceo", case_id, "consult_chief_executive"))
+
+
+async def test_co_officers_must_be_originating_officers_and_a_refusal_writes_nothing(api: Api):
+    before = await settle(api.store)
+    for named in ("no.such.person", "fran.fin"):
+        text = mettrace().replace("board:\n", f"co_officers: [{named}]\nboard:\n", 1)
+        r = await api.http.post(
+            "/cases/upload",
+            content=text,
+            params={"filename": "mettrace.yaml"},
+            headers={**api.auth("ollie.lane"), "Content-Type": "text/plain"},
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"].startswith(f"co_officers.0: '{named}' is not an active user")
+    r = await api.http.post(
+        "/cases/upload",
+        content=mettrace().replace("board:\n", "co_officers: [Not An Id]\nboard:\n", 1),
+        params={"filename": "mettrace.yaml"},
+        headers={**api.auth("ollie.lane"), "Content-Type": "text/plain"},
+    )
+    assert r.status_code == 422 and "co_officers.0" in r.text, r.text
+    assert api.store.last_position() == before
