@@ -103,7 +103,8 @@ def apply(state: CaseState, event: Event) -> CaseState:
     update: dict[str, Any] = {"version": state.version + 1}
     capacity = _CAPACITY.get(type(event))
     if capacity is not None and event.actor.role is not Role.SYSTEM:
-        took = Participation(
+        # Built from a validated event: no need to validate again (the fold is measured).
+        took = Participation.model_construct(
             actor=event.actor,
             capacity=capacity,
             step=event.TYPE,

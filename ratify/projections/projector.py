@@ -43,7 +43,7 @@ from domain import events as ev
 from domain.case import Case
 from domain.roles import Role
 from domain.rules.delegation import DecisionMaker
-from domain.state import CaseState, open_tasks
+from domain.state import CaseState, open_tasks, persons
 from eventstore import EventStore, StoredEvent
 from eventstore.engine import write_engine
 from ratify.journal import CaseHistory, CaseJournal
@@ -65,6 +65,9 @@ log = structlog.get_logger("ratify.projections")
 
 #: The first part of every domain event type ("case", "board", "advice", ...).
 CASE_EVENT_PREFIXES = frozenset(t.split(".", 1)[0] for t in ev.EVENT_TYPES)
+
+#: Steps anyone may take on any case (`ratify.api.views`): taking one is not acting on it.
+NOT_PARTICIPATION = (ev.IrregularityRecorded, ev.RequiredByChanged)
 
 _ROLE_OF_DECISION_MAKER = {
     DecisionMaker.DMPC: Role.DMPC,
@@ -108,7 +111,8 @@ class CaseRows:
     tasks: list[dict[str, Any]]
     #: The people of each personal task (the case's officers on submit and revise).
     task_people: list[dict[str, Any]]
-    #: Who took a lifecycle step of the case in which role (deputies and principals).
+    #: Who took a step of the case in which role (deputies and principals), as the Part 2
+    #: clearance counts it: not irregularities or date changes, not Ratify itself.
     participants: list[dict[str, Any]]
     #: None until Part 1 is published.
     register: dict[str, Any] | None
@@ -163,15 +167,17 @@ def case_rows(history: CaseHistory) -> CaseRows:
                 "user_id": user_id,
             }
     participants: dict[tuple[str, str], dict[str, Any]] = {}
-    for took in state.participants:
-        for person in sorted(took.people):
+    for event in history.events:
+        if isinstance(event, NOT_PARTICIPATION) or event.actor.role is Role.SYSTEM:
+            continue
+        for person in sorted(persons(event.actor)):
             participants.setdefault(
-                (person, took.actor.role.value),
+                (person, event.actor.role.value),
                 {
                     "case_id": state.case_id,
                     "user_id": person,
-                    "role": took.actor.role.value,
-                    "first_acted_at": took.at,
+                    "role": event.actor.role.value,
+                    "first_acted_at": event.occurred_at,
                 },
             )
     return CaseRows(

@@ -697,11 +697,13 @@ def meetings(engine: Engine, *, from_date: date | None = None) -> list[AgendaRow
 
 def cases_acted_on(engine: Engine, user_id: str) -> list[tuple[str, Role]]:
     """The cases not yet closed (not approved, declined or withdrawn) on which `user_id`
-    took a lifecycle step, in person or through a deputy, or as a deputy for someone else,
-    with each role they acted in: (case_id, role) pairs ordered by case and role.
+    took a step, in person or through a deputy, or as a deputy for someone else, with each
+    role they acted in: (case_id, role) pairs ordered by case and role.
 
-    Recording an irregularity or moving the required-by date is not a lifecycle step (anyone
-    may), so it is not counted. From `case_participants`, as fresh as the projector.
+    Every step counts (drafting, a board's advice, a sign-off, ...) except recording an
+    irregularity or moving the required-by date, which anyone may: the same steps that keep
+    Part 2 open to whoever took them (`ratify.api.views.part2_clearance`). From
+    `case_participants`, as fresh as the projector.
     """
     p, c = case_participants.c, case_summaries.c
     closed = [stage.value for stage in Stage if stage.is_closed]

@@ -89,7 +89,7 @@ case_participants = sa.Table(
     #: The cases one person acted on (`queries.cases_acted_on`).
     sa.Index("ix_case_participants_user", "user_id", "case_id"),
     comment=(
-        "who took a lifecycle step of each case in which role (CaseState.participants): "
+        "who took a step of each case in which role (not an irregularity or a date change): "
         "the deputy and the principal they acted for"
     ),
 )

@@ -13,7 +13,7 @@ from domain.roles import Actor, Role
 from eventstore import EventStore
 from ratify.projections import queries as q
 from ratify.projections.projector import Projector
-from tests.factories import CEO, DMPC, FINANCE, OFFICER
+from tests.factories import CEO, DMPC, FINANCE, OFFICER, SECRETARIAT
 from tests.projections.stories import Story, snapshot
 
 OO = Role.ORIGINATING_OFFICER
@@ -86,6 +86,7 @@ def test_cases_acted_on_lists_open_cases_and_roles_for_deputies_and_principals(
     assert q.cases_acted_on(engine, "dep.dan") == [("open", Role.FINANCE_ADVISER)]
     assert q.cases_acted_on(engine, FINANCE.user_id) == [("open", Role.FINANCE_ADVISER)]
     assert q.cases_acted_on(engine, OFFICER.user_id) == [("open", OO)]
+    assert q.cases_acted_on(engine, SECRETARIAT.user_id) == [("open", Role.BOARD_SECRETARIAT)]
     # the approved case is closed; recording an irregularity is not acting on a case
     assert q.cases_acted_on(engine, DMPC.user_id) == []
     assert q.cases_acted_on(engine, CEO.user_id) == []

@@ -4,8 +4,8 @@
   (the officer's submit and revise tasks name the case's officers); the others stay open to
   anyone holding the role.
 * `case_task_people` (case_id, kind, role, area, user_id): those people.
-* `case_participants` (case_id, user_id, role, first_acted_at): who took a lifecycle step of
-  each case in which role, the deputy and the principal alike
+* `case_participants` (case_id, user_id, role, first_acted_at): who took a step of each
+  case in which role (not an irregularity or a date change), the deputy and the principal
   (`ratify.projections.queries.cases_acted_on`).
 
 The views are projected again from zero (rows are replaced case by case), so existing cases
@@ -48,8 +48,8 @@ def upgrade() -> None:
         sa.Column("role", sa.String(50), primary_key=True),
         sa.Column("first_acted_at", sa.DateTime(timezone=True), nullable=False),
         comment=(
-            "who took a lifecycle step of each case in which role (CaseState.participants): "
-            "the deputy and the principal they acted for"
+            "who took a step of each case in which role (not an irregularity or a date "
+            "change): the deputy and the principal they acted for"
         ),
     )
     op.create_index("ix_case_participants_user", "case_participants", ["user_id", "case_id"])
