@@ -367,7 +367,15 @@ class Case(_Model):
     #: ids): with the drafter they are the case's officers, the only people who may revise,
     #: submit or withdraw it, who see its officer tasks, and who read its Part 2 while it is
     #: with them. Only a case officer can change this list (by revising the case).
-    co_officers: list[UserId] = Field(default_factory=list, max_length=MAX_CO_OFFICERS)
+    co_officers: list[UserId] = Field(
+        default_factory=list,
+        max_length=MAX_CO_OFFICERS,
+        description=(
+            "User ids of other originating officers who share the case with the officer who "
+            "drafts it (at most 20): only the case's officers may revise, submit or withdraw "
+            "it, see its officer tasks and read its Part 2 while it is with them"
+        ),
+    )
     board: BoardRoute | None = None
     #: Filled instead of `board` for an urgent case outside the meeting cycle.
     extremis_reason: Text | None = None
