@@ -240,8 +240,9 @@ class CaseState(_State):
 
     irregularities: list[str] = Field(default_factory=list)
 
-    #: Every lifecycle step a person took, in order (not irregularities or date changes,
-    #: which anyone may record): the record the separation of duties is judged on.
+    #: Every step a person took in a capacity the separation of duties weighs (officer,
+    #: board chair agreeing an extremis case, adviser, chief executive, decision maker), in
+    #: order: the record `domain.fold.check_people` judges new steps on.
     participants: list[Participation] = Field(default_factory=list)
 
     @property

@@ -6,8 +6,9 @@ the case:
 - the case's own officers (who drafted it, the deputy who drafted it for them, and the
   co-officers the case names, or a deputy acting for one of them today) while an officer's
   task (submit, revise) is open: no other originating officer;
-- whoever holds the role of another open task (an adviser whose advice is open, the chief
-  executive, the decision maker), in their own right or as a deputy today;
+- whoever holds the role of another open task (an adviser whose advice is open, the board
+  secretariat or chair while the case is with the board, the chief executive, the decision
+  maker), in their own right or as a deputy today;
 - whoever took one of the case's lifecycle steps (an adviser who signed off, ...), both the
   deputy who acted and the principal they acted for, from then on; recording an
   irregularity or moving the required-by date does not count, as anyone may;
