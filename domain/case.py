@@ -49,6 +49,17 @@ ShortText = Annotated[
 
 _FY = re.compile(r"^(\d{4})/(\d{2})$")
 
+#: A person's user id, by the identity module's rule (`ratify.identity.service.check_user_id`):
+#: lower-case letters, digits and . _ -, starting and ending with a letter or digit, at most 200.
+USER_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9._-]{0,198}[a-z0-9])?$"
+UserId = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=USER_ID_PATTERN, max_length=200),
+    Field(description="A user id: lower-case letters, digits and . _ -, e.g. sam.officer"),
+]
+#: The most co-officers a case can name.
+MAX_CO_OFFICERS = 20
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
@@ -352,6 +363,19 @@ class Case(_Model):
     environmental_implications: Text
     background_papers: list[ShortText] = Field(default_factory=list)
     report_author: ReportAuthor
+    #: Other originating officers who share the case with the officer who drafted it (user
+    #: ids): with the drafter they are the case's officers, the only people who may revise,
+    #: submit or withdraw it, who see its officer tasks, and who read its Part 2 while it is
+    #: with them. Only a case officer can change this list (by revising the case).
+    co_officers: list[UserId] = Field(
+        default_factory=list,
+        max_length=MAX_CO_OFFICERS,
+        description=(
+            "User ids of other originating officers who share the case with the officer who "
+            "drafts it (at most 20): only the case's officers may revise, submit or withdraw "
+            "it, see its officer tasks and read its Part 2 while it is with them"
+        ),
+    )
     board: BoardRoute | None = None
     #: Filled instead of `board` for an urgent case outside the meeting cycle.
     extremis_reason: Text | None = None
@@ -372,6 +396,8 @@ class Case(_Model):
             raise ValueError(
                 f"recommendations must be numbered 1, 2, 3, ... in order; got {numbers}"
             )
+        if len(set(self.co_officers)) != len(self.co_officers):
+            raise ValueError("co_officers names the same user twice")
         if len(set(self.approval_sought)) != len(self.approval_sought):
             raise ValueError("approval_sought lists the same kind twice")
         if self.board is None and self.extremis_reason is None:

@@ -7,6 +7,14 @@ the workflows accept is a step a replay accepts, and the other way round.
 An event that cannot happen in the current state raises `DomainError` with a message a
 person understands and a stable `code` (wrong_stage, wrong_role, already_done, four_eyes,
 interests_not_declared, not_required, illegal_transition).
+
+The rules over *persons* (only the case's own officers revise, submit or withdraw it or
+move its required-by date; nobody who drafted, submitted or revised a case advises on it,
+confirms it as chief executive or decides it; nobody acts in two of the roles adviser, chief
+executive and decision maker on one case, in person or as a deputy) are judged by
+`check_people`, which the workflows run on every *new* step (`apply_new`). `apply` keeps the
+record they are judged on (`CaseState.participants`) but does not refuse a stored step for
+them: histories recorded before the rules existed must still fold and replay.
 """
 
 from __future__ import annotations
@@ -51,14 +59,17 @@ from domain.register import redact
 from domain.roles import Actor, AdviceArea, Role
 from domain.rules.delegation import DecisionMaker, Route, Routing
 from domain.state import (
+    Capacity,
     CaseState,
     Part1Status,
     Part2Status,
+    Participation,
     Return,
     SignOff,
     SignOffStatus,
     Stage,
     evolve,
+    persons,
 )
 
 _E = TypeVar("_E", bound=Event)
@@ -89,7 +100,28 @@ def apply(state: CaseState, event: Event) -> CaseState:
             code="wrong_stage",
         )
     new = handler(state, event)
-    return evolve(new, {"version": state.version + 1})
+    update: dict[str, Any] = {"version": state.version + 1}
+    capacity = _CAPACITY.get(type(event))
+    if capacity is not None and event.actor.role is not Role.SYSTEM:
+        # Built from a validated event: no need to validate again (the fold is measured).
+        took = Participation.model_construct(
+            actor=event.actor,
+            capacity=capacity,
+            step=event.TYPE,
+            at=event.occurred_at,
+            area=getattr(event, "area", None),
+        )
+        update["participants"] = [*state.participants, took]
+    return evolve(new, update)
+
+
+def apply_new(state: CaseState, event: Event) -> CaseState:
+    """Fold a step someone is taking now: `apply`, then the rules over persons
+    (`check_people`) on the state before it. The workflows use this for new steps; a
+    stored history is folded with `apply`."""
+    new = apply(state, event)
+    check_people(state, event)
+    return new
 
 
 def fold(case_id: str, events: Iterable[Event]) -> CaseState:
@@ -125,16 +157,52 @@ def _role(actor: Actor, what: str, *roles: Role) -> None:
 
 
 def _four_eyes(state: CaseState, actor: Actor, what: str) -> None:
+    """The submitter may not sign any of the case's approvals (the rule stored histories were
+    judged by; `check_people` extends it to everyone who drafted or revised the case)."""
     submitter = state.submitted_by
-    if submitter is None:
+    if submitter is None or not persons(actor) & persons(submitter):
         return
-    people = {submitter.user_id, submitter.accountable_user}
-    if actor.user_id in people or actor.accountable_user in people:
-        raise DomainError(
-            f"{what}: {actor.accountable_user} submitted this case and may not sign any of "
-            "its approvals (four-eyes rule)",
-            code="four_eyes",
+    at = state.submitted_at or state.drafted_at
+    raise _conflict(what, actor, submitter, "submitted this case", at, four_eyes=True)
+
+
+def _who(actor: Actor) -> str:
+    """A person as they acted: `kim.deputy (deputy for sam.officer)`, or `sam.officer`."""
+    if actor.on_behalf_of:
+        return f"{actor.user_id} (deputy for {actor.on_behalf_of})"
+    return actor.user_id
+
+
+#: What someone doing a step is barred from, in the words of a refusal.
+_DOING: dict[Capacity, str] = {
+    Capacity.OFFICER: "revise, submit or withdraw it",
+    Capacity.ADVISER: "advise on it",
+    Capacity.CHIEF_EXECUTIVE: "act on it as chief executive",
+    Capacity.DECISION_MAKER: "decide it",
+    Capacity.BOARD_CHAIR: "agree it as an extremis submission",
+}
+
+
+def _conflict(
+    what: str, actor: Actor, earlier: Actor, did: str, at: Any, *, four_eyes: bool
+) -> DomainError:
+    """The refusal naming the person in conflict and what they did on the case, when."""
+    capacity = _CAPACITY_OF_ROLE.get(actor.role, Capacity.DECISION_MAKER)
+    doing = _DOING[capacity]
+    when = f" on {long_date(london_date(at))}" if at is not None else ""
+    shared = persons(actor) & persons(earlier)
+    rule = "four-eyes rule" if four_eyes else "separation of duties"
+    if earlier.user_id in shared:
+        sentence = f"{_who(earlier)} {did}{when} and may not {doing}"
+    else:
+        person = sorted(shared)[0]
+        sentence = (
+            f"{_who(earlier)} {did}{when}, so {person} may not {doing}, "
+            "in person or through a deputy"
         )
+    return DomainError(
+        f"{what}: {sentence} ({rule})", code="four_eyes" if four_eyes else "separation_of_duties"
+    )
 
 
 def _when(actor: Actor | None, at: Any) -> str:
@@ -801,3 +869,156 @@ def _irregularity(state: CaseState, e: IrregularityRecorded) -> CaseState:
             code="wrong_role",
         )
     return evolve(state, {"irregularities": [*state.irregularities, e.description]})
+
+
+# -- the rules over persons (new steps only) ------------------------------------------------
+
+#: The capacity each lifecycle step is taken in (steps not listed, such as a board's advice,
+#: an irregularity or a new required-by date, are not recorded as participation).
+_CAPACITY: dict[type[Event], Capacity] = {
+    CaseDrafted: Capacity.OFFICER,
+    CaseRevised: Capacity.OFFICER,
+    CaseSubmitted: Capacity.OFFICER,
+    CaseWithdrawn: Capacity.OFFICER,
+    ExtremisAgreed: Capacity.BOARD_CHAIR,
+    SignOffGiven: Capacity.ADVISER,
+    AdviceNotRequired: Capacity.ADVISER,
+    ChangesRequested: Capacity.ADVISER,
+    ChiefExecutiveConsulted: Capacity.CHIEF_EXECUTIVE,
+    ChiefExecutiveSentBack: Capacity.CHIEF_EXECUTIVE,
+    InterestsDeclared: Capacity.DECISION_MAKER,
+    DecisionApproved: Capacity.DECISION_MAKER,
+    DecisionDeclined: Capacity.DECISION_MAKER,
+}
+
+_CAPACITY_OF_ROLE: dict[Role, Capacity] = {
+    Role.ORIGINATING_OFFICER: Capacity.OFFICER,
+    Role.BOARD_CHAIR: Capacity.BOARD_CHAIR,
+    **{area.adviser_role: Capacity.ADVISER for area in AdviceArea},
+    Role.CHIEF_EXECUTIVE: Capacity.CHIEF_EXECUTIVE,
+    Role.DMPC: Capacity.DECISION_MAKER,
+    Role.ALTERNATE_DECISION_MAKER: Capacity.DECISION_MAKER,
+    Role.MPS_DECISION_MAKER: Capacity.DECISION_MAKER,
+}
+
+#: The capacities one person may not combine on a case. The officer's steps (drafting,
+#: submitting, revising) exclude every approval (four-eyes); adviser, chief executive and
+#: decision maker exclude each other (advising in two areas is allowed). Withdrawing is an
+#: officer's step but closes the case, so nothing comes after it.
+_EXCLUDES: dict[Capacity, frozenset[Capacity]] = {
+    Capacity.OFFICER: frozenset(
+        {
+            Capacity.ADVISER,
+            Capacity.CHIEF_EXECUTIVE,
+            Capacity.DECISION_MAKER,
+            Capacity.BOARD_CHAIR,
+        }
+    ),
+    Capacity.BOARD_CHAIR: frozenset({Capacity.OFFICER}),
+    Capacity.ADVISER: frozenset(
+        {Capacity.OFFICER, Capacity.CHIEF_EXECUTIVE, Capacity.DECISION_MAKER}
+    ),
+    Capacity.CHIEF_EXECUTIVE: frozenset(
+        {Capacity.OFFICER, Capacity.ADVISER, Capacity.DECISION_MAKER}
+    ),
+    Capacity.DECISION_MAKER: frozenset(
+        {Capacity.OFFICER, Capacity.ADVISER, Capacity.CHIEF_EXECUTIVE}
+    ),
+}
+
+_DID: dict[str, str] = {
+    CaseDrafted.TYPE: "drafted this case",
+    CaseRevised.TYPE: "revised this case",
+    CaseSubmitted.TYPE: "submitted this case",
+    CaseWithdrawn.TYPE: "withdrew this case",
+    ExtremisAgreed.TYPE: "agreed this case as an extremis submission",
+    SignOffGiven.TYPE: "signed off {area} advice on this case",
+    AdviceNotRequired.TYPE: "recorded {area} advice on this case as not required",
+    ChangesRequested.TYPE: "asked for changes to this case ({area} advice)",
+    ChiefExecutiveConsulted.TYPE: "confirmed this case as chief executive",
+    ChiefExecutiveSentBack.TYPE: "sent this case back as chief executive",
+    InterestsDeclared.TYPE: "declared interests on this case as its decision maker",
+    DecisionApproved.TYPE: "approved this case",
+    DecisionDeclined.TYPE: "declined this case",
+}
+
+#: The officer's steps that only the case's own officers may take.
+_OWN_CASE_ONLY: dict[type[Event], str] = {
+    CaseRevised: "the case cannot be revised",
+    CaseSubmitted: "the case cannot be submitted",
+    CaseWithdrawn: "the case cannot be withdrawn",
+}
+
+
+def _own_case(state: CaseState, actor: Actor, what: str) -> None:
+    officers = state.case_officers
+    if persons(actor) & set(officers):
+        return
+    raise DomainError(
+        f"{what}: only the case's own officers ({', '.join(officers)}) may do this, "
+        f"not {actor.describe()}",
+        code="not_case_officer",
+    )
+
+
+def check_people(state: CaseState, event: Event) -> None:
+    """The rules over persons for a step taken now on a case in `state` (before the step).
+
+    Raises `DomainError`: `not_case_officer` when someone other than the case's officers (or
+    a deputy of one of them) revises, submits or withdraws it or, as an officer, moves its
+    required-by date; `wrong_role` when a drafting officer moves it (only the case's officers
+    and the chief executive may); `four_eyes` when someone who drafted, submitted or revised
+    the case would approve it, or an approver would act as its officer; and
+    `separation_of_duties` when one person would act in two of the capacities adviser, chief
+    executive and decision maker. A person is the deputy who acted and the principal they
+    acted for; the refusal names the person in conflict and what they did, when.
+    """
+    actor = event.actor
+    if actor.role is Role.SYSTEM or state.case is None:
+        return
+    own = _OWN_CASE_ONLY.get(type(event))
+    if own is not None:
+        _own_case(state, actor, own)
+    if isinstance(event, RequiredByChanged):
+        what = "the required-by date cannot be changed"
+        if actor.role is Role.ORIGINATING_OFFICER:
+            _own_case(state, actor, what)
+        elif actor.role is not Role.CHIEF_EXECUTIVE:
+            raise DomainError(
+                f"{what}: only the case's own officers or the chief executive may do this, "
+                f"not {actor.describe()}",
+                code="wrong_role",
+            )
+        return
+    capacity = _CAPACITY.get(type(event))
+    if capacity is None:
+        return
+    excluded = _EXCLUDES[capacity]
+    me = persons(actor)
+    what = _WHAT.get(type(event), "this step cannot be taken")
+    area = getattr(event, "area", None)
+    if isinstance(area, AdviceArea):
+        what = what.format(area=area.label)
+    for earlier in state.participants:
+        if earlier.capacity in excluded and me & earlier.people:
+            did = _DID.get(earlier.step, "acted on this case")
+            if earlier.area is not None:
+                did = did.format(area=earlier.area.label)
+            officer_side = Capacity.OFFICER in (capacity, earlier.capacity)
+            raise _conflict(what, actor, earlier.actor, did, earlier.at, four_eyes=officer_side)
+
+
+_WHAT: dict[type[Event], str] = {
+    CaseRevised: "the case cannot be revised",
+    CaseSubmitted: "the case cannot be submitted",
+    CaseWithdrawn: "the case cannot be withdrawn",
+    ExtremisAgreed: "the extremis route cannot be agreed",
+    SignOffGiven: "{area} sign-off cannot be given",
+    AdviceNotRequired: "{area} advice cannot be recorded as not required",
+    ChangesRequested: "changes cannot be requested for {area}",
+    ChiefExecutiveConsulted: "the chief executive cannot confirm the case",
+    ChiefExecutiveSentBack: "the chief executive cannot send the case back",
+    InterestsDeclared: "interests cannot be declared",
+    DecisionApproved: "the decision cannot be approved",
+    DecisionDeclined: "the decision cannot be declined",
+}

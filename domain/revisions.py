@@ -62,6 +62,7 @@ SECTION_LABELS: dict[str, str] = {
     "environmental_implications": "Environmental implications",
     "background_papers": "Background papers",
     "report_author": "Report author",
+    "co_officers": "Co-officers",
     "board": "Board",
     "extremis_reason": "Extremis reason",
     "money_lines": "Money lines",

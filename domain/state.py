@@ -9,7 +9,7 @@ the fold of the stored events.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -132,13 +132,58 @@ class Part2Status(StrEnum):
 
 
 class Task(_State):
-    """Something outstanding, and the role that may act on it."""
+    """Something outstanding, the role that may act on it, and who in that role.
+
+    `people` is empty when anyone holding the role may act (an adviser's sign-off, the
+    decision); a personal task (the officer's submit and revise) names the user ids that may:
+    the case's officers. A deputy holds a personal task when they act for one of them.
+    """
 
     kind: str
     role: Role
     description: str
     area: AdviceArea | None = None
     due: date | None = None
+    people: tuple[str, ...] = ()
+
+    def held_by(self, user_id: str, own_roles: Iterable[Role], deputy_for: Iterable[str]) -> bool:
+        """Whether a person may act on the task: `own_roles` are the roles they hold in their
+        own right, `deputy_for` the people who delegate this task's role to them today."""
+        principals = list(deputy_for)
+        if self.role not in set(own_roles) and not principals:
+            return False
+        # As the fold judges it: a person is the deputy and the principal they act for.
+        return not self.people or any(p in self.people for p in [user_id, *principals])
+
+
+class Capacity(StrEnum):
+    """In which capacity someone acted on a case, for the separation of duties."""
+
+    OFFICER = "officer"
+    ADVISER = "adviser"
+    CHIEF_EXECUTIVE = "chief_executive"
+    DECISION_MAKER = "decision_maker"
+    BOARD_CHAIR = "board_chair"
+
+
+class Participation(_State):
+    """One lifecycle step a person took on the case: who (the deputy and the principal),
+    in which capacity (and advice area), which step (the event type), and when."""
+
+    actor: Actor
+    capacity: Capacity
+    step: str
+    at: datetime
+    area: AdviceArea | None = None
+
+    @property
+    def people(self) -> frozenset[str]:
+        return persons(self.actor)
+
+
+def persons(actor: Actor) -> frozenset[str]:
+    """The people behind an actor: the user who acted and, for a deputy, their principal."""
+    return frozenset(p for p in (actor.user_id, actor.on_behalf_of) if p)
 
 
 class CaseState(_State):
@@ -195,9 +240,25 @@ class CaseState(_State):
 
     irregularities: list[str] = Field(default_factory=list)
 
+    #: Every step a person took in a capacity the separation of duties weighs (officer,
+    #: board chair agreeing an extremis case, adviser, chief executive, decision maker), in
+    #: order: the record `domain.fold.check_people` judges new steps on.
+    participants: list[Participation] = Field(default_factory=list)
+
     @property
     def title(self) -> str:
         return self.case.title if self.case else ""
+
+    @property
+    def case_officers(self) -> tuple[str, ...]:
+        """The case's own officers: who drafted it (the principal, and the deputy who drafted
+        it for them), then the co-officers the case names."""
+        found: list[str] = []
+        if self.drafted_by is not None:
+            found += [self.drafted_by.accountable_user, self.drafted_by.user_id]
+        if self.case is not None:
+            found += self.case.co_officers
+        return tuple(dict.fromkeys(found))
 
     @property
     def late(self) -> bool:
@@ -218,12 +279,20 @@ class CaseState(_State):
 
 
 def open_tasks(state: CaseState) -> list[Task]:
-    """What is outstanding on a case and the role that may act on each."""
+    """What is outstanding on a case, the role that may act on each, and for the officer's
+    tasks the people (the case's officers)."""
     due = state.required_by
     if state.stage is Stage.DRAFT:
         if state.case is None:
             return []
-        return [Task(kind="submit", role=Role.ORIGINATING_OFFICER, description="Submit the case")]
+        return [
+            Task(
+                kind="submit",
+                role=Role.ORIGINATING_OFFICER,
+                description="Submit the case",
+                people=state.case_officers,
+            )
+        ]
     if state.stage is Stage.REVISION:
         reasons = "; ".join(state.returned.reasons) if state.returned else ""
         return [
@@ -232,6 +301,7 @@ def open_tasks(state: CaseState) -> list[Task]:
                 role=Role.ORIGINATING_OFFICER,
                 description=f"Revise the case: {reasons}",
                 due=due,
+                people=state.case_officers,
             )
         ]
     if state.stage is Stage.BOARD:

@@ -20,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain import events as ev
     from domain.errors import DomainError, RulesError
-    from domain.fold import apply
+    from domain.fold import apply, apply_new
     from domain.state import CaseState, Task
     from workflows import messages as m
 
@@ -42,11 +42,13 @@ def refuse(exc: DomainError | RulesError) -> ApplicationError:
     return ApplicationError(str(exc), type="rules", non_retryable=True)
 
 
-def apply_or_refuse(state: CaseState, events: list[ev.Event]) -> CaseState:
-    """Fold events into a state, or refuse with the domain's reason."""
+def apply_or_refuse(state: CaseState, events: list[ev.Event], *, new: bool = False) -> CaseState:
+    """Fold events into a state, or refuse with the domain's reason. `new`: the events are
+    steps someone is taking now, judged by the rules over persons too (`apply_new`)."""
+    step = apply_new if new else apply
     try:
         for event in events:
-            state = apply(state, event)
+            state = step(state, event)
     except DomainError as exc:
         raise refuse(exc) from None
     return state

@@ -48,6 +48,11 @@ with workflow.unsafe.imports_passed_through():
 #: Part 1 is published at this London time on its deferral date.
 PUBLISH_AT = time(9, 0)
 
+#: The patch under which update handlers judge their step by the rules over persons (own
+#: cases only, separation of duties) as well as the validators: runs started before it keep
+#: their recorded path on replay (see docs/changing-workflows.md).
+PERSON_RULES_PATCH = "person-rules-in-handlers"
+
 
 def task_view(task: Task, settings: m.Settings) -> m.TaskView:
     assignee = (
@@ -75,11 +80,15 @@ class DecisionWorkflow:
         self.state = CaseState(case_id=params.case_id)
         self.lock = asyncio.Lock()
         self.background: list[asyncio.Task[None]] = []
+        #: Whether the update handlers apply the rules over persons (set by `run`, under
+        #: PERSON_RULES_PATCH); the validators always do, and never run on replay.
+        self.person_rules = False
 
     # -- run ---------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, params: m.DecisionInput) -> m.DecisionOutcome:
+        self.person_rules = workflow.patched(PERSON_RULES_PATCH)
         await self._commit(
             lambda: [self._event(ev.CaseDrafted, params.officer, case=params.case)],
             drafting=True,
@@ -124,8 +133,10 @@ class DecisionWorkflow:
             **fields,
         )
 
-    def _fold(self, events: list[ev.Event]) -> CaseState:
-        return apply_or_refuse(self.state, events)
+    def _fold(self, events: list[ev.Event], *, new: bool | None = None) -> CaseState:
+        """Fold events into the current state, or refuse. `new` (default: as the run's
+        patch says) judges them by the rules over persons too."""
+        return apply_or_refuse(self.state, events, new=self.person_rules if new is None else new)
 
     def _check(self, action: m.Action, cls: type[ev.Event], **fields: Any) -> None:
         """The validator of every action: not stale, and allowed by the fold.
@@ -139,7 +150,7 @@ class DecisionWorkflow:
         stale(action, self.state)
         with invalid():
             candidate = self._candidate(cls, action.actor, **fields)
-        self._fold([candidate])
+        self._fold([candidate], new=True)
 
     async def _commit(
         self, make: EventMaker, *, drafting: bool = False, action: m.Action | None = None

@@ -2,9 +2,10 @@
 
 `create_app(services)` builds the app around its dependencies (event store, database engine
 for identity and projections, Temporal client), so tests and `ratify serve` wire them alike.
-Every refusal is an HTTP error naming its rule: 401 without a valid token, 403 for a role
-or four-eyes refusal, 409 for a stale action (with the current state), 422 for anything
-else the rules refuse or the input breaks, 404 for an unknown case.
+Every refusal is an HTTP error naming its rule: 401 without a valid token, 403 for a role,
+own-case, four-eyes or separation-of-duties refusal, 409 for a stale action (with the
+current state), 422 for anything else the rules refuse or the input breaks, 404 for an
+unknown case.
 """
 
 from __future__ import annotations
@@ -383,9 +384,18 @@ def create_app(services: Services) -> FastAPI:
     ) -> queries.InboxPage:
         """My open tasks, including those I hold as a deputy: soonest due first (undated
         last), `limit` at a time (at most 200), with `total` (all of them), `more` (how
-        many come after this page) and `next` (the cursor of the next page, or null)."""
-        roles = steps.viewer(me).roles
-        return await _read(queries.inbox, services.engine, roles, limit=limit, cursor=cursor)
+        many come after this page) and `next` (the cursor of the next page, or null). An
+        officer's tasks (submit, revise) are listed only for the case's own officers."""
+        who = steps.viewer(me)
+        return await _read(
+            queries.inbox,
+            services.engine,
+            who.roles,
+            limit=limit,
+            cursor=cursor,
+            user_id=who.user_id,
+            deputy_for=who.deputy_for,
+        )
 
     # -- meetings ------------------------------------------------------------------------
 

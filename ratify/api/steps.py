@@ -49,6 +49,9 @@ from workflows.meeting import BoardMeetingWorkflow, meeting_workflow_id
 STATUS_FOR_CODE = {
     "wrong_role": 403,
     "four_eyes": 403,
+    # The rules over persons: another officer's case; two parts in one case.
+    "not_case_officer": 403,
+    "separation_of_duties": 403,
     "stale": 409,
     # Two people acting on the same task: the second is told what has happened since.
     "already_done": 409,
@@ -176,8 +179,15 @@ def today() -> date:
 
 
 def viewer(me: Principal) -> Viewer:
-    """Who is looking, with the roles they hold today (own or delegated)."""
-    return Viewer(user_id=me.user_id, roles=frozenset(r for r, _ in me.roles_today(today())))
+    """Who is looking, with the roles they hold today (own or delegated) and the principals
+    they deputise for today."""
+    held = me.roles_today(today())
+    return Viewer(
+        user_id=me.user_id,
+        roles=frozenset(r for r, _ in held),
+        own_roles=frozenset(r for r, p in held if p is None),
+        deputy_for=frozenset((r, p) for r, p in held if p is not None),
+    )
 
 
 def acting(me: Principal, role: Role, on_behalf_of: str | None) -> Actor:
@@ -364,8 +374,25 @@ async def act(
         message = message_type.model_validate({**fields, "actor": actor})
     except ValidationError as exc:
         raise Refusal(422, "invalid", problems(exc)) from None
+    if isinstance(message, m.Revise):
+        check_co_officers(services, message.case)
     target = part2_review_id(case_id) if action == "review_part2" else case_id
     return await run_update(services, target, update, message, idempotency_key=idempotency_key)
+
+
+def check_co_officers(services: Services, case: Case) -> None:
+    """Each co-officer a case names is an active user holding the originating officer's
+    role (their own), or the API's refusal (422) naming the field and the rule. Nothing is
+    written on refusal."""
+    for index, user_id in enumerate(case.co_officers):
+        found = services.directory.principal_for(user_id)
+        if found is None or Role.ORIGINATING_OFFICER not in found.roles:
+            raise Refusal(
+                422,
+                "invalid",
+                f"co_officers.{index}: {user_id!r} is not an active user holding the "
+                "originating_officer role",
+            )
 
 
 #: What Ratify names after a case's id (its access log and notification streams, its Part 2
@@ -400,6 +427,7 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
     """`POST /cases` of the API: start a draft's workflow and wait until it is stored."""
     officer = acting(me, Role.ORIGINATING_OFFICER, None)
     case_id = check_case_id(case_id) if case_id is not None else f"case-{uuid.uuid4().hex[:12]}"
+    check_co_officers(services, case)
     try:
         await services.client.start_workflow(
             DecisionWorkflow.run,

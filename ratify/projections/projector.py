@@ -43,7 +43,7 @@ from domain import events as ev
 from domain.case import Case
 from domain.roles import Role
 from domain.rules.delegation import DecisionMaker
-from domain.state import CaseState, open_tasks
+from domain.state import CaseState, open_tasks, persons
 from eventstore import EventStore, StoredEvent
 from eventstore.engine import write_engine
 from ratify.journal import CaseHistory, CaseJournal
@@ -53,7 +53,9 @@ from ratify.projections.tables import (
     CASE_VIEWS,
     VIEW_TABLES,
     agenda_items,
+    case_participants,
     case_summaries,
+    case_task_people,
     case_tasks,
     projection_positions,
     register_entries,
@@ -63,6 +65,9 @@ log = structlog.get_logger("ratify.projections")
 
 #: The first part of every domain event type ("case", "board", "advice", ...).
 CASE_EVENT_PREFIXES = frozenset(t.split(".", 1)[0] for t in ev.EVENT_TYPES)
+
+#: Steps anyone may take on any case (`ratify.api.views`): taking one is not acting on it.
+NOT_PARTICIPATION = (ev.IrregularityRecorded, ev.RequiredByChanged)
 
 _ROLE_OF_DECISION_MAKER = {
     DecisionMaker.DMPC: Role.DMPC,
@@ -104,6 +109,11 @@ class CaseRows:
     case_id: str
     summary: dict[str, Any]
     tasks: list[dict[str, Any]]
+    #: The people of each personal task (the case's officers on submit and revise).
+    task_people: list[dict[str, Any]]
+    #: Who took a step of the case in which role (deputies and principals), as the Part 2
+    #: clearance counts it: not irregularities or date changes, not Ratify itself.
+    participants: list[dict[str, Any]]
     #: None until Part 1 is published.
     register: dict[str, Any] | None
     #: One row per meeting whose agenda the case was placed on.
@@ -133,23 +143,49 @@ def case_rows(history: CaseHistory) -> CaseRows:
         "updated_at": history.records[-1].occurred_at,
     }
     tasks: dict[tuple[str, str, str], dict[str, Any]] = {}
+    people: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for task in open_tasks(state):
         area = task.area.value if task.area else ""
-        tasks.setdefault(
-            (task.kind, task.role.value, area),
-            {
+        key = (task.kind, task.role.value, area)
+        if key in tasks:
+            continue
+        tasks[key] = {
+            "case_id": state.case_id,
+            "kind": task.kind,
+            "role": task.role.value,
+            "area": area,
+            "description": task.description,
+            "due": task.due,
+            "personal": bool(task.people),
+        }
+        for user_id in task.people:
+            people[(*key, user_id)] = {
                 "case_id": state.case_id,
                 "kind": task.kind,
                 "role": task.role.value,
                 "area": area,
-                "description": task.description,
-                "due": task.due,
-            },
-        )
+                "user_id": user_id,
+            }
+    participants: dict[tuple[str, str], dict[str, Any]] = {}
+    for event in history.events:
+        if isinstance(event, NOT_PARTICIPATION) or event.actor.role is Role.SYSTEM:
+            continue
+        for person in sorted(persons(event.actor)):
+            participants.setdefault(
+                (person, event.actor.role.value),
+                {
+                    "case_id": state.case_id,
+                    "user_id": person,
+                    "role": event.actor.role.value,
+                    "first_acted_at": event.occurred_at,
+                },
+            )
     return CaseRows(
         case_id=state.case_id,
         summary=summary,
         tasks=list(tasks.values()),
+        task_people=list(people.values()),
+        participants=list(participants.values()),
         register=_register_row(history.events),
         agenda=_agenda_rows(state.case_id, state.title, history.events),
     )
@@ -324,6 +360,10 @@ class Projector:
         conn.execute(case_summaries.insert().values(case.summary))
         if case.tasks:
             conn.execute(case_tasks.insert(), case.tasks)
+        if case.task_people:
+            conn.execute(case_task_people.insert(), case.task_people)
+        if case.participants:
+            conn.execute(case_participants.insert(), case.participants)
         if case.register is not None:
             conn.execute(register_entries.insert().values(case.register))
         if case.agenda:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -49,7 +49,9 @@ from eventstore import EventStore
 from ratify.projections.tables import (
     CASE_VIEWS,
     agenda_items,
+    case_participants,
     case_summaries,
+    case_task_people,
     case_tasks,
     projection_positions,
     register_entries,
@@ -461,15 +463,43 @@ def _tasks_after(role: str, key: TaskKey | None) -> list[list[sa.ColumnElement[b
     return [[same_role, beyond], [same_role, t.due.is_(None)]]
 
 
+def _visible(role: str, people: Sequence[str]) -> sa.ColumnElement[bool]:
+    """Which of `role`'s tasks a person sees: those open to anyone in the role, and the
+    personal ones (`case_task_people`) naming one of `people` (themself, and each principal
+    who delegated the role to them)."""
+    t, p = case_tasks.c, case_task_people.c
+    anyone = sa.not_(t.personal)
+    if not people:
+        return anyone
+    theirs = sa.exists().where(
+        p.case_id == t.case_id,
+        p.kind == t.kind,
+        p.role == t.role,
+        p.area == t.area,
+        p.user_id.in_(list(people)),
+    )
+    return sa.or_(anyone, theirs)
+
+
+def _ranges(
+    role: str, key: TaskKey | None, people: Mapping[str, Sequence[str]]
+) -> list[list[sa.ColumnElement[bool]]]:
+    """`_tasks_after`, each range kept to the tasks the person sees."""
+    seen = _visible(role, people.get(role, ()))
+    return [[*where, seen] for where in _tasks_after(role, key)]
+
+
 def _task_key(task: TaskRow) -> TaskKey:
     return (task.due, task.case_id, task.kind, task.role.value, task.area or "")
 
 
-def _count_after(conn: Connection, roles: list[str], key: TaskKey | None) -> int:
+def _count_after(
+    conn: Connection, roles: list[str], key: TaskKey | None, people: Mapping[str, Sequence[str]]
+) -> int:
     parts = [
         sa.select(sa.literal(1).label("one")).select_from(case_tasks).where(*where)
         for role in roles
-        for where in _tasks_after(role, key)
+        for where in _ranges(role, key, people)
     ]
     counted = sa.select(sa.func.count()).select_from(sa.union_all(*parts).subquery())
     return int(conn.execute(counted).scalar_one())
@@ -481,13 +511,18 @@ def inbox(
     *,
     limit: int = DEFAULT_PAGE,
     cursor: str | None = None,
+    user_id: str | None = None,
+    deputy_for: Iterable[tuple[Role, str]] = (),
 ) -> InboxPage:
-    """A page of the open tasks any of these roles may act on: by due date (undated last),
-    then case, kind, role and area; with how many there are in all and after this page.
+    """A page of the open tasks a person may act on: by due date (undated last), then case,
+    kind, role and area; with how many there are in all and after this page.
 
-    Pass every role the person holds, their own and those held as a deputy. Each role's
-    tasks are one range of ix_case_tasks_inbox read in order, `limit` rows at most, so a
-    page costs the same however many tasks wait.
+    Pass every role the person holds, their own and those held as a deputy, their
+    `user_id`, and for each delegated role the principal (`deputy_for`, (role, principal)
+    pairs). A personal task (an officer's submit or revise) is shown only when it names the
+    person or one of the principals of its role; without `user_id`, personal tasks are left
+    out. Each role's tasks are one range of ix_case_tasks_inbox read in order, `limit` rows
+    at most, so a page costs the same however many tasks wait.
     """
     _limit(limit, MAX_PAGE)
     key: TaskKey | None = None
@@ -496,6 +531,11 @@ def inbox(
     wanted = sorted({Role(r).value for r in roles})
     if not wanted:
         return InboxPage(items=[], total=0, more=0, next=None)
+    people: dict[str, list[str]] = {}
+    for role in wanted:
+        found_people = {user_id} if user_id else set()
+        found_people |= {p for r, p in deputy_for if Role(r).value == role}
+        people[role] = sorted(found_people)
     t, c = case_tasks.c, case_summaries.c
     # Each role's next tasks in index order (two ranges: dated, then undated), merged.
     parts = [
@@ -507,7 +547,7 @@ def inbox(
             .subquery()
         )
         for role in wanted
-        for where in _tasks_after(role, key)
+        for where in _ranges(role, key, people)
     ]
     found = sa.union_all(*parts).subquery("found")
     f = found.c
@@ -533,13 +573,14 @@ def inbox(
         items = _TASK_ROWS.validate_python(rows[:limit])
         if key is None and len(rows) <= limit:  # all of them, on this one page
             return InboxPage(items=items, total=len(items), more=0, next=None)
-        mine = sa.select(sa.func.count()).select_from(case_tasks).where(t.role.in_(wanted))
+        seen = sa.or_(*(sa.and_(t.role == r, _visible(r, people[r])) for r in wanted))
+        mine = sa.select(sa.func.count()).select_from(case_tasks).where(seen)
         total = int(conn.execute(mine).scalar_one())
         if len(rows) <= limit:
             return InboxPage(items=items, total=total, more=0, next=None)
         last = _task_key(items[-1])
         # On the first page the rest is the total less this page; deeper, it is counted.
-        more = total - len(items) if key is None else _count_after(conn, wanted, last)
+        more = total - len(items) if key is None else _count_after(conn, wanted, last, people)
     return InboxPage(items=items, total=total, more=more, next=_encode_cursor("t", last))
 
 
@@ -649,3 +690,27 @@ def meetings(engine: Engine, *, from_date: date | None = None) -> list[AgendaRow
         query = query.where(t.c.meeting_date >= from_date)
     with engine.connect() as conn:
         return [AgendaRow.model_validate(dict(r)) for r in conn.execute(query).mappings()]
+
+
+# -- who acted on which cases --------------------------------------------------------------
+
+
+def cases_acted_on(engine: Engine, user_id: str) -> list[tuple[str, Role]]:
+    """The cases not yet closed (not approved, declined or withdrawn) on which `user_id`
+    took a step, in person or through a deputy, or as a deputy for someone else, with each
+    role they acted in: (case_id, role) pairs ordered by case and role.
+
+    Every step counts (drafting, a board's advice, a sign-off, ...) except recording an
+    irregularity or moving the required-by date, which anyone may: the same steps that keep
+    Part 2 open to whoever took them (`ratify.api.views.part2_clearance`). From
+    `case_participants`, as fresh as the projector.
+    """
+    p, c = case_participants.c, case_summaries.c
+    closed = [stage.value for stage in Stage if stage.is_closed]
+    query = (
+        sa.select(p.case_id, p.role)
+        .join_from(case_participants, case_summaries, p.case_id == c.case_id)
+        .where(p.user_id == user_id, c.stage.not_in(closed))
+        .order_by(p.case_id, p.role)
+    )
+    return [(row.case_id, Role(row.role)) for row in _rows(engine, query)]

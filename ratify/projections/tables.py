@@ -59,9 +59,39 @@ case_tasks = sa.Table(
     sa.Column("area", sa.String(50), primary_key=True),
     sa.Column("description", sa.Text(), nullable=False),
     sa.Column("due", sa.Date(), nullable=True),
+    #: A personal task (the officer's submit and revise): only the people of
+    #: `case_task_people` (and their deputies) see it; else anyone holding the role.
+    sa.Column("personal", sa.Boolean(), nullable=False, server_default=sa.false()),
     #: The inbox: one role's tasks in the inbox's order (due date, then the key).
     sa.Index("ix_case_tasks_inbox", "role", "due", "case_id", "kind", "area"),
     comment="the open tasks of each case (domain.state.open_tasks)",
+)
+
+case_task_people = sa.Table(
+    "case_task_people",
+    metadata,
+    sa.Column("case_id", sa.String(200), primary_key=True),
+    sa.Column("kind", sa.String(50), primary_key=True),
+    sa.Column("role", sa.String(50), primary_key=True),
+    sa.Column("area", sa.String(50), primary_key=True),
+    sa.Column("user_id", sa.String(200), primary_key=True),
+    comment="who may act on each personal open task (Task.people: the case's officers)",
+)
+
+case_participants = sa.Table(
+    "case_participants",
+    metadata,
+    sa.Column("case_id", sa.String(200), primary_key=True),
+    sa.Column("user_id", sa.String(200), primary_key=True),
+    sa.Column("role", sa.String(50), primary_key=True),
+    #: When the person first took a step of the case in that role.
+    sa.Column("first_acted_at", UTCDateTime(), nullable=False),
+    #: The cases one person acted on (`queries.cases_acted_on`).
+    sa.Index("ix_case_participants_user", "user_id", "case_id"),
+    comment=(
+        "who took a step of each case in which role (not an irregularity or a date change): "
+        "the deputy and the principal they acted for"
+    ),
 )
 
 register_entries = sa.Table(
@@ -120,4 +150,11 @@ projection_positions = sa.Table(
 POSTGRESQL_ONLY_INDEXES = frozenset({"ix_register_entries_title_trgm"})
 
 #: The tables a rebuild empties (the position is reset separately).
-VIEW_TABLES = (case_summaries, case_tasks, register_entries, agenda_items)
+VIEW_TABLES = (
+    case_summaries,
+    case_tasks,
+    case_task_people,
+    case_participants,
+    register_entries,
+    agenda_items,
+)

@@ -501,7 +501,12 @@ async def inbox(request: Request, who: Who, cursor: str = "") -> Response:
     """My open tasks, including those I hold as a deputy, soonest due first, a page at a
     time: how many there are, and a link to the next page."""
     found: queries.InboxPage = await _read_views(
-        queries.inbox, _services(request).engine, who.roles, cursor=cursor or None
+        queries.inbox,
+        _services(request).engine,
+        who.roles,
+        cursor=cursor or None,
+        user_id=who.user_id,
+        deputy_for=[(r, p) for r, held in who.holdings.items() for p in held if p is not None],
     )
     shown_to = found.total - found.more
     context = _context(
@@ -611,6 +616,15 @@ class TaskForm:
     behalf: list[str | None]
 
 
+def _behalf(who: Visitor, role: Role, people: tuple[str, ...]) -> list[str | None]:
+    """On whose behalf the visitor may act in `role` on a task for `people` (empty: anyone
+    in the role): None for themselves, else each principal; [] when they may not."""
+    held = who.holdings.get(role, [])
+    if not people or who.user_id in people:
+        return list(held)
+    return [b for b in held if (who.user_id if b is None else b) in people]
+
+
 def _history(services: Services, case_id: str) -> CaseHistory:
     history = services.journal.history(case_id)
     if history.state.version == 0:
@@ -648,8 +662,9 @@ def _case_context(
     state = history.state
     cleared = ops.shown_part2(services, who.principal, history, "page")
     tasks = open_tasks(state)
-    mine = [TaskForm(t, who.holdings[t.role]) for t in tasks if who.holds(t.role)]
-    officer = who.holdings.get(Role.ORIGINATING_OFFICER)
+    mine = [TaskForm(t, behalf) for t in tasks if (behalf := _behalf(who, t.role, t.people))]
+    # Withdrawing and moving the date are for the case's own officers (or their deputies).
+    officer = _behalf(who, Role.ORIGINATING_OFFICER, state.case_officers)
     return _context(
         request,
         state.title or case_id,
@@ -661,7 +676,7 @@ def _case_context(
         tasks=tasks,
         mine=mine,
         officer=officer,
-        may_withdraw=officer is not None and not state.stage.is_closed,
+        may_withdraw=bool(officer) and not state.stage.is_closed,
         my_roles=sorted({r.value for r in who.holdings}),
         timeline=_timeline(history, cleared),
         board_advice=[a.value for a in BoardAdvice],

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from domain import events as ev
 from domain.errors import DomainError
-from domain.fold import apply, fold
+from domain.fold import apply, apply_new, fold
 from domain.register import RegisterEntry, part1_entry
 from domain.roles import Actor, AdviceArea, Role
 from domain.rules.delegation import route_case
@@ -77,6 +77,21 @@ class Story:
         self.state = apply(self.state, event)
         self.events.append(event)
         return self.state
+
+    def new(self, cls: type[ev.Event], actor: Actor, **fields: Any) -> CaseState:
+        """A step taken now: the rules over persons apply too (`apply_new`)."""
+        event = self.make(cls, actor, **fields)
+        self.state = apply_new(self.state, event)
+        self.events.append(event)
+        return self.state
+
+    def refused_new(self, cls: type[ev.Event], actor: Actor, code: str, **fields: Any) -> str:
+        before = self.state
+        with pytest.raises(DomainError) as info:
+            apply_new(self.state, self.make(cls, actor, **fields))
+        assert info.value.code == code, info.value.message
+        assert self.state == before
+        return info.value.message
 
     def refused(self, cls: type[ev.Event], actor: Actor, code: str, **fields: Any) -> str:
         before = self.state
@@ -245,7 +260,10 @@ def test_four_eyes_the_submitter_signs_none_of_the_approvals_even_as_a_deputy():
     s.through_board()
     same_person = Actor(user_id=OFFICER.user_id, role=Role.FINANCE_ADVISER)
     msg = s.refused(ev.SignOffGiven, same_person, "four_eyes", area="finance")
-    assert "officer.ollie submitted this case and may not sign any of its approvals" in msg
+    assert msg == (
+        "finance sign-off cannot be given: officer.ollie submitted this case on "
+        "18 November 2019 and may not advise on it (four-eyes rule)"
+    )
     deputy_for_submitter = Actor(
         user_id="someone.else", role=Role.LEGAL_ADVISER, on_behalf_of=OFFICER.user_id
     )
@@ -582,3 +600,171 @@ def test_evolve_is_model_copy_with_an_update_and_leaves_the_original_alone():
     assert before.model_dump() == dumped and before.stage is Stage.BOARD  # untouched
     with pytest.raises(ValidationError):  # still frozen
         fast.stage = Stage.DRAFT  # type: ignore[misc]
+
+
+# -- the rules over persons: own cases only, separation of duties --------------------------
+
+OTHER_OFFICER = Actor(user_id="officer.olga", role=Role.ORIGINATING_OFFICER)
+CO_OFFICER = Actor(user_id="officer.cora", role=Role.ORIGINATING_OFFICER)
+
+
+def test_only_the_case_officers_revise_submit_or_withdraw_it():
+    s = Story(co_officers=["officer.cora"])
+    s.new(ev.CaseDrafted, OFFICER, case=s.case)
+    routing = route_case(s.case, s.clock.now.date())
+    revised = s.case.model_copy(update={"legal_comments": "Changed."})
+    msg = s.refused_new(ev.CaseRevised, OTHER_OFFICER, "not_case_officer", case=revised)
+    assert msg == (
+        "the case cannot be revised: only the case's own officers (officer.ollie, "
+        "officer.cora) may do this, not officer.olga (originating officer)"
+    )
+    s.refused_new(ev.CaseSubmitted, OTHER_OFFICER, "not_case_officer", routing=routing)
+    s.refused_new(ev.CaseWithdrawn, OTHER_OFFICER, "not_case_officer", reason="Not mine.")
+    # a deputy for another officer is not one of this case's officers either
+    deputy_for_other = Actor(
+        user_id="dep.dan", role=Role.ORIGINATING_OFFICER, on_behalf_of="officer.olga"
+    )
+    s.refused_new(ev.CaseSubmitted, deputy_for_other, "not_case_officer", routing=routing)
+    # the submit task is personal: it names the case's officers
+    (task,) = open_tasks(s.state)
+    assert task.people == ("officer.ollie", "officer.cora")
+    # the co-officer may revise, and a deputy for the drafter may submit
+    s.new(ev.CaseRevised, CO_OFFICER, case=revised)
+    deputy_for_drafter = Actor(
+        user_id="dep.dan", role=Role.ORIGINATING_OFFICER, on_behalf_of="officer.ollie"
+    )
+    s.new(ev.CaseSubmitted, deputy_for_drafter, routing=routing)
+    assert s.state.stage is Stage.BOARD
+    # ...and once it awaits the decision maker, another officer still cannot withdraw it
+    s2 = Story()
+    s2.to_decision()
+    s2.refused_new(ev.CaseWithdrawn, OTHER_OFFICER, "not_case_officer", reason="Not mine.")
+    s2.new(ev.CaseWithdrawn, OFFICER, reason="No longer needed.")
+    assert s2.state.stage is Stage.WITHDRAWN
+
+
+def test_a_stored_history_that_breaks_the_new_rules_still_folds():
+    """Histories recorded before the rules over persons (another officer submitted, the
+    chief executive then decided) must still fold for auditors and replays."""
+    s = Story()
+    s.do(ev.CaseDrafted, OFFICER, case=s.case)
+    s.do(ev.CaseSubmitted, OTHER_OFFICER, routing=route_case(s.case, s.clock.now.date()))
+    s.do(
+        ev.PlacedOnAgenda, SECRETARIAT, meeting_id="M", board="IAM", meeting_date=date(2019, 11, 18)
+    )
+    s.do(ev.BoardAdviceRecorded, SECRETARIAT, meeting_id="M", advice="supported")
+    for actor, area in ((FINANCE, "finance"), (LEGAL, "legal"), (EQUALITIES, "equalities")):
+        s.do(ev.SignOffGiven, actor, area=area)
+    s.do(ev.ChiefExecutiveConsulted, CEO)
+    as_dmpc = Actor(user_id=CEO.user_id, role=Role.DMPC)
+    s.do(ev.InterestsDeclared, as_dmpc, has_interest=False)
+    s.do(ev.DecisionApproved, as_dmpc, reference="PCD 1")
+    assert fold(CASE_ID, s.events) == s.state
+    assert s.state.stage is Stage.APPROVED
+
+
+def test_the_required_by_date_is_moved_by_the_case_officers_and_the_chief_executive_only():
+    s = Story(co_officers=["officer.cora"])
+    s.submit()
+    fields = {"required_by": date(2020, 3, 1), "reason": "The funding year ends."}
+    drafting = Actor(user_id="draft.dora", role=Role.DRAFTING_OFFICER)
+    msg = s.refused_new(ev.RequiredByChanged, drafting, "wrong_role", **fields)
+    assert "only the case's own officers or the chief executive may do this" in msg
+    s.refused_new(ev.RequiredByChanged, OTHER_OFFICER, "not_case_officer", **fields)
+    s.new(ev.RequiredByChanged, CO_OFFICER, **fields)
+    s.new(ev.RequiredByChanged, CEO, **{**fields, "required_by": date(2020, 3, 2)})
+    assert s.state.required_by == date(2020, 3, 2)
+
+
+def test_whoever_drafted_or_revised_the_case_approves_none_of_it():
+    s = Story(co_officers=["officer.cora"])
+    s.new(ev.CaseDrafted, OFFICER, case=s.case)
+    s.clock.tick()
+    s.new(ev.CaseRevised, CO_OFFICER, case=s.case.model_copy(update={"legal_comments": "New."}))
+    # submitted by the drafter: the co-officer revised it, and may not advise on it
+    s.new(ev.CaseSubmitted, OFFICER, routing=route_case(s.case, s.clock.now.date()))
+    s.do(
+        ev.PlacedOnAgenda, SECRETARIAT, meeting_id="M", board="IAM", meeting_date=date(2019, 11, 18)
+    )
+    s.do(ev.BoardAdviceRecorded, SECRETARIAT, meeting_id="M", advice="supported")
+    as_finance = Actor(user_id=CO_OFFICER.user_id, role=Role.FINANCE_ADVISER)
+    msg = s.refused_new(ev.SignOffGiven, as_finance, "four_eyes", area="finance")
+    assert msg == (
+        "finance sign-off cannot be given: officer.cora revised this case on 18 November 2019 "
+        "and may not advise on it (four-eyes rule)"
+    )
+    for actor, area in ((FINANCE, "finance"), (LEGAL, "legal"), (EQUALITIES, "equalities")):
+        s.new(ev.SignOffGiven, actor, area=area)
+    # the chief executive's deputy is the co-officer: refused, naming the revision
+    ceo_deputy = Actor(user_id="officer.cora", role=Role.CHIEF_EXECUTIVE, on_behalf_of="ceo.rl")
+    msg = s.refused_new(ev.ChiefExecutiveConsulted, ceo_deputy, "four_eyes")
+    assert (
+        "officer.cora revised this case on 18 November 2019 and may not act on it as chief" in msg
+    )
+    s.new(ev.ChiefExecutiveConsulted, CEO)
+    # the drafter (who also submitted it) may not decide it
+    dmpc_as_drafter = Actor(user_id="officer.ollie", role=Role.DMPC)
+    msg = s.refused_new(ev.InterestsDeclared, dmpc_as_drafter, "four_eyes", has_interest=False)
+    assert "officer.ollie submitted this case on 18 November 2019 and may not decide it" in msg
+
+
+def test_adviser_chief_executive_and_decision_maker_are_three_different_people():
+    s = Story()
+    s.through_board()
+    # advising in two areas is allowed
+    fin_and_legal = Actor(user_id="fin.fran", role=Role.LEGAL_ADVISER)
+    s.new(ev.SignOffGiven, FINANCE, area="finance")
+    s.new(ev.SignOffGiven, fin_and_legal, area="legal")
+    s.new(ev.SignOffGiven, EQUALITIES, area="equalities")
+    adviser_as_ceo = Actor(user_id="eq.eve", role=Role.CHIEF_EXECUTIVE)
+    msg = s.refused_new(ev.ChiefExecutiveConsulted, adviser_as_ceo, "separation_of_duties")
+    assert msg == (
+        "the chief executive cannot confirm the case: eq.eve signed off equalities advice on "
+        "this case on 18 November 2019 and may not act on it as chief executive "
+        "(separation of duties)"
+    )
+    s.new(ev.ChiefExecutiveConsulted, CEO)
+    ceo_as_dmpc = Actor(user_id="ceo.rl", role=Role.DMPC)
+    msg = s.refused_new(
+        ev.InterestsDeclared, ceo_as_dmpc, "separation_of_duties", has_interest=False
+    )
+    assert (
+        "ceo.rl confirmed this case as chief executive on 18 November 2019 and may not decide it"
+        in msg
+    )
+    # a deputy acting for the DMPC who advised on the case is refused too
+    deputy_adviser = Actor(user_id="fin.fran", role=Role.DMPC, on_behalf_of=DMPC.user_id)
+    s.refused_new(ev.InterestsDeclared, deputy_adviser, "separation_of_duties", has_interest=False)
+    s.new(ev.InterestsDeclared, DMPC, has_interest=False)
+    s.new(ev.DecisionApproved, DMPC, reference="PCD 1")
+    assert s.state.stage is Stage.APPROVED
+
+
+def test_the_refusal_names_the_deputy_and_the_principal_actually_in_conflict():
+    s = Story()
+    kim = Actor(user_id="kim.deputy", role=Role.ORIGINATING_OFFICER, on_behalf_of="officer.ollie")
+    s.new(ev.CaseDrafted, OFFICER, case=s.case)
+    s.new(ev.CaseSubmitted, kim, routing=route_case(s.case, s.clock.now.date()))
+    s.do(
+        ev.PlacedOnAgenda, SECRETARIAT, meeting_id="M", board="IAM", meeting_date=date(2019, 11, 18)
+    )
+    s.do(ev.BoardAdviceRecorded, SECRETARIAT, meeting_id="M", advice="supported")
+    for actor, area in ((FINANCE, "finance"), (LEGAL, "legal"), (EQUALITIES, "equalities")):
+        s.new(ev.SignOffGiven, actor, area=area)
+    s.new(ev.ChiefExecutiveConsulted, CEO)
+    # the deputy who submitted, now deputising for the DMPC: named as they acted
+    kim_for_dmpc = Actor(user_id="kim.deputy", role=Role.DMPC, on_behalf_of=DMPC.user_id)
+    msg = s.refused_new(ev.InterestsDeclared, kim_for_dmpc, "four_eyes", has_interest=False)
+    assert msg == (
+        "interests cannot be declared: kim.deputy (deputy for officer.ollie) submitted this "
+        "case on 18 November 2019 and may not decide it (four-eyes rule)"
+    )
+    # the principal, acting through another deputy: the principal is the one named
+    for_ollie = Actor(user_id="dep.dan", role=Role.DMPC, on_behalf_of="officer.ollie")
+    msg = s.refused_new(ev.InterestsDeclared, for_ollie, "four_eyes", has_interest=False)
+    assert msg == (
+        "interests cannot be declared: kim.deputy (deputy for officer.ollie) submitted this "
+        "case on 18 November 2019, so officer.ollie may not decide it, in person or through a "
+        "deputy (four-eyes rule)"
+    )
+    s.new(ev.InterestsDeclared, DMPC, has_interest=False)

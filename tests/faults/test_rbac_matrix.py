@@ -23,6 +23,15 @@ a revision in draft) is brought to the stage. Then:
 3. Every action the rules allow at that stage is then taken by each role allowed it, on the
    probe or on a copy of it brought to the same stage, and succeeds.
 
+The person dimension: holding a role is not enough. The probes are ollie.lane's cases, and
+`OTHERS` are people in the roles who are not parties to them: another originating officer
+(olga.other), a finance adviser whose colleague gives the finance advice (fred.fin), and a
+deputy whose delegation of the legal adviser's role has ended (deputy.dan). In the sweep,
+the other officer tries every officer's step (revise, submit, withdraw, move the date) at
+every stage, naming the role, and is refused with nothing written; in the reads, each of them
+reads Part 2 exactly when `cleared` says (the other officer never, the finance colleague only
+while finance advice is open, the deputy never).
+
 How it fails if a rule breaks: allow one more role in the fold (say the legal adviser may
 sign off finance) and its attempt in the sweep returns 200 and writes an event (both caught);
 forbid one (say the chief executive may no longer change the required-by date) and step 3
@@ -96,12 +105,27 @@ ACTORS: dict[Role, str] = {
 #: Everyone who reads the probes: the actors, and the auditor with Part 2 clearance.
 READERS = [*ACTORS.values(), "aud.ann"]
 
+#: People in the roles who are not parties to the probes (the person dimension): made by
+#: the test, with the roles they hold today.
+OTHERS: dict[str, set[Role]] = {
+    # another originating officer: the probes are ollie.lane's cases
+    "olga.other": {OO},
+    # a finance adviser who holds no task once fran.fin has given the finance advice
+    "fred.fin": {Role.FINANCE_ADVISER},
+    # was lee.legal's deputy; the delegation has ended (own role: drafting officer)
+    "deputy.dan": {DO},
+}
+#: The case's own officers: who drafted the probes.
+CASE_OFFICERS = frozenset({"ollie.lane"})
+#: The steps only the case's own officers (or, for the date, the chief executive) may take.
+OFFICERS_STEPS = ["revise", "submit", "withdraw", "change_required_by"]
+
 #: Any person may record an irregularity, at any stage ("recorded, not hidden"); Ratify
 #: itself never does.
 ANYONE = frozenset(ACTORS)
-#: The officer, the drafting officer and the chief executive may move the required-by date
+#: The case's officer and the chief executive may move the required-by date
 #: while the case is open.
-DEADLINE = frozenset({OO, DO, CEO})
+DEADLINE = frozenset({OO, CEO})
 
 STAGES = [
     "draft",
@@ -171,13 +195,17 @@ TASK_ROLES: dict[str, frozenset[Role]] = {
 def cleared(user: str, roles: set[Role], stage: str, acted: set[str]) -> bool:
     """May `user` read the probe's unpublished Part 2 at `stage`? An auditor with the
     clearance; the publication officer once the review is due; whoever holds an open task
-    of the case or took one of its lifecycle steps (recording an irregularity or moving the
-    required-by date, open to anyone, does not count: see the second test)."""
+    of the case (an officer's task: only the case's own officers) or took one of its
+    lifecycle steps (recording an irregularity or moving the required-by date, open to
+    anyone, does not count: see the second test)."""
     if Role.AUDITOR in roles and Role.PART2_CLEARANCE in roles:
         return True
     if stage == "part 2 review due" and PO in roles:
         return True
-    return bool(roles & TASK_ROLES[stage]) or user in acted
+    holders = TASK_ROLES[stage]
+    if user not in CASE_OFFICERS:
+        holders = holders - {OO}
+    return bool(roles & holders) or user in acted
 
 
 # -- the actions ---------------------------------------------------------------------------
@@ -399,6 +427,7 @@ async def test_every_role_every_action_every_stage(stack: Stack):
         for p in probes
         for j, group in enumerate(ON_COPIES[p.stage])
     ]
+    await others_join(stack)
     await asyncio.gather(*(bring_to(stack, p) for p in [*probes, *(c for c, _ in copies)]))
     # the plan covers every allowed step exactly once per allowed role
     for stage in STAGES:
@@ -422,6 +451,17 @@ async def test_every_role_every_action_every_stage(stack: Stack):
         [attempt(stack, ACTORS[role], p, name, bodies, as_role) for p, role, name, as_role in sweep]
     )
     refusals: list[str] = []
+    # the person dimension: another officer takes none of the officer's steps, at any stage
+    others = [(p, name) for p in probes for name in OFFICERS_STEPS]
+    other_responses = await bounded(
+        [attempt(stack, "olga.other", p, name, bodies, OO) for p, name in others]
+    )
+    for (probe, name), r in zip(others, other_responses, strict=True):
+        other = (probe.stage, "olga.other", name, r.status_code, r.text)
+        assert r.status_code in (403, 409, 422), other
+        if name in ALLOWED[probe.stage]:  # the case officer could: the person is refused
+            assert (r.status_code, r.json()["code"]) == (403, "not_case_officer"), other
+        refusals.append(r.text)
     for (probe, role, name, as_role), r in zip(sweep, responses, strict=True):
         where = (probe.stage, role.value, name, as_role and "own role", r.status_code, r.text)
         assert r.status_code in (403, 409, 422), where
@@ -436,9 +476,16 @@ async def test_every_role_every_action_every_stage(stack: Stack):
         assert not any(_has(text, m) for m in markers), text[:300]
 
     # 2. Part 2: only the cleared read it, on every route
-    roles_of = {user: set(roles) for user, (_, roles) in ALL_PEOPLE.items()}
-    await bounded([_case_reads(stack, p, user, roles_of[user]) for p in probes for user in READERS])
-    await bounded([_other_reads(stack, user, markers) for user in [*READERS, None]])
+    roles_of = {user: set(roles) for user, (_, roles) in ALL_PEOPLE.items()} | OTHERS
+    readers = [*READERS, *OTHERS]
+    await bounded([_case_reads(stack, p, user, roles_of[user]) for p in probes for user in readers])
+    await bounded([_other_reads(stack, user, markers) for user in [*readers, None]])
+    # nobody but the case officer has the officer's task in their inbox
+    for user in readers:
+        inbox = (await stack.get(user, "/tasks?limit=200")).json()["items"]
+        officer_tasks = {(t["case_id"], t["kind"]) for t in inbox if t["role"] == OO.value}
+        mine = {(probes[0].case_id, "submit")} if user in CASE_OFFICERS else set()
+        assert {t for t in officer_tasks if t[0] == probes[0].case_id} == mine, user
 
     # 3. everything the rules allow succeeds, for each role allowed it
     async def take(probe: Probe, names: list[str]) -> None:
@@ -478,6 +525,22 @@ async def test_every_role_every_action_every_stage(stack: Stack):
     for copy, group in copies:
         after = {"withdraw": "withdrawn", "advice_not_required": "chief_executive"}
         assert states[copy.case_id].stage.value == after.get(group[-1].split()[0], "revision")
+
+
+async def others_join(stack: Stack) -> None:
+    """The people of the person dimension: another officer and a second finance adviser get
+    an account; deputy.dan is lee.legal's deputy for today, and the delegation ends (it is
+    revoked) before anyone reads."""
+    for user, roles in OTHERS.items():
+        if user not in stack.tokens:
+            stack.directory.add_user(user, user.replace(".", " ").title(), sorted(roles))
+            stack.tokens[user] = stack.directory.create_token(user, "tests")[1]
+    today = date.today()
+    made = stack.directory.delegate(
+        "lee.legal", "deputy.dan", Role.LEGAL_ADVISER, today, today, "Out of office."
+    )
+    assert (await stack.get("deputy.dan", "/session")).status_code == 200
+    stack.directory.revoke_delegation(made.id)
 
 
 def sweep_cells(
@@ -552,15 +615,18 @@ async def _other_reads(stack: Stack, user: str | None, markers: list[str]) -> No
 
 
 async def test_a_step_anyone_may_take_does_not_open_part2_to_them(stack: Stack):
-    """Any person may record an irregularity on any case, and any drafting officer may move
+    """Any person may record an irregularity on any case, and the chief executive may move
     its required-by date: neither makes them someone acting on the case, or a bogus
     irregularity would be the way round the Part 2 clearance. (It was, before the fix in
-    `ratify.api.views.part2_clearance`.)"""
+    `ratify.api.views.part2_clearance`.) A drafting officer may no longer move the date."""
     marker = f"PART2-MARKER-{uuid.uuid4().hex}"
     case_id = await upload(stack, mettrace(marker))
+    date_body = {"required_by": NEW_DATE, "reason": "Soon.", "role": DO.value}
+    r = await act(stack, "no.body", case_id, "change_required_by", date_body)
+    assert (r.status_code, r.json()["code"]) == (403, "wrong_role"), r.text
     for user, role, action, body in [
         ("aud.bob", Role.AUDITOR, "record_irregularity", {"description": "Looks odd."}),
-        ("no.body", DO, "change_required_by", {"required_by": NEW_DATE, "reason": "Soon."}),
+        ("rl.ceo", CEO, "change_required_by", {"required_by": NEW_DATE, "reason": "Soon."}),
         ("clear.only", Role.PART2_CLEARANCE, "record_irregularity", {"description": "Odd."}),
     ]:
         ok(await act(stack, user, case_id, action, {**body, "role": role.value}))

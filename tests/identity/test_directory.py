@@ -307,7 +307,11 @@ def test_the_deputy_of_the_submitter_meets_the_four_eyes_rule(people: Directory)
     people.delegate("fiona.fry", "dan.deputy", Role.FINANCE_ADVISER, AUG_1, AUG_15, "leave")
     fiona, dan = people.principal_for("fiona.fry"), people.principal_for("dan.deputy")
     assert fiona is not None and dan is not None
-    state = SimpleNamespace(submitted_by=fiona.acting_as(Role.ORIGINATING_OFFICER, today=AUG_1))
+    state = SimpleNamespace(
+        submitted_by=fiona.acting_as(Role.ORIGINATING_OFFICER, today=AUG_1),
+        submitted_at=None,
+        drafted_at=None,
+    )
     with pytest.raises(DomainError, match=re.escape("fiona.fry submitted this case")):
         _four_eyes(state, dan.acting_as(Role.FINANCE_ADVISER, today=AUG_10), "sign off")  # type: ignore[arg-type]
     lee = people.principal_for("lee.legal")

@@ -644,3 +644,25 @@ async def test_the_register_page_searches_and_pages(web: Web):
     assert 'value="video"' in bad.text  # the form keeps what was typed
     bad = await public.get("/ui/register?cursor=bogus")
     assert bad.status_code == 422 and "cursor: not a cursor of this list" in alert(bad)
+
+
+async def test_another_officer_gets_no_forms_no_task_and_no_part2_of_a_draft(web: Web):
+    from tests.web.conftest import PASSWORD
+
+    web.stack.directory.add_user(
+        "olga.other", "Olga Other", [Role.ORIGINATING_OFFICER], password=PASSWORD
+    )
+    officer = await web.as_user("ollie.lane")
+    await upload(officer, case_id="ollies")
+    other = await web.as_user("olga.other")
+    page = await other.get("/ui/cases/ollies")
+    assert page.status_code == 200
+    assert PART2_TEXT not in page.text and "confidential Part 2" in page.text
+    assert "nothing for you to do" in page.text
+    for action in ("submit", "revise", "withdraw", "change_required_by"):
+        assert f"/actions/{action}" not in page.text, action
+    assert "ollies" not in (await other.get("/ui/")).text
+    # the officer who drafted it has the forms and the task
+    page = await officer.get("/ui/cases/ollies")
+    assert "/actions/submit" in page.text and "/actions/withdraw" in page.text
+    assert "ollies" in (await officer.get("/ui/")).text

@@ -214,7 +214,7 @@ async def test_every_refusal_reason_writes_nothing(harness: Harness):
     # four-eyes: the submitting officer, holding the legal adviser role too
     same = Actor(user_id=f.OFFICER.user_id, role=Role.LEGAL_ADVISER)
     msg = await run.refused("sign_off", m.SignOff(actor=same, area="legal"), "four_eyes")
-    assert "may not sign any of its approvals" in msg
+    assert "officer.ollie submitted this case on" in msg and "may not advise on it" in msg
     # stale: acting on a version of the case the person no longer sees
     version = (await run.state()).version
     msg = await run.refused(
