@@ -69,6 +69,7 @@ from domain.clock import LONDON
 from domain.roles import Role
 from domain.state import CaseState, Stage, open_tasks
 from eventstore import create_engine_for
+from ratify import delegations
 from ratify.client import ApiRefusal, RatifyClient, ServerFailure, Unreachable
 from ratify.identity.service import (
     ApiToken,
@@ -513,7 +514,9 @@ def users_delegate(
     start = _parse_date(starts_on, "--from")
     end = _parse_date(ends_on, "--to")
     with _directory(ctx) as directory:
-        made = directory.delegate(principal, deputy, role, start, end, reason)
+        made = delegations.delegate(
+            directory, directory.engine, principal, deputy, role, start, end, reason
+        )
     if as_json:
         _echo_json(_delegation_json(made))
         return

@@ -26,6 +26,7 @@ from domain.case import Case
 from domain.casefile import CaseFileError, parse_case
 from domain.roles import Role
 from eventstore.digest import Digest
+from ratify import delegations
 from ratify.api import audit_steps, steps
 from ratify.api.auth import (
     SIGN_IN_OPENAPI,
@@ -364,8 +365,16 @@ def create_app(services: Services) -> FastAPI:
     @app.post("/delegations", status_code=201, tags=["identity"])
     async def delegate(me: Me, body: NewDelegation) -> dict[str, Any]:
         """Let a named deputy act in one of my roles for a date range (out of office)."""
-        made = services.directory.delegate(
-            me.user_id, body.deputy_id, body.role, body.starts_on, body.ends_on, body.reason
+        made = await run_in_threadpool(
+            delegations.delegate,
+            services.directory,
+            services.engine,
+            me.user_id,
+            body.deputy_id,
+            body.role,
+            body.starts_on,
+            body.ends_on,
+            body.reason,
         )
         return made.model_dump(mode="json")
 

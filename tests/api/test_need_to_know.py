@@ -169,3 +169,34 @@ async def test_co_officers_must_be_originating_officers_and_a_refusal_writes_not
     )
     assert r.status_code == 422 and "co_officers.0" in r.text, r.text
     assert api.store.last_position() == before
+
+
+async def test_the_decision_makers_role_is_not_delegated_to_someone_who_acted_on_an_open_case(
+    api: Api,
+):
+    """An adviser who signed off an open case cannot become the DMPC's deputy: they would
+    decide a case they advised on. Someone who has not acted on it can."""
+    case_id = await upload(api, mettrace())
+    await through_board(api, [case_id], f"M-{case_id}")
+    ok(await act(api, "fran.fin", case_id, "sign_off", {"area": "finance"}))
+    api.projector.catch_up()
+    today = date.today()
+    body = {
+        "deputy_id": "fran.fin",
+        "role": "dmpc",
+        "reason": "Out of office.",
+        "starts_on": today.isoformat(),
+        "ends_on": (today + timedelta(days=3)).isoformat(),
+    }
+    r = await api.post("sl.dmpc", "/delegations", body)
+    assert r.status_code == 403, r.text
+    assert r.json()["detail"] == (
+        "deputy: fran.fin has acted on open cases in another role and may not take their "
+        f"decision as dmpc (separation of duties): {case_id} (as finance adviser)"
+    )
+    assert (await api.get("sl.dmpc", "/delegations")).json() == []
+    # a finance adviser may still deputise in their own kind of role, and someone who has
+    # not acted on the case may take the DMPC's
+    clean = person(api, "dora.deputy", Role.DRAFTING_OFFICER)
+    r = await api.post("sl.dmpc", "/delegations", {**body, "deputy_id": clean})
+    assert r.status_code == 201, r.text
