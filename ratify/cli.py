@@ -1644,6 +1644,8 @@ def audit_reconcile(
             typer.echo(f"NO WORKFLOW: case {case_id} is stored but has no workflow")
         for workflow_id in report.workflows_without_case:
             typer.echo(f"NO CASE: workflow {workflow_id} has no stored case")
+        for unqueried in report.not_queried:
+            typer.echo(f"NOT QUERIED: {unqueried}")
         if report.ok:
             typer.echo("ok: the workflows agree with the record")
     if not report.ok:
