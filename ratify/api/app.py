@@ -18,9 +18,10 @@ import structlog
 from fastapi import Body, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from domain.bounds import MAX_IDENTIFIER
 from domain.case import Case
 from domain.casefile import CaseFileError, parse_case
 from domain.roles import Role
@@ -39,6 +40,7 @@ from ratify.api.steps import (
 from ratify.api.views import case_view, event_data_view
 from ratify.audit import replay_workflows, workflow_ids
 from ratify.identity.service import IdentityError, NotPermitted, Principal
+from ratify.limits import BodyLimitMiddleware
 from ratify.observability.health import readiness
 from ratify.observability.http import RequestContextMiddleware
 from ratify.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -51,9 +53,13 @@ log = structlog.get_logger("ratify.api")
 # -- request bodies ------------------------------------------------------------------------
 
 
+#: The largest version number a read takes (a larger one is a 422, not a database error).
+MAX_VERSION = 2**31 - 1
+
+
 class NewCase(BaseModel):
     case: Case
-    case_id: str | None = None
+    case_id: str | None = Field(default=None, max_length=MAX_IDENTIFIER)
 
 
 class ActionBody(BaseModel):
@@ -64,8 +70,8 @@ class ActionBody(BaseModel):
     #: The role to act in, when the user holds several (own or delegated).
     role: Role | None = None
     #: The principal, when acting as a deputy and several people delegated the role.
-    on_behalf_of: str | None = None
-    expected_version: int | None = None
+    on_behalf_of: str | None = Field(default=None, max_length=200)
+    expected_version: int | None = Field(default=None, ge=0, le=MAX_VERSION)
 
 
 async def principal(
@@ -86,17 +92,17 @@ Me = Annotated[Principal, Depends(principal)]
 
 
 class NewMeeting(BaseModel):
-    meeting_id: str
-    board: str
+    meeting_id: str = Field(max_length=MAX_IDENTIFIER)
+    board: str = Field(max_length=10)
     meeting_date: date
 
 
 class NewDelegation(BaseModel):
-    deputy_id: str
+    deputy_id: str = Field(max_length=200)
     role: Role
     starts_on: date
     ends_on: date
-    reason: str
+    reason: str = Field(max_length=2000)
 
 
 class VerifyBody(BaseModel):
@@ -115,11 +121,15 @@ def create_app(services: Services) -> FastAPI:
         description="Approval workflows for formal decisions of the DMPC (MOPAC).",
     )
     app.state.services = services
+    # Body caps (413) and malformed JSON (400), per route, before routing and sign-in.
+    app.add_middleware(BodyLimitMiddleware)
     # X-Request-ID, the request context carried into workflows, access log, HTTP metrics.
     app.add_middleware(RequestContextMiddleware)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+            return await _refusal(request, Refusal(400, "malformed", "body: not valid JSON"))
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}"
             for err in exc.errors()
@@ -211,6 +221,14 @@ def create_app(services: Services) -> FastAPI:
         A page of `limit` cases (at most 500) and `next`, the cursor of the next page (null
         on the last): pass it back as `cursor`, with the same filters, for the next page.
         """
+        steps.check_dates(
+            services,
+            {
+                "submitted_from": submitted_from,
+                "submitted_to": submitted_to,
+                "required_by_before": required_by_before,
+            },
+        )
         return await _read(
             queries.cases,
             services.engine,
@@ -229,13 +247,17 @@ def create_app(services: Services) -> FastAPI:
 
     @app.get("/cases/{case_id}", tags=["cases"])
     async def get_case(
-        me: Me, case_id: str, version: int | None = None, as_of: datetime | None = None
+        me: Me,
+        case_id: str,
+        version: Annotated[int | None, Query(ge=0, le=MAX_VERSION)] = None,
+        as_of: datetime | None = None,
     ) -> dict[str, Any]:
         """The case now, or as of a version or an instant; Part 2 only if cleared."""
         if version is None and as_of is None:
             return steps.current_state(services, case_id, me)
         if as_of is not None and as_of.tzinfo is None:
             raise Refusal(422, "invalid", "as_of: give a timezone, e.g. 2019-12-13T17:00:00Z")
+        steps.check_dates(services, as_of, "as_of")
         history = services.journal.history(case_id, to_version=version, as_of=as_of)
         if history.state.version == 0:
             raise Refusal(404, "not_found", f"case {case_id} had no events by then")
@@ -359,6 +381,7 @@ def create_app(services: Services) -> FastAPI:
     @app.post("/delegations", status_code=201, tags=["identity"])
     async def delegate(me: Me, body: NewDelegation) -> dict[str, Any]:
         """Let a named deputy act in one of my roles for a date range (out of office)."""
+        steps.check_dates(services, body)
         made = services.directory.delegate(
             me.user_id, body.deputy_id, body.role, body.starts_on, body.ends_on, body.reason
         )
@@ -393,6 +416,7 @@ def create_app(services: Services) -> FastAPI:
     @app.get("/meetings", tags=["meetings"])
     async def list_meetings(me: Me, from_date: date | None = None) -> list[dict[str, Any]]:
         """Meetings and their agendas (from the read view), by date."""
+        steps.check_dates(services, from_date, "from_date")
         grouped: dict[str, dict[str, Any]] = {}
         for row in queries.meetings(services.engine, from_date=from_date):
             meeting = grouped.setdefault(
@@ -451,6 +475,7 @@ def create_app(services: Services) -> FastAPI:
         200), each with its reference, title, date signed and decision maker; the papers
         are at `/register/{reference}`. `next` is the cursor of the next (older) page, or
         null on the last: decisions published meanwhile never shift the pages. Public."""
+        steps.check_dates(services, {"signed_from": signed_from, "signed_to": signed_to})
         return await _read(
             queries.register,
             services.engine,

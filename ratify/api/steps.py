@@ -29,6 +29,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.notify import notification_stream
+from domain.bounds import check_identifier
 from domain.case import Case
 from domain.clock import london_date
 from domain.roles import Actor, AdviceArea, Role
@@ -40,6 +41,7 @@ from ratify.api.auth import Authenticator, default_authenticator
 from ratify.api.views import Viewer, case_view, has_confidential_part2, part2_clearance
 from ratify.identity.service import Directory, IdentityError, NotPermitted, Principal
 from ratify.journal import CaseHistory, CaseJournal
+from ratify.limits import DateWindow, default_window
 from workflows import messages as m
 from workflows.decision import DecisionWorkflow
 from workflows.meeting import BoardMeetingWorkflow, meeting_workflow_id
@@ -67,6 +69,8 @@ class Services:
     auth: Authenticator = field(default_factory=default_authenticator)
     #: Called after an accepted action, so the read views catch up at once.
     after_write: Callable[[], None] | None = None
+    #: The dates a person can write. Default: from the environment's settings.
+    window: DateWindow = field(default_factory=default_window)
 
     @property
     def journal(self) -> CaseJournal:
@@ -138,6 +142,13 @@ def role_for(action: str, fields: dict[str, Any], services: Services, case_id: s
             raise Refusal(422, "wrong_stage", "the case is not awaiting a decision")
         return state.decision_maker_role
     raise Refusal(422, "invalid", "role: say which of your roles you act in")
+
+
+def check_dates(services: Services, value: Any, path: str = "") -> None:
+    """The API's refusal (422) of any date in `value` outside the window, naming each."""
+    found = services.window.problems(value, path)
+    if found:
+        raise Refusal(422, "invalid", "; ".join(found))
 
 
 def problems(exc: ValidationError) -> str:
@@ -348,6 +359,7 @@ async def act(
         message = message_type.model_validate({**fields, "actor": actor})
     except ValidationError as exc:
         raise Refusal(422, "invalid", problems(exc)) from None
+    check_dates(services, message)
     target = part2_review_id(case_id) if action == "review_part2" else case_id
     return await run_update(services, target, update, message, idempotency_key=idempotency_key)
 
@@ -365,6 +377,10 @@ RESERVED_PREFIXES = (
 
 def check_case_id(case_id: str) -> str:
     """A case id someone chose, or the API's refusal (422) naming the rule it breaks."""
+    try:
+        check_identifier(case_id, "case_id")
+    except ValueError as exc:
+        raise Refusal(422, "invalid", str(exc)) from None
     try:
         check_stream_id(case_id)
     except InvalidEvent as exc:
@@ -384,6 +400,7 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
     """`POST /cases` of the API: start a draft's workflow and wait until it is stored."""
     officer = acting(me, Role.ORIGINATING_OFFICER, None)
     case_id = check_case_id(case_id) if case_id is not None else f"case-{uuid.uuid4().hex[:12]}"
+    check_dates(services, case)
     try:
         await services.client.start_workflow(
             DecisionWorkflow.run,
@@ -412,6 +429,11 @@ async def create_meeting(
 ) -> None:
     """`POST /meetings` of the API: start a board meeting's workflow."""
     actor = acting(me, Role.BOARD_SECRETARIAT, None)
+    try:
+        check_identifier(meeting_id, "meeting_id")
+    except ValueError as exc:
+        raise Refusal(422, "invalid", str(exc)) from None
+    check_dates(services, meeting_date, "meeting_date")
     try:
         params = m.MeetingInput(
             meeting_id=meeting_id, board=board, meeting_date=meeting_date, created_by=actor
@@ -455,6 +477,7 @@ async def meeting_action(
         message = message_type.model_validate({**fields, "actor": actor})
     except ValidationError as exc:
         raise Refusal(422, "invalid", problems(exc)) from None
+    check_dates(services, message)
     handle = services.client.get_workflow_handle(meeting_workflow_id(meeting_id))
     try:
         result = await handle.execute_update(update, message)
