@@ -53,6 +53,7 @@ from ratify.api.steps import Refusal, Services
 from ratify.audit import replay_workflows, workflow_ids
 from ratify.identity.service import IdentityError, Principal
 from ratify.journal import CaseHistory
+from ratify.limits import DateWindow
 from ratify.projections import queries
 from ratify.reconcile import reconcile
 from ratify.web import ops
@@ -675,7 +676,7 @@ async def place_on_agenda(request: Request, who: Who, case_id: str) -> Response:
 # -- an auditor's history ------------------------------------------------------------------
 
 
-def _as_of(value: str) -> datetime:
+def _as_of(services: Services, value: str) -> datetime:
     try:
         instant = datetime.fromisoformat(value.strip())
     except ValueError:
@@ -684,6 +685,7 @@ def _as_of(value: str) -> datetime:
         ) from None
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=LONDON)
+    ops.check_dates(services, instant, "as_of")
     return instant
 
 
@@ -713,7 +715,7 @@ async def case_history(
                 error = f"version: between 1 and {full.state.version}"
     elif as_of.strip():
         try:
-            instant = _as_of(as_of)
+            instant = _as_of(services, as_of)
         except Refusal as exc:
             error = exc.message
     shown = full
@@ -939,13 +941,16 @@ async def meeting_step(request: Request, who: Who, meeting_id: str, action: str)
 # -- the public register -------------------------------------------------------------------
 
 
-def _day_field(name: str, value: str) -> date | None:
+def _day_field(name: str, value: str, window: DateWindow) -> date | None:
     if not value.strip():
         return None
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise queries.QueryError(name, f"{value!r} is not a date, e.g. 2019-12-13") from None
+    for problem in window.problems(day):
+        raise queries.QueryError(name, problem.removeprefix("date: "))
+    return day
 
 
 @router.get("/register")
@@ -968,6 +973,7 @@ async def register(
     }
     error = None
     found = queries.RegisterPage(items=[], next=None)
+    window = _services(request).window
     try:
         found = await run_in_threadpool(
             queries.register,
@@ -975,8 +981,8 @@ async def register(
             cursor=cursor or None,
             reference=reference,
             title_contains=title,
-            signed_from=_day_field("signed_from", signed_from),
-            signed_to=_day_field("signed_to", signed_to),
+            signed_from=_day_field("signed_from", signed_from, window),
+            signed_to=_day_field("signed_to", signed_to, window),
         )
     except queries.QueryError as exc:
         error = str(exc)
