@@ -32,6 +32,9 @@ MAX_CASE_FILE_BYTES = 2 * MIB
 MAX_JSON_BYTES = 256 * KIB
 #: The largest sign-in body (user id and password).
 MAX_SIGN_IN_BYTES = 16 * KIB
+#: The largest case once written as JSON, as Temporal carries it (its payload limit is
+#: 2 MB, and the workflow input, the drafted event and the state all hold the case).
+MAX_CASE_JSON_BYTES = 1 * MIB
 #: The deepest JSON nesting accepted (a case file is about 5 deep).
 MAX_JSON_DEPTH = 32
 
@@ -42,7 +45,10 @@ _NOT_JSON_PATHS = ("/cases/upload", "/ui/", "/session")
 
 def body_limit(method: str, path: str) -> int:
     """The largest body this route takes, in bytes."""
-    if path == "/cases/upload" or (path == "/ui/cases/new" and method == "POST"):
+    carries_a_case = path in ("/cases", "/cases/upload", "/ui/cases/new") or (
+        path.startswith("/cases/") and path.endswith("/actions/revise")
+    )
+    if carries_a_case:
         return MAX_CASE_FILE_BYTES + 64 * KIB  # the file, and a form's fields around it
     if path in ("/session", "/ui/sign-in"):
         return MAX_SIGN_IN_BYTES

@@ -191,7 +191,8 @@ def create_app(services: Services) -> FastAPI:
     ) -> dict[str, Any]:
         """Create a draft from a case file (YAML or JSON, the format of `examples/`)."""
         try:
-            case = parse_case(content, filename)
+            # In a worker thread: a 2 MiB YAML file takes a second or two to parse.
+            case = await run_in_threadpool(parse_case, content, filename)
         except CaseFileError as exc:
             raise Refusal(422, "invalid_case_file", str(exc)) from None
         except ValueError as exc:  # a file name that says neither YAML nor JSON

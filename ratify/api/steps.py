@@ -41,7 +41,7 @@ from ratify.api.auth import Authenticator, default_authenticator
 from ratify.api.views import Viewer, case_view, has_confidential_part2, part2_clearance
 from ratify.identity.service import Directory, IdentityError, NotPermitted, Principal
 from ratify.journal import CaseHistory, CaseJournal
-from ratify.limits import DateWindow, default_window
+from ratify.limits import MAX_CASE_JSON_BYTES, DateWindow, default_window
 from workflows import messages as m
 from workflows.decision import DecisionWorkflow
 from workflows.meeting import BoardMeetingWorkflow, meeting_workflow_id
@@ -149,6 +149,18 @@ def check_dates(services: Services, value: Any, path: str = "") -> None:
     found = services.window.problems(value, path)
     if found:
         raise Refusal(422, "invalid", "; ".join(found))
+
+
+def check_case_size(case: Case, field: str = "case") -> None:
+    """The API's refusal (422) of a case too large for Temporal to carry."""
+    size = len(case.model_dump_json().encode())
+    if size > MAX_CASE_JSON_BYTES:
+        raise Refusal(
+            422,
+            "invalid",
+            f"{field}: {size} bytes once written as JSON; a case takes at most "
+            f"{MAX_CASE_JSON_BYTES} (shorten its texts or lists, or attach papers by name)",
+        )
 
 
 def problems(exc: ValidationError) -> str:
@@ -360,6 +372,8 @@ async def act(
     except ValidationError as exc:
         raise Refusal(422, "invalid", problems(exc)) from None
     check_dates(services, message)
+    if isinstance(message, m.Revise):
+        check_case_size(message.case)
     target = part2_review_id(case_id) if action == "review_part2" else case_id
     return await run_update(services, target, update, message, idempotency_key=idempotency_key)
 
@@ -401,6 +415,7 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
     officer = acting(me, Role.ORIGINATING_OFFICER, None)
     case_id = check_case_id(case_id) if case_id is not None else f"case-{uuid.uuid4().hex[:12]}"
     check_dates(services, case)
+    check_case_size(case)
     try:
         await services.client.start_workflow(
             DecisionWorkflow.run,

@@ -53,7 +53,7 @@ from ratify.api.steps import Refusal, Services
 from ratify.audit import replay_workflows, workflow_ids
 from ratify.identity.service import IdentityError, Principal
 from ratify.journal import CaseHistory
-from ratify.limits import DateWindow
+from ratify.limits import MAX_CASE_FILE_BYTES, DateWindow
 from ratify.projections import queries
 from ratify.reconcile import reconcile
 from ratify.web import ops
@@ -65,7 +65,7 @@ log = structlog.get_logger("ratify.web")
 SIGN_IN_COOKIE = "ratify_sign_in"
 SIGN_IN_PATH = "/ui/sign-in"
 #: The largest case file the upload form takes.
-MAX_CASE_FILE = 2 * 1024 * 1024
+MAX_CASE_FILE = MAX_CASE_FILE_BYTES
 
 #: Actions the case page offers, and the form fields each takes (`*`: one item a line).
 ACTION_FIELDS: dict[str, tuple[str, ...]] = {
@@ -498,7 +498,8 @@ async def new_case(request: Request, who: Who) -> Response:
     form = await _form(request)
     case_id = str(form.get("case_id") or "").strip() or None
     try:
-        case = _parse(*await _case_file_text(form))
+        # In a worker thread: a large YAML file takes a while to parse.
+        case = await run_in_threadpool(_parse, *await _case_file_text(form))
         created = await ops.start_case(_services(request), who.principal, case, case_id)
     except Refusal as exc:
         context = _context(request, "New case", case_id=case_id or "", error=exc.message)

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
+from domain.casefile import parse_case
 from ratify.limits import MAX_CASE_FILE_BYTES, MAX_JSON_BYTES, DateWindow
 from tests.api.conftest import Api
 
@@ -231,3 +232,22 @@ async def test_absurd_read_parameters_get_422_not_500(api: Api):
         {"expected_version": 99999999999999999999},
     )
     assert r.status_code == 422 and "expected_version" in r.json()["detail"], r.text
+
+
+async def test_a_case_too_large_for_temporal_is_refused_before_it_is_started(api: Api):
+    # A case file under the 2 MiB cap whose case, written as JSON, is over 1 MiB: Temporal
+    # carries the case in the workflow's input, the drafted event and the state (its limit
+    # is 2 MB a payload), so it is refused at the door, not stalled in a workflow.
+    papers = "".join(f"  - {'Paper ' * 80}{i}\n" for i in range(2500))
+    text = METTRACE.replace("background_papers: []\n", "background_papers:\n" + papers, 1)
+    assert text != METTRACE and len(text.encode()) < MAX_CASE_FILE_BYTES
+    status, body = await _upload(api, text)
+    assert status == 422, body
+    assert body["detail"].startswith("case: ") and "a case takes at most 1048576" in body["detail"]
+    assert api.store.read_all() == []
+    # Revising a case through the API takes the same size (the body cap is the case file's).
+    _, created = await _upload(api)
+    case = parse_case(text, "big.yaml").model_dump(mode="json")
+    r = await api.post("ollie.lane", f"/cases/{created['case_id']}/actions/revise", {"case": case})
+    assert r.status_code == 422 and r.json()["detail"].startswith("case: "), r.text
+    assert len(api.store.read_stream(created["case_id"])) == 1
