@@ -94,15 +94,22 @@ def _dates(value: Any, path: str) -> Iterator[tuple[str, date]]:
             yield from _dates(item, at(i))
 
 
-def dates_outside(
+def date_problems(
     value: Any, earliest: date = EARLIEST_DATE, latest: date = LATEST_DATE, *, path: str = ""
-) -> list[str]:
-    """Every date in `value` (a model, dict or list, walked through) outside the window, as
-    a message naming its dotted path: `time_sensitivity.required_by: 9999-12-31 is outside
-    the dates Ratify accepts (1990-01-01 to 2100-12-31)`. Empty when every date is inside."""
+) -> list[tuple[str, str]]:
+    """Every date in `value` (a model, dict or list, walked through) outside the window:
+    (its dotted path, the rule it breaks). Empty when every date is inside."""
     window = describe_window(earliest, latest)
     return [
-        f"{where or 'date'}: {day.isoformat()} is outside the dates Ratify accepts ({window})"
+        (where or "date", f"{day.isoformat()} is outside the dates Ratify accepts ({window})")
         for where, day in _dates(value, path)
         if not earliest <= day <= latest
     ]
+
+
+def dates_outside(
+    value: Any, earliest: date = EARLIEST_DATE, latest: date = LATEST_DATE, *, path: str = ""
+) -> list[str]:
+    """`date_problems` as messages naming the field: `time_sensitivity.required_by:
+    9999-12-31 is outside the dates Ratify accepts (1990-01-01 to 2100-12-31)`."""
+    return [f"{where}: {rule}" for where, rule in date_problems(value, earliest, latest, path=path)]

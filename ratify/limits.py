@@ -22,7 +22,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from domain.bounds import EARLIEST_DATE, LATEST_DATE, dates_outside
+from domain.bounds import EARLIEST_DATE, LATEST_DATE, date_problems, dates_outside
+from domain.case import Case
+from domain.casefile import CaseFileError, CaseFileProblem
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -225,6 +227,13 @@ class DateWindow:
     def problems(self, value: Any, path: str = "") -> list[str]:
         """Each date in `value` outside the window, naming its field and the window."""
         return dates_outside(value, self.earliest, self.latest, path=path)
+
+    def check_case_file(self, case: Case, source: str | None) -> None:
+        """Raise `CaseFileError` (the case file's own refusal) naming each date of a case
+        read from a file that lies outside the window."""
+        found = date_problems(case, self.earliest, self.latest)
+        if found:
+            raise CaseFileError([CaseFileProblem(p, rule) for p, rule in found], source)
 
 
 def default_window() -> DateWindow:

@@ -193,6 +193,7 @@ def create_app(services: Services) -> FastAPI:
         try:
             # In a worker thread: a 2 MiB YAML file takes a second or two to parse.
             case = await run_in_threadpool(parse_case, content, filename)
+            services.window.check_case_file(case, filename)
         except CaseFileError as exc:
             raise Refusal(422, "invalid_case_file", str(exc)) from None
         except ValueError as exc:  # a file name that says neither YAML nor JSON

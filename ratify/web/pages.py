@@ -500,6 +500,10 @@ async def new_case(request: Request, who: Who) -> Response:
     try:
         # In a worker thread: a large YAML file takes a while to parse.
         case = await run_in_threadpool(_parse, *await _case_file_text(form))
+        try:
+            _services(request).window.check_case_file(case, None)
+        except CaseFileError as exc:
+            raise Refusal(422, "invalid_case_file", str(exc)) from None
         created = await ops.start_case(_services(request), who.principal, case, case_id)
     except Refusal as exc:
         context = _context(request, "New case", case_id=case_id or "", error=exc.message)

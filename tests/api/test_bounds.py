@@ -42,10 +42,17 @@ def _with_required_by(day: str) -> str:
 
 async def test_a_date_outside_the_window_is_refused_naming_the_field_and_the_window(api: Api):
     status, body = await _upload(api, _with_required_by("9999-12-31"))
-    assert status == 422, body
+    assert status == 422 and body["code"] == "invalid_case_file", body
     assert body["detail"] == (
-        f"time_sensitivity.required_by: 9999-12-31 is outside the dates Ratify accepts ({WINDOW})"
+        "case file 'mettrace.yaml' is not valid (1 problem):\n"
+        f"  time_sensitivity.required_by: 9999-12-31 is outside the dates Ratify accepts ({WINDOW})"
     )
+    assert api.store.read_all() == []
+    # A case sent as JSON: the same rule.
+    case = parse_case(_with_required_by("2101-01-01"), "m.yaml").model_dump(mode="json")
+    r = await api.post("ollie.lane", "/cases", {"case": case})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"].startswith("time_sensitivity.required_by: 2101-01-01 is outside")
     assert api.store.read_all() == []
 
     status, body = await _upload(api)

@@ -366,6 +366,8 @@ async def test_a_case_cannot_take_a_name_ratify_gives_another_cases_streams(stac
     states = check_store(stack.store)
     assert list(states) == [victim]
     r = await stack.http.post(
-        "/cases", json={"case": {"title": "x"}, "case_id": "bad\u0085id"}, headers=headers
+        "/cases",
+        json={"case": {"title": "x"}, "case_id": "bad\u0085id"},
+        headers=stack.auth("ollie.lane"),
     )
     assert r.status_code == 422
