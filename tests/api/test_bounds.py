@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from domain.casefile import parse_case
 from ratify.limits import MAX_CASE_FILE_BYTES, MAX_JSON_BYTES, DateWindow
 from tests.api.conftest import Api
@@ -258,3 +260,30 @@ async def test_a_case_too_large_for_temporal_is_refused_before_it_is_started(api
     r = await api.post("ollie.lane", f"/cases/{created['case_id']}/actions/revise", {"case": case})
     assert r.status_code == 422 and r.json()["detail"].startswith("case: "), r.text
     assert len(api.store.read_stream(created["case_id"])) == 1
+
+
+def test_the_window_of_dates_comes_from_the_settings(monkeypatch: pytest.MonkeyPatch):
+    from ratify.limits import default_window
+    from ratify.settings import Settings
+
+    assert default_window() == DateWindow(date(1990, 1, 1), date(2100, 12, 31))
+    monkeypatch.setenv("RATIFY_EARLIEST_DATE", "2000-01-01")
+    monkeypatch.setenv("RATIFY_LATEST_DATE", "2050-12-31")
+    assert default_window() == DateWindow(date(2000, 1, 1), date(2050, 12, 31))
+    monkeypatch.setenv("RATIFY_LATEST_DATE", "1999-12-31")
+    with pytest.raises(ValueError, match="RATIFY_LATEST_DATE must be after"):
+        Settings()
+    monkeypatch.setenv("RATIFY_LATEST_DATE", "9999-12-31")
+    with pytest.raises(ValueError, match="between 1900 and 2999"):
+        Settings()
+
+
+def test_json_depth_is_counted_without_parsing():
+    from ratify.limits import json_depth_exceeds, json_problem
+
+    assert not json_depth_exceeds(b'{"a": [1, {"b": "[[[[[[[[[["}]}', 3)
+    assert json_depth_exceeds(b'{"a": [1, {"b": [[]]}]}', 4)
+    assert json_problem(b'{"a": "\\"[[[[["}') is None
+    started = time.monotonic()
+    assert json_problem(b"[" * 1_000_000) == "body: JSON nested deeper than 32 levels"
+    assert time.monotonic() - started < 1.0
