@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from domain.bounds import MAX_IDENTIFIER
 from domain.case import Case
 from domain.casefile import CaseFileError, parse_case
+from domain.money import MAX_AMOUNT
 from domain.roles import Role
 from eventstore.digest import Digest
 from ratify.api import audit_steps, steps
@@ -203,14 +204,14 @@ def create_app(services: Services) -> FastAPI:
     @app.get("/cases", tags=["cases"])
     async def list_cases(
         me: Me,
-        stage: str | None = None,
-        reference: str | None = None,
+        stage: Annotated[str | None, Query(max_length=50)] = None,
+        reference: Annotated[str | None, Query(max_length=50)] = None,
         title: Annotated[str | None, Query(max_length=200)] = None,
         submitted_from: date | None = None,
         submitted_to: date | None = None,
         required_by_before: date | None = None,
-        min_amount: Decimal | None = None,
-        max_amount: Decimal | None = None,
+        min_amount: Annotated[Decimal | None, Query(ge=0, le=MAX_AMOUNT)] = None,
+        max_amount: Annotated[Decimal | None, Query(ge=0, le=MAX_AMOUNT)] = None,
         limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = queries.DEFAULT_PAGE,
         cursor: Cursor = None,
         offset: Annotated[

@@ -235,6 +235,14 @@ async def test_absurd_read_parameters_get_422_not_500(api: Api):
         assert r.status_code == 422, (params, r.text)
     r = await api.get("aud.ann", f"/cases/{case_id}", params={"version": "1"})
     assert r.status_code == 200, r.text
+    for params in [
+        {"min_amount": "1e999999"},
+        {"max_amount": "-1"},
+        {"stage": "x" * 51},
+        {"reference": "PCD " + "9" * 60},
+    ]:
+        r = await api.get("aud.ann", "/cases", params=params)
+        assert r.status_code == 422 and next(iter(params)) in r.json()["detail"], (params, r.text)
     r = await api.post(
         "ollie.lane",
         f"/cases/{case_id}/actions/submit",
