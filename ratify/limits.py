@@ -116,6 +116,10 @@ class _TooLarge(Exception):
     pass
 
 
+class _Disconnected(Exception):
+    pass
+
+
 async def _refuse(send: Send, status: int, code: str, detail: str) -> None:
     body = json.dumps({"code": code, "detail": detail}).encode()
     await send(
@@ -161,6 +165,8 @@ class BodyLimitMiddleware:
         except _TooLarge:
             await _refuse(send, 413, "too_large", too_large)
             return
+        except _Disconnected:  # the client went before its body was whole: nothing to do
+            return
         if body and _expects_json(path):
             media = _media(headers)
             if not _JSON_MEDIA.match(media):
@@ -184,13 +190,14 @@ class BodyLimitMiddleware:
 
 
 async def _read(receive: Receive, limit: int) -> bytes:
-    """The whole body, refused (`_TooLarge`) as soon as it passes `limit` bytes."""
+    """The whole body, refused (`_TooLarge`) as soon as it passes `limit` bytes; a client
+    that disconnects before the end is `_Disconnected` (a partial body is never used)."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise _Disconnected
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

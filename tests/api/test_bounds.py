@@ -9,11 +9,12 @@ and nothing is written on a refusal.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+from starlette.types import Message, Receive, Scope, Send
 
 from domain.casefile import parse_case
 from ratify.limits import MAX_CASE_FILE_BYTES, MAX_JSON_BYTES, DateWindow
@@ -295,3 +296,34 @@ def test_json_depth_is_counted_without_parsing():
     started = time.monotonic()
     assert json_problem(b"[" * 1_000_000) == "body: JSON nested deeper than 32 levels"
     assert time.monotonic() - started < 1.0
+
+
+async def test_a_body_cut_short_by_a_disconnect_is_never_used():
+    from ratify.limits import BodyLimitMiddleware
+
+    called: list[bytes] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        called.append((await receive())["body"])
+
+    messages: Iterator[Message] = iter(
+        [
+            {"type": "http.request", "body": b"title: half a ca", "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive() -> Message:
+        return next(messages)
+
+    async def send(message: Message) -> None:
+        raise AssertionError(f"nothing is sent to a client that has gone: {message}")
+
+    scope: Scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/cases/upload",
+        "headers": [(b"content-type", b"text/plain")],
+    }
+    await BodyLimitMiddleware(app)(scope, receive, send)
+    assert called == []
