@@ -12,9 +12,14 @@ them: a case stored before a rule existed must keep loading and replaying.
   No `/` (a case id with one could never be reached again through a URL), no NUL or other
   control character (PostgreSQL cannot store NUL, so the read views would stop on it),
   at most 80 characters.
-- **Texts**: the case file's texts are bounded in `domain.case` (`Text`, 20,000
-  characters; `ShortText`, 500); the steps' texts use `BoundedText` and `BoundedShortText`
-  below, at the same bounds as the events they become.
+- **Texts and lists**: the case file's texts are bounded in `domain.case` (`Text`, 20,000
+  characters; `ShortText`, 500); the steps' texts and lists (`workflows.messages`) use
+  `BoundedText`, `BoundedShortText`, `BoundedId` and `bounded_list` below.
+
+The steps' bounds hold *at the edge only*: a message validated with `EDGE` as its pydantic
+validation context (`model_validate(data, context=EDGE)`, as the API does) is refused
+beyond them; the same message decoded by a workflow (no context) is not. So a step a
+workflow accepted before a bound existed still loads when its history is replayed.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ValidationInfo
+from pydantic_core import PydanticCustomError
 
 #: The default window of the dates a person can write (both ends included).
 EARLIEST_DATE = date(1990, 1, 1)
@@ -44,6 +50,17 @@ MAX_TEXT = 20_000
 MAX_SHORT_TEXT = 500
 #: The most items of a list a person sends in one step (reasons, sections, redactions).
 MAX_ITEMS = 100
+#: The longest id that names a case or a meeting in a step (a stream id's longest).
+MAX_ID_IN_STEP = 200
+
+#: The validation context under which the steps' bounds are enforced (the front doors').
+EDGE: dict[str, bool] = {"ratify.edge": True}
+
+
+def at_edge(info: ValidationInfo) -> bool:
+    """Whether this validation runs at the edge (`EDGE`), where the bounds hold."""
+    context = info.context
+    return isinstance(context, dict) and context.get("ratify.edge") is True
 
 
 def check_identifier(value: str, field: str) -> str:
@@ -55,18 +72,43 @@ def check_identifier(value: str, field: str) -> str:
     return value
 
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("text cannot contain the NUL character (U+0000)")
-    return value
+def _text_bound(limit: int) -> AfterValidator:
+    def check(value: str, info: ValidationInfo) -> str:
+        if at_edge(info):
+            if len(value) > limit:
+                raise PydanticCustomError(
+                    "string_too_long",
+                    "String should have at most {max_length} characters",
+                    {"max_length": limit},
+                )
+            if "\x00" in value:
+                raise PydanticCustomError(
+                    "nul_character", "text cannot contain the NUL character (U+0000)"
+                )
+        return value
+
+    return AfterValidator(check)
 
 
-#: A text of a step: at most `MAX_TEXT` characters, no NUL.
-BoundedText = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_no_nul)]
-#: A short text of a step: at most `MAX_SHORT_TEXT` characters, no NUL.
-BoundedShortText = Annotated[str, Field(max_length=MAX_SHORT_TEXT), AfterValidator(_no_nul)]
-#: An identifier a person chose (a meeting id in a step).
-Identifier = Annotated[str, Field(max_length=MAX_IDENTIFIER), AfterValidator(_no_nul)]
+def bounded_list(limit: int = MAX_ITEMS) -> AfterValidator:
+    """At the edge, a list of at most `limit` items (use in `Annotated[list[...], ...]`)."""
+
+    def check(value: list[Any], info: ValidationInfo) -> list[Any]:
+        if at_edge(info) and len(value) > limit:
+            raise PydanticCustomError(
+                "too_long", "List should have at most {max_length} items", {"max_length": limit}
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+#: A text of a step: at the edge, at most `MAX_TEXT` characters and no NUL.
+BoundedText = Annotated[str, _text_bound(MAX_TEXT)]
+#: A short text of a step: at the edge, at most `MAX_SHORT_TEXT` characters and no NUL.
+BoundedShortText = Annotated[str, _text_bound(MAX_SHORT_TEXT)]
+#: The id of a case or a meeting named in a step: at the edge, at most 200 characters.
+BoundedId = Annotated[str, _text_bound(MAX_ID_IN_STEP)]
 
 
 def describe_window(earliest: date, latest: date) -> str:

@@ -4,20 +4,21 @@ Every approver action is one pydantic model naming the actor. `expected_version`
 given, is the case version the person was looking at: if the case has moved on since, the
 action is refused as stale instead of being applied to something they have not seen.
 
-Every text and list a person sends in a step is bounded here (`domain.bounds`), at the
-bounds of the event it becomes, so the API refuses an oversized step (422 naming the field)
-before it reaches Temporal, and every step a workflow ever accepted still loads on replay.
+Every text and list a person sends in a step is bounded here (`domain.bounds`), and the
+API validates each step with the `EDGE` context, so it refuses an oversized step (422 naming
+the field) before it reaches Temporal. A workflow decodes its steps without that context:
+every step a workflow ever accepted still loads when its history is replayed.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.bounds import MAX_ITEMS, BoundedShortText, BoundedText
+from domain.bounds import BoundedId, BoundedShortText, BoundedText, bounded_list
 from domain.case import BoardName, Case
 from domain.events import BoardAdvice, Event, Redaction, decode, encode
 from domain.roles import Actor, AdviceArea, Role
@@ -68,13 +69,13 @@ class Withdraw(Action):
 
 
 class PlaceOnAgenda(Action):
-    meeting_id: str = Field(max_length=200)
+    meeting_id: BoundedId
     meeting_date: date
     board: BoardName
 
 
 class RecordBoardAdvice(Action):
-    meeting_id: str = Field(max_length=200)
+    meeting_id: BoundedId
     advice: BoardAdvice
     conditions: BoundedText | None = None
     comment: BoundedText | None = None
@@ -91,8 +92,8 @@ class SignOff(Action):
 
 class RequestChanges(Action):
     area: AdviceArea
-    reasons: list[BoundedText] = Field(max_length=MAX_ITEMS)
-    sections: list[BoundedShortText] = Field(default_factory=list, max_length=MAX_ITEMS)
+    reasons: Annotated[list[BoundedText], bounded_list()]
+    sections: Annotated[list[BoundedShortText], bounded_list()] = Field(default_factory=list)
 
 
 class AdviceNotRequired(Action):
@@ -105,7 +106,7 @@ class ConsultChiefExecutive(Action):
 
 
 class ChiefExecutiveSendBack(Action):
-    reasons: list[BoundedText] = Field(max_length=MAX_ITEMS)
+    reasons: Annotated[list[BoundedText], bounded_list()]
 
 
 class DeclareInterests(Action):
@@ -132,7 +133,7 @@ class Part2Outcome(Action):
 
     outcome: str = Field(pattern="^(publish|redact|extend)$")
     reason: BoundedText
-    redactions: list[Redaction] = Field(default_factory=list, max_length=MAX_ITEMS)
+    redactions: Annotated[list[Redaction], bounded_list()] = Field(default_factory=list)
     new_review_date: date | None = None
 
 
@@ -266,11 +267,11 @@ class MeetingInput(_Message):
 
 
 class AddToAgenda(Action):
-    case_id: str = Field(max_length=200)
+    case_id: BoundedId
 
 
 class RecordCaseAdvice(Action):
-    case_id: str = Field(max_length=200)
+    case_id: BoundedId
     advice: BoardAdvice
     conditions: BoundedText | None = None
     comment: BoundedText | None = None

@@ -29,7 +29,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.notify import notification_stream
-from domain.bounds import check_identifier
+from domain.bounds import EDGE, check_identifier
 from domain.case import Case
 from domain.clock import london_date
 from domain.roles import Actor, AdviceArea, Role
@@ -368,7 +368,7 @@ async def act(
     role = role or default_role or role_for(action, fields, services, case_id)
     actor = acting(me, role, on_behalf_of)
     try:
-        message = message_type.model_validate({**fields, "actor": actor})
+        message = message_type.model_validate({**fields, "actor": actor}, context=EDGE)
     except ValidationError as exc:
         raise Refusal(422, "invalid", problems(exc)) from None
     check_dates(services, message)
@@ -489,7 +489,7 @@ async def meeting_action(
     update, message_type = MEETING_ACTIONS[action]
     actor = acting(me, Role.BOARD_SECRETARIAT, None)
     try:
-        message = message_type.model_validate({**fields, "actor": actor})
+        message = message_type.model_validate({**fields, "actor": actor}, context=EDGE)
     except ValidationError as exc:
         raise Refusal(422, "invalid", problems(exc)) from None
     check_dates(services, message)

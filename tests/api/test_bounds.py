@@ -327,3 +327,20 @@ async def test_a_body_cut_short_by_a_disconnect_is_never_used():
     }
     await BodyLimitMiddleware(app)(scope, receive, send)
     assert called == []
+
+
+def test_the_steps_bounds_hold_at_the_edge_and_never_on_replay():
+    """A workflow decodes its steps without the edge's context: a step it accepted before
+    the bounds existed (150 reasons, say) still loads when its history is replayed."""
+    from domain.bounds import EDGE
+    from tests import factories as f
+    from workflows import messages as m
+
+    data = {"actor": f.FINANCE, "area": "finance", "reasons": ["Too costly."] * 150}
+    assert len(m.RequestChanges.model_validate(data).reasons) == 150
+    with pytest.raises(ValueError, match="List should have at most 100 items"):
+        m.RequestChanges.model_validate(data, context=EDGE)
+    long = {"actor": f.OFFICER, "case_id": "c" * 300}
+    assert m.AddToAgenda.model_validate(long).case_id == "c" * 300
+    with pytest.raises(ValueError, match="at most 200 characters"):
+        m.AddToAgenda.model_validate(long, context=EDGE)
