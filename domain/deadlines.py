@@ -6,6 +6,12 @@ before the date (England and Wales bank holidays excluded); the escalation to th
 executive's office at 09:00 on the day itself; the deadline is missed at midnight at the end
 of the day, London time. The decision workflow sleeps until each step in turn, and moves its
 timers when the date changes.
+
+Defensive: a date the arithmetic cannot handle (9999-12-31 has no next day; a date in the
+first days of year 1 has no working days before it) gives no schedule at all, never an
+exception: inside the workflow an exception would fail every workflow task, and the case
+would answer no step again. People cannot write such dates any more (`domain.bounds`), but
+cases stored before the window existed may hold them.
 """
 
 from __future__ import annotations
@@ -42,7 +48,15 @@ def _london(day: date, at: time) -> datetime:
 
 
 def deadline_schedule(required_by: date, reminder_days: list[int]) -> list[DeadlineStep]:
-    """Every step for a required-by date, in time order."""
+    """Every step for a required-by date, in time order; none for a date the arithmetic
+    cannot handle (see the module's docstring)."""
+    try:
+        return _schedule(required_by, reminder_days)
+    except (OverflowError, ValueError):
+        return []
+
+
+def _schedule(required_by: date, reminder_days: list[int]) -> list[DeadlineStep]:
     steps = [
         DeadlineStep(
             kind=DeadlineStepKind.REMINDER,

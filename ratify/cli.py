@@ -162,11 +162,24 @@ def _directory(ctx: typer.Context) -> Iterator[Directory]:
         engine.dispose()
 
 
+def _window() -> Any:
+    """The window of dates a person can write (the settings', else the default one)."""
+    from ratify.limits import DateWindow, default_window
+
+    try:
+        return default_window()
+    except ValueError:  # the settings do not load: the API will say so; keep the default
+        return DateWindow()
+
+
 def _parse_date(value: str, option: str) -> date:
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         _fail(f"{option}: {value!r} is not a date: write it as YYYY-MM-DD")
+    for problem in _window().problems(day):
+        _fail(f"{option}: {problem.removeprefix('date: ')}")
+    return day
 
 
 PIPE_WIDTH = 160
@@ -895,6 +908,8 @@ def _parse_instant(value: str, option: str) -> datetime:
         _fail(f"{option}: {value!r} is not an ISO date and time, e.g. 2019-12-13T17:00:00Z")
     if when.tzinfo is None or when.utcoffset() is None:
         _fail(f"{option}: give a timezone, e.g. 2019-12-13T17:00:00Z or +01:00")
+    for problem in _window().problems(when):
+        _fail(f"{option}: {problem.removeprefix('date: ')}")
     return when
 
 
@@ -1791,6 +1806,8 @@ def audit_reconcile(
             typer.echo(f"NO WORKFLOW: case {case_id} is stored but has no workflow")
         for workflow_id in report.workflows_without_case:
             typer.echo(f"NO CASE: workflow {workflow_id} has no stored case")
+        for unqueried in report.not_queried:
+            typer.echo(f"NOT QUERIED: {unqueried}")
         if report.ok:
             typer.echo("ok: the workflows agree with the record")
     if not report.ok:

@@ -9,7 +9,11 @@ compares them and reports:
   of its stored events, one per differing leaf, named by its dotted path in the state's
   JSON form (`case.title`, `signoffs.finance.note`, `recused.0.user_id`);
 - each stored case with no workflow at all;
-- each DecisionWorkflow with no stored case.
+- each DecisionWorkflow with no stored case;
+- each running case whose workflow could not be queried (a workflow whose task keeps
+  failing, a worker that does not answer in `QUERY_TIMEOUT`), named with the kind of error
+  only (an error's text could quote the case, Part 2 included); the other cases are still
+  reconciled.
 
 Only running workflows are compared field by field. A closed workflow (approved, declined,
 withdrawn, or failed) is only checked to exist: after approval the Part 2 review workflow
@@ -37,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -57,6 +62,8 @@ DECISION_WORKFLOWS_QUERY = f'WorkflowType = "{DECISION_WORKFLOW_TYPE}"'
 #: between looks (seconds).
 ATTEMPTS = 5
 WAIT = 0.5
+#: How long one query of a workflow may take before the case is reported as not queried.
+QUERY_TIMEOUT = timedelta(seconds=10)
 
 
 class _Result(BaseModel):
@@ -80,6 +87,17 @@ class Difference(_Result):
         return f"{self.case_id}: {self.field}: workflow {self.workflow}, stored {self.stored}"
 
 
+class Unqueried(_Result):
+    """A running case whose workflow could not be queried, and the kind of error (its
+    type, never its text)."""
+
+    case_id: str
+    error: str
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: its workflow could not be queried ({self.error})"
+
+
 class ReconcileReport(_Result):
     """What `reconcile` found; `ok` when the workflows and the store agree."""
 
@@ -90,10 +108,17 @@ class ReconcileReport(_Result):
     differences: list[Difference]
     cases_without_workflow: list[str]
     workflows_without_case: list[str]
+    #: Running cases whose workflow did not answer its query (not compared).
+    not_queried: list[Unqueried] = []
 
     @property
     def ok(self) -> bool:
-        return not (self.differences or self.cases_without_workflow or self.workflows_without_case)
+        return not (
+            self.differences
+            or self.cases_without_workflow
+            or self.workflows_without_case
+            or self.not_queried
+        )
 
     def __str__(self) -> str:
         lines = [
@@ -103,6 +128,7 @@ class ReconcileReport(_Result):
         lines += [f"  difference {d}" for d in self.differences]
         lines += [f"  stored case with no workflow: {c}" for c in self.cases_without_workflow]
         lines += [f"  workflow with no stored case: {w}" for w in self.workflows_without_case]
+        lines += [f"  not queried: {u}" for u in self.not_queried]
         return "\n".join(lines)
 
 
@@ -199,14 +225,22 @@ async def _status(client: Client, case_id: str) -> WorkflowExecutionStatus | Non
 
 
 async def _compare(
-    client: Client, journal: CaseJournal, case_id: str, *, attempts: int, wait: float
+    client: Client,
+    journal: CaseJournal,
+    case_id: str,
+    *,
+    attempts: int,
+    wait: float,
+    query_timeout: timedelta,
 ) -> list[Difference]:
     """The differences of a running case, re-checked while its store is ahead of it."""
     handle = client.get_workflow_handle_for(DecisionWorkflow.run, case_id)
     for attempt in range(1, max(attempts, 1) + 1):
         # The workflow first, the store after: the store never goes back, so equal
         # versions mean the same events on both sides.
-        view: m.StateView = await handle.query(DecisionWorkflow.state_view)
+        view: m.StateView = await handle.query(
+            DecisionWorkflow.state_view, rpc_timeout=query_timeout
+        )
         stored = journal.history(case_id).state
         # Only a store ahead is a commit in flight; a workflow ahead of its store is not
         # something waiting would mend (events lost from the store).
@@ -228,6 +262,7 @@ async def reconcile(
     workflow_ids: Iterable[str] | None = None,
     attempts: int = ATTEMPTS,
     wait: float = WAIT,
+    query_timeout: timedelta = QUERY_TIMEOUT,
 ) -> ReconcileReport:
     """Compare every stored case with its DecisionWorkflow, and each side's ids with the other's.
 
@@ -242,14 +277,26 @@ async def reconcile(
     cases = case_ids(store)
     found: list[Difference] = []
     without_workflow: list[str] = []
+    not_queried: list[Unqueried] = []
     compared = 0
     for case_id in cases:
         status = await _status(client, case_id)
         if status is None:
             without_workflow.append(case_id)
         elif status is WorkflowExecutionStatus.RUNNING:
+            try:
+                found += await _compare(
+                    client,
+                    journal,
+                    case_id,
+                    attempts=attempts,
+                    wait=wait,
+                    query_timeout=query_timeout,
+                )
+            except Exception as exc:  # one case that cannot be queried must not stop the rest
+                not_queried.append(Unqueried(case_id=case_id, error=_kind(exc)))
+                continue
             compared += 1
-            found += await _compare(client, journal, case_id, attempts=attempts, wait=wait)
 
     listed = await decision_workflow_ids(client) if workflow_ids is None else list(workflow_ids)
     stored_cases = set(cases)
@@ -264,4 +311,18 @@ async def reconcile(
         differences=found,
         cases_without_workflow=without_workflow,
         workflows_without_case=sorted(orphans),
+        not_queried=not_queried,
     )
+
+
+def _kind(exc: BaseException) -> str:
+    """The kind of a query's failure, for the report: its type and, for an RPC error, its
+    status code; never the message, which may quote the case."""
+    kind = type(exc).__name__
+    status = getattr(exc, "status", None)
+    if isinstance(exc, RPCError) and status is not None:
+        return f"{kind} {status.name}"
+    cause = exc.__cause__
+    if cause is not None and cause is not exc:
+        return f"{kind} ({type(cause).__name__})"
+    return kind

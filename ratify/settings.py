@@ -7,6 +7,7 @@ to the cluster's frontend.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -14,6 +15,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.converter import DataConverter
 
+from domain.bounds import EARLIEST_DATE, LATEST_DATE
 from ratify.payloads import data_converter, parse_keys
 from workflows.messages import Settings as WorkflowSettings
 
@@ -42,6 +44,10 @@ class Settings(BaseSettings):
     alternate_decision_maker: str = "alternate.decision.maker"
     #: The first PCD number to allocate on a new store.
     first_reference: int = Field(default=1, ge=1)
+    #: The window of the dates a person can write (required-by, review, meeting, delegation
+    #: dates, `as_of`...): anything outside is refused at the API, pages and CLI with 422.
+    earliest_date: date = EARLIEST_DATE
+    latest_date: date = LATEST_DATE
     #: Migrate the event store when the worker starts (embedded use). Production runs
     #: migrations as a job instead and sets this to false.
     migrate_on_start: bool = True
@@ -180,6 +186,16 @@ class Settings(BaseSettings):
         """The converter every Temporal client of Ratify uses (encrypting with keys)."""
         keys = self.payload_keys.get_secret_value() if self.payload_keys is not None else None
         return data_converter(keys)
+
+    @model_validator(mode="after")
+    def _date_window(self) -> Settings:
+        if self.latest_date <= self.earliest_date:
+            raise ValueError("RATIFY_LATEST_DATE must be after RATIFY_EARLIEST_DATE")
+        if self.earliest_date.year < 1900 or self.latest_date.year > 2999:
+            raise ValueError(
+                "RATIFY_EARLIEST_DATE and RATIFY_LATEST_DATE must lie between 1900 and 2999"
+            )
+        return self
 
     @model_validator(mode="after")
     def _oidc_complete(self) -> Settings:

@@ -3,16 +3,22 @@
 Every approver action is one pydantic model naming the actor. `expected_version`, when
 given, is the case version the person was looking at: if the case has moved on since, the
 action is refused as stale instead of being applied to something they have not seen.
+
+Every text and list a person sends in a step is bounded here (`domain.bounds`), and the
+API validates each step with the `EDGE` context, so it refuses an oversized step (422 naming
+the field) before it reaches Temporal. A workflow decodes its steps without that context:
+every step a workflow ever accepted still loads when its history is replayed.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.bounds import BoundedId, BoundedShortText, BoundedText, bounded_list
 from domain.case import BoardName, Case
 from domain.events import BoardAdvice, Event, Redaction, decode, encode
 from domain.roles import Actor, AdviceArea, Role
@@ -51,7 +57,7 @@ class Action(_Message):
 
 class Revise(Action):
     case: Case
-    note: str | None = None
+    note: BoundedText | None = None
 
 
 class Submit(Action):
@@ -59,75 +65,75 @@ class Submit(Action):
 
 
 class Withdraw(Action):
-    reason: str
+    reason: BoundedText
 
 
 class PlaceOnAgenda(Action):
-    meeting_id: str
+    meeting_id: BoundedId
     meeting_date: date
     board: BoardName
 
 
 class RecordBoardAdvice(Action):
-    meeting_id: str
+    meeting_id: BoundedId
     advice: BoardAdvice
-    conditions: str | None = None
-    comment: str | None = None
+    conditions: BoundedText | None = None
+    comment: BoundedText | None = None
 
 
 class AgreeExtremis(Action):
-    reason: str
+    reason: BoundedText
 
 
 class SignOff(Action):
     area: AdviceArea
-    comment: str | None = None
+    comment: BoundedText | None = None
 
 
 class RequestChanges(Action):
     area: AdviceArea
-    reasons: list[str]
-    sections: list[str] = Field(default_factory=list)
+    reasons: Annotated[list[BoundedText], bounded_list()]
+    sections: Annotated[list[BoundedShortText], bounded_list()] = Field(default_factory=list)
 
 
 class AdviceNotRequired(Action):
     area: AdviceArea
-    reason: str
+    reason: BoundedText
 
 
 class ConsultChiefExecutive(Action):
-    comment: str | None = None
+    comment: BoundedText | None = None
 
 
 class ChiefExecutiveSendBack(Action):
-    reasons: list[str]
+    reasons: Annotated[list[BoundedText], bounded_list()]
 
 
 class DeclareInterests(Action):
     has_interest: bool
-    details: str | None = None
+    details: BoundedText | None = None
 
 
 class Decide(Action):
     approve: bool
-    comment: str | None = None
+    comment: BoundedText | None = None
 
 
 class ChangeRequiredBy(Action):
     required_by: date | None
-    reason: str
+    reason: BoundedText
 
 
 class RecordIrregularity(Action):
-    description: str
+    description: BoundedText
 
 
 class Part2Outcome(Action):
     """The Part 2 review's outcome: publish in full, publish redacted, or extend."""
 
     outcome: str = Field(pattern="^(publish|redact|extend)$")
-    reason: str
-    redactions: list[Redaction] = Field(default_factory=list)
+    reason: BoundedText
+    redactions: Annotated[list[Redaction], bounded_list()] = Field(default_factory=list)
     new_review_date: date | None = None
 
 
@@ -261,14 +267,14 @@ class MeetingInput(_Message):
 
 
 class AddToAgenda(Action):
-    case_id: str
+    case_id: BoundedId
 
 
 class RecordCaseAdvice(Action):
-    case_id: str
+    case_id: BoundedId
     advice: BoardAdvice
-    conditions: str | None = None
-    comment: str | None = None
+    conditions: BoundedText | None = None
+    comment: BoundedText | None = None
 
 
 class CloseMeeting(Action):

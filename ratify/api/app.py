@@ -19,11 +19,13 @@ import structlog
 from fastapi import Body, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from domain.bounds import MAX_IDENTIFIER
 from domain.case import Case
 from domain.casefile import CaseFileError, parse_case
+from domain.money import MAX_AMOUNT
 from domain.roles import Role
 from eventstore.digest import Digest
 from ratify import delegations
@@ -42,6 +44,7 @@ from ratify.api.steps import (
 from ratify.api.views import case_view, event_data_view
 from ratify.audit import replay_workflows, workflow_ids
 from ratify.identity.service import IdentityError, NotPermitted, Principal
+from ratify.limits import BodyLimitMiddleware
 from ratify.observability.health import readiness
 from ratify.observability.http import RequestContextMiddleware
 from ratify.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -54,9 +57,13 @@ log = structlog.get_logger("ratify.api")
 # -- request bodies ------------------------------------------------------------------------
 
 
+#: The largest version number a read takes (a larger one is a 422, not a database error).
+MAX_VERSION = 2**31 - 1
+
+
 class NewCase(BaseModel):
     case: Case
-    case_id: str | None = None
+    case_id: str | None = Field(default=None, max_length=MAX_IDENTIFIER)
 
 
 class ActionBody(BaseModel):
@@ -67,8 +74,8 @@ class ActionBody(BaseModel):
     #: The role to act in, when the user holds several (own or delegated).
     role: Role | None = None
     #: The principal, when acting as a deputy and several people delegated the role.
-    on_behalf_of: str | None = None
-    expected_version: int | None = None
+    on_behalf_of: str | None = Field(default=None, max_length=200)
+    expected_version: int | None = Field(default=None, ge=0, le=MAX_VERSION)
 
 
 async def principal(
@@ -89,17 +96,17 @@ Me = Annotated[Principal, Depends(principal)]
 
 
 class NewMeeting(BaseModel):
-    meeting_id: str
-    board: str
+    meeting_id: str = Field(max_length=MAX_IDENTIFIER)
+    board: str = Field(max_length=10)
     meeting_date: date
 
 
 class NewDelegation(BaseModel):
-    deputy_id: str
+    deputy_id: str = Field(max_length=200)
     role: Role
     starts_on: date
     ends_on: date
-    reason: str
+    reason: str = Field(max_length=2000)
 
 
 class VerifyBody(BaseModel):
@@ -118,6 +125,8 @@ def create_app(services: Services) -> FastAPI:
         description="Approval workflows for formal decisions of the DMPC (MOPAC).",
     )
     app.state.services = services
+    # Body caps (413) and malformed JSON (400), per route, before routing and sign-in.
+    app.add_middleware(BodyLimitMiddleware)
     # X-Request-ID, the request context carried into workflows, access log, HTTP metrics.
     app.add_middleware(RequestContextMiddleware)
     # No cache keeps an answer that may carry Part 2 (all but the public register).
@@ -125,6 +134,8 @@ def create_app(services: Services) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+            return await _refusal(request, Refusal(400, "malformed", "body: not valid JSON"))
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}"
             for err in exc.errors()
@@ -187,7 +198,9 @@ def create_app(services: Services) -> FastAPI:
     ) -> dict[str, Any]:
         """Create a draft from a case file (YAML or JSON, the format of `examples/`)."""
         try:
-            case = parse_case(content, filename)
+            # In a worker thread: a 2 MiB YAML file takes a second or two to parse.
+            case = await run_in_threadpool(parse_case, content, filename)
+            services.window.check_case_file(case, filename)
         except CaseFileError as exc:
             raise Refusal(422, "invalid_case_file", str(exc)) from None
         except ValueError as exc:  # a file name that says neither YAML nor JSON
@@ -197,14 +210,14 @@ def create_app(services: Services) -> FastAPI:
     @app.get("/cases", tags=["cases"])
     async def list_cases(
         me: Me,
-        stage: str | None = None,
-        reference: str | None = None,
+        stage: Annotated[str | None, Query(max_length=50)] = None,
+        reference: Annotated[str | None, Query(max_length=50)] = None,
         title: Annotated[str | None, Query(max_length=200)] = None,
         submitted_from: date | None = None,
         submitted_to: date | None = None,
         required_by_before: date | None = None,
-        min_amount: Decimal | None = None,
-        max_amount: Decimal | None = None,
+        min_amount: Annotated[Decimal | None, Query(ge=0, le=MAX_AMOUNT)] = None,
+        max_amount: Annotated[Decimal | None, Query(ge=0, le=MAX_AMOUNT)] = None,
         limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = queries.DEFAULT_PAGE,
         cursor: Cursor = None,
         offset: Annotated[
@@ -217,6 +230,14 @@ def create_app(services: Services) -> FastAPI:
         A page of `limit` cases (at most 500) and `next`, the cursor of the next page (null
         on the last): pass it back as `cursor`, with the same filters, for the next page.
         """
+        steps.check_dates(
+            services,
+            {
+                "submitted_from": submitted_from,
+                "submitted_to": submitted_to,
+                "required_by_before": required_by_before,
+            },
+        )
         return await _read(
             queries.cases,
             services.engine,
@@ -235,13 +256,17 @@ def create_app(services: Services) -> FastAPI:
 
     @app.get("/cases/{case_id}", tags=["cases"])
     async def get_case(
-        me: Me, case_id: str, version: int | None = None, as_of: datetime | None = None
+        me: Me,
+        case_id: str,
+        version: Annotated[int | None, Query(ge=0, le=MAX_VERSION)] = None,
+        as_of: datetime | None = None,
     ) -> dict[str, Any]:
         """The case now, or as of a version or an instant; Part 2 only if cleared."""
         if version is None and as_of is None:
             return steps.current_state(services, case_id, me)
         if as_of is not None and as_of.tzinfo is None:
             raise Refusal(422, "invalid", "as_of: give a timezone, e.g. 2019-12-13T17:00:00Z")
+        steps.check_dates(services, as_of, "as_of")
         history = services.journal.history(case_id, to_version=version, as_of=as_of)
         if history.state.version == 0:
             raise Refusal(404, "not_found", f"case {case_id} had no events by then")
@@ -365,6 +390,7 @@ def create_app(services: Services) -> FastAPI:
     @app.post("/delegations", status_code=201, tags=["identity"])
     async def delegate(me: Me, body: NewDelegation) -> dict[str, Any]:
         """Let a named deputy act in one of my roles for a date range (out of office)."""
+        steps.check_dates(services, body)
         made = await run_in_threadpool(
             delegations.delegate,
             services.directory,
@@ -416,6 +442,7 @@ def create_app(services: Services) -> FastAPI:
     @app.get("/meetings", tags=["meetings"])
     async def list_meetings(me: Me, from_date: date | None = None) -> list[dict[str, Any]]:
         """Meetings and their agendas (from the read view), by date."""
+        steps.check_dates(services, from_date, "from_date")
         grouped: dict[str, dict[str, Any]] = {}
         for row in queries.meetings(services.engine, from_date=from_date):
             meeting = grouped.setdefault(
@@ -474,6 +501,7 @@ def create_app(services: Services) -> FastAPI:
         200), each with its reference, title, date signed and decision maker; the papers
         are at `/register/{reference}`. `next` is the cursor of the next (older) page, or
         null on the last: decisions published meanwhile never shift the pages. Public."""
+        steps.check_dates(services, {"signed_from": signed_from, "signed_to": signed_to})
         return await _read(
             queries.register,
             services.engine,

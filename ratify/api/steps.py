@@ -29,6 +29,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.notify import notification_stream
+from domain.bounds import EDGE, check_identifier
 from domain.case import Case
 from domain.clock import london_date
 from domain.roles import Actor, AdviceArea, Role
@@ -41,6 +42,7 @@ from ratify.api.oidc_login import OidcSignIn, default_oidc_sign_in
 from ratify.api.views import Viewer, case_view, has_confidential_part2, part2_clearance
 from ratify.identity.service import Directory, IdentityError, NotPermitted, Principal
 from ratify.journal import CaseHistory, CaseJournal
+from ratify.limits import MAX_CASE_JSON_BYTES, DateWindow, default_window
 from workflows import messages as m
 from workflows.decision import DecisionWorkflow
 from workflows.meeting import BoardMeetingWorkflow, meeting_workflow_id
@@ -73,6 +75,8 @@ class Services:
     oidc_sign_in: OidcSignIn | None = field(default_factory=default_oidc_sign_in)
     #: Called after an accepted action, so the read views catch up at once.
     after_write: Callable[[], None] | None = None
+    #: The dates a person can write. Default: from the environment's settings.
+    window: DateWindow = field(default_factory=default_window)
 
     def __post_init__(self) -> None:
         # Sessions are kept in the directory's database.
@@ -157,6 +161,25 @@ def role_for(action: str, fields: dict[str, Any], services: Services, case_id: s
             raise Refusal(422, "wrong_stage", "the case is not awaiting a decision")
         return state.decision_maker_role
     raise Refusal(422, "invalid", "role: say which of your roles you act in")
+
+
+def check_dates(services: Services, value: Any, path: str = "") -> None:
+    """The API's refusal (422) of any date in `value` outside the window, naming each."""
+    found = services.window.problems(value, path)
+    if found:
+        raise Refusal(422, "invalid", "; ".join(found))
+
+
+def check_case_size(case: Case, field: str = "case") -> None:
+    """The API's refusal (422) of a case too large for Temporal to carry."""
+    size = len(case.model_dump_json().encode())
+    if size > MAX_CASE_JSON_BYTES:
+        raise Refusal(
+            422,
+            "invalid",
+            f"{field}: {size} bytes once written as JSON; a case takes at most "
+            f"{MAX_CASE_JSON_BYTES} (shorten its texts or lists, or attach papers by name)",
+        )
 
 
 def problems(exc: ValidationError) -> str:
@@ -371,11 +394,13 @@ async def act(
     role = role or default_role or role_for(action, fields, services, case_id)
     actor = acting(me, role, on_behalf_of)
     try:
-        message = message_type.model_validate({**fields, "actor": actor})
+        message = message_type.model_validate({**fields, "actor": actor}, context=EDGE)
     except ValidationError as exc:
         raise Refusal(422, "invalid", problems(exc)) from None
+    check_dates(services, message)
     if isinstance(message, m.Revise):
         check_co_officers(services, message.case)
+        check_case_size(message.case)
     target = part2_review_id(case_id) if action == "review_part2" else case_id
     return await run_update(services, target, update, message, idempotency_key=idempotency_key)
 
@@ -409,6 +434,10 @@ RESERVED_PREFIXES = (
 def check_case_id(case_id: str) -> str:
     """A case id someone chose, or the API's refusal (422) naming the rule it breaks."""
     try:
+        check_identifier(case_id, "case_id")
+    except ValueError as exc:
+        raise Refusal(422, "invalid", str(exc)) from None
+    try:
         check_stream_id(case_id)
     except InvalidEvent as exc:
         raise Refusal(422, "invalid", f"case_id: {exc}") from None
@@ -428,6 +457,8 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
     officer = acting(me, Role.ORIGINATING_OFFICER, None)
     case_id = check_case_id(case_id) if case_id is not None else f"case-{uuid.uuid4().hex[:12]}"
     check_co_officers(services, case)
+    check_dates(services, case)
+    check_case_size(case)
     try:
         await services.client.start_workflow(
             DecisionWorkflow.run,
@@ -456,6 +487,11 @@ async def create_meeting(
 ) -> None:
     """`POST /meetings` of the API: start a board meeting's workflow."""
     actor = acting(me, Role.BOARD_SECRETARIAT, None)
+    try:
+        check_identifier(meeting_id, "meeting_id")
+    except ValueError as exc:
+        raise Refusal(422, "invalid", str(exc)) from None
+    check_dates(services, meeting_date, "meeting_date")
     try:
         params = m.MeetingInput(
             meeting_id=meeting_id, board=board, meeting_date=meeting_date, created_by=actor
@@ -496,9 +532,10 @@ async def meeting_action(
     update, message_type = MEETING_ACTIONS[action]
     actor = acting(me, Role.BOARD_SECRETARIAT, None)
     try:
-        message = message_type.model_validate({**fields, "actor": actor})
+        message = message_type.model_validate({**fields, "actor": actor}, context=EDGE)
     except ValidationError as exc:
         raise Refusal(422, "invalid", problems(exc)) from None
+    check_dates(services, message)
     handle = services.client.get_workflow_handle(meeting_workflow_id(meeting_id))
     try:
         result = await handle.execute_update(update, message)

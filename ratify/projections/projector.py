@@ -75,6 +75,19 @@ _ROLE_OF_DECISION_MAKER = {
 }
 
 
+def _no_nul(value: Any) -> Any:
+    """`value` with U+0000 in its texts replaced by U+FFFD. PostgreSQL cannot hold NUL in
+    text: one stored before the front doors refused it (a meeting id) stopped the projector
+    on every catch-up, and every view with it. The event keeps what was stored."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {k: _no_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nul(v) for v in value]
+    return value
+
+
 def is_case_event(record: StoredEvent) -> bool:
     """Whether a stored event belongs to a case stream (by its type), e.g. not a notification."""
     return (
@@ -357,17 +370,17 @@ class Projector:
         """Replace one case's rows in the views (inside the batch's transaction)."""
         for table in VIEW_TABLES:
             conn.execute(table.delete().where(table.c.case_id == case.case_id))
-        conn.execute(case_summaries.insert().values(case.summary))
+        conn.execute(case_summaries.insert().values(_no_nul(case.summary)))
         if case.tasks:
-            conn.execute(case_tasks.insert(), case.tasks)
+            conn.execute(case_tasks.insert(), _no_nul(case.tasks))
         if case.task_people:
-            conn.execute(case_task_people.insert(), case.task_people)
+            conn.execute(case_task_people.insert(), _no_nul(case.task_people))
         if case.participants:
-            conn.execute(case_participants.insert(), case.participants)
+            conn.execute(case_participants.insert(), _no_nul(case.participants))
         if case.register is not None:
-            conn.execute(register_entries.insert().values(case.register))
+            conn.execute(register_entries.insert().values(_no_nul(case.register)))
         if case.agenda:
-            conn.execute(agenda_items.insert(), case.agenda)
+            conn.execute(agenda_items.insert(), _no_nul(case.agenda))
 
     # -- running in the background -----------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ratify.api.steps import (
     act,
     acting,
+    check_dates,
     create_meeting,
     meeting_action,
     meeting_view,
@@ -18,6 +19,7 @@ from ratify.api.steps import (
 __all__ = [
     "act",
     "acting",
+    "check_dates",
     "create_meeting",
     "meeting_action",
     "meeting_view",

@@ -62,6 +62,7 @@ from ratify.identity.service import (
     Principal,
 )
 from ratify.journal import CaseHistory
+from ratify.limits import MAX_CASE_FILE_BYTES, DateWindow
 from ratify.projections import queries
 from ratify.reconcile import reconcile
 from ratify.web import ops
@@ -73,7 +74,7 @@ log = structlog.get_logger("ratify.web")
 SIGN_IN_COOKIE = "ratify_sign_in"
 SIGN_IN_PATH = "/ui/sign-in"
 #: The largest case file the upload form takes.
-MAX_CASE_FILE = 2 * 1024 * 1024
+MAX_CASE_FILE = MAX_CASE_FILE_BYTES
 
 #: Actions the case page offers, and the form fields each takes (`*`: one item a line).
 ACTION_FIELDS: dict[str, tuple[str, ...]] = {
@@ -596,7 +597,12 @@ async def new_case(request: Request, who: Who) -> Response:
     form = await _form(request)
     case_id = str(form.get("case_id") or "").strip() or None
     try:
-        case = _parse(*await _case_file_text(form))
+        # In a worker thread: a large YAML file takes a while to parse.
+        case = await run_in_threadpool(_parse, *await _case_file_text(form))
+        try:
+            _services(request).window.check_case_file(case, None)
+        except CaseFileError as exc:
+            raise Refusal(422, "invalid_case_file", str(exc)) from None
         created = await ops.start_case(_services(request), who.principal, case, case_id)
     except Refusal as exc:
         context = _context(request, "New case", case_id=case_id or "", error=exc.message)
@@ -784,7 +790,7 @@ async def place_on_agenda(request: Request, who: Who, case_id: str) -> Response:
 # -- an auditor's history ------------------------------------------------------------------
 
 
-def _as_of(value: str) -> datetime:
+def _as_of(services: Services, value: str) -> datetime:
     try:
         instant = datetime.fromisoformat(value.strip())
     except ValueError:
@@ -793,6 +799,7 @@ def _as_of(value: str) -> datetime:
         ) from None
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=LONDON)
+    ops.check_dates(services, instant, "as_of")
     return instant
 
 
@@ -822,7 +829,7 @@ async def case_history(
                 error = f"version: between 1 and {full.state.version}"
     elif as_of.strip():
         try:
-            instant = _as_of(as_of)
+            instant = _as_of(services, as_of)
         except Refusal as exc:
             error = exc.message
     shown = full
@@ -1048,13 +1055,16 @@ async def meeting_step(request: Request, who: Who, meeting_id: str, action: str)
 # -- the public register -------------------------------------------------------------------
 
 
-def _day_field(name: str, value: str) -> date | None:
+def _day_field(name: str, value: str, window: DateWindow) -> date | None:
     if not value.strip():
         return None
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise queries.QueryError(name, f"{value!r} is not a date, e.g. 2019-12-13") from None
+    for problem in window.problems(day):
+        raise queries.QueryError(name, problem.removeprefix("date: "))
+    return day
 
 
 @router.get("/register")
@@ -1077,6 +1087,7 @@ async def register(
     }
     error = None
     found = queries.RegisterPage(items=[], next=None)
+    window = _services(request).window
     try:
         found = await run_in_threadpool(
             queries.register,
@@ -1084,8 +1095,8 @@ async def register(
             cursor=cursor or None,
             reference=reference,
             title_contains=title,
-            signed_from=_day_field("signed_from", signed_from),
-            signed_to=_day_field("signed_to", signed_to),
+            signed_from=_day_field("signed_from", signed_from, window),
+            signed_to=_day_field("signed_to", signed_to, window),
         )
     except queries.QueryError as exc:
         error = str(exc)

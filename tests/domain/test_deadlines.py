@@ -48,3 +48,12 @@ def test_a_case_drafted_after_its_date_records_escalation_and_missed_but_no_remi
     assert [s.kind for s in due] == [DeadlineStepKind.ESCALATION, DeadlineStepKind.MISSED]
     due, upcoming = _due(now, escalated=True, missed=True)
     assert due == [] and upcoming is None  # the old reminders never come back
+
+
+def test_a_date_the_arithmetic_cannot_handle_gives_no_schedule_rather_than_an_error():
+    # 9999-12-31 has no next day (the deadline is missed at midnight after it); the first
+    # days of year 1 have no working days before them. Inside the workflow an exception
+    # here wedged the case for ever; now the case simply gets no reminders.
+    assert deadline_schedule(date(9999, 12, 31), [5, 1]) == []
+    assert deadline_schedule(date(1, 1, 3), [5, 1]) == []
+    assert len(deadline_schedule(date(2100, 12, 31), [5, 1])) == 4

@@ -22,7 +22,10 @@ fails `check_store` afterwards. What it found, before the fixes: `GET /cases/{id
 events, timeline, access log, bundle) with an id no stream can have (a control character, a
 NUL) and `GET /cases/{id}?version=-1` answered 500. Two faults found by reading rather than
 by chance have their own tests below: U+0000 in a case's text, and a case id that takes over
-another case's streams.
+another case's streams. Meeting ids have a property test of their own: any text is taken
+exactly when it follows the identifier rule (`domain.bounds`); before, an empty id, a NUL,
+5,000 characters and `/` were all taken. (The API's other bounds, dates, texts, bodies and
+read parameters, are `tests/api/test_bounds.py`.)
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Err, Ok
 from schemathesis.generation import GenerationMode
 
+from domain.bounds import IDENTIFIER
 from domain.case import Case
 from ratify.api.steps import ACTIONS
 from tests.faults.conftest import Stack
@@ -366,6 +370,50 @@ async def test_a_case_cannot_take_a_name_ratify_gives_another_cases_streams(stac
     states = check_store(stack.store)
     assert list(states) == [victim]
     r = await stack.http.post(
-        "/cases", json={"case": {"title": "x"}, "case_id": "bad\u0085id"}, headers=headers
+        "/cases",
+        json={"case": {"title": "x"}, "case_id": "bad\u0085id"},
+        headers=stack.auth("ollie.lane"),
     )
     assert r.status_code == 422
+
+
+async def test_any_meeting_id_is_taken_exactly_when_it_follows_the_identifier_rule(stack: Stack):
+    """Meeting ids took NUL (which then stopped the read views on PostgreSQL), 5,000
+    characters (a 500) and `/` (a meeting no URL can reach). One rule now, the case ids'."""
+    run = _run(asyncio.get_running_loop())
+    headers = stack.auth("sam.sec")
+    seen: set[str] = set()
+    taken: list[str] = []
+
+    @settings(
+        max_examples=60,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],
+    )
+    @given(
+        st.text(max_size=90)
+        | st.from_regex(IDENTIFIER, fullmatch=True)
+        | st.sampled_from(["a/b", "a\x00b", "M" * 5000, "IAB-1 ", " IAB", "IAB\n1", "é"])
+    )
+    def one(meeting_id: str) -> None:
+        body = {"meeting_id": meeting_id, "board": "IAB", "meeting_date": "2030-01-01"}
+        r = run(stack.http.post("/meetings", json=body, headers=headers))
+        where = (meeting_id[:100], r.status_code, r.text[:300])
+        if IDENTIFIER.match(meeting_id) is None:
+            assert r.status_code == 422 and r.json()["detail"].startswith("meeting_id"), where
+        elif meeting_id in seen:
+            assert r.status_code == 409, where
+        else:
+            assert r.status_code == 201, where
+            taken.append(meeting_id)
+        seen.add(meeting_id)
+
+    await asyncio.to_thread(one)
+    assert taken, "no valid id was generated"
+    stack.projector.catch_up()
+    for meeting_id in taken[:5]:
+        r = await stack.get("sam.sec", f"/meetings/{meeting_id}")
+        assert r.status_code == 200 and r.json()["meeting_id"] == meeting_id, r.text

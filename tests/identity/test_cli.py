@@ -196,6 +196,22 @@ def test_users_add_list_grant_revoke_deactivate(cli, directory: Directory) -> No
             "error: expires_at: 2020-01-02T00:00:00+00:00 has passed",
         ),
         (["tokens", "revoke", "tok_nope"], "error: token_id: there is no token 'tok_nope'"),
+        (
+            [
+                "users",
+                "delegate",
+                "fiona.fry",
+                "dan.deputy",
+                "finance_adviser",
+                "--from",
+                "2025-08-01",
+                "--to",
+                "9999-12-31",
+                "--reason",
+                "leave",
+            ],
+            "error: --to: 9999-12-31 is outside the dates Ratify accepts (1990-01-01 to 2100-12-31",
+        ),
     ],
 )
 def test_refusals_exit_2_naming_the_rule_and_write_nothing(
@@ -274,10 +290,10 @@ def test_tokens_create_list_revoke(cli, directory: Directory, engine: sa.Engine)
 
     expiring = json.loads(
         cli(
-            "tokens", "create", "ollie.lane", "--name", "ci", "--expires", "2999-12-31", "--json"
+            "tokens", "create", "ollie.lane", "--name", "ci", "--expires", "2099-12-31", "--json"
         ).stdout
     )
-    assert expiring["expires_at"] == "3000-01-01T00:00:00+00:00"  # the end of the London day
+    assert expiring["expires_at"] == "2100-01-01T00:00:00+00:00"  # the end of the London day
 
     listed = cli("tokens", "list", "ollie.lane", "--json")
     assert listed.exit_code == 0, listed.output

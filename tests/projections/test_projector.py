@@ -256,3 +256,28 @@ def test_the_amount_a_case_concerns():
         approval_sought=["budget_virement"], money_lines=[], virement_amount="750000"
     )
     assert case_amount(virement) == 750000
+
+
+def test_a_nul_stored_before_it_was_refused_does_not_stop_the_views(
+    store: EventStore, engine: Engine, projector
+):
+    """A meeting id with U+0000 was taken (the identifier rule now refuses it at the door)
+    and stored in its event as a JSON escape; PostgreSQL cannot hold NUL in a text column,
+    so the projector failed on every catch-up and every inbox and the register stopped.
+    The views now show U+FFFD in its place; the event itself is kept as it was stored."""
+    from domain import events as ev
+    from tests.factories import SECRETARIAT
+
+    odd = Story(store, "case-nul").submit()
+    odd.do(
+        ev.PlacedOnAgenda, SECRETARIAT, meeting_id="IAM\x001", board="IAM",
+        meeting_date=odd.clock.now.date(),
+    )  # fmt: skip
+    Story(store, "case-after", title="After").to_advice()
+
+    projector.catch_up()
+
+    meetings = sorted(row.meeting_id for row in q.meetings(engine))
+    assert meetings == ["IAM-case-after", "IAM\ufffd1"]
+    assert q.case_summary(engine, "case-after") is not None
+    assert store.read_stream("case-nul")[-1].data["meeting_id"] == "IAM\x001"

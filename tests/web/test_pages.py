@@ -436,6 +436,17 @@ async def test_refusals_are_shown_as_messages_on_the_page(web: Web):
         "/ui/meetings/new", {"meeting_id": "IAB-9", "board": "IAB", "meeting_date": "soon"}
     )
     assert r.status_code == 422 and "meeting_date" in alert(r)
+    # dates and ids have the API's bounds
+    r = await sec.post(
+        "/ui/meetings/new", {"meeting_id": "IAB-9", "board": "IAB", "meeting_date": "9999-12-31"}
+    )
+    assert r.status_code == 422 and "meeting_date: 9999-12-31 is outside" in alert(r)
+    r = await sec.post(
+        "/ui/meetings/new", {"meeting_id": "IAB/9", "board": "IAB", "meeting_date": "2030-01-01"}
+    )
+    assert r.status_code == 422 and "meeting_id: &#39;IAB/9&#39; is not a valid id" in alert(r)
+    r = await web.anonymous().get("/ui/register?signed_from=0001-01-01")
+    assert r.status_code == 422 and "signed_from: 0001-01-01 is outside" in alert(r)
     # a bad query parameter is a message too
     r = await sec.get("/ui/cases?stage=limbo")
     assert r.status_code == 422 and "unknown stage" in alert(r)
@@ -464,6 +475,8 @@ async def test_an_auditor_reads_the_history_as_of_a_version_or_a_time(web: Web):
     assert r.status_code == 200 and "collecting advice" in r.text
     r = await auditor.get("/ui/cases/mettrace/history?as_of=2001-01-01T09:00")
     assert r.status_code == 422 and "had no events by then" in alert(r)
+    r = await auditor.get("/ui/cases/mettrace/history?as_of=9999-12-31T23:00")
+    assert r.status_code == 422 and "as_of: 9999-12-31 is outside the dates" in alert(r)
     r = await auditor.get("/ui/cases/mettrace/history?version=99")
     assert r.status_code == 422 and "version: between 1 and" in alert(r)
     for user in ("ollie.lane", "fran.fin"):

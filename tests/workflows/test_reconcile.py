@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -251,6 +251,52 @@ async def test_reconciling_while_actions_are_in_flight_reports_no_false_differen
     assert len(versions_seen) >= 4, "reconciling did not overlap the actions"
     assert [r for r in reports if not r.ok] == []
     assert (await run.state()).version == 6
+
+
+async def test_a_case_due_9999_12_31_takes_steps_and_one_unqueryable_case_stops_nothing(
+    live: Harness,
+):
+    """A required-by date of 9999-12-31 (written before dates were bounded) once wedged its
+    case: the deadline arithmetic overflowed in the workflow, every task failed, every step
+    timed out, and reconciling stopped at the case for the whole store. Now the case has no
+    reminders but takes its steps, and a case whose workflow cannot be queried is reported
+    by name while the others are still reconciled."""
+    far = await live.start(
+        f.make_case(time_sensitivity={"required_by": "9999-12-31", "reason": "Far away."})
+    )
+    other = await in_advice(live)
+    # A case whose workflow can never answer a query: its input does not load, so each of
+    # its workflow tasks fails.
+    broken = f"case-{uuid.uuid4().hex[:12]}"
+    drafted = ev.CaseDrafted(
+        event_id=uuid.uuid4(),
+        case_id=broken,
+        occurred_at=datetime.now(UTC),
+        actor=f.OFFICER,
+        case=f.make_case(),
+    )
+    CaseJournal(live.store).record(broken, [drafted])
+    await live.env.client.start_workflow(
+        "DecisionWorkflow", {"case_id": broken}, id=broken, task_queue=live.task_queue
+    )
+    await listed(live.env.client, [far.case_id, other.case_id, broken])
+
+    report = await asyncio.wait_for(
+        reconcile(live.env.client, live.store, wait=0.1, query_timeout=timedelta(seconds=2)), 60
+    )
+
+    assert [u.case_id for u in report.not_queried] == [broken]
+    # Named by the kind of error only (the query timed out): never the error's text.
+    assert report.not_queried[0].error.startswith("RPCError"), report
+    assert (report.checked, report.compared) == (3, 2)
+    assert report.differences == report.cases_without_workflow == []
+    assert report.workflows_without_case == []
+    assert not report.ok and f"not queried: {broken}" in str(report)
+
+    done = await asyncio.wait_for(far.act("submit", m.Submit(actor=f.OFFICER)), 30)
+    assert done.stage == "board"
+    assert "deadline.reminder_sent" not in far.event_types()
+    await far.assert_matches_store()
 
 
 def test_differences_name_missing_entries_and_list_items_by_path():

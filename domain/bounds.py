@@ -1,0 +1,157 @@
+"""The bounds of everything a person can send: dates, identifiers, texts, lists.
+
+Pure (no settings, no I/O): the front doors (`ratify.limits`, the API, the web pages, the
+CLI) check what people send against these rules before anything reaches Temporal or the
+store, and answer with the field and the rule. The workflows and the fold do not enforce
+them: a case stored before a rule existed must keep loading and replaying.
+
+- **Dates**: every date a person writes lies in a window, by default 1990-01-01 to
+  2100-12-31 (`RATIFY_EARLIEST_DATE`, `RATIFY_LATEST_DATE` change it at the edge). A date of
+  9999-12-31 once wedged a case: its deadline arithmetic overflowed inside the workflow.
+- **Identifiers** a person chooses (a case id, a meeting id): one rule, `IDENTIFIER_RULE`.
+  No `/` (a case id with one could never be reached again through a URL), no NUL or other
+  control character (PostgreSQL cannot store NUL, so the read views would stop on it),
+  at most 80 characters.
+- **Texts and lists**: the case file's texts are bounded in `domain.case` (`Text`, 20,000
+  characters; `ShortText`, 500); the steps' texts and lists (`workflows.messages`) use
+  `BoundedText`, `BoundedShortText`, `BoundedId` and `bounded_list` below.
+
+The steps' bounds hold *at the edge only*: a message validated with `EDGE` as its pydantic
+validation context (`model_validate(data, context=EDGE)`, as the API does) is refused
+beyond them; the same message decoded by a workflow (no context) is not. So a step a
+workflow accepted before a bound existed still loads when its history is replayed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ValidationInfo
+from pydantic_core import PydanticCustomError
+
+#: The default window of the dates a person can write (both ends included).
+EARLIEST_DATE = date(1990, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+#: The longest identifier a person can choose.
+MAX_IDENTIFIER = 80
+IDENTIFIER = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_IDENTIFIER - 1}}}$")
+IDENTIFIER_RULE = (
+    f"1 to {MAX_IDENTIFIER} letters, digits or . _ - (starting with a letter or a digit; "
+    "no /, spaces or control characters)"
+)
+
+#: The longest text of a step (a reason, a comment, conditions, a description).
+MAX_TEXT = 20_000
+#: The longest short text of a step (a section name).
+MAX_SHORT_TEXT = 500
+#: The most items of a list a person sends in one step (reasons, sections, redactions).
+MAX_ITEMS = 100
+#: The longest id that names a case or a meeting in a step (a stream id's longest).
+MAX_ID_IN_STEP = 200
+
+#: The validation context under which the steps' bounds are enforced (the front doors').
+EDGE: dict[str, bool] = {"ratify.edge": True}
+
+
+def at_edge(info: ValidationInfo) -> bool:
+    """Whether this validation runs at the edge (`EDGE`), where the bounds hold."""
+    context = info.context
+    return isinstance(context, dict) and context.get("ratify.edge") is True
+
+
+def check_identifier(value: str, field: str) -> str:
+    """`value` if it is an identifier a person may choose, else ValueError naming `field`."""
+    if IDENTIFIER.match(value) is None:
+        shown = repr(value) if len(value) <= MAX_IDENTIFIER and value.isprintable() else None
+        what = f"{shown} is not" if shown else f"a {len(value)}-character id is not"
+        raise ValueError(f"{field}: {what} a valid id: {IDENTIFIER_RULE}")
+    return value
+
+
+def _text_bound(limit: int) -> AfterValidator:
+    def check(value: str, info: ValidationInfo) -> str:
+        if at_edge(info):
+            if len(value) > limit:
+                raise PydanticCustomError(
+                    "string_too_long",
+                    "String should have at most {max_length} characters",
+                    {"max_length": limit},
+                )
+            if "\x00" in value:
+                raise PydanticCustomError(
+                    "nul_character", "text cannot contain the NUL character (U+0000)"
+                )
+        return value
+
+    return AfterValidator(check)
+
+
+def bounded_list(limit: int = MAX_ITEMS) -> AfterValidator:
+    """At the edge, a list of at most `limit` items (use in `Annotated[list[...], ...]`)."""
+
+    def check(value: list[Any], info: ValidationInfo) -> list[Any]:
+        if at_edge(info) and len(value) > limit:
+            raise PydanticCustomError(
+                "too_long", "List should have at most {max_length} items", {"max_length": limit}
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+#: A text of a step: at the edge, at most `MAX_TEXT` characters and no NUL.
+BoundedText = Annotated[str, _text_bound(MAX_TEXT)]
+#: A short text of a step: at the edge, at most `MAX_SHORT_TEXT` characters and no NUL.
+BoundedShortText = Annotated[str, _text_bound(MAX_SHORT_TEXT)]
+#: The id of a case or a meeting named in a step: at the edge, at most 200 characters.
+BoundedId = Annotated[str, _text_bound(MAX_ID_IN_STEP)]
+
+
+def describe_window(earliest: date, latest: date) -> str:
+    return f"{earliest.isoformat()} to {latest.isoformat()}"
+
+
+def _dates(value: Any, path: str) -> Iterator[tuple[str, date]]:
+    def at(key: object) -> str:
+        return f"{path}.{key}" if path else str(key)
+
+    if isinstance(value, datetime):
+        yield path, value.date()
+    elif isinstance(value, date):
+        yield path, value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _dates(getattr(value, name), at(name))
+        for name, extra in (value.model_extra or {}).items():
+            yield from _dates(extra, at(name))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _dates(item, at(key))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _dates(item, at(i))
+
+
+def date_problems(
+    value: Any, earliest: date = EARLIEST_DATE, latest: date = LATEST_DATE, *, path: str = ""
+) -> list[tuple[str, str]]:
+    """Every date in `value` (a model, dict or list, walked through) outside the window:
+    (its dotted path, the rule it breaks). Empty when every date is inside."""
+    window = describe_window(earliest, latest)
+    return [
+        (where or "date", f"{day.isoformat()} is outside the dates Ratify accepts ({window})")
+        for where, day in _dates(value, path)
+        if not earliest <= day <= latest
+    ]
+
+
+def dates_outside(
+    value: Any, earliest: date = EARLIEST_DATE, latest: date = LATEST_DATE, *, path: str = ""
+) -> list[str]:
+    """`date_problems` as messages naming the field: `time_sensitivity.required_by:
+    9999-12-31 is outside the dates Ratify accepts (1990-01-01 to 2100-12-31)`."""
+    return [f"{where}: {rule}" for where, rule in date_problems(value, earliest, latest, path=path)]

@@ -1,0 +1,346 @@
+"""Nothing anyone sends can jam a case or the service: every input is bounded at the edge.
+
+Dates lie in a window (default 1990 to 2100), texts and lists have a length, identifiers
+one rule, bodies a size per route (413 before they are read, signed in or not), malformed
+bodies get 400 and absurd read parameters 422. Each refusal names the field and the rule,
+and nothing is written on a refusal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from starlette.types import Message, Receive, Scope, Send
+
+from domain.casefile import parse_case
+from ratify.limits import MAX_CASE_FILE_BYTES, MAX_JSON_BYTES, DateWindow
+from tests.api.conftest import Api
+
+METTRACE = (Path(__file__).resolve().parents[2] / "examples" / "mettrace.yaml").read_text()
+WINDOW = "1990-01-01 to 2100-12-31"
+OFFICER = {"role": "originating_officer"}
+
+
+async def _upload(api: Api, text: str = METTRACE, **params: str) -> tuple[int, dict]:
+    r = await api.http.post(
+        "/cases/upload",
+        content=text,
+        params={"filename": "mettrace.yaml", **params},
+        headers={**api.auth("ollie.lane"), "Content-Type": "text/plain"},
+    )
+    return r.status_code, r.json()
+
+
+def _with_required_by(day: str) -> str:
+    text = METTRACE.replace(
+        "\npart2:", f"\ntime_sensitivity: {{required_by: {day}, reason: Funding}}\npart2:", 1
+    )
+    assert text != METTRACE
+    return text
+
+
+async def test_a_date_outside_the_window_is_refused_naming_the_field_and_the_window(api: Api):
+    status, body = await _upload(api, _with_required_by("9999-12-31"))
+    assert status == 422 and body["code"] == "invalid_case_file", body
+    assert body["detail"] == (
+        "case file 'mettrace.yaml' is not valid (1 problem):\n"
+        f"  time_sensitivity.required_by: 9999-12-31 is outside the dates Ratify accepts ({WINDOW})"
+    )
+    assert api.store.read_all() == []
+    # A case sent as JSON: the same rule.
+    case = parse_case(_with_required_by("2101-01-01"), "m.yaml").model_dump(mode="json")
+    r = await api.post("ollie.lane", "/cases", {"case": case})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"].startswith("time_sensitivity.required_by: 2101-01-01 is outside")
+    assert api.store.read_all() == []
+
+    status, body = await _upload(api)
+    assert status == 201, body
+    case_id = body["case_id"]
+    refused = [
+        ("ollie.lane", f"/cases/{case_id}/actions/change_required_by",
+         {"required_by": "9999-12-31", "reason": "x"}, "required_by: 9999-12-31 is outside"),
+        ("ollie.lane", f"/cases/{case_id}/actions/change_required_by",
+         {"required_by": "0001-01-03", "reason": "x"}, "required_by: 0001-01-03 is outside"),
+        ("sam.sec", "/meetings",
+         {"meeting_id": "IAB-far", "board": "IAB", "meeting_date": "9999-12-31"},
+         "meeting_date: 9999-12-31 is outside"),
+        ("lee.legal", "/delegations",
+         {"deputy_id": "cat.com", "role": "legal_adviser", "reason": "Leave",
+          "starts_on": "2026-01-01", "ends_on": "9999-12-31"},
+         "ends_on: 9999-12-31 is outside"),
+    ]  # fmt: skip
+    for user, url, payload, message in refused:
+        r = await api.post(user, url, payload)
+        assert r.status_code == 422, (url, r.text)
+        assert r.json()["detail"].startswith(message) and WINDOW in r.json()["detail"], r.text
+    assert len(api.store.read_stream(case_id)) == 1
+    assert (await api.get("lee.legal", "/delegations")).json() == []
+    for url, params in [
+        (f"/cases/{case_id}", {"as_of": "9999-12-31T23:00:00-23:00"}),
+        (f"/cases/{case_id}", {"as_of": "0001-01-01T00:00:00+05:00"}),
+        ("/cases", {"required_by_before": "9999-12-31"}),
+        ("/register", {"signed_from": "0001-01-01"}),
+        ("/meetings", {"from_date": "9999-12-31"}),
+    ]:
+        r = await api.get("aud.ann", url, params=params)
+        assert r.status_code == 422, (url, params, r.text)
+        assert WINDOW in r.json()["detail"], r.text
+
+    # The window is configurable (RATIFY_EARLIEST_DATE, RATIFY_LATEST_DATE).
+    services = api.app.state.services
+    services.window = DateWindow(date(2000, 1, 1), date(2030, 12, 31))
+    r = await api.post(
+        "ollie.lane",
+        f"/cases/{case_id}/actions/change_required_by",
+        {"required_by": "2031-01-01", "reason": "x"},
+    )
+    assert r.status_code == 422 and "(2000-01-01 to 2030-12-31)" in r.json()["detail"], r.text
+
+
+async def test_every_text_and_list_of_a_step_is_bounded_before_it_reaches_temporal(api: Api):
+    _, body = await _upload(api)
+    case_id = body["case_id"]
+    url = f"/cases/{case_id}/actions"
+    refused = [
+        ("ollie.lane", "record_irregularity", {**OFFICER, "description": "x" * 20_001},
+         "description: String should have at most 20000"),
+        ("ollie.lane", "withdraw", {"reason": "x" * 20_001}, "reason: String should have"),
+        ("fran.fin", "request_changes", {"area": "finance", "reasons": ["x"] * 101},
+         "reasons: List should have at most 100"),
+        ("fran.fin", "request_changes", {"area": "finance", "reasons": ["x" * 20_001]},
+         "reasons.0: String should have"),
+        ("fran.fin", "sign_off", {"area": "finance", "comment": "x" * 20_001}, "comment: String"),
+    ]  # fmt: skip
+    for user, action, payload, message in refused:
+        started = time.monotonic()
+        r = await api.post(user, f"{url}/{action}", payload)
+        assert r.status_code == 422, (action, r.text)
+        assert r.json()["detail"].startswith(message), (action, r.json()["detail"])
+        assert time.monotonic() - started < 5, action
+    # A 3 MB description is over the actions' body cap: refused before it is even read.
+    started = time.monotonic()
+    r = await api.post(
+        "ollie.lane", f"{url}/record_irregularity", {**OFFICER, "description": "x" * 3_000_000}
+    )
+    assert r.status_code == 413 and r.json()["code"] == "too_large", r.text
+    assert time.monotonic() - started < 5
+    assert len(api.store.read_stream(case_id)) == 1
+    # The case still takes steps at once.
+    r = await api.post(
+        "ollie.lane", f"{url}/record_irregularity", {**OFFICER, "description": "Paid early."}
+    )
+    assert r.status_code == 200, r.text
+
+
+async def test_identifiers_people_choose_follow_one_rule(api: Api):
+    for bad in ["a/b", "team/../x", "x" * 81, "-leading", "with space", "nul\x00"]:
+        status, body = await _upload(api, case_id=bad)
+        assert status == 422, (bad, body)
+        assert body["detail"].startswith("case_id:") and "letters, digits" in body["detail"]
+        r = await api.post(
+            "sam.sec",
+            "/meetings",
+            {"meeting_id": bad, "board": "IAB", "meeting_date": "2030-01-01"},
+        )
+        assert r.status_code == 422, (bad, r.text)
+        assert "meeting_id" in r.json()["detail"], r.text
+    r = await api.post(
+        "sam.sec",
+        "/meetings",
+        {"meeting_id": "M" * 5000, "board": "IAB", "meeting_date": "2030-01-01"},
+    )
+    assert r.status_code == 422 and "meeting_id" in r.json()["detail"], r.text
+    # The reserved prefixes stay reserved, and a good id is taken.
+    status, body = await _upload(api, case_id="access-x")
+    assert status == 422 and "begins with 'access-'" in body["detail"]
+    assert api.store.read_all() == []
+    status, body = await _upload(api, case_id="pcd-679.v2_draft")
+    assert status == 201, body
+
+
+async def test_bodies_over_their_cap_are_refused_before_reading_and_before_sign_in(api: Api):
+    # Declared too large: refused on the Content-Length, signed in or not.
+    for headers in ({}, api.auth("ollie.lane")):
+        r = await api.http.post(
+            "/cases/upload",
+            content=b"x" * (MAX_CASE_FILE_BYTES + 100 * 1024),
+            params={"filename": "big.yaml"},
+            headers={**headers, "Content-Type": "text/plain"},
+        )
+        assert r.status_code == 413, r.text
+        assert r.json()["detail"].startswith(f"body: at most {MAX_CASE_FILE_BYTES + 64 * 1024}")
+    r = await api.http.post(
+        "/session",
+        content=b"{" + b" " * 20_000 + b"}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 413, r.text
+
+    # Streamed with no length: counted as it comes, refused once past the cap.
+    sent = 0
+
+    async def chunks() -> AsyncIterator[bytes]:
+        nonlocal sent
+        for _ in range(64):
+            sent += 1
+            yield b" " * (64 * 1024)
+
+    r = await api.http.post(
+        "/cases/c/actions/submit",
+        content=chunks(),
+        headers={**api.auth("ollie.lane"), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 413, r.text
+    assert sent * 64 * 1024 <= MAX_JSON_BYTES + 64 * 1024 * 2
+    assert api.store.read_all() == []
+
+
+async def test_malformed_bodies_get_400_everywhere_fast(api: Api):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    cases = [
+        (None, "/session", b'{"user_id": "x", "password": ', "application/json", "not valid JSON"),
+        (None, "/session", b"[" * 5000, "application/json", "nested deeper than"),
+        (None, "/session", b'{"a":' * 1000 + b"1" + b"}" * 1000, "application/json", "nested"),
+        ("ollie.lane", "/cases", b"{'case': 1}", "application/json", "not valid JSON"),
+        ("ollie.lane", "/cases/c/actions/submit", b"{}", "text/plain", "Content-Type: send JSON"),
+        ("ollie.lane", "/cases/c/actions/submit", deep, "application/json", "nested deeper"),
+        ("sam.sec", "/meetings", b"\xff\xfe", "application/json", "JSON must be UTF-8"),
+    ]
+    for user, url, content, media, message in cases:
+        headers = {**(api.auth(user) if user else {}), "Content-Type": media}
+        started = time.monotonic()
+        r = await api.http.post(url, content=content, headers=headers)
+        took = time.monotonic() - started
+        assert r.status_code == 400, (url, content[:40], r.status_code, r.text)
+        assert r.json()["code"] == "malformed" and message in r.json()["detail"], r.text
+        assert took < 1.0, (url, took)
+    assert api.store.read_all() == []
+
+
+async def test_absurd_read_parameters_get_422_not_500(api: Api):
+    _, body = await _upload(api)
+    case_id = body["case_id"]
+    for params in [
+        {"version": "99999999999999999999"},
+        {"version": str(2**31)},
+        {"version": "-99999999999999999999"},
+        {"as_of": "2019-12-13T17:00:00+99:00"},
+        {"as_of": "99999-12-13T17:00:00Z"},
+    ]:
+        r = await api.get("aud.ann", f"/cases/{case_id}", params=params)
+        assert r.status_code == 422, (params, r.text)
+    r = await api.get("aud.ann", f"/cases/{case_id}", params={"version": "1"})
+    assert r.status_code == 200, r.text
+    for params in [
+        {"min_amount": "1e999999"},
+        {"max_amount": "-1"},
+        {"stage": "x" * 51},
+        {"reference": "PCD " + "9" * 60},
+    ]:
+        r = await api.get("aud.ann", "/cases", params=params)
+        assert r.status_code == 422 and next(iter(params)) in r.json()["detail"], (params, r.text)
+    r = await api.post(
+        "ollie.lane",
+        f"/cases/{case_id}/actions/submit",
+        {"expected_version": 99999999999999999999},
+    )
+    assert r.status_code == 422 and "expected_version" in r.json()["detail"], r.text
+
+
+async def test_a_case_too_large_for_temporal_is_refused_before_it_is_started(api: Api):
+    # A case file under the 2 MiB cap whose case, written as JSON, is over 1 MiB: Temporal
+    # carries the case in the workflow's input, the drafted event and the state (its limit
+    # is 2 MB a payload), so it is refused at the door, not stalled in a workflow.
+    papers = "".join(f"  - {'Paper ' * 80}{i}\n" for i in range(2500))
+    text = METTRACE.replace("background_papers: []\n", "background_papers:\n" + papers, 1)
+    assert text != METTRACE and len(text.encode()) < MAX_CASE_FILE_BYTES
+    status, body = await _upload(api, text)
+    assert status == 422, body
+    assert body["detail"].startswith("case: ") and "a case takes at most 1048576" in body["detail"]
+    assert api.store.read_all() == []
+    # Revising a case through the API takes the same size (the body cap is the case file's).
+    _, created = await _upload(api)
+    case = parse_case(text, "big.yaml").model_dump(mode="json")
+    r = await api.post("ollie.lane", f"/cases/{created['case_id']}/actions/revise", {"case": case})
+    assert r.status_code == 422 and r.json()["detail"].startswith("case: "), r.text
+    assert len(api.store.read_stream(created["case_id"])) == 1
+
+
+def test_the_window_of_dates_comes_from_the_settings(monkeypatch: pytest.MonkeyPatch):
+    from ratify.limits import default_window
+    from ratify.settings import Settings
+
+    assert default_window() == DateWindow(date(1990, 1, 1), date(2100, 12, 31))
+    monkeypatch.setenv("RATIFY_EARLIEST_DATE", "2000-01-01")
+    monkeypatch.setenv("RATIFY_LATEST_DATE", "2050-12-31")
+    assert default_window() == DateWindow(date(2000, 1, 1), date(2050, 12, 31))
+    monkeypatch.setenv("RATIFY_LATEST_DATE", "1999-12-31")
+    with pytest.raises(ValueError, match="RATIFY_LATEST_DATE must be after"):
+        Settings()
+    monkeypatch.setenv("RATIFY_LATEST_DATE", "9999-12-31")
+    with pytest.raises(ValueError, match="between 1900 and 2999"):
+        Settings()
+
+
+def test_json_depth_is_counted_without_parsing():
+    from ratify.limits import json_depth_exceeds, json_problem
+
+    assert not json_depth_exceeds(b'{"a": [1, {"b": "[[[[[[[[[["}]}', 3)
+    assert json_depth_exceeds(b'{"a": [1, {"b": [[]]}]}', 4)
+    assert json_problem(b'{"a": "\\"[[[[["}') is None
+    started = time.monotonic()
+    assert json_problem(b"[" * 1_000_000) == "body: JSON nested deeper than 32 levels"
+    assert time.monotonic() - started < 1.0
+
+
+async def test_a_body_cut_short_by_a_disconnect_is_never_used():
+    from ratify.limits import BodyLimitMiddleware
+
+    called: list[bytes] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        called.append((await receive())["body"])
+
+    messages: Iterator[Message] = iter(
+        [
+            {"type": "http.request", "body": b"title: half a ca", "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive() -> Message:
+        return next(messages)
+
+    async def send(message: Message) -> None:
+        raise AssertionError(f"nothing is sent to a client that has gone: {message}")
+
+    scope: Scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/cases/upload",
+        "headers": [(b"content-type", b"text/plain")],
+    }
+    await BodyLimitMiddleware(app)(scope, receive, send)
+    assert called == []
+
+
+def test_the_steps_bounds_hold_at_the_edge_and_never_on_replay():
+    """A workflow decodes its steps without the edge's context: a step it accepted before
+    the bounds existed (150 reasons, say) still loads when its history is replayed."""
+    from domain.bounds import EDGE
+    from tests import factories as f
+    from workflows import messages as m
+
+    data = {"actor": f.FINANCE, "area": "finance", "reasons": ["Too costly."] * 150}
+    assert len(m.RequestChanges.model_validate(data).reasons) == 150
+    with pytest.raises(ValueError, match="List should have at most 100 items"):
+        m.RequestChanges.model_validate(data, context=EDGE)
+    long = {"actor": f.OFFICER, "case_id": "c" * 300}
+    assert m.AddToAgenda.model_validate(long).case_id == "c" * 300
+    with pytest.raises(ValueError, match="at most 200 characters"):
+        m.AddToAgenda.model_validate(long, context=EDGE)
