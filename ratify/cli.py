@@ -86,6 +86,9 @@ app = typer.Typer(
     "commands for the database, users, roles, delegations and API tokens.",
     no_args_is_help=True,
     add_completion=False,
+    # An unhandled error prints its traceback, never the frames' locals (settings, tokens,
+    # Part 2 text); older Typer releases showed them by default.
+    pretty_exceptions_show_locals=False,
 )
 db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 users_app = typer.Typer(help="People, their roles and their deputies.", no_args_is_help=True)

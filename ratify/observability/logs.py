@@ -113,11 +113,19 @@ def configure_logging(
     renderer: Processor
     final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
     if fmt == "json":
+        # The standard library's traceback, as a string: frames and source lines only.
+        # (Not `dict_tracebacks`: its transformer shows every frame's locals by default.)
         final.append(structlog.processors.format_exc_info)
         renderer = structlog.processors.JSONRenderer()
     else:
         out = stream or sys.stderr
-        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+        # The standard library's traceback, never rich's default with every frame's
+        # locals (request bodies with Part 2 text, bearer tokens, keys). Rich also imports
+        # modules as it formats, which the workflow sandbox refuses: a workflow task's
+        # failure was lost in a logging error.
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=out.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*shared, add_temporal_fields],
         processors=[*final, renderer],
