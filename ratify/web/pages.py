@@ -53,6 +53,7 @@ from ratify.api.steps import Refusal, Services
 from ratify.audit import replay_workflows, workflow_ids
 from ratify.identity.service import IdentityError, Principal
 from ratify.journal import CaseHistory
+from ratify.observability.interceptors import record_refusal
 from ratify.projections import queries
 from ratify.reconcile import reconcile
 from ratify.web import ops
@@ -261,7 +262,8 @@ class WebRoute(APIRoute):
                 return _error_page(request, 401, exc.message, "unauthenticated")
             except Refusal as exc:
                 if request.method.upper() != "GET":
-                    log.info("refused", path=request.url.path, code=exc.code, message=exc.message)
+                    # On the request's one log line (and counted) by the middleware.
+                    record_refusal(exc.code, exc.message)
                 return _error_page(request, exc.status, exc.message, exc.code)
             except AuthRefusal as exc:
                 return _error_page(request, exc.status, exc.message, exc.code)
