@@ -198,7 +198,7 @@ async def connect(
                 f"Temporal at {address} does not answer (TEMPORAL_ADDRESS): {exc.message}"
             ) from None
         return client
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_data_dir(settings)  # the dev server's SQLite files are created private
     for name, port in (
         ("RATIFY_DEV_SERVER_PORT", settings.dev_server_port),
         ("RATIFY_DEV_SERVER_UI_PORT", settings.dev_server_ui_port),
@@ -230,14 +230,21 @@ async def connect(
     return env.client
 
 
+def private_data_dir(settings: Settings) -> None:
+    """The data directory, private to the user, and what the process creates in it."""
+    for path in settings.prepare_data_dir():
+        log.warning("made private to its owner (it was open to others)", path=str(path))
+
+
 def configure_process_logging(settings: Settings) -> None:
     configure_logging("json" if settings.logs_as_json else "console", settings.log_level)
 
 
 async def run(settings: Settings) -> int:
     """The worker process on `settings`, until SIGINT/SIGTERM; then drain and return 0."""
+    if settings.uses_data_dir:
+        private_data_dir(settings)
     if settings.migrate_on_start:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrate_or_fail(settings.event_store_url, app_tables=False)
     store = EventStore(
         open_database(settings.event_store_url, tables=(EVENTS_TABLE,)), owns_engine=True

@@ -55,7 +55,13 @@ from ratify.observability.tracing import configure_tracing, shutdown_tracing
 from ratify.projections.projector import Projector
 from ratify.projections.tables import projection_positions
 from ratify.settings import Settings
-from worker import build_worker, channels, configure_process_logging, connect
+from worker import (
+    build_worker,
+    channels,
+    configure_process_logging,
+    connect,
+    private_data_dir,
+)
 
 log = structlog.get_logger("ratify.serve")
 
@@ -96,8 +102,9 @@ async def _serve_http(server: uvicorn.Server, host: str, port: int) -> None:
 
 async def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> None:
     """The whole service in one process (see the module's docstring)."""
+    if settings.uses_data_dir:
+        private_data_dir(settings)
     if settings.migrate_on_start:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrate_or_fail(settings.event_store_url, app_tables=True)
     engine = open_database(settings.event_store_url, tables=APP_TABLES)
     store = EventStore(engine)

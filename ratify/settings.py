@@ -7,6 +7,8 @@ to the cluster's frontend.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Literal
 
@@ -157,6 +159,15 @@ class Settings(BaseSettings):
         return not self.database_url and not self.temporal_address
 
     @property
+    def uses_data_dir(self) -> bool:
+        """Whether anything is kept under data_dir: the SQLite store or the dev server's."""
+        return not self.database_url or not self.temporal_address
+
+    def prepare_data_dir(self) -> list[Path]:
+        """Create data_dir private to the user (see `private_data_dir`)."""
+        return private_data_dir(self.data_dir)
+
+    @property
     def logs_as_json(self) -> bool:
         if self.log_format is not None:
             return self.log_format == "json"
@@ -204,6 +215,38 @@ class Settings(BaseSettings):
     @property
     def dev_server_db(self) -> Path:
         return (self.data_dir / "temporal.db").resolve()
+
+
+#: The data directory and every file in it are the user's alone: they hold Part 2 text,
+#: password and token hashes, Temporal's histories and keys.
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_UMASK = 0o077
+
+
+def private_data_dir(directory: Path) -> list[Path]:
+    """Make `directory` (the embedded data directory) private to the user, and what it holds.
+
+    Creates it 0700 if missing; tightens it to 0700, and each file in it (the SQLite files
+    `ratify.db` and `temporal.db` with their `-wal` and `-shm`, key files) to 0600, where
+    group or others could read them. Sets the process's umask to 077, so that every file
+    this process and the processes it starts (the dev server) create from now on is private
+    too. Returns the paths it tightened (the caller may say so).
+    """
+    os.umask(PRIVATE_UMASK)
+    tightened: list[Path] = []
+    directory.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    if stat.S_IMODE(directory.stat().st_mode) & 0o077:
+        directory.chmod(PRIVATE_DIR_MODE)
+        tightened.append(directory)
+    for path in sorted(directory.iterdir()):
+        if path.is_symlink():
+            continue
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            path.chmod(PRIVATE_DIR_MODE if path.is_dir() else mode & PRIVATE_FILE_MODE)
+            tightened.append(path)
+    return tightened
 
 
 def load_settings() -> Settings:
