@@ -41,6 +41,7 @@ from activities.decisions import DecisionActivities
 from activities.notify import Channel, NotifyActivities, SmtpChannel
 from eventstore import EventStore
 from eventstore.schema import EVENTS_TABLE
+from ratify import devserver
 from ratify.journal import CaseJournal
 from ratify.observability.interceptors import client_interceptors, instrumented
 from ratify.observability.logs import configure_logging
@@ -199,6 +200,9 @@ async def connect(
             ) from None
         return client
     private_data_dir(settings)  # the dev server's SQLite files are created private
+    binary = bin_path("temporal")
+    # A SIGKILLed `ratify serve` could not stop its dev server, which keeps the ports.
+    devserver.stop_orphan(settings.data_dir, binary, settings.dev_server_db)
     for name, port in (
         ("RATIFY_DEV_SERVER_PORT", settings.dev_server_port),
         ("RATIFY_DEV_SERVER_UI_PORT", settings.dev_server_ui_port),
@@ -214,7 +218,7 @@ async def connect(
         data_converter=settings.data_converter(),
         interceptors=all_interceptors,
         runtime=runtime,
-        dev_server_existing_path=bin_path("temporal"),
+        dev_server_existing_path=binary,
         dev_server_database_filename=str(settings.dev_server_db),
         dev_server_extra_args=DEV_SERVER_PRAGMAS,
         port=settings.dev_server_port,
@@ -222,6 +226,8 @@ async def connect(
         ui_port=settings.dev_server_ui_port,
     )
     stack.push_async_callback(env.shutdown)
+    if devserver.record(settings.data_dir, binary, settings.dev_server_db) is not None:
+        stack.callback(devserver.forget, settings.data_dir)  # runs after the shutdown
     print(
         f"Temporal dev server on 127.0.0.1:{settings.dev_server_port}; "
         f"Web UI at http://127.0.0.1:{settings.dev_server_ui_port}",
