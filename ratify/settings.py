@@ -8,6 +8,7 @@ to the cluster's frontend.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Literal
@@ -217,34 +218,41 @@ class Settings(BaseSettings):
         return (self.data_dir / "temporal.db").resolve()
 
 
-#: The data directory and every file in it are the user's alone: they hold Part 2 text,
+#: The data directory and Ratify's files in it are the user's alone: they hold Part 2 text,
 #: password and token hashes, Temporal's histories and keys.
 PRIVATE_DIR_MODE = 0o700
-PRIVATE_FILE_MODE = 0o600
 PRIVATE_UMASK = 0o077
+#: Ratify's files in the data directory, by name: the SQLite stores (with their `-wal`,
+#: `-shm` and `-journal`), the dev server's pid file, and keys (`*.key`). Nothing else
+#: there is touched, in case the directory is shared.
+_PRIVATE_FILES = re.compile(
+    r"^(ratify|temporal)\.db(-wal|-shm|-journal)?$|^temporal-dev-server\.pid$|\.key$"
+)
 
 
 def private_data_dir(directory: Path) -> list[Path]:
-    """Make `directory` (the embedded data directory) private to the user, and what it holds.
+    """Make `directory` (the embedded data directory) private to the user, and Ratify's files.
 
-    Creates it 0700 if missing; tightens it to 0700, and each file in it (the SQLite files
-    `ratify.db` and `temporal.db` with their `-wal` and `-shm`, key files) to 0600, where
-    group or others could read them. Sets the process's umask to 077, so that every file
-    this process and the processes it starts (the dev server) create from now on is private
-    too. Returns the paths it tightened (the caller may say so).
+    Creates it 0700 if missing; where group or others may use it, takes their access away
+    from it and from Ratify's files in it (the SQLite files `ratify.db` and `temporal.db`
+    with their `-wal` and `-shm`, the dev server's pid file, `*.key` files). Sets the
+    process's umask to 077, so that every file this process and the processes it starts
+    (the dev server) create from now on is private too. Returns the paths it tightened
+    (the caller says so).
     """
     os.umask(PRIVATE_UMASK)
-    tightened: list[Path] = []
     directory.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
-    if stat.S_IMODE(directory.stat().st_mode) & 0o077:
-        directory.chmod(PRIVATE_DIR_MODE)
-        tightened.append(directory)
-    for path in sorted(directory.iterdir()):
+    candidates = [directory]
+    candidates += sorted(
+        p for p in directory.iterdir() if _PRIVATE_FILES.search(p.name) and p.is_file()
+    )
+    tightened: list[Path] = []
+    for path in candidates:
         if path.is_symlink():
             continue
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:
-            path.chmod(PRIVATE_DIR_MODE if path.is_dir() else mode & PRIVATE_FILE_MODE)
+            path.chmod(mode & ~0o077)
             tightened.append(path)
     return tightened
 
