@@ -12,7 +12,11 @@ importing Ratify configures nothing). Every line carries, where they are known:
 * `activity`, `attempt`: in an activity, its type and attempt number;
 * `trace_id`: with tracing on, the OpenTelemetry trace the line belongs to.
 
-JSON goes one object per line to stderr; the console format is structlog's. Inside a
+JSON goes one object per line to stderr; the console format is structlog's. In both, an
+error's traceback is the standard library's: frames and source lines, never the frames'
+local variables (they hold request bodies with Part 2 text, tokens and keys), and it can
+be formatted inside the workflow sandbox (rich's cannot). A refusal is not an error: the
+API logs it on the request's one line (see `ratify.observability.http`). Inside a
 workflow the request context comes from `ratify.observability.context` (the workflow
 logger of the Temporal SDK adds the workflow's ids); elsewhere from structlog's context
 variables, which the API middleware and the activity interceptor bind.
