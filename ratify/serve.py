@@ -4,7 +4,10 @@
 application tables) unless `RATIFY_MIGRATE_ON_START=false`, starts the bundled Temporal
 dev server unless `TEMPORAL_ADDRESS` is set, and runs the worker, the projector that keeps
 the read views up with the log, and the HTTP API (uvicorn) side by side. SIGINT/SIGTERM
-stops the API (open requests finish), stops the projector and drains the worker.
+stops the API (open requests finish), stops the projector and drains the worker. The data
+directory is created private to the user (0700, its files 0600; see
+`ratify.settings.private_data_dir`), and a dev server left running by a SIGKILLed serve is
+stopped at the next start (`ratify.devserver`).
 
 Production runs them as separate processes (see deploy/), each on the same settings:
 
