@@ -41,6 +41,7 @@ from activities.decisions import DecisionActivities
 from activities.notify import Channel, NotifyActivities, SmtpChannel
 from eventstore import EventStore
 from eventstore.schema import EVENTS_TABLE
+from ratify import devserver
 from ratify.journal import CaseJournal
 from ratify.observability.interceptors import client_interceptors, instrumented
 from ratify.observability.logs import configure_logging
@@ -198,7 +199,10 @@ async def connect(
                 f"Temporal at {address} does not answer (TEMPORAL_ADDRESS): {exc.message}"
             ) from None
         return client
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_data_dir(settings)  # the dev server's SQLite files are created private
+    binary = bin_path("temporal")
+    # A SIGKILLed `ratify serve` could not stop its dev server, which keeps the ports.
+    devserver.stop_orphan(settings.data_dir, binary, settings.dev_server_db)
     for name, port in (
         ("RATIFY_DEV_SERVER_PORT", settings.dev_server_port),
         ("RATIFY_DEV_SERVER_UI_PORT", settings.dev_server_ui_port),
@@ -214,7 +218,7 @@ async def connect(
         data_converter=settings.data_converter(),
         interceptors=all_interceptors,
         runtime=runtime,
-        dev_server_existing_path=bin_path("temporal"),
+        dev_server_existing_path=binary,
         dev_server_database_filename=str(settings.dev_server_db),
         dev_server_extra_args=DEV_SERVER_PRAGMAS,
         port=settings.dev_server_port,
@@ -222,6 +226,8 @@ async def connect(
         ui_port=settings.dev_server_ui_port,
     )
     stack.push_async_callback(env.shutdown)
+    if devserver.record(settings.data_dir, binary, settings.dev_server_db) is not None:
+        stack.callback(devserver.forget, settings.data_dir)  # runs after the shutdown
     print(
         f"Temporal dev server on 127.0.0.1:{settings.dev_server_port}; "
         f"Web UI at http://127.0.0.1:{settings.dev_server_ui_port}",
@@ -230,14 +236,21 @@ async def connect(
     return env.client
 
 
+def private_data_dir(settings: Settings) -> None:
+    """The data directory, private to the user, and what the process creates in it."""
+    for path in settings.prepare_data_dir():
+        log.warning("made private to its owner (it was open to others)", path=str(path))
+
+
 def configure_process_logging(settings: Settings) -> None:
     configure_logging("json" if settings.logs_as_json else "console", settings.log_level)
 
 
 async def run(settings: Settings) -> int:
     """The worker process on `settings`, until SIGINT/SIGTERM; then drain and return 0."""
+    if settings.uses_data_dir:
+        private_data_dir(settings)
     if settings.migrate_on_start:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrate_or_fail(settings.event_store_url, app_tables=False)
     store = EventStore(
         open_database(settings.event_store_url, tables=(EVENTS_TABLE,)), owns_engine=True

@@ -14,6 +14,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import refusal
 from domain.errors import DomainError, UnknownEventError
 from domain.state import CaseState
 from eventstore import EventIdConflict, InvalidEvent
@@ -41,7 +42,7 @@ class CaseActivities:
             stored = self.journal.record(request.case_id, events)
         except DomainError as exc:
             # The stored stream does not allow this step: retrying cannot help.
-            raise ApplicationError(exc.message, type=exc.code, non_retryable=True) from exc
+            raise refusal(exc.message, exc.code) from exc
         except (EventIdConflict, InvalidEvent, UnknownEventError) as exc:
             raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
         # ConcurrencyConflict and database errors are retried by Temporal.

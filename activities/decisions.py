@@ -13,6 +13,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFai
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities import refusal
 from workflows.messages import ActionResult, CaseUpdateRequest
 
 
@@ -27,16 +28,10 @@ class DecisionActivities:
             description = await handle.describe()
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
-                raise ApplicationError(
-                    f"there is no open case {request.case_id}",
-                    type="not_found",
-                    non_retryable=True,
-                ) from exc
+                raise refusal(f"there is no open case {request.case_id}", "not_found") from exc
             raise
         if description.status is not WorkflowExecutionStatus.RUNNING:
-            raise ApplicationError(
-                f"case {request.case_id} is closed", type="wrong_stage", non_retryable=True
-            )
+            raise refusal(f"case {request.case_id} is closed", "wrong_stage")
         try:
             result: ActionResult = await handle.execute_update(
                 request.update, request.action, id=request.update_id, result_type=ActionResult
@@ -45,7 +40,7 @@ class DecisionActivities:
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             if isinstance(cause, ApplicationError):
-                raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from exc
-            raise ApplicationError(str(cause or exc), type="refused", non_retryable=True) from exc
+                raise refusal(cause.message, cause.type or "refused") from exc
+            raise refusal(str(cause or exc), "refused") from exc
         # Any other error (the server lost track of a long-running update, a network error)
         # is retried: the same update id makes the retry return the first outcome.

@@ -62,7 +62,11 @@ MAX_CO_OFFICERS = 20
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # A validation error names the field and the rule, never the value (Part 2 text):
+    # its message may reach a log.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, hide_input_in_errors=True
+    )
 
 
 def _check_financial_year(value: str) -> str:

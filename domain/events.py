@@ -32,7 +32,7 @@ ENVELOPE_FIELDS = frozenset({"event_id", "case_id", "occurred_at", "actor"})
 class Event(BaseModel):
     """Base of every event. Subclasses set `TYPE` (stable, stored) and `VERSION`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     TYPE: ClassVar[str]
     VERSION: ClassVar[int] = 1
@@ -233,7 +233,7 @@ class Part2Published(Event):
 
 
 class Redaction(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
     passage: Text
     reason: Text
 

@@ -12,7 +12,8 @@
     ratify users unlink-oidc ID [--issuer ISS]  ratify users oidc-links [USER] [--json]
     ratify tokens create USER --name laptop [--expires 2026-03-31] [--json]
     ratify tokens list [USER] [--json]       ratify tokens revoke TOKEN_ID
-    ratify serve [--host H] [--port P]      ratify demo [--json]
+    ratify serve [--host H] [--port P]
+    ratify demo [--json] [--i-know-this-is-not-production]  (embedded SQLite store only)
 
 The processes of a production deployment, each on the same settings (see `ratify.serve`):
 
@@ -91,6 +92,9 @@ app = typer.Typer(
     "commands for the database, users, roles, delegations and API tokens.",
     no_args_is_help=True,
     add_completion=False,
+    # An unhandled error prints its traceback, never the frames' locals (settings, tokens,
+    # Part 2 text); older Typer releases showed them by default.
+    pretty_exceptions_show_locals=False,
 )
 db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 users_app = typer.Typer(help="People, their roles and their deputies.", no_args_is_help=True)
@@ -137,7 +141,11 @@ def _settings() -> Any:
 def _database_url(ctx: typer.Context) -> str:
     if isinstance(ctx.obj, str) and ctx.obj:
         return ctx.obj
-    return str(_settings().event_store_url)
+    settings = _settings()
+    if not settings.database_url:  # the embedded SQLite store: created private to the user
+        for path in settings.prepare_data_dir():
+            typer.echo(f"made {path} private to its owner (it was open to others)", err=True)
+    return str(settings.event_store_url)
 
 
 @contextmanager
@@ -775,14 +783,46 @@ DEMO_EXTRA_ROLES: dict[str, list[Role]] = {"ann.auditor": [Role.PART2_CLEARANCE]
 DEMO_PASSWORD = "ratify-demo-password"
 
 
+#: The flag that lets `ratify demo` write to a database other than the embedded store.
+NOT_PRODUCTION_FLAG = "--i-know-this-is-not-production"
+
+
+def _embedded_store(url: str) -> bool:
+    """Whether `url` is the embedded SQLite store under the data directory."""
+    from ratify.settings import load_settings
+
+    try:
+        embedded = load_settings().model_copy(update={"database_url": None}).event_store_url
+    except ValidationError:
+        return False
+    return make_url(url) == make_url(embedded)
+
+
 @app.command("demo")
-def demo(ctx: typer.Context, as_json: JsonOption = False) -> None:
+def demo(
+    ctx: typer.Context,
+    as_json: JsonOption = False,
+    not_production: Annotated[
+        bool,
+        typer.Option(
+            NOT_PRODUCTION_FLAG,
+            help="Run on a database other than the embedded SQLite store (never production).",
+        ),
+    ] = False,
+) -> None:
     """Create one demo user per role (if missing) and print a fresh token for each.
 
     For trying Ratify on the embedded defaults only: anyone with the output can act as
-    every role.
+    every role, and every demo user has the same published password. On any other
+    database it refuses unless given --i-know-this-is-not-production.
     """
     url = _database_url(ctx)
+    if not not_production and not _embedded_store(url):
+        _fail(
+            "ratify demo adds users with a published password and prints a token for every "
+            "role, so it runs only on the embedded SQLite store (no RATIFY_DATABASE_URL, no "
+            f"--database-url); to run it on this database anyway give {NOT_PRODUCTION_FLAG}"
+        )
     from ratify.db import migrate_all
 
     migrate_all(url)

@@ -4,7 +4,10 @@
 application tables) unless `RATIFY_MIGRATE_ON_START=false`, starts the bundled Temporal
 dev server unless `TEMPORAL_ADDRESS` is set, and runs the worker, the projector that keeps
 the read views up with the log, and the HTTP API (uvicorn) side by side. SIGINT/SIGTERM
-stops the API (open requests finish), stops the projector and drains the worker.
+stops the API (open requests finish), stops the projector and drains the worker. The data
+directory is created private to the user (0700, its files 0600; see
+`ratify.settings.private_data_dir`), and a dev server left running by a SIGKILLed serve is
+stopped at the next start (`ratify.devserver`).
 
 Production runs them as separate processes (see deploy/), each on the same settings:
 
@@ -55,7 +58,13 @@ from ratify.observability.tracing import configure_tracing, shutdown_tracing
 from ratify.projections.projector import Projector
 from ratify.projections.tables import projection_positions
 from ratify.settings import Settings
-from worker import build_worker, channels, configure_process_logging, connect
+from worker import (
+    build_worker,
+    channels,
+    configure_process_logging,
+    connect,
+    private_data_dir,
+)
 
 log = structlog.get_logger("ratify.serve")
 
@@ -96,8 +105,9 @@ async def _serve_http(server: uvicorn.Server, host: str, port: int) -> None:
 
 async def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> None:
     """The whole service in one process (see the module's docstring)."""
+    if settings.uses_data_dir:
+        private_data_dir(settings)
     if settings.migrate_on_start:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrate_or_fail(settings.event_store_url, app_tables=True)
     engine = open_database(settings.event_store_url, tables=APP_TABLES)
     store = EventStore(engine)

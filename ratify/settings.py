@@ -7,6 +7,9 @@ to the cluster's frontend.
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -244,6 +247,15 @@ class Settings(BaseSettings):
         return not self.database_url and not self.temporal_address
 
     @property
+    def uses_data_dir(self) -> bool:
+        """Whether anything is kept under data_dir: the SQLite store or the dev server's."""
+        return not self.database_url or not self.temporal_address
+
+    def prepare_data_dir(self) -> list[Path]:
+        """Create data_dir private to the user (see `private_data_dir`)."""
+        return private_data_dir(self.data_dir)
+
+    @property
     def logs_as_json(self) -> bool:
         if self.log_format is not None:
             return self.log_format == "json"
@@ -291,6 +303,45 @@ class Settings(BaseSettings):
     @property
     def dev_server_db(self) -> Path:
         return (self.data_dir / "temporal.db").resolve()
+
+
+#: The data directory and Ratify's files in it are the user's alone: they hold Part 2 text,
+#: password and token hashes, Temporal's histories and keys.
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_UMASK = 0o077
+#: Ratify's files in the data directory, by name: the SQLite stores (with their `-wal`,
+#: `-shm` and `-journal`), the dev server's pid file, and keys (`*.key`). Nothing else
+#: there is touched, in case the directory is shared.
+_PRIVATE_FILES = re.compile(
+    r"^(ratify|temporal)\.db(-wal|-shm|-journal)?$|^temporal-dev-server\.pid$|\.key$"
+)
+
+
+def private_data_dir(directory: Path) -> list[Path]:
+    """Make `directory` (the embedded data directory) private to the user, and Ratify's files.
+
+    Creates it 0700 if missing; where group or others may use it, takes their access away
+    from it and from Ratify's files in it (the SQLite files `ratify.db` and `temporal.db`
+    with their `-wal` and `-shm`, the dev server's pid file, `*.key` files). Sets the
+    process's umask to 077, so that every file this process and the processes it starts
+    (the dev server) create from now on is private too. Returns the paths it tightened
+    (the caller says so).
+    """
+    os.umask(PRIVATE_UMASK)
+    directory.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    candidates = [directory]
+    candidates += sorted(
+        p for p in directory.iterdir() if _PRIVATE_FILES.search(p.name) and p.is_file()
+    )
+    tightened: list[Path] = []
+    for path in candidates:
+        if path.is_symlink():
+            continue
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            path.chmod(mode & ~0o077)
+            tightened.append(path)
+    return tightened
 
 
 def load_settings() -> Settings:

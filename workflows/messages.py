@@ -31,7 +31,7 @@ PLACEHOLDER_ID = UUID(int=0)
 
 
 class _Message(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
 
 class Settings(_Message):

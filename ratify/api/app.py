@@ -144,8 +144,8 @@ def create_app(services: Services) -> FastAPI:
 
     @app.exception_handler(Refusal)
     async def _refusal(request: Request, exc: Refusal) -> JSONResponse:
-        if request.method not in ("GET", "HEAD"):
-            log.info("refused", path=request.url.path, code=exc.code, message=exc.message)
+        # Logged once, by the middleware's `request` line (status, route, refusal code):
+        # a refusal is routine, and its message may quote what the person sent.
         body: dict[str, Any] = {"code": exc.code, "detail": exc.message}
         if exc.state is not None:
             body["state"] = exc.state

@@ -41,6 +41,8 @@ class RequestContext:
     #: A refusal code the workflow gave during this HTTP request (set by the client
     #: interceptor, read by the middleware).
     refusal: str | None = None
+    #: The rule that refusal names (for the request's log line; never sent in headers).
+    refusal_detail: str | None = None
 
     def to_header(self) -> dict[str, str]:
         header = {"request_id": self.request_id}

@@ -4,7 +4,8 @@ For each HTTP request it takes the caller's `X-Request-ID` (when it is a safe to
 makes one, echoes it on the response, sets the `RequestContext` that the Temporal client
 interceptor carries into workflows, and binds `request_id` to structlog's context
 variables. When the request ends it logs one `request` line (method, path, route, status,
-duration, actor, case id), counts it (`ratify_http_requests_total`,
+duration, actor, case id; for a refusal, its code and the rule it names, so that a refusal
+is this one line, never a traceback), counts it (`ratify_http_requests_total`,
 `ratify_http_request_duration_seconds`), and counts a refusal once
 (`ratify_refusals_total`): the refusal code of a JSON error body, else the code a workflow
 refused with during the request (the web pages show it as a page). Reads (GET, HEAD) are
@@ -37,6 +38,8 @@ log = structlog.get_logger("ratify.http")
 #: Probes and scrapes: logged at debug only, so they do not drown the access log.
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 _MAX_ERROR_BODY = 64 * 1024
+#: A refusal's rule, on the request's line, on one line and at most this long.
+MAX_DETAIL = 500
 
 _http_tracer: trace.Tracer | None = None
 
@@ -68,13 +71,19 @@ def _span(scope: Scope, headers: dict[str, str]) -> Iterator[trace.Span | None]:
         yield span
 
 
-def _refusal_code(body: bytes) -> str | None:
+def _refusal_of(body: bytes) -> tuple[str | None, str | None]:
+    """The code and the detail (the rule it names) of a JSON error body."""
     try:
         parsed = json.loads(body)
     except ValueError:
-        return None
-    code = parsed.get("code") if isinstance(parsed, dict) else None
-    return code if isinstance(code, str) else None
+        return None, None
+    if not isinstance(parsed, dict):
+        return None, None
+    code, detail = parsed.get("code"), parsed.get("detail")
+    return (
+        code if isinstance(code, str) else None,
+        detail if isinstance(detail, str) else None,
+    )
 
 
 def _actor(scope: Scope) -> str | None:
@@ -156,10 +165,12 @@ class RequestContextMiddleware:
         metrics.HTTP_REQUESTS.labels(method=method, route=route, status=str(status)).inc()
         metrics.HTTP_SECONDS.labels(method=method, route=route).observe(elapsed)
         refusal: str | None = None
+        detail: str | None = None
         if method not in ("GET", "HEAD"):
             if state["capture"]:
-                refusal = _refusal_code(bytes(state["body"]))
-            refusal = refusal or ctx.refusal
+                refusal, detail = _refusal_of(bytes(state["body"]))
+            if not refusal:
+                refusal, detail = ctx.refusal, ctx.refusal_detail
             if refusal:
                 metrics.REFUSALS.labels(code=refusal).inc()
         path = scope.get("path", "")
@@ -177,7 +188,10 @@ class RequestContextMiddleware:
         if isinstance(case_id, str):
             fields["case_id"] = case_id
         if refusal:
+            # A refusal is routine: this one line (no traceback) with its code and rule.
             fields["refusal"] = refusal
+            if detail:
+                fields["detail"] = " ".join(detail.split())[:MAX_DETAIL]
         if span is not None:
             span.update_name(f"{method} {route}")
             span.set_attribute("http.route", route)

@@ -255,11 +255,13 @@ def _counted() -> bool:
     return not temporalio.activity.in_activity()
 
 
-def record_refusal(code: str) -> None:
-    """Count a refusal: now outside an HTTP request, else when the request ends."""
+def record_refusal(code: str, detail: str | None = None) -> None:
+    """Count a refusal: now outside an HTTP request, else when the request ends (then
+    `detail`, the rule it names, goes on the request's log line)."""
     ctx = REQUEST.get()
     if ctx is not None and ctx.in_http:
         ctx.refusal = code
+        ctx.refusal_detail = detail
     else:
         metrics.REFUSALS.labels(code=code).inc()
 
@@ -285,7 +287,7 @@ class _MetricsClientOutbound(temporalio.client.OutboundInterceptor):
             await handle.result()
         except WorkflowUpdateFailedError as exc:
             if isinstance(exc.cause, ApplicationError):
-                record_refusal(exc.cause.type or "refused")
+                record_refusal(exc.cause.type or "refused", exc.cause.message)
         except Exception:  # not a refusal: the caller sees the error from the handle
             pass
         else:

@@ -12,7 +12,11 @@ importing Ratify configures nothing). Every line carries, where they are known:
 * `activity`, `attempt`: in an activity, its type and attempt number;
 * `trace_id`: with tracing on, the OpenTelemetry trace the line belongs to.
 
-JSON goes one object per line to stderr; the console format is structlog's. Inside a
+JSON goes one object per line to stderr; the console format is structlog's. In both, an
+error's traceback is the standard library's: frames and source lines, never the frames'
+local variables (they hold request bodies with Part 2 text, tokens and keys), and it can
+be formatted inside the workflow sandbox (rich's cannot). A refusal is not an error: the
+API logs it on the request's one line (see `ratify.observability.http`). Inside a
 workflow the request context comes from `ratify.observability.context` (the workflow
 logger of the Temporal SDK adds the workflow's ids); elsewhere from structlog's context
 variables, which the API middleware and the activity interceptor bind.
@@ -113,11 +117,19 @@ def configure_logging(
     renderer: Processor
     final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
     if fmt == "json":
+        # The standard library's traceback, as a string: frames and source lines only.
+        # (Not `dict_tracebacks`: its transformer shows every frame's locals by default.)
         final.append(structlog.processors.format_exc_info)
         renderer = structlog.processors.JSONRenderer()
     else:
         out = stream or sys.stderr
-        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+        # The standard library's traceback, never rich's default with every frame's
+        # locals (request bodies with Part 2 text, bearer tokens, keys). Rich also imports
+        # modules as it formats, which the workflow sandbox refuses: a workflow task's
+        # failure was lost in a logging error.
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=out.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*shared, add_temporal_fields],
         processors=[*final, renderer],

@@ -63,6 +63,7 @@ from ratify.identity.service import (
 )
 from ratify.journal import CaseHistory
 from ratify.limits import MAX_CASE_FILE_BYTES, DateWindow
+from ratify.observability.interceptors import record_refusal
 from ratify.projections import queries
 from ratify.reconcile import reconcile
 from ratify.web import ops
@@ -273,7 +274,8 @@ class WebRoute(APIRoute):
                 return _error_page(request, 401, exc.message, "unauthenticated")
             except Refusal as exc:
                 if request.method.upper() != "GET":
-                    log.info("refused", path=request.url.path, code=exc.code, message=exc.message)
+                    # On the request's one log line (and counted) by the middleware.
+                    record_refusal(exc.code, exc.message)
                 return _error_page(request, exc.status, exc.message, exc.code)
             except AuthRefusal as exc:
                 return _error_page(request, exc.status, exc.message, exc.code)
@@ -763,7 +765,7 @@ async def case_action(request: Request, who: Who, case_id: str, action: str) -> 
             idempotency_key=key if isinstance(key, str) and key else None,
         )
     except Refusal as exc:
-        log.info("refused", path=request.url.path, code=exc.code, message=exc.message)
+        record_refusal(exc.code, exc.message)
         context = _case_context(request, who, case_id, error=exc.message)
         context["code"] = exc.code
         return page("case.html", context, exc.status)

@@ -104,7 +104,8 @@ def with_cookie(value: str, **headers: str) -> dict[str, str]:
 
 
 def refusals(logs: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
-    return [(e["path"], e["code"]) for e in logs if e["event"] == "refused"]
+    """(path, code) of each refusal: on its request's one log line."""
+    return [(e["path"], e["refusal"]) for e in logs if e["event"] == "request" and "refusal" in e]
 
 
 def b64(data: bytes) -> str:
@@ -476,8 +477,8 @@ async def test_bad_oidc_tokens_are_refused_naming_the_rule(
         token, _ = cases["wrong audience"]
         r = await api.http.post("/cases", json={}, headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 401
-    [entry] = [e for e in logs if e["event"] == "refused"]
-    assert entry["code"] == "unauthenticated" and "audience" in entry["message"]
+    [entry] = [e for e in logs if e["event"] == "request"]
+    assert entry["refusal"] == "unauthenticated" and "audience" in entry["detail"]
 
 
 # -- the verifier on its own ------------------------------------------------------------------

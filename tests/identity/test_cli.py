@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +15,7 @@ from sqlalchemy.engine import URL
 from typer.testing import CliRunner
 
 from domain.roles import Role
-from ratify.cli import app
+from ratify.cli import DEMO_PEOPLE, app
 from ratify.identity.service import Directory
 from ratify.identity.tables import api_tokens, delegations, user_roles, users
 
@@ -327,3 +331,58 @@ def test_db_upgrade_then_commands_work(empty_database_url: URL) -> None:
     assert added.exit_code == 0, added.output
     listed = runner.invoke(app, ["--database-url", url, "users", "list", "--json"])
     assert [u["id"] for u in json.loads(listed.stdout)] == ["ann.audit"]
+
+
+# -- ratify demo: the embedded store only ------------------------------------------------------
+
+
+@pytest.fixture
+def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A working directory with no Ratify settings: the embedded defaults (./data)."""
+    for name in ("RATIFY_DATABASE_URL", "RATIFY_DATA_DIR", "TEMPORAL_ADDRESS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    umask = os.umask(0o022)  # the usual umask; the CLI makes the data directory private
+    try:
+        yield tmp_path / "data"
+    finally:
+        os.umask(umask)
+
+
+def test_demo_refuses_any_database_but_the_embedded_store(
+    embedded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = tmp_path / "elsewhere.db"
+    for args, env in (
+        (["--database-url", f"sqlite:///{other}", "demo"], None),
+        (["demo"], f"sqlite:///{other}"),
+    ):
+        if env:
+            monkeypatch.setenv("RATIFY_DATABASE_URL", env)
+        refused = runner.invoke(app, args)
+        assert refused.exit_code == 2, refused.output
+        [line] = refused.stderr.splitlines()
+        assert "--i-know-this-is-not-production" in line and "embedded SQLite store" in line
+        assert not other.exists() and not embedded.exists()  # nothing written
+
+    made = runner.invoke(app, ["demo", "--json", "--i-know-this-is-not-production"])
+    assert made.exit_code == 0, made.output
+    assert {t["user"] for t in json.loads(made.stdout)} >= {"ollie.lane", "dee.dmpc"}
+    assert other.exists()
+
+
+def test_demo_runs_on_the_embedded_store_and_keeps_it_private(embedded: Path) -> None:
+    # Made earlier by an older version, open to everyone; and someone else's file there.
+    embedded.mkdir(mode=0o755)
+    (embedded / "ratify.db").touch(mode=0o644)
+    (embedded / "notes.txt").touch(mode=0o644)
+    made = runner.invoke(app, ["demo", "--json"])
+    assert made.exit_code == 0, made.output
+    assert len(json.loads(made.stdout)) == len(DEMO_PEOPLE)
+    assert "made" in made.stderr and "private" in made.stderr  # it says what it tightened
+    assert stat.S_IMODE(embedded.stat().st_mode) == 0o700
+    files = sorted(p.name for p in embedded.iterdir() if p.name.startswith("ratify.db"))
+    assert "ratify.db" in files
+    for name in files:  # ratify.db and its -wal/-shm: password and token hashes
+        assert stat.S_IMODE((embedded / name).stat().st_mode) == 0o600, name
+    assert stat.S_IMODE((embedded / "notes.txt").stat().st_mode) == 0o644  # not Ratify's
