@@ -55,7 +55,13 @@ from ratify.observability.tracing import configure_tracing, shutdown_tracing
 from ratify.projections.projector import Projector
 from ratify.projections.tables import projection_positions
 from ratify.settings import Settings
-from worker import build_worker, channels, configure_process_logging, connect
+from worker import (
+    build_worker,
+    channels,
+    configure_process_logging,
+    connect,
+    require_temporal_secrets,
+)
 
 log = structlog.get_logger("ratify.serve")
 
@@ -96,6 +102,7 @@ async def _serve_http(server: uvicorn.Server, host: str, port: int) -> None:
 
 async def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> None:
     """The whole service in one process (see the module's docstring)."""
+    require_temporal_secrets(settings)
     if settings.migrate_on_start:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrate_or_fail(settings.event_store_url, app_tables=True)
@@ -152,6 +159,7 @@ def _services(settings: Settings, store: EventStore, engine: Engine, client: Cli
 
 async def run_api(settings: Settings, *, host: str = "0.0.0.0", port: int = 8000) -> int:
     """`ratify api`: the HTTP API and pages only, until SIGINT/SIGTERM (then exit 0)."""
+    require_temporal_secrets(settings)
     if not settings.temporal_address:
         raise StartupError(
             "TEMPORAL_ADDRESS is not set: `ratify api` needs the Temporal frontend (host:port) "

@@ -18,3 +18,13 @@ TEST_ACTION_KEYS: ActionKeys = parse_signing_keys(TEST_KEY)
 def signer() -> ActionSigner:
     """The client interceptor that signs with the tests' key."""
     return ActionSigner(TEST_ACTION_KEYS)
+
+
+#: Payload keys for the tests that run Ratify's processes against a Temporal of their own.
+TEST_PAYLOAD_KEYS = "tests:" + base64.b64encode(b"ratify-tests-payload-key-32bytes").decode()
+
+#: What a process needs beside TEMPORAL_ADDRESS (it refuses to start without them).
+TEMPORAL_SECRETS = {
+    "RATIFY_PAYLOAD_KEYS": TEST_PAYLOAD_KEYS,
+    "RATIFY_ACTION_SIGNING_KEY": TEST_KEY,
+}
