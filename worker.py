@@ -199,6 +199,7 @@ async def connect(
                 interceptors=all_interceptors,
                 runtime=runtime,
                 tls=temporal_tls(settings),
+                header_codec_behavior=settings.header_codec,
             )
         except ValueError as exc:
             raise StartupError(

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from temporalio.client import HeaderCodecBehavior
 from temporalio.converter import DataConverter
 
 from ratify.payloads import data_converter, parse_keys
@@ -189,6 +190,14 @@ class Settings(BaseSettings):
                 self.temporal_tls_server_name,
             )
         )
+
+    @property
+    def header_codec(self) -> HeaderCodecBehavior:
+        """With payload keys, Temporal headers (the request context, the action's proof)
+        are encrypted like every payload."""
+        if self.payload_keys is None:
+            return HeaderCodecBehavior.NO_CODEC
+        return HeaderCodecBehavior.CODEC
 
     def data_converter(self) -> DataConverter:
         """The converter every Temporal client of Ratify uses (encrypting with keys)."""
