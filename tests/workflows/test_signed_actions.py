@@ -303,3 +303,25 @@ def test_a_proof_is_bound_to_every_field_of_the_action():
     same = make_proof(TEST_ACTION_KEYS, args=[action.model_dump(mode="json")], issued=1, **base)
     assert proof == same  # the model, or the JSON a meeting's activity sends: one proof
     assert make_proof(TEST_ACTION_KEYS, args=[action], issued=2, **base) != proof
+
+
+async def test_an_api_with_another_key_than_the_workers_is_told_so(harness: Harness):
+    """A misconfiguration, not the person's mistake: a 500 naming the setting."""
+    from ratify.api.steps import Refusal, Services, run_update
+    from ratify.identity.service import Directory
+    from ratify.signing import signed
+
+    run = await harness.start()
+    services = Services(
+        store=harness.store,
+        engine=harness.store.engine,
+        client=signed(harness.env.client, OTHER_KEYS),
+        directory=Directory(harness.store.engine),
+        workflow_settings=m.Settings(),
+        task_queue=harness.task_queue,
+    )
+    with pytest.raises(Refusal) as caught:
+        await run_update(services, run.case_id, "submit", m.Submit(actor=f.OFFICER))
+    assert caught.value.status == 500 and caught.value.code == UNSIGNED
+    assert "RATIFY_ACTION_SIGNING_KEY" in caught.value.message
+    assert run.event_types() == ["case.drafted"]
