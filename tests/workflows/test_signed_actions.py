@@ -325,3 +325,25 @@ async def test_an_api_with_another_key_than_the_workers_is_told_so(harness: Harn
     assert caught.value.status == 500 and caught.value.code == UNSIGNED
     assert "RATIFY_ACTION_SIGNING_KEY" in caught.value.message
     assert run.event_types() == ["case.drafted"]
+
+
+async def test_a_signed_history_replays_without_the_key(harness: Harness):
+    """Proofs are checked when an action arrives, never on replay: an auditor replays
+    histories (old ones without proofs too: test_replay.py) with no signing key."""
+    run = await harness.start()
+    await harness.through_advice(run, [(f.FINANCE, "finance")])
+    with pytest.raises(WorkflowUpdateFailedError):  # a refused forgery leaves no trace
+        await (
+            outsider(harness)
+            .get_workflow_handle(run.case_id)
+            .execute_update("sign_off", m.SignOff(actor=f.LEGAL, area="legal"))
+        )
+    history = await run.handle.fetch_history()
+    replayer = Replayer(
+        workflows=WORKFLOWS,
+        workflow_runner=workflow_runner(),
+        data_converter=harness.env.client.data_converter,
+        interceptors=replay_interceptors(),
+    )
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
