@@ -55,6 +55,7 @@ async def replay_workflows(
         workflow_runner=workflow_runner(),
         # The client's converter: with RATIFY_PAYLOAD_KEYS it decrypts the histories.
         data_converter=client.data_converter,
+        header_codec_behavior=client.config()["header_codec_behavior"],
         # The action verifier replays a refused start as refused (it needs no key).
         interceptors=[*replay_interceptors(), *interceptors],
     )

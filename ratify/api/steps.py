@@ -194,7 +194,8 @@ def _refusal(exc: WorkflowUpdateFailedError) -> Refusal | None:
                 500,
                 code,
                 "the step was not accepted: Ratify's API and workers are not configured with "
-                "the same action-signing key (RATIFY_ACTION_SIGNING_KEY); tell the operators",
+                "the same action-signing key (RATIFY_ACTION_SIGNING_KEY), or it waited more "
+                "than 10 minutes for a worker; look at the case, then tell the operators",
             )
         return Refusal(STATUS_FOR_CODE.get(code, 422), code, cause.message)
     return None
