@@ -347,7 +347,13 @@ class _VerifyingInbound(temporalio.worker.WorkflowInboundInterceptor):
 
     async def execute_workflow(self, input: temporalio.worker.ExecuteWorkflowInput) -> Any:
         info = workflow.info()
-        if info.parent is None and info.continued_run_id is None:
+        # A child (the Part 2 review its decision starts) or a run continued as new from a
+        # run that was checked needs no proof; a cron run does (its first run may have been
+        # refused: the schedule would start the next one regardless).
+        system_start = info.parent is not None or (
+            info.continued_run_id is not None and not info.cron_schedule
+        )
+        if not system_start:
             self._check_start(input, info.workflow_id, info.workflow_type)
         return await super().execute_workflow(input)
 
