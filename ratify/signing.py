@@ -228,7 +228,7 @@ def check_proof(
         return "a malformed proof"
     key = keys.key(key_id)
     if key is None:
-        return f"a proof made with key {key_id!r}, which is not listed"
+        return f"a proof made with key {key_id[:40]!r}, which is not listed"
     expected = _mac(key, key_id, _canonical(kind, workflow_id, name, update_id, args, issued))
     if not hmac.compare_digest(expected, mac):
         return "a proof that does not match this action, actor and workflow"
@@ -249,9 +249,10 @@ def _claimed_actor(args: Sequence[Any]) -> str | None:
                 user, role = actor.get("user_id"), actor.get("role")
             else:
                 user, role = getattr(actor, "user_id", None), getattr(actor, "role", None)
-            if user is not None:
+            if user is not None:  # whatever the sender claimed: bounded for the log
                 role = getattr(role, "value", role)
-                return f"{user} ({role})" if role is not None else str(user)
+                claimed = f"{user} ({role})" if role is not None else str(user)
+                return claimed[:120]
     return None
 
 
