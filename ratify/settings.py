@@ -205,6 +205,21 @@ class Settings(BaseSettings):
         return data_converter(keys)
 
     @model_validator(mode="after")
+    def _distinct_keys(self) -> Settings:
+        if self.action_signing_key is None or self.payload_keys is None:
+            return self
+        signing = {
+            key for _, key in parse_signing_keys(self.action_signing_key.get_secret_value()).keys
+        }
+        sealing = set(parse_keys(self.payload_keys.get_secret_value()).values())
+        if signing & sealing:
+            raise ValueError(
+                "RATIFY_ACTION_SIGNING_KEY must not reuse a key of RATIFY_PAYLOAD_KEYS: make "
+                "another one (ratify payload-key ID)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _tls_pair(self) -> Settings:
         if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
             raise ValueError(
