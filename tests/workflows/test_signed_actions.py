@@ -9,6 +9,7 @@ with `unsigned_action`, logged, and nothing is stored.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from typing import Any
@@ -239,7 +240,7 @@ async def test_meeting_and_part2_review_updates_need_a_proof_too(harness: Harnes
         Part2ReviewWorkflow.run, params, id=review_id, task_queue=harness.task_queue
     )
     with pytest.raises(WorkflowFailureError) as failed:
-        await harness.finished(refused)
+        await asyncio.wait_for(harness.finished(refused), 60)
     assert isinstance(failed.value.cause, ApplicationError)
     assert failed.value.cause.type == UNSIGNED
     assert run.event_types()[-1] == "board.placed_on_agenda"  # no Part 2 review due recorded
@@ -263,7 +264,7 @@ async def test_a_case_started_straight_in_temporal_is_refused_and_replays(harnes
         task_queue=harness.task_queue,
     )
     with pytest.raises(WorkflowFailureError) as caught:
-        await harness.finished(handle)
+        await asyncio.wait_for(harness.finished(handle), 60)
     assert isinstance(caught.value.cause, ApplicationError)
     assert caught.value.cause.type == UNSIGNED
     assert harness.store.stream_version(case_id) == 0, "the forged draft was stored"
