@@ -31,7 +31,7 @@ import structlog
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client, Interceptor
 from temporalio.runtime import Runtime
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -56,6 +56,7 @@ from ratify.observability.startup import (
 )
 from ratify.observability.tracing import configure_tracing, shutdown_tracing
 from ratify.settings import Settings
+from ratify.signing import ActionKeys, ActionSigner, ActionVerifier, signed, signer_keys
 from workflows.decision import DecisionWorkflow
 from workflows.meeting import BoardMeetingWorkflow
 from workflows.part2 import Part2ReviewWorkflow
@@ -66,6 +67,12 @@ WORKFLOWS = [DecisionWorkflow, BoardMeetingWorkflow, Part2ReviewWorkflow]
 #: and deterministic, and the messages must be the same classes on both sides of the
 #: converter (a re-imported StoredRef is not the StoredRef that ActionResult expects).
 PASSTHROUGH = ("domain", "workflows.messages", "workflows.common", "holidays")
+
+
+def replay_interceptors() -> list[ActionVerifier]:
+    """What a Replayer needs beside the workflows to replay as the worker ran: the action
+    verifier, which replays a refused start as refused (no key needed)."""
+    return [ActionVerifier(None)]
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -113,14 +120,25 @@ def build_worker(
     notify_channels: list[Channel] | None = None,
     executor: ThreadPoolExecutor | None = None,
     graceful_shutdown: timedelta = timedelta(),
+    action_keys: ActionKeys | None = None,
 ) -> Worker:
     """A worker running every Ratify workflow and activity against one event store.
 
     The client gets Ratify's interceptors if it has not got them (request context from
     client to workflow to activity, action metrics); `graceful_shutdown` is how long
     running activities may take to finish once the worker is told to stop.
+
+    Every workflow start and update a person's action sends must carry a proof made with
+    `action_keys` (default: the keys `client` signs with; one or the other is required):
+    the worker refuses the others, and signs the steps a meeting sends to its cases.
     """
-    client = instrumented(client)
+    keys = action_keys or signer_keys(client)
+    if keys is None:
+        raise ValueError(
+            "the worker needs the action-signing keys (action_keys, or a client signing with "
+            "ActionSigner): without them it would accept actions from anyone"
+        )
+    client = signed(instrumented(client), keys)
     cases = CaseActivities(CaseJournal(store))
     notifier = NotifyActivities(store, notify_channels)
     decisions = DecisionActivities(client)
@@ -138,6 +156,7 @@ def build_worker(
         activity_executor=executor or ThreadPoolExecutor(max_workers=16),
         workflow_runner=workflow_runner(),
         graceful_shutdown_timeout=graceful_shutdown,
+        interceptors=[ActionVerifier(keys)],
     )
 
 
@@ -161,10 +180,16 @@ async def connect(
 ) -> Client:
     """The configured Temporal server, or the bundled dev server started for this process.
 
-    The client carries Ratify's interceptors and `interceptors` (e.g. tracing). A server
-    that cannot be reached, or lacks the namespace, is a StartupError.
+    The client carries Ratify's interceptors, the action signer (`settings.action_keys()`)
+    and `interceptors` (e.g. tracing). Missing keys with TEMPORAL_ADDRESS, a bad TLS file,
+    a server that cannot be reached, or lacks the namespace, is a StartupError.
     """
-    all_interceptors = [*client_interceptors(), *interceptors]
+    require_temporal_secrets(settings)
+    try:
+        keys = settings.action_keys()
+    except ValueError as exc:  # the embedded key file is unreadable or not a key
+        raise StartupError(str(exc), BAD_CONFIGURATION) from None
+    all_interceptors = [*client_interceptors(), ActionSigner(keys), *interceptors]
     if settings.temporal_address:
         address = settings.temporal_address
         try:
@@ -174,6 +199,8 @@ async def connect(
                 data_converter=settings.data_converter(),
                 interceptors=all_interceptors,
                 runtime=runtime,
+                tls=temporal_tls(settings),
+                header_codec_behavior=settings.header_codec,
             )
         except ValueError as exc:
             raise StartupError(
@@ -242,12 +269,51 @@ def private_data_dir(settings: Settings) -> None:
         log.warning("made private to its owner (it was open to others)", path=str(path))
 
 
+def require_temporal_secrets(settings: Settings) -> None:
+    """With TEMPORAL_ADDRESS, refuse to start without the payload and signing keys."""
+    missing = settings.missing_temporal_secrets
+    if missing:
+        raise StartupError(
+            f"TEMPORAL_ADDRESS is set but {' and '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not: without them Part 2 is plain text "
+            "in Temporal and anyone who reaches it can act as anyone (make keys with "
+            "`ratify payload-key ID`; the same on every worker and API)",
+            BAD_CONFIGURATION,
+        )
+
+
+def _pem(path: Path | None, variable: str) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise StartupError(
+            f"{variable}: cannot read {path} ({exc.strerror})", BAD_CONFIGURATION
+        ) from None
+
+
+def temporal_tls(settings: Settings) -> TLSConfig | bool:
+    """TLS to the Temporal frontend from the RATIFY_TEMPORAL_TLS* settings: False when off,
+    else the SDK's TLSConfig (CA, client certificate and key for mutual TLS, server name);
+    an unreadable file is a StartupError naming its variable."""
+    if not settings.temporal_tls_on:
+        return False
+    return TLSConfig(
+        server_root_ca_cert=_pem(settings.temporal_tls_ca, "RATIFY_TEMPORAL_TLS_CA"),
+        client_cert=_pem(settings.temporal_tls_cert, "RATIFY_TEMPORAL_TLS_CERT"),
+        client_private_key=_pem(settings.temporal_tls_key, "RATIFY_TEMPORAL_TLS_KEY"),
+        domain=settings.temporal_tls_server_name,
+    )
+
+
 def configure_process_logging(settings: Settings) -> None:
     configure_logging("json" if settings.logs_as_json else "console", settings.log_level)
 
 
 async def run(settings: Settings) -> int:
     """The worker process on `settings`, until SIGINT/SIGTERM; then drain and return 0."""
+    require_temporal_secrets(settings)
     if settings.uses_data_dir:
         private_data_dir(settings)
     if settings.migrate_on_start:
@@ -271,6 +337,7 @@ async def run(settings: Settings) -> int:
                 task_queue=settings.task_queue,
                 notify_channels=channels(settings),
                 graceful_shutdown=grace,
+                action_keys=signer_keys(client),
             )
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()

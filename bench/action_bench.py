@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from eventstore import create_engine_for
     from ratify.db import migrate_all
     from ratify.identity.service import Directory
+    from ratify.payloads import new_key
     from worker import DEV_SERVER_PRAGMAS, bin_path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -208,6 +209,9 @@ async def run(actions: int) -> dict[str, Any]:
             "RATIFY_MIGRATE_ON_START": "false",
             "RATIFY_METRICS_PORT": "0",
             "RATIFY_LOG_LEVEL": "WARNING",
+            # Required with TEMPORAL_ADDRESS (fresh for this run).
+            "RATIFY_PAYLOAD_KEYS": f"bench:{new_key()}",
+            "RATIFY_ACTION_SIGNING_KEY": f"bench:{new_key()}",
         }
         ratify = str(Path(sys.executable).parent / "ratify")
         procs = [

@@ -66,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
 
     from domain.clock import london_date
     from eventstore import EventStore, migrate
+    from ratify.signing import ActionSigner, new_signing_keys
     from tests import factories as f
     from worker import DEV_SERVER_PRAGMAS, bin_path, build_worker, workflow_runner
     from workflows import messages as m
@@ -301,6 +302,8 @@ async def run(lifecycles: int, k: int) -> dict[str, Any]:
         store = EventStore.from_url(url)
         env = await WorkflowEnvironment.start_local(
             data_converter=pydantic_data_converter,
+            # Ratify's client signs its actions (the bare baseline's too: a fair floor).
+            interceptors=[ActionSigner(new_signing_keys())],
             dev_server_existing_path=bin_path("temporal"),
             dev_server_database_filename=str(Path(tmp) / "temporal.db"),
             dev_server_extra_args=DEV_SERVER_PRAGMAS,

@@ -631,6 +631,8 @@ def smoke(
         "RATIFY_SESSION_SECRET": "smoke-test-" + "s" * 40,
         # As production runs: every payload encrypted (the processes must start with it).
         "RATIFY_PAYLOAD_KEYS": "smoke:" + base64.b64encode(os.urandom(32)).decode(),
+        # Required with TEMPORAL_ADDRESS: the worker and the API refuse to start without it.
+        "RATIFY_ACTION_SIGNING_KEY": "smoke:" + base64.b64encode(os.urandom(32)).decode(),
         "RATIFY_METRICS_HOST": "127.0.0.1",
         "RATIFY_GRACEFUL_SHUTDOWN_SECONDS": "5",
     }

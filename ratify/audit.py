@@ -35,7 +35,7 @@ async def replay_workflows(
     client: Client, ids: Sequence[str], *, interceptors: Sequence[Interceptor] = ()
 ) -> tuple[int, dict[str, str]]:
     """Replay each workflow's history; (how many replayed, failures by workflow id)."""
-    from worker import WORKFLOWS, workflow_runner
+    from worker import WORKFLOWS, replay_interceptors, workflow_runner
 
     histories: list[WorkflowHistory] = []
     for workflow_id in ids:
@@ -55,7 +55,9 @@ async def replay_workflows(
         workflow_runner=workflow_runner(),
         # The client's converter: with RATIFY_PAYLOAD_KEYS it decrypts the histories.
         data_converter=client.data_converter,
-        interceptors=interceptors,
+        header_codec_behavior=client.config()["header_codec_behavior"],
+        # The action verifier replays a refused start as refused (it needs no key).
+        interceptors=[*replay_interceptors(), *interceptors],
     )
     results = await replayer.replay_workflows(each(), raise_on_replay_failure=False)
     by_run = {h.run_id: h.workflow_id for h in histories}

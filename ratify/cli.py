@@ -1804,15 +1804,23 @@ async def _temporal(address: str | None) -> Any:
     """A Temporal client for the auditors' commands, or exit 1 naming the address."""
     from temporalio.client import Client
 
+    from ratify.observability.startup import StartupError
     from ratify.settings import load_settings
+    from worker import temporal_tls
 
     settings = load_settings()
     target = address or settings.temporal_address or f"127.0.0.1:{settings.dev_server_port}"
+    try:
+        tls = temporal_tls(settings)
+    except StartupError as exc:
+        _fail(exc.message, exc.exit_code)
     try:
         return await Client.connect(
             target,
             namespace=settings.temporal_namespace,
             data_converter=settings.data_converter(),
+            header_codec_behavior=settings.header_codec,
+            tls=tls,
         )
     except RuntimeError as exc:
         _fail(f"--temporal-address: cannot reach Temporal at {target}: {exc}", 1)

@@ -64,6 +64,7 @@ from worker import (
     configure_process_logging,
     connect,
     private_data_dir,
+    require_temporal_secrets,
 )
 
 log = structlog.get_logger("ratify.serve")
@@ -105,6 +106,7 @@ async def _serve_http(server: uvicorn.Server, host: str, port: int) -> None:
 
 async def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> None:
     """The whole service in one process (see the module's docstring)."""
+    require_temporal_secrets(settings)
     if settings.uses_data_dir:
         private_data_dir(settings)
     if settings.migrate_on_start:
@@ -162,6 +164,7 @@ def _services(settings: Settings, store: EventStore, engine: Engine, client: Cli
 
 async def run_api(settings: Settings, *, host: str = "0.0.0.0", port: int = 8000) -> int:
     """`ratify api`: the HTTP API and pages only, until SIGINT/SIGTERM (then exit 0)."""
+    require_temporal_secrets(settings)
     if not settings.temporal_address:
         raise StartupError(
             "TEMPORAL_ADDRESS is not set: `ratify api` needs the Temporal frontend (host:port) "

@@ -16,10 +16,12 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from temporalio.client import HeaderCodecBehavior
 from temporalio.converter import DataConverter
 
 from domain.bounds import EARLIEST_DATE, LATEST_DATE
 from ratify.payloads import data_converter, parse_keys
+from ratify.signing import ActionKeys, embedded_keys, parse_signing_keys
 from workflows.messages import Settings as WorkflowSettings
 
 
@@ -72,6 +74,22 @@ class Settings(BaseSettings):
     payload_keys: SecretStr | None = None
     #: The longest a delegation to a deputy may last, in days, first and last included.
     delegation_max_days: int = Field(default=90, ge=1, le=366)
+    #: Signs every action the API (and the worker, for a meeting's steps) sends to a
+    #: workflow; workflows refuse an action without a valid proof (see ratify/signing.py):
+    #: `id:base64key[,id:base64key...]`, 32 random bytes or more each, the first signs, all
+    #: verify. The same on every worker and API process. Unset without TEMPORAL_ADDRESS: a
+    #: key made once in data_dir (action-signing.key, mode 0600). Required with it.
+    action_signing_key: SecretStr | None = None
+    #: TLS to the Temporal frontend: on when true, or when any of the files below is set.
+    temporal_tls: bool = False
+    #: PEM file of the CA that signed the frontend's certificate (unset: the system's CAs).
+    temporal_tls_ca: Path | None = None
+    #: PEM files of this process's client certificate and its key, for mutual TLS.
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    #: The name the frontend's certificate is checked against (and SNI), when it is not
+    #: the host of TEMPORAL_ADDRESS.
+    temporal_tls_server_name: str | None = None
     #: How long a web session lasts, in seconds (default 8 hours).
     session_max_age: int = Field(default=8 * 3600, ge=60, le=7 * 24 * 3600)
     #: Leave the Secure flag off the session cookie, for plain http. Unset: off only on the
@@ -185,6 +203,58 @@ class Settings(BaseSettings):
             parse_keys(value.get_secret_value())  # PayloadKeyError names the entry
         return value
 
+    @field_validator("action_signing_key")
+    @classmethod
+    def _signing_keys_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_signing_keys(value.get_secret_value())  # SigningKeyError names the entry
+        return value
+
+    def action_keys(self) -> ActionKeys:
+        """The keys that sign and verify actions: RATIFY_ACTION_SIGNING_KEY, else (only
+        without TEMPORAL_ADDRESS) the embedded key kept in data_dir."""
+        if self.action_signing_key is not None:
+            return parse_signing_keys(self.action_signing_key.get_secret_value())
+        if self.temporal_address:
+            raise ValueError("RATIFY_ACTION_SIGNING_KEY is not set (TEMPORAL_ADDRESS is)")
+        return embedded_keys(self.data_dir)
+
+    @property
+    def missing_temporal_secrets(self) -> list[str]:
+        """The variables a process talking to a Temporal of its own (TEMPORAL_ADDRESS set)
+        must have and lacks: without them Part 2 is plain text in Temporal, and anyone who
+        reaches the frontend could act as anyone."""
+        if not self.temporal_address:
+            return []
+        return [
+            name
+            for name, value in (
+                ("RATIFY_PAYLOAD_KEYS", self.payload_keys),
+                ("RATIFY_ACTION_SIGNING_KEY", self.action_signing_key),
+            )
+            if value is None
+        ]
+
+    @property
+    def temporal_tls_on(self) -> bool:
+        return self.temporal_tls or any(
+            v is not None
+            for v in (
+                self.temporal_tls_ca,
+                self.temporal_tls_cert,
+                self.temporal_tls_key,
+                self.temporal_tls_server_name,
+            )
+        )
+
+    @property
+    def header_codec(self) -> HeaderCodecBehavior:
+        """With payload keys, Temporal headers (the request context, the action's proof)
+        are encrypted like every payload."""
+        if self.payload_keys is None:
+            return HeaderCodecBehavior.NO_CODEC
+        return HeaderCodecBehavior.CODEC
+
     def data_converter(self) -> DataConverter:
         """The converter every Temporal client of Ratify uses (encrypting with keys)."""
         keys = self.payload_keys.get_secret_value() if self.payload_keys is not None else None
@@ -197,6 +267,30 @@ class Settings(BaseSettings):
         if self.earliest_date.year < 1900 or self.latest_date.year > 2999:
             raise ValueError(
                 "RATIFY_EARLIEST_DATE and RATIFY_LATEST_DATE must lie between 1900 and 2999"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _distinct_keys(self) -> Settings:
+        if self.action_signing_key is None or self.payload_keys is None:
+            return self
+        signing = {
+            key for _, key in parse_signing_keys(self.action_signing_key.get_secret_value()).keys
+        }
+        sealing = set(parse_keys(self.payload_keys.get_secret_value()).values())
+        if signing & sealing:
+            raise ValueError(
+                "RATIFY_ACTION_SIGNING_KEY must not reuse a key of RATIFY_PAYLOAD_KEYS: make "
+                "another one (ratify payload-key ID)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError(
+                "RATIFY_TEMPORAL_TLS_CERT and RATIFY_TEMPORAL_TLS_KEY go together (mutual "
+                "TLS): set both or neither"
             )
         return self
 

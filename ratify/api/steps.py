@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import structlog
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from temporalio.client import (
@@ -47,6 +48,8 @@ from workflows import messages as m
 from workflows.decision import DecisionWorkflow
 from workflows.meeting import BoardMeetingWorkflow, meeting_workflow_id
 
+log = structlog.get_logger("ratify.api")
+
 #: Refusal codes of the domain and workflows, and the HTTP status each becomes.
 STATUS_FOR_CODE = {
     "wrong_role": 403,
@@ -58,6 +61,9 @@ STATUS_FOR_CODE = {
     # Two people acting on the same task: the second is told what has happened since.
     "already_done": 409,
     "not_found": 404,
+    # The workflow did not accept the API's own proof: the API and the workers do not share
+    # RATIFY_ACTION_SIGNING_KEY (or their clocks are far apart). Not the person's mistake.
+    "unsigned_action": 500,
 }
 
 
@@ -231,6 +237,15 @@ def _refusal(exc: WorkflowUpdateFailedError) -> Refusal | None:
     cause = exc.cause
     if isinstance(cause, ApplicationError):
         code = cause.type or "refused"
+        if code == "unsigned_action":
+            log.error("a workflow refused the API's proof", detail=cause.message)
+            return Refusal(
+                500,
+                code,
+                "the step was not accepted: Ratify's API and workers are not configured with "
+                "the same action-signing key (RATIFY_ACTION_SIGNING_KEY), or it waited more "
+                "than 10 minutes for a worker; look at the case, then tell the operators",
+            )
         return Refusal(STATUS_FOR_CODE.get(code, 422), code, cause.message)
     return None
 

@@ -22,6 +22,7 @@ from ratify.api.steps import Services
 from ratify.db import migrate_all
 from ratify.identity.service import Directory
 from ratify.projections.projector import Projector
+from tests.keys import signer
 from worker import bin_path, build_worker
 from workflows import messages as m
 
@@ -89,6 +90,7 @@ async def api_stack(
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=bin_path("temporal-test-server"),
+        interceptors=[signer()],
     )
     task_queue = f"api-{uuid.uuid4().hex[:8]}"
     services = Services(

@@ -53,6 +53,7 @@ TEST_SECRETS = {
     "RATIFY_DB_PASSWORD": "ratifytestpassword",
     "RATIFY_SESSION_SECRET": "s" * 48,
     "RATIFY_PAYLOAD_KEYS": "2026-11:" + "k" * 43 + "=",
+    "RATIFY_ACTION_SIGNING_KEY": "2026-11:" + "s" * 43 + "=",
 }
 
 #: The Ratify process services of the compose file; the rest are Temporal, PostgreSQL, nginx.
@@ -257,6 +258,7 @@ SECRET_NAMES = (
     "RATIFY_DATABASE_URL",
     "RATIFY_SESSION_SECRET",
     "RATIFY_PAYLOAD_KEYS",
+    "RATIFY_ACTION_SIGNING_KEY",
     "PASSWORD",
     "TOKEN",
     "KEY",
@@ -269,12 +271,13 @@ def test_k8s_secrets_come_from_the_secret() -> None:
         "RATIFY_DATABASE_URL",
         "RATIFY_SESSION_SECRET",
         "RATIFY_PAYLOAD_KEYS",
+        "RATIFY_ACTION_SIGNING_KEY",
     }
     for key, value in secret["stringData"].items():
         assert re.search(r"<[^>]+>", value), f"{key} in the template must be a placeholder"
     assert not set(configmap_env()) & set(secret["stringData"])
     for name in configmap_env():
-        assert not any(s in name for s in SECRET_NAMES[3:]), name
+        assert not any(s in name for s in SECRET_NAMES[4:]), name
     for workload in workloads():
         for c in containers(workload):
             where = f"{workload['metadata']['name']}/{c['name']}"
@@ -312,8 +315,161 @@ def test_k8s_everything_lives_in_the_restricted_namespace() -> None:
     namespace = k8s("Namespace", "ratify")
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     for _, doc in k8s_documents():
-        if doc["kind"] != "Namespace":
-            assert doc["metadata"]["namespace"] == "ratify", doc["metadata"]["name"]
+        if doc["kind"] == "Namespace":
+            continue
+        if (doc["kind"], doc["metadata"]["name"]) == ("NetworkPolicy", "temporal-only-from-ratify"):
+            assert doc["metadata"]["namespace"] == "temporal"  # Temporal's side of the wall
+            continue
+        assert doc["metadata"]["namespace"] == "ratify", doc["metadata"]["name"]
+
+
+# -- NetworkPolicies -------------------------------------------------------------------------
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Whether a label selector (matchLabels, matchExpressions In/NotIn/Exists) selects."""
+    if not labels.items() >= selector.get("matchLabels", {}).items():
+        return False
+    for expr in selector.get("matchExpressions", []):
+        value = labels.get(expr["key"])
+        op = expr["operator"]
+        if op == "In" and value not in expr["values"]:
+            return False
+        if op == "NotIn" and value in expr["values"]:
+            return False
+        if op == "Exists" and value is None:
+            return False
+    return True
+
+
+def _policies(namespace: str) -> list[dict[str, Any]]:
+    return [
+        doc
+        for _, doc in k8s_documents()
+        if doc["kind"] == "NetworkPolicy" and doc["metadata"]["namespace"] == namespace
+    ]
+
+
+#: The labels of the pods of the `temporal` chart's services, and of the cluster DNS.
+TEMPORAL_FRONTEND = {
+    "app.kubernetes.io/name": "temporal",
+    "app.kubernetes.io/instance": "temporal",
+    "app.kubernetes.io/component": "frontend",
+}
+KUBE_DNS = {"k8s-app": "kube-dns"}
+
+
+def _peer_admits(
+    peer: dict[str, Any], namespace: str, labels: dict[str, str], own_namespace: str
+) -> bool:
+    if "ipBlock" in peer:
+        return True
+    ns_labels = {"kubernetes.io/metadata.name": namespace}
+    if "namespaceSelector" in peer:
+        if not _selects(peer["namespaceSelector"], ns_labels):
+            return False
+    elif namespace != own_namespace:
+        return False
+    return _selects(peer.get("podSelector", {}), labels)
+
+
+def egress_allowed(
+    pod: dict[str, str], namespace: str, labels: dict[str, str], port: int, protocol: str = "TCP"
+) -> bool:
+    """Whether a Ratify pod with labels `pod` may open `port` to a pod (`namespace`,
+    `labels`), under the policies of the `ratify` namespace."""
+    chosen = [p for p in _policies("ratify") if _selects(p["spec"]["podSelector"], pod)]
+    assert any("Egress" in p["spec"]["policyTypes"] for p in chosen), "egress not restricted"
+    for policy in chosen:
+        for rule in policy["spec"].get("egress", []):
+            ports = rule.get("ports")
+            if ports and not any(
+                p["port"] == port and p.get("protocol", "TCP") == protocol for p in ports
+            ):
+                continue
+            peers = rule.get("to")
+            if not peers or any(_peer_admits(x, namespace, labels, "ratify") for x in peers):
+                return True
+    return False
+
+
+def ingress_allowed(
+    policy_ns: str, pod: dict[str, str], source_ns: str, source: dict[str, str], port: int
+) -> bool:
+    """Whether a pod (`source_ns`, `source`) may open `port` on the pod `pod` of `policy_ns`."""
+    chosen = [p for p in _policies(policy_ns) if _selects(p["spec"]["podSelector"], pod)]
+    assert any("Ingress" in p["spec"]["policyTypes"] for p in chosen), "ingress not restricted"
+    for policy in chosen:
+        for rule in policy["spec"].get("ingress", []):
+            ports = rule.get("ports")
+            if ports and not any(p["port"] == port for p in ports):
+                continue
+            peers = rule.get("from")
+            if not peers or any(_peer_admits(x, source_ns, source, policy_ns) for x in peers):
+                return True
+    return False
+
+
+def pod_labels(kind: str, name: str) -> dict[str, str]:
+    return dict(k8s(kind, name)["spec"]["template"]["metadata"]["labels"])
+
+
+def test_k8s_namespace_denies_by_default() -> None:
+    [deny] = [p for p in _policies("ratify") if p["metadata"]["name"] == "default-deny"]
+    assert deny["spec"]["podSelector"] == {}
+    assert set(deny["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+    assert "ingress" not in deny["spec"] and "egress" not in deny["spec"]
+
+
+def test_k8s_only_the_worker_and_the_api_reach_temporal() -> None:
+    workers = {
+        "ratify-worker": True,
+        "ratify-api": True,
+        "ratify-projector": False,
+        "ratify-migrate": False,
+    }
+    for name, reaches in workers.items():
+        kind = "Job" if name == "ratify-migrate" else "Deployment"
+        pod = pod_labels(kind, name)
+        assert egress_allowed(pod, "temporal", TEMPORAL_FRONTEND, 7233) is reaches, name
+        # Every one resolves names and reaches the event store, and nothing else.
+        assert egress_allowed(pod, "kube-system", KUBE_DNS, 53, "UDP"), name
+        assert egress_allowed(pod, "db", {}, 5432), name
+        assert not egress_allowed(pod, "elsewhere", {}, 443), name
+        assert not egress_allowed(
+            pod,
+            "temporal",
+            {"app.kubernetes.io/name": "temporal", "app.kubernetes.io/component": "history"},
+            7234,
+        ), name
+
+
+def test_k8s_only_the_api_port_and_metrics_are_open() -> None:
+    api, worker = pod_labels("Deployment", "ratify-api"), pod_labels("Deployment", "ratify-worker")
+    outsider = {"app": "anything"}
+    assert ingress_allowed("ratify", api, "ingress-nginx", outsider, 8000)
+    assert not ingress_allowed("ratify", api, "ingress-nginx", outsider, 9464)
+    assert ingress_allowed("ratify", worker, "monitoring", outsider, 9464)
+    assert not ingress_allowed("ratify", worker, "anywhere", outsider, 8000)
+    migrate = pod_labels("Job", "ratify-migrate")
+    assert not ingress_allowed("ratify", migrate, "anywhere", outsider, 9464)
+
+
+def test_k8s_temporal_takes_only_ratify_worker_and_api_from_outside() -> None:
+    frontend = TEMPORAL_FRONTEND
+    for name, admitted in (
+        ("ratify-worker", True),
+        ("ratify-api", True),
+        ("ratify-projector", False),
+    ):
+        pod = pod_labels("Deployment", name)
+        assert ingress_allowed("temporal", frontend, "ratify", pod, 7233) is admitted, name
+    # Not from another namespace, even with Ratify's labels; Temporal's own pods still talk.
+    worker = pod_labels("Deployment", "ratify-worker")
+    assert not ingress_allowed("temporal", frontend, "default", worker, 7233)
+    history = {**frontend, "app.kubernetes.io/component": "history"}
+    assert ingress_allowed("temporal", frontend, "temporal", history, 7233)
+    assert not ingress_allowed("temporal", history, "ratify", worker, 7234)
 
 
 # -- Helm values for the Temporal chart ---------------------------------------------------

@@ -36,6 +36,7 @@ from ratify.observability.interceptors import client_interceptors
 from ratify.observability.logs import configure_logging
 from ratify.projections.projector import Projector
 from tests import factories as f
+from tests.keys import signer
 from worker import bin_path, build_worker
 from workflows import messages as m
 
@@ -90,6 +91,7 @@ async def start_stack(
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=bin_path("temporal-test-server"),
+        interceptors=[signer()],
     )
     # As `worker.connect` makes the processes' clients: Ratify's interceptors, then tracing.
     config = env.client.config()

@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import sqlite3
+import stat
 import subprocess
 import threading
 import time
@@ -28,13 +29,16 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from aiosmtpd.controller import Controller
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from eventstore import EventStore
 from ratify.db import migrate_all
 from ratify.observability.metrics import free_loopback_port
+from ratify.payloads import data_converter
+from ratify.settings import Settings
+from ratify.signing import KEY_FILE
 from tests import factories as f
+from tests.keys import TEMPORAL_SECRETS, TEST_PAYLOAD_KEYS, signer
 from tests.ops.test_dashboard import metric_names
 from worker import bin_path
 from workflows import messages as m
@@ -135,8 +139,10 @@ def run(args: list[str], cwd: Path, **settings: str) -> subprocess.CompletedProc
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
 async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    # The processes get TEMPORAL_SECRETS: this client encrypts and signs as they do.
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(TEST_PAYLOAD_KEYS),
+        interceptors=[signer()],
         dev_server_existing_path=bin_path("temporal"),
         ui=False,
         dev_server_log_level="warn",
@@ -188,6 +194,7 @@ async def test_sigterm_drains_the_worker_letting_the_running_activity_finish(
         worker = spawn(
             ["worker"],
             TEMPORAL_ADDRESS=address(dev_server),
+            **TEMPORAL_SECRETS,
             RATIFY_DATABASE_URL=url,  # migrated at start (RATIFY_MIGRATE_ON_START unset)
             RATIFY_TASK_QUEUE=task_queue,
             RATIFY_METRICS_PORT=str(metrics_port),
@@ -250,6 +257,7 @@ async def test_the_api_serves_then_stops_on_sigterm(
     api = spawn(
         ["api", "--host", "127.0.0.1", "--port", str(port)],
         TEMPORAL_ADDRESS=address(dev_server),
+        **TEMPORAL_SECRETS,
         RATIFY_DATABASE_URL=url,
     )
     await api.wait_for_line("Ratify API on")
@@ -323,6 +331,7 @@ def test_an_unreachable_temporal_is_one_line_and_exit_1(tmp_path: Path):
         ["worker"],
         tmp_path,
         TEMPORAL_ADDRESS=target,
+        **TEMPORAL_SECRETS,
         RATIFY_DATABASE_URL=f"sqlite:///{tmp_path / 'ratify.db'}",
     )
     _one_line(result, 1, f"ratify worker: cannot reach Temporal at {target} (TEMPORAL_ADDRESS)")
@@ -334,12 +343,52 @@ def test_the_api_needs_temporal_address(tmp_path: Path):
     assert not (tmp_path / "ratify.db").exists()  # it touched no database
 
 
+@pytest.mark.parametrize("command", ["worker", "api", "serve"])
+@pytest.mark.parametrize(
+    "missing",
+    [
+        ["RATIFY_PAYLOAD_KEYS", "RATIFY_ACTION_SIGNING_KEY"],
+        ["RATIFY_PAYLOAD_KEYS"],
+        ["RATIFY_ACTION_SIGNING_KEY"],
+    ],
+)
+def test_off_the_embedded_defaults_the_keys_are_required(
+    tmp_path: Path, command: str, missing: list[str]
+):
+    """With TEMPORAL_ADDRESS, a process that talks to Temporal refuses to start without the
+    payload keys (Part 2 in plain text) and the action-signing key (anyone could act)."""
+    given = {k: v for k, v in TEMPORAL_SECRETS.items() if k not in missing}
+    result = run(
+        [command],
+        tmp_path,
+        TEMPORAL_ADDRESS=f"127.0.0.1:{free_loopback_port()}",
+        RATIFY_DATABASE_URL=f"sqlite:///{tmp_path / 'ratify.db'}",
+        **given,
+    )
+    line = _one_line(result, 2, f"ratify {command}: TEMPORAL_ADDRESS is set but", *missing)
+    for name in set(TEMPORAL_SECRETS) - set(missing):
+        assert name not in line
+    assert not (tmp_path / "ratify.db").exists()  # refused before touching anything
+
+
+def test_the_embedded_defaults_make_a_private_signing_key_once(tmp_path: Path):
+    settings = Settings(data_dir=tmp_path / "data")
+    first = settings.action_keys()
+    key_file = tmp_path / "data" / KEY_FILE
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert settings.action_keys() == first  # kept, not made again
+    key_file.chmod(0o644)
+    assert Settings(data_dir=tmp_path / "data").action_keys() == first
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
 @pytest.mark.parametrize("bad_url", ["mysql://ratify@db/ratify", "not a database url"])
 def test_a_bad_database_url_is_one_line_and_exit_2(tmp_path: Path, bad_url: str):
     result = run(
         ["api"],
         tmp_path,
         TEMPORAL_ADDRESS=f"127.0.0.1:{free_loopback_port()}",
+        **TEMPORAL_SECRETS,
         RATIFY_DATABASE_URL=bad_url,
     )
     _one_line(result, 2, "ratify api: RATIFY_DATABASE_URL is not a usable database URL")
@@ -359,6 +408,7 @@ def test_no_migration_on_start_when_turned_off(tmp_path: Path, command: str):
         [command],
         tmp_path,
         TEMPORAL_ADDRESS=f"127.0.0.1:{free_loopback_port()}",
+        **TEMPORAL_SECRETS,
         RATIFY_DATABASE_URL=f"sqlite:///{db}",
         RATIFY_MIGRATE_ON_START="false",
     )

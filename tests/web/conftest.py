@@ -32,6 +32,7 @@ from ratify.identity.service import Directory
 from ratify.projections.projector import Projector
 from ratify.web import router
 from tests.api.conftest import PEOPLE
+from tests.keys import signer
 from worker import bin_path, build_worker
 from workflows import messages as m
 
@@ -80,6 +81,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=bin_path("temporal-test-server"),
+        interceptors=[signer()],
     )
     task_queue = f"web-{uuid.uuid4().hex[:8]}"
     projector = Projector(store, engine)

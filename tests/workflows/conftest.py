@@ -21,6 +21,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from eventstore import EventStore, migrate
+from tests.keys import signer
 from tests.workflows.lifecycle import Harness
 from worker import bin_path, build_worker
 
@@ -30,6 +31,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=bin_path("temporal-test-server"),
+        interceptors=[signer()],
     )
     try:
         yield environment

@@ -43,6 +43,7 @@ from domain.roles import Actor, AdviceArea
 from domain.state import CaseState
 from eventstore import EventStore, migrate
 from tests import factories as f
+from tests.keys import signer
 from worker import bin_path, build_worker
 from workflows import messages as m
 from workflows.decision import DecisionWorkflow
@@ -420,6 +421,7 @@ async def record(names: Sequence[str], out: Path, suffix: str = "") -> list[Path
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=bin_path("temporal-test-server"),
+        interceptors=[signer()],
     )
     try:
         with tempfile.TemporaryDirectory(prefix="ratify-fixtures-") as tmp:

@@ -19,7 +19,7 @@ import pytest
 import pytest_asyncio
 from pydantic import ValidationError
 from temporalio.api.common.v1 import Payload
-from temporalio.client import WorkflowHistory
+from temporalio.client import Client, HeaderCodecBehavior, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
@@ -32,6 +32,7 @@ from ratify import cli
 from ratify.payloads import ENCODING, EncryptionCodec, PayloadKeyError, data_converter, parse_keys
 from ratify.settings import Settings
 from tests import factories as f
+from tests.keys import signer
 from tests.workflows.lifecycle import Harness
 from worker import WORKFLOWS, bin_path, build_worker, workflow_runner
 from workflows import messages as m
@@ -53,11 +54,17 @@ async def sealed(wf_store: EventStore) -> AsyncIterator[Harness]:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=data_converter(KEYS),
         test_server_existing_path=bin_path("temporal-test-server"),
+        interceptors=[signer()],
     )
+    # As `worker.connect` makes a client with payload keys: headers encrypted too.
+    config = env.client.config()
+    config["header_codec_behavior"] = HeaderCodecBehavior.CODEC
+    client = Client(**config)
     task_queue = f"ratify-sealed-{uuid.uuid4().hex[:8]}"
     try:
-        async with build_worker(env.client, wf_store, task_queue=task_queue):
-            yield Harness(env=env, store=wf_store, task_queue=task_queue)
+        async with build_worker(client, wf_store, task_queue=task_queue):
+            sealed = WorkflowEnvironment.from_client(client)
+            yield Harness(env=sealed, store=wf_store, task_queue=task_queue)
     finally:
         await env.shutdown()
         wf_store.close()

@@ -36,6 +36,7 @@ from ratify.reconcile import (
     reconcile,
 )
 from tests import factories as f
+from tests.keys import signer
 from tests.workflows.lifecycle import Harness
 from worker import bin_path, build_worker
 from workflows import messages as m
@@ -48,6 +49,7 @@ async def live(tmp_path: Path) -> AsyncIterator[Harness]:
         data_converter=pydantic_data_converter,
         dev_server_existing_path=bin_path("temporal"),
         dev_server_log_level="error",
+        interceptors=[signer()],
     )
     url = f"sqlite:///{tmp_path / 'events.db'}"
     migrate(url)

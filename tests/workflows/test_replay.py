@@ -30,7 +30,7 @@ from temporalio.worker import (
 )
 from temporalio.workflow import ActivityHandle
 
-from worker import WORKFLOWS, workflow_runner
+from worker import WORKFLOWS, replay_interceptors, workflow_runner
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
 
@@ -55,7 +55,7 @@ def replayer(*interceptors: Interceptor) -> Replayer:
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(),
         data_converter=pydantic_data_converter,
-        interceptors=interceptors,
+        interceptors=[*replay_interceptors(), *interceptors],
     )
 
 

@@ -32,13 +32,14 @@ from typing import Any, TypeVar
 import pytest
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 
 from domain.clock import london_date
 from eventstore import EventStore
 from ratify.journal import CaseJournal
+from ratify.payloads import data_converter
 from tests import factories as f
+from tests.keys import TEMPORAL_SECRETS, TEST_PAYLOAD_KEYS, signer
 from worker import DEV_SERVER_PRAGMAS, bin_path
 from workflows import messages as m
 from workflows.decision import DecisionWorkflow
@@ -166,7 +167,13 @@ class Processes:
                 raise AssertionError(f"{server.name} exited\n{self.output()}")
             try:
                 client = await asyncio.wait_for(
-                    Client.connect(self.address, data_converter=pydantic_data_converter), 5
+                    # Encrypting and signing as the worker process expects (TEMPORAL_SECRETS).
+                    Client.connect(
+                        self.address,
+                        data_converter=data_converter(TEST_PAYLOAD_KEYS),
+                        interceptors=[signer()],
+                    ),
+                    5,
                 )
                 # Ready means serving the namespace, not merely answering.
                 await asyncio.wait_for(
@@ -189,6 +196,7 @@ class Processes:
         env = {
             **inherited,
             "TEMPORAL_ADDRESS": self.address,
+            **TEMPORAL_SECRETS,
             "RATIFY_DATABASE_URL": self.event_store_url,
             "RATIFY_TASK_QUEUE": self.task_queue,
             "RATIFY_DATA_DIR": str(self.directory),
