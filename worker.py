@@ -246,6 +246,7 @@ async def connect(
         interceptors=all_interceptors,
         runtime=runtime,
         dev_server_existing_path=binary,
+        dev_server_startup_timeout=timedelta(seconds=60),
         dev_server_database_filename=str(settings.dev_server_db),
         dev_server_extra_args=DEV_SERVER_PRAGMAS,
         port=settings.dev_server_port,

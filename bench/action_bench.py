@@ -195,6 +195,7 @@ async def run(actions: int) -> dict[str, Any]:
         env = await WorkflowEnvironment.start_local(
             data_converter=pydantic_data_converter,
             dev_server_existing_path=bin_path("temporal"),
+            dev_server_startup_timeout=timedelta(seconds=60),
             dev_server_database_filename=str(Path(tmp) / "temporal.db"),
             dev_server_extra_args=DEV_SERVER_PRAGMAS,
             ui=False,

@@ -305,6 +305,7 @@ async def run(lifecycles: int, k: int) -> dict[str, Any]:
             # Ratify's client signs its actions (the bare baseline's too: a fair floor).
             interceptors=[ActionSigner(new_signing_keys())],
             dev_server_existing_path=bin_path("temporal"),
+            dev_server_startup_timeout=timedelta(seconds=60),
             dev_server_database_filename=str(Path(tmp) / "temporal.db"),
             dev_server_extra_args=DEV_SERVER_PRAGMAS,
             ui=False,

@@ -26,6 +26,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -474,6 +475,11 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
     check_co_officers(services, case)
     check_dates(services, case)
     check_case_size(case)
+    # A case id is used once: a stored case, or a workflow that ran under the id and has
+    # finished, is never started again (Temporal would otherwise allow a closed id's reuse,
+    # and the new run would fail to draft over the stored case).
+    if services.store.stream_version(case_id) >= 1:
+        raise Refusal(409, "exists", f"case {case_id} exists already")
     try:
         await services.client.start_workflow(
             DecisionWorkflow.run,
@@ -482,6 +488,7 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
             ),
             id=case_id,
             task_queue=services.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
     except WorkflowAlreadyStartedError:
         raise Refusal(409, "exists", f"case {case_id} exists already") from None
@@ -519,6 +526,7 @@ async def create_meeting(
             params,
             id=meeting_workflow_id(meeting_id),
             task_queue=services.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
     except WorkflowAlreadyStartedError:
         raise Refusal(409, "exists", f"meeting {meeting_id} exists") from None

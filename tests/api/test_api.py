@@ -279,6 +279,28 @@ async def test_a_duplicate_case_or_meeting_id_is_a_conflict(api: Api):
     assert r.status_code == 409 and "exists" in r.json()["detail"]
 
 
+async def test_the_id_of_a_finished_case_or_meeting_is_never_used_again(api: Api):
+    """A case withdrawn (its workflow finished) keeps its id: sending the case file again
+    under it is a 409, not a 201 with a workflow run that fails to draft over the stored
+    case."""
+    case_id = await _upload(api)
+    r = await api.post("ollie.lane", f"/cases/{case_id}/actions/withdraw", {"reason": "Done."})
+    assert r.status_code == 200, r.text
+    handle = api.env.client.get_workflow_handle(case_id)
+    await handle.result()  # the decision workflow has ended
+    before = api.store.last_position()
+    r = await api.http.post(
+        "/cases/upload",
+        content=METTRACE,
+        params={"filename": "m.yaml", "case_id": case_id},
+        headers={**api.auth("ollie.lane"), "Content-Type": "text/plain"},
+    )
+    assert r.status_code == 409 and r.json()["detail"] == f"case {case_id} exists already"
+    described = await api.env.client.get_workflow_handle(case_id).describe()
+    assert described.status is not None and described.status.name == "COMPLETED"
+    assert api.store.last_position() == before
+
+
 async def test_a_malformed_body_is_a_422_naming_the_field(api: Api):
     r = await api.http.post("/cases", json={"case": {"title": "x"}}, headers=api.auth("ollie.lane"))
     assert r.status_code == 422 and r.json()["code"] == "invalid"

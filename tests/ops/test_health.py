@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -39,6 +40,7 @@ async def temporal() -> AsyncIterator[Client]:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=bin_path("temporal-test-server"),
+        test_server_startup_timeout=timedelta(seconds=60),
     )
     try:
         yield env.client
@@ -90,6 +92,7 @@ async def test_not_ready_when_temporal_stops_after_the_start(tmp_path: Path):
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=bin_path("temporal-test-server"),
+        test_server_startup_timeout=timedelta(seconds=60),
     )
     async with _app(url, env.client) as http:
         assert (await http.get("/readyz")).status_code == 200

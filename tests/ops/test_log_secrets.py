@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -91,6 +92,7 @@ async def test_a_workflow_task_failure_is_logged_readably(
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=bin_path("temporal-test-server"),
+        test_server_startup_timeout=timedelta(seconds=60),
     )
     task_queue = f"failing-{uuid.uuid4().hex[:8]}"
     try:

@@ -23,6 +23,7 @@ import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,7 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=data_converter(TEST_PAYLOAD_KEYS),
         interceptors=[signer()],
         dev_server_existing_path=bin_path("temporal"),
+        dev_server_startup_timeout=timedelta(seconds=60),
         ui=False,
         dev_server_log_level="warn",
     )

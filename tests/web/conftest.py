@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=bin_path("temporal-test-server"),
+        test_server_startup_timeout=timedelta(seconds=60),
         interceptors=[signer()],
     )
     task_queue = f"web-{uuid.uuid4().hex[:8]}"

@@ -421,6 +421,7 @@ async def record(names: Sequence[str], out: Path, suffix: str = "") -> list[Path
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=bin_path("temporal-test-server"),
+        test_server_startup_timeout=timedelta(seconds=60),
         interceptors=[signer()],
     )
     try:

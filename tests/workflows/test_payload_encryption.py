@@ -54,6 +54,7 @@ async def sealed(wf_store: EventStore) -> AsyncIterator[Harness]:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=data_converter(KEYS),
         test_server_existing_path=bin_path("temporal-test-server"),
+        test_server_startup_timeout=timedelta(seconds=60),
         interceptors=[signer()],
     )
     # As `worker.connect` makes a client with payload keys: headers encrypted too.

@@ -48,6 +48,7 @@ async def live(tmp_path: Path) -> AsyncIterator[Harness]:
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         dev_server_existing_path=bin_path("temporal"),
+        dev_server_startup_timeout=timedelta(seconds=60),
         dev_server_log_level="error",
         interceptors=[signer()],
     )
