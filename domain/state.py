@@ -239,6 +239,8 @@ class CaseState(_State):
     part2_extensions: int = 0
 
     irregularities: list[str] = Field(default_factory=list)
+    #: Who recorded each irregularity (the accountable person), in the same order.
+    irregularities_by: list[str] = Field(default_factory=list)
 
     #: Every step a person took in a capacity the separation of duties weighs (officer,
     #: board chair agreeing an extremis case, adviser, chief executive, decision maker), in

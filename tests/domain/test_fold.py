@@ -768,3 +768,44 @@ def test_the_refusal_names_the_deputy_and_the_principal_actually_in_conflict():
         "deputy (four-eyes rule)"
     )
     s.new(ev.InterestsDeclared, DMPC, has_interest=False)
+
+
+def test_nobody_can_fill_a_case_with_irregularities_until_it_breaks():
+    """Anyone may record an irregularity, so one case holds a bounded number of them: ten by
+    one person, a hundred in all, each at most 20,000 bytes and 256 KiB together. Without
+    that, one person's loop of 80 KB descriptions pushed a case's state over Temporal's
+    payload limit and its history over Temporal's, which ended the case's workflow."""
+    s = Story()
+    s.do(ev.CaseDrafted, OFFICER, case=s.case)
+    for n in range(10):
+        s.new(ev.IrregularityRecorded, FINANCE, description=f"Grant {n} paid early.")
+    message = s.refused_new(
+        ev.IrregularityRecorded, FINANCE, "limit", description="Grant 10 paid early."
+    )
+    assert message == (
+        f"an irregularity cannot be recorded: {FINANCE.user_id} has recorded 10 on this case, "
+        "the most one person may"
+    )
+    s.new(ev.IrregularityRecorded, LEGAL, description="Seen by legal too.")  # others still may
+    emoji = "\N{GRINNING FACE}" * 6_000  # 6,000 characters, 24,000 bytes
+    message = s.refused_new(ev.IrregularityRecorded, LEGAL, "limit", description=emoji)
+    assert "24,000 bytes in UTF-8; at most 20,000" in message
+    big = Story()
+    big.do(ev.CaseDrafted, OFFICER, case=big.case)
+    people = [Actor(user_id=f"person.{n}", role=Role.AUDITOR) for n in range(14)]
+    for n in range(13 * 10):
+        who = people[n // 10]
+        text = "x" * 19_000
+        if len(big.state.irregularities) * 19_000 + 19_000 > 256 * 1024:
+            message = big.refused_new(ev.IrregularityRecorded, who, "limit", description=text)
+            assert "at most 262,144 in all" in message
+            break
+        big.new(ev.IrregularityRecorded, who, description=text)
+    else:
+        raise AssertionError("the bytes of a case's irregularities were never bounded")
+    # a history stored before the bounds still folds
+    many = Story()
+    many.do(ev.CaseDrafted, OFFICER, case=many.case)
+    for n in range(12):
+        many.do(ev.IrregularityRecorded, FINANCE, description=f"Old note {n}.")
+    assert len(many.state.irregularities_by) == 12
