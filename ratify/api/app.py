@@ -10,6 +10,7 @@ unknown case.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -51,6 +52,9 @@ from ratify.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ratify.observability.metrics import metrics_text
 from ratify.projections import queries
 from ratify.reconcile import reconcile
+
+#: A delegation's id as the directory makes it.
+_DELEGATION_ID = re.compile(r"del_[0-9a-f]{12}")
 
 log = structlog.get_logger("ratify.api")
 
@@ -408,6 +412,17 @@ def create_app(services: Services) -> FastAPI:
     async def my_delegations(me: Me) -> list[dict[str, Any]]:
         """The delegations I made or received."""
         return [d.model_dump(mode="json") for d in services.directory.list_delegations(me.user_id)]
+
+    @app.delete("/delegations/{delegation_id}", tags=["identity"])
+    async def end_delegation(me: Me, delegation_id: str) -> dict[str, Any]:
+        """End a delegation I made or received, at once (back from leave, or declined)."""
+        if _DELEGATION_ID.fullmatch(delegation_id) is None:
+            raise Refusal(422, "invalid", "delegation_id: not a delegation id (del_ and 12 hex)")
+        mine = await run_in_threadpool(services.directory.list_delegations, me.user_id)
+        if not any(d.id == delegation_id for d in mine):
+            raise Refusal(404, "not_found", f"no delegation {delegation_id} made by or to you")
+        ended = await run_in_threadpool(services.directory.revoke_delegation, delegation_id)
+        return ended.model_dump(mode="json")
 
     # -- tasks ---------------------------------------------------------------------------
 

@@ -792,6 +792,13 @@ class Directory:
                 f"a delegation cannot end ({ends_on.isoformat()}) before it starts "
                 f"({starts_on.isoformat()})",
             )
+        latest_start = today + timedelta(days=self.delegation_max_days)
+        if starts_on > latest_start:
+            raise InvalidInput(
+                "starts_on",
+                f"a delegation starts within {self.delegation_max_days} days of today "
+                f"(by {latest_start.isoformat()}), not on {starts_on.isoformat()}",
+            )
         days = (ends_on - starts_on).days + 1
         if days > self.delegation_max_days:
             raise InvalidInput(
@@ -815,6 +822,24 @@ class Directory:
                     "role",
                     f"{principal_id} does not hold the role {parsed.value}, so cannot delegate "
                     "it: a deputy only gets roles their principal holds",
+                )
+            # One running delegation of a role to one deputy at a time: back-to-back
+            # delegations would chain past the longest a delegation may last.
+            running = conn.execute(
+                sa.select(delegations.c.id, delegations.c.ends_on).where(
+                    delegations.c.principal_id == principal_id,
+                    delegations.c.deputy_id == deputy_id,
+                    delegations.c.role == parsed.value,
+                    delegations.c.revoked_at.is_(None),
+                    delegations.c.ends_on >= today,
+                )
+            ).first()
+            if running is not None:
+                raise InvalidInput(
+                    "deputy",
+                    f"{deputy_id} already deputises for {principal_id} as {parsed.value} until "
+                    f"{running.ends_on} ({running.id}): a new delegation of that role to them "
+                    "can be made once it has ended or been revoked",
                 )
             delegation_id = f"del_{secrets.token_hex(6)}"
             conn.execute(

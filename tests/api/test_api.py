@@ -535,3 +535,45 @@ async def test_a_step_sent_again_with_its_idempotency_key_gets_the_first_outcome
     )
     assert r.status_code == 422 and r.json()["detail"].startswith("Idempotency-Key:")
     assert len(api.store.read_stream(case_id)) == first.json()["version"] + 1
+
+
+async def test_delegations_do_not_chain_past_their_limit_and_either_side_ends_one(api: Api):
+    """Back-to-back delegations of one role to one deputy would chain past the 90 days; one
+    runs at a time, and it starts within 90 days. The principal (or the deputy) ends it."""
+    today = london_date(datetime.now(UTC))
+    body = {
+        "deputy_id": "cat.com",
+        "role": "legal_adviser",
+        "reason": "Leave",
+        "starts_on": today.isoformat(),
+        "ends_on": (today + timedelta(days=89)).isoformat(),
+    }
+    r = await api.post("lee.legal", "/delegations", body)
+    assert r.status_code == 201, r.text
+    first = r.json()["id"]
+    later = {
+        **body,
+        "starts_on": str(today + timedelta(days=90)),
+        "ends_on": str(today + timedelta(days=179)),
+    }
+    r = await api.post("lee.legal", "/delegations", later)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"].startswith(
+        "deputy: cat.com already deputises for lee.legal as legal_adviser until "
+    )
+    far = {
+        **body,
+        "starts_on": str(today + timedelta(days=91)),
+        "ends_on": str(today + timedelta(days=92)),
+    }
+    r = await api.post("fran.fin", "/delegations", {**far, "role": "finance_adviser"})
+    assert r.status_code == 422 and "starts_on: a delegation starts within 90 days" in r.text
+    # another person cannot end it; the principal can, and then a new one may be made
+    r = await api.http.delete(f"/delegations/{first}", headers=api.auth("fran.fin"))
+    assert r.status_code == 404, r.text
+    r = await api.http.delete("/delegations/not-an-id", headers=api.auth("lee.legal"))
+    assert r.status_code == 422
+    r = await api.http.delete(f"/delegations/{first}", headers=api.auth("lee.legal"))
+    assert r.status_code == 200 and r.json()["revoked_at"], r.text
+    r = await api.post("lee.legal", "/delegations", body)
+    assert r.status_code == 201, r.text

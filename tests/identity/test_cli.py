@@ -14,12 +14,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 from typer.testing import CliRunner
 
+from domain.clock import london_date
 from domain.roles import Role
 from ratify.cli import DEMO_PEOPLE, app
 from ratify.identity.service import Directory
 from ratify.identity.tables import api_tokens, delegations, user_roles, users
 
 runner = CliRunner()
+
+#: Dates of delegations: a delegation starts today or later, within 90 days.
+TODAY = london_date(datetime.now(UTC))
+AUG_1, AUG_15 = (str(TODAY + timedelta(days=n)) for n in (10, 24))
+DEC_31 = str(TODAY + timedelta(days=162))  # AUG_1 to DEC_31: 153 days
 
 
 @pytest.fixture
@@ -104,13 +110,13 @@ def test_users_add_list_grant_revoke_deactivate(cli, directory: Directory) -> No
                 "dan.deputy",
                 "finance_adviser",
                 "--from",
-                "2099-08-15",
+                AUG_15,
                 "--to",
-                "2099-08-01",
+                AUG_1,
                 "--reason",
                 "leave",
             ],
-            "error: ends_on: a delegation cannot end (2099-08-01) before it starts (2099-08-15)",
+            f"error: ends_on: a delegation cannot end ({AUG_1}) before it starts ({AUG_15})",
         ),
         (
             [
@@ -120,9 +126,9 @@ def test_users_add_list_grant_revoke_deactivate(cli, directory: Directory) -> No
                 "nobody",
                 "finance_adviser",
                 "--from",
-                "2099-08-01",
+                AUG_1,
                 "--to",
-                "2099-08-15",
+                AUG_15,
                 "--reason",
                 "leave",
             ],
@@ -136,9 +142,9 @@ def test_users_add_list_grant_revoke_deactivate(cli, directory: Directory) -> No
                 "dan.deputy",
                 "dmpc",
                 "--from",
-                "2099-08-01",
+                AUG_1,
                 "--to",
-                "2099-08-15",
+                AUG_15,
                 "--reason",
                 "leave",
             ],
@@ -154,7 +160,7 @@ def test_users_add_list_grant_revoke_deactivate(cli, directory: Directory) -> No
                 "--from",
                 "1/8/2025",
                 "--to",
-                "2099-08-15",
+                AUG_15,
                 "--reason",
                 "leave",
             ],
@@ -168,9 +174,9 @@ def test_users_add_list_grant_revoke_deactivate(cli, directory: Directory) -> No
                 "dan.deputy",
                 "part2_clearance",
                 "--from",
-                "2099-08-01",
+                AUG_1,
                 "--to",
-                "2099-08-15",
+                AUG_15,
                 "--reason",
                 "sharing",
             ],
@@ -185,14 +191,13 @@ def test_users_add_list_grant_revoke_deactivate(cli, directory: Directory) -> No
                 "dan.deputy",
                 "finance_adviser",
                 "--from",
-                "2099-08-01",
+                AUG_1,
                 "--to",
-                "2099-12-31",
+                DEC_31,
                 "--reason",
                 "leave",
             ],
-            "error: ends_on: a delegation lasts at most 90 days; 2099-08-01 to 2099-12-31 is "
-            "153 days",
+            f"error: ends_on: a delegation lasts at most 90 days; {AUG_1} to {DEC_31} is 153 days",
         ),
         (["tokens", "create", "nobody", "--name", "laptop"], "there is no user 'nobody'"),
         (
@@ -238,10 +243,11 @@ def test_the_longest_delegation_is_a_setting(
     directory.add_user("dan.deputy", "Dan Deputy", [Role.DRAFTING_OFFICER])
     monkeypatch.setenv("RATIFY_DELEGATION_MAX_DAYS", "7")
     args = ["users", "delegate", "fiona.fry", "dan.deputy", "finance_adviser", "--reason", "x"]
-    refused = cli(*args, "--from", "2099-08-01", "--to", "2099-08-08")
+    start, day7, day8 = (str(TODAY + timedelta(days=n)) for n in (1, 7, 8))
+    refused = cli(*args, "--from", start, "--to", day8)
     assert refused.exit_code == 2
-    assert "ends_on: a delegation lasts at most 7 days; 2099-08-01 to 2099-08-08" in refused.stderr
-    assert cli(*args, "--from", "2099-08-01", "--to", "2099-08-07").exit_code == 0
+    assert f"ends_on: a delegation lasts at most 7 days; {start} to {day8}" in refused.stderr
+    assert cli(*args, "--from", start, "--to", day7).exit_code == 0
 
 
 def test_delegate_and_undelegate(cli, directory: Directory) -> None:
@@ -254,9 +260,9 @@ def test_delegate_and_undelegate(cli, directory: Directory) -> None:
         "dan.deputy",
         "finance_adviser",
         "--from",
-        "2099-08-01",
+        AUG_1,
         "--to",
-        "2099-08-15",
+        AUG_15,
         "--reason",
         "annual leave",
         "--json",
@@ -267,12 +273,12 @@ def test_delegate_and_undelegate(cli, directory: Directory) -> None:
         "fiona.fry",
         "dan.deputy",
         "finance_adviser",
-        "2099-08-01",
-        "2099-08-15",
+        AUG_1,
+        AUG_15,
     )
     dan = directory.principal_for("dan.deputy")
     assert dan is not None
-    actor = dan.acting_as(Role.FINANCE_ADVISER, today=datetime(2099, 8, 5).date())
+    actor = dan.acting_as(Role.FINANCE_ADVISER, today=TODAY + timedelta(days=14))
     assert (actor.user_id, actor.on_behalf_of) == ("dan.deputy", "fiona.fry")
 
     listed = json.loads(cli("users", "delegations", "dan.deputy", "--json").stdout)

@@ -19,6 +19,7 @@ from ratify.identity.service import (
     UnknownUser,
 )
 from ratify.identity.tables import delegations, user_roles, users
+from tests.identity.conftest import FAST_HASHER
 
 AUG_1, AUG_10, AUG_15, AUG_16 = (date(2099, 8, d) for d in (1, 10, 15, 16))
 
@@ -29,7 +30,11 @@ def count(engine: sa.Engine, table: sa.Table) -> int:
 
 
 @pytest.fixture
-def people(directory: Directory) -> Directory:
+def people(engine: sa.Engine) -> Directory:
+    # In the summer of 2099: a delegation starts today or later, within 90 days.
+    directory = Directory(
+        engine, hasher=FAST_HASHER, clock=lambda: datetime(2099, 7, 20, 9, tzinfo=UTC)
+    )
     directory.add_user("fiona.fry", "Fiona Fry", [Role.FINANCE_ADVISER])
     directory.add_user("dan.deputy", "Dan Deputy", [Role.DRAFTING_OFFICER])
     directory.add_user("lee.legal", "Lee Legal", [Role.LEGAL_ADVISER, Role.FINANCE_ADVISER])
