@@ -41,7 +41,7 @@ from ratify.api.steps import (
     Refusal,
     Services,
 )
-from ratify.api.views import case_view, chain_view, event_data_view
+from ratify.api.views import HASH_WITHHELD, case_view, chain_view, event_data_view, may_see_part2
 from ratify.audit import replay_workflows, workflow_ids
 from ratify.identity.service import IdentityError, NotPermitted, Principal
 from ratify.limits import BodyLimitMiddleware
@@ -388,7 +388,14 @@ def create_app(services: Services) -> FastAPI:
             on_behalf_of=body.on_behalf_of,
             idempotency_key=idempotency_key,
         )
-        return result.model_dump(mode="json")
+        shown = result.model_dump(mode="json")
+        # Anyone may record an irregularity: an actor not cleared for the case's Part 2 is
+        # not given the new events' hashes, which cover it (see `views.chain_view`).
+        history = services.journal.history(case_id)
+        if not may_see_part2(steps.viewer(me), history.state, history.events):
+            for event in shown["events"]:
+                event.update(hash=None, hash_withheld=HASH_WITHHELD)
+        return shown
 
     # -- out of office -------------------------------------------------------------------
 

@@ -99,6 +99,29 @@ async def test_an_auditor_without_clearance_cannot_confirm_a_guess_of_part2_by_i
     shown = json.dumps(bob)
     assert all(e["hash"][:16] not in shown for e in ann)
 
+    # anyone may record an irregularity: the step's answer does not give the hash back
+    r = await api.post(
+        "aud.bob",
+        f"/cases/{case_id}/actions/record_irregularity",
+        {"description": "Grants paid before referral.", "role": "auditor"},
+    )
+    assert r.status_code == 200, r.text
+    (recorded,) = r.json()["events"]
+    bob = (await api.get("aud.bob", f"/cases/{case_id}/events")).json()
+    assert bob[-1]["event_id"] == recorded["event_id"]
+    bob[-1]["hash"] = recorded["hash"]
+    assert not _confirms(case_id, bob, right)
+    assert recorded["hash_withheld"] == "Part 2 withheld: the hash would confirm a guess of it"
+    # a cleared auditor recording one gets its hash, as the events show it
+    r = await api.post(
+        "aud.ann",
+        f"/cases/{case_id}/actions/record_irregularity",
+        {"description": "Another.", "role": "auditor"},
+    )
+    (recorded,) = r.json()["events"]
+    ann = (await api.get("aud.ann", f"/cases/{case_id}/events")).json()
+    assert recorded["hash"] == ann[-1]["hash"] and _confirms(case_id, ann, right)
+
 
 async def test_the_timeline_shows_revisions_section_by_section_and_part2_only_if_cleared(
     api: Api,
