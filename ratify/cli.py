@@ -1831,7 +1831,8 @@ def audit_reconcile(
     ctx: typer.Context, temporal_address: TemporalOption = None, as_json: JsonOption = False
 ) -> None:
     """Compare every live case's workflow state with the fold of its stored events, and list
-    stored cases with no workflow and workflows with no stored case; exit 1 on any."""
+    stored cases with no workflow, workflows with no stored case, and open cases whose
+    workflow was ended (terminated, cancelled, failed) outside Ratify; exit 1 on any."""
     from eventstore import EventStore
     from ratify.reconcile import reconcile
 
@@ -1856,6 +1857,8 @@ def audit_reconcile(
             typer.echo(f"NO CASE: workflow {workflow_id} has no stored case")
         for unqueried in report.not_queried:
             typer.echo(f"NOT QUERIED: {unqueried}")
+        for ended in report.ended_workflows:
+            typer.echo(f"WORKFLOW ENDED: {ended}: tell an operator")
         if report.ok:
             typer.echo("ok: the workflows agree with the record")
     if not report.ok:

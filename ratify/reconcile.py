@@ -13,12 +13,23 @@ compares them and reports:
 - each running case whose workflow could not be queried (a workflow whose task keeps
   failing, a worker that does not answer in `QUERY_TIMEOUT`), named with the kind of error
   only (an error's text could quote the case, Part 2 included); the other cases are still
-  reconciled.
+  reconciled;
+- each stored case that still awaits its workflow while the workflow is closed: one
+  terminated, cancelled, failed, timed out or reset outside Ratify (`temporal workflow
+  terminate`), or completed early. Such a case takes no more steps, so it must not pass
+  unnoticed.
 
-Only running workflows are compared field by field. A closed workflow (approved, declined,
-withdrawn, or failed) is only checked to exist: after approval the Part 2 review workflow
-carries the case on in the same stream, so a finished decision's last state is no longer
-the fold of the whole stream, and querying a closed workflow replays its whole history.
+Only running workflows are compared field by field. A closed workflow is checked to exist
+and to have nothing left to do: the fold of the stored events says what a case still
+awaits (`still_due`): an open case (not approved, declined or withdrawn) or an approved
+one whose Part 1 publication is still due awaits its DecisionWorkflow; an approved one
+whose Part 2 is exempt or due for review awaits its Part 2 review workflow
+(`part2-review-<case>`, which the DecisionWorkflow starts before it completes). A closed
+workflow is not queried: after approval the Part 2 review workflow carries the case on in
+the same stream, so a finished decision's last state is no longer the fold of the whole
+stream, and querying a closed workflow replays its whole history. A closed workflow is
+described before the store is read: it writes no more, so the store read after it holds
+everything it did.
 
 Races. A workflow commits an event by storing it first (the `record_events` activity) and
 adopting the new state when the activity answers, so for a moment the store is one step
@@ -48,7 +59,7 @@ from pydantic import BaseModel, ConfigDict
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.state import CaseState
+from domain.state import CaseState, Part1Status, Part2Status, Stage
 from eventstore import EventStore
 from ratify.journal import CaseJournal
 from workflows import messages as m
@@ -98,6 +109,27 @@ class Unqueried(_Result):
         return f"{self.case_id}: its workflow could not be queried ({self.error})"
 
 
+class EndedWorkflow(_Result):
+    """A stored case that still awaits a workflow that is closed (terminated, cancelled,
+    failed, timed out, completed early), or missing where one must be running.
+
+    `status` is Temporal's name for how the workflow closed (`TERMINATED`, `CANCELED`,
+    ...), None when there is no such workflow; `awaiting` says what the case still awaits
+    ("the case is open at stage board").
+    """
+
+    case_id: str
+    workflow_id: str
+    status: str | None
+    awaiting: str
+
+    def __str__(self) -> str:
+        which = "workflow" if self.workflow_id == self.case_id else f"workflow {self.workflow_id}"
+        if self.status is None:
+            return f"{self.case_id}: there is no {which} while {self.awaiting}"
+        return f"{self.case_id}: {which} ended ({self.status}) while {self.awaiting}"
+
+
 class ReconcileReport(_Result):
     """What `reconcile` found; `ok` when the workflows and the store agree."""
 
@@ -110,6 +142,8 @@ class ReconcileReport(_Result):
     workflows_without_case: list[str]
     #: Running cases whose workflow did not answer its query (not compared).
     not_queried: list[Unqueried] = []
+    #: Stored cases that still await a workflow that has ended (or is missing).
+    ended_workflows: list[EndedWorkflow] = []
 
     @property
     def ok(self) -> bool:
@@ -118,6 +152,7 @@ class ReconcileReport(_Result):
             or self.cases_without_workflow
             or self.workflows_without_case
             or self.not_queried
+            or self.ended_workflows
         )
 
     def __str__(self) -> str:
@@ -129,6 +164,7 @@ class ReconcileReport(_Result):
         lines += [f"  stored case with no workflow: {c}" for c in self.cases_without_workflow]
         lines += [f"  workflow with no stored case: {w}" for w in self.workflows_without_case]
         lines += [f"  not queried: {u}" for u in self.not_queried]
+        lines += [f"  workflow ended: {e}" for e in self.ended_workflows]
         return "\n".join(lines)
 
 
@@ -210,6 +246,77 @@ def differences(case_id: str, workflow: CaseState, stored: CaseState) -> list[Di
     ]
 
 
+# -- what a case still awaits -------------------------------------------------------------
+
+#: What a step on an open case whose workflow has ended is told (after "case X is in draft,
+#: but ").
+ENDED_OUTSIDE_RATIFY = (
+    "its workflow was ended outside Ratify: it takes no steps until an operator restores it; "
+    "tell an operator (`ratify audit reconcile` lists it)"
+)
+
+
+def part2_review_workflow_id(case_id: str) -> str:
+    """The id of a case's Part 2 review workflow (started by its DecisionWorkflow)."""
+    return f"part2-review-{case_id}"
+
+
+def still_due(state: CaseState) -> str | None:
+    """What a stored case still awaits from its DecisionWorkflow, in words; None if nothing.
+
+    An open case (not approved, declined or withdrawn) awaits its next steps; an approved
+    case awaits the publication of its Part 1 (perhaps deferred to a date).
+    """
+    if not state.stage.is_closed:
+        return f"the case is open at stage {state.stage.value}"
+    if state.stage is Stage.APPROVED and state.part1 in (
+        Part1Status.PENDING,
+        Part1Status.DEFERRED,
+    ):
+        return "its Part 1 publication is still due"
+    return None
+
+
+def review_still_due(state: CaseState) -> str | None:
+    """What an approved case still awaits from its Part 2 review workflow; None if nothing."""
+    if state.stage is not Stage.APPROVED:
+        return None
+    if state.part2 is Part2Status.REVIEW_DUE:
+        return "its Part 2 review is due"
+    if state.part2 is Part2Status.EXEMPT:
+        return "its Part 2 review is still to come"
+    return None
+
+
+async def _ended(
+    client: Client, journal: CaseJournal, case_id: str, status: WorkflowExecutionStatus
+) -> EndedWorkflow | None:
+    """Whether a case whose DecisionWorkflow is closed (`status`) still awaits a workflow."""
+    # The workflow was described before this read, and a closed workflow writes no more.
+    state = journal.load(case_id)
+    awaiting = still_due(state)
+    if awaiting is not None:
+        return EndedWorkflow(
+            case_id=case_id, workflow_id=case_id, status=status.name, awaiting=awaiting
+        )
+    if review_still_due(state) is None:
+        return None
+    review_id = part2_review_workflow_id(case_id)
+    review = await _status(client, review_id)
+    if review is WorkflowExecutionStatus.RUNNING:
+        return None
+    # Read again after describing it: a review that has just been decided has stored it.
+    awaiting = review_still_due(journal.load(case_id))
+    if awaiting is None:
+        return None
+    return EndedWorkflow(
+        case_id=case_id,
+        workflow_id=review_id,
+        status=None if review is None else review.name,
+        awaiting=awaiting,
+    )
+
+
 # -- reconciling ---------------------------------------------------------------------------
 
 
@@ -268,7 +375,9 @@ async def reconcile(
 
     For each stored case its workflow is described: none is a case without a workflow; a
     running one is queried and its state compared, leaf by leaf, with the fold of the stored
-    events; a closed one is only checked to exist. Then every DecisionWorkflow listed
+    events; a closed one is reported if the case still awaits it (or, once approved, its
+    Part 2 review workflow is not running while a review is to come). Then every
+    DecisionWorkflow listed
     through `list_workflows` (or each of `workflow_ids`, when given) with no stored case is
     reported. See the module docstring for how commits in flight are told from real
     differences.
@@ -278,6 +387,7 @@ async def reconcile(
     found: list[Difference] = []
     without_workflow: list[str] = []
     not_queried: list[Unqueried] = []
+    ended: list[EndedWorkflow] = []
     compared = 0
     for case_id in cases:
         status = await _status(client, case_id)
@@ -297,6 +407,8 @@ async def reconcile(
                 not_queried.append(Unqueried(case_id=case_id, error=_kind(exc)))
                 continue
             compared += 1
+        elif (found_ended := await _ended(client, journal, case_id, status)) is not None:
+            ended.append(found_ended)
 
     listed = await decision_workflow_ids(client) if workflow_ids is None else list(workflow_ids)
     stored_cases = set(cases)
@@ -312,6 +424,7 @@ async def reconcile(
         cases_without_workflow=without_workflow,
         workflows_without_case=sorted(orphans),
         not_queried=not_queried,
+        ended_workflows=ended,
     )
 
 

@@ -42,7 +42,7 @@ from ratify.api.steps import (
     Refusal,
     Services,
 )
-from ratify.api.views import case_view, event_data_view
+from ratify.api.views import HASH_WITHHELD, case_view, chain_view, event_data_view, may_see_part2
 from ratify.audit import replay_workflows, workflow_ids
 from ratify.identity.service import IdentityError, NotPermitted, Principal
 from ratify.limits import BodyLimitMiddleware
@@ -280,7 +280,11 @@ def create_app(services: Services) -> FastAPI:
 
     @app.get("/cases/{case_id}/events", tags=["audit"])
     async def case_events(me: Me, case_id: str) -> list[dict[str, Any]]:
-        """Every stored event of a case, for auditors; Part 2 text only with clearance."""
+        """Every stored event of a case, for auditors; Part 2 text only with clearance.
+
+        Without clearance, the hashes that would confirm a guess of a withheld Part 2 are
+        withheld too (`hash` and `prev_hash` null, `hash_withheld` says why).
+        """
         audit_steps.require_auditor(me, "read a case's events")
         history = audit_steps.history_of(services, case_id)
         cleared = steps.shown_part2(services, me, history, "events")
@@ -297,10 +301,11 @@ def create_app(services: Services) -> FastAPI:
                 "role": r.actor_role,
                 "on_behalf_of": r.metadata.get("on_behalf_of"),
                 "data": event_data_view(r.event_type, r.data, part2=cleared),
-                "hash": r.hash,
-                "prev_hash": r.prev_hash,
+                **link,
             }
-            for r in history.records
+            for r, link in zip(
+                history.records, chain_view(history.records, part2=cleared), strict=True
+            )
         ]
 
     @app.get("/cases/{case_id}/timeline", tags=["audit"])
@@ -387,7 +392,14 @@ def create_app(services: Services) -> FastAPI:
             on_behalf_of=body.on_behalf_of,
             idempotency_key=idempotency_key,
         )
-        return result.model_dump(mode="json")
+        shown = result.model_dump(mode="json")
+        # Anyone may record an irregularity: an actor not cleared for the case's Part 2 is
+        # not given the new events' hashes, which cover it (see `views.chain_view`).
+        history = services.journal.history(case_id)
+        if not may_see_part2(steps.viewer(me), history.state, history.events):
+            for event in shown["events"]:
+                event.update(hash=None, hash_withheld=HASH_WITHHELD)
+        return shown
 
     # -- out of office -------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ from ratify.api.views import Viewer, case_view, has_confidential_part2, part2_cl
 from ratify.identity.service import Directory, IdentityError, NotPermitted, Principal
 from ratify.journal import CaseHistory, CaseJournal
 from ratify.limits import MAX_CASE_JSON_BYTES, DateWindow, default_window
+from ratify.reconcile import ENDED_OUTSIDE_RATIFY
 from workflows import messages as m
 from workflows.decision import DecisionWorkflow
 from workflows.meeting import BoardMeetingWorkflow, meeting_workflow_id
@@ -331,7 +332,9 @@ async def run_update(
 def _no_workflow(services: Services, workflow_id: str, *, review: bool) -> Refusal:
     """The refusal for a step sent to a workflow that is not running: 404 for a case that
     does not exist; for one that does, the step is at the wrong stage (the case is closed, or
-    its Part 2 review is not open), never a 404 naming an internal workflow id."""
+    its Part 2 review is not open), never a 404 naming an internal workflow id. A case still
+    open (or a Part 2 review due) whose workflow is gone was ended outside Ratify (`temporal
+    workflow terminate`): the refusal says so, and to tell an operator."""
     case_id = workflow_id.removeprefix(part2_review_id("")) if review else workflow_id
     state = services.journal.load(case_id)
     if state.version == 0:
@@ -342,8 +345,18 @@ def _no_workflow(services: Services, workflow_id: str, *, review: bool) -> Refus
             return Refusal(
                 409, "already_done", f"the Part 2 review of case {case_id} was decided: {outcome}"
             )
+        if state.part2 is Part2Status.REVIEW_DUE:
+            return Refusal(
+                422,
+                "wrong_stage",
+                f"the Part 2 review of case {case_id} is due, but {ENDED_OUTSIDE_RATIFY}",
+            )
         return Refusal(
             422, "wrong_stage", f"no Part 2 review of case {case_id} is open: none is due"
+        )
+    if not state.stage.is_closed:
+        return Refusal(
+            422, "wrong_stage", f"case {case_id} is {state.stage.label}, but {ENDED_OUTSIDE_RATIFY}"
         )
     return Refusal(
         422, "wrong_stage", f"case {case_id} is {state.stage.label}: it takes no more steps"

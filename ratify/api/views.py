@@ -24,6 +24,7 @@ recorded in the access log with the basis `part2_clearance` returns.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -31,9 +32,13 @@ from pydantic import BaseModel, ConfigDict
 from domain.events import Event, IrregularityRecorded, RequiredByChanged
 from domain.roles import Role
 from domain.state import CaseState, Part2Status, Task, open_tasks
+from eventstore.records import StoredEvent
 
 #: What stands in for withheld Part 2 text.
 WITHHELD = "[Part 2 withheld: needs the part2_clearance role]"
+
+#: Why a viewer without Part 2 clearance is not shown an event's hash.
+HASH_WITHHELD = "Part 2 withheld: the hash would confirm a guess of it"
 
 
 class Viewer(BaseModel):
@@ -132,3 +137,33 @@ def event_data_view(event_type: str, data: dict[str, Any], *, part2: bool) -> di
             if isinstance(redaction, dict):
                 redaction["passage"] = WITHHELD
     return shown
+
+
+def chain_view(records: Sequence[StoredEvent], *, part2: bool) -> list[dict[str, str | None]]:
+    """Each record's `hash` and `prev_hash` as shown to a viewer, with `hash_withheld`
+    saying why when they are not (None when they are shown).
+
+    A hash covers every stored column, Part 2 included: shown next to the data with Part 2
+    withheld, it would let anyone confirm a guess of Part 2 offline (put the guess back,
+    hash, compare), and the structured fields (marking, dates, FOI sections) have few
+    values. So a viewer shown the data with anything withheld (`event_data_view`) is not
+    shown the hash of that event, nor the `prev_hash` and hash of any later event of the
+    stream: each hash covers the one before it, so any later hash would confirm the guess
+    just as well. Earlier events' hashes cover nothing withheld and are shown. A cleared
+    viewer gets every hash.
+    """
+    links: list[dict[str, str | None]] = []
+    withheld = False
+    for r in records:
+        after_withheld = withheld
+        withheld = withheld or (
+            not part2 and event_data_view(r.event_type, r.data, part2=False) != r.data
+        )
+        links.append(
+            {
+                "hash": None if withheld else r.hash,
+                "prev_hash": None if after_withheld else r.prev_hash,
+                "hash_withheld": HASH_WITHHELD if withheld else None,
+            }
+        )
+    return links

@@ -54,6 +54,7 @@ from ratify.accesslog import AccessLog
 from ratify.api import audit_steps
 from ratify.api.auth import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, AuthRefusal
 from ratify.api.steps import Refusal, Services
+from ratify.api.views import chain_view
 from ratify.audit import replay_workflows, workflow_ids
 from ratify.identity.service import (
     MAX_PASSWORD_LENGTH,
@@ -642,10 +643,12 @@ def _history(services: Services, case_id: str) -> CaseHistory:
 
 def _timeline(history: CaseHistory, part2_visible: bool) -> list[dict[str, Any]]:
     """Each stored event with its summary in words and, for a revision, what changed
-    (Part 2's changes only for those cleared to see Part 2)."""
+    (Part 2's changes, and the hashes that would confirm a guess of Part 2, only for those
+    cleared to see Part 2)."""
     entries = timeline(history.state.case_id, history.events)
     if not part2_visible:
         entries = without_part2(entries)
+    links = chain_view(history.records, part2=part2_visible)
     return [
         {
             "version": r.version,
@@ -656,9 +659,10 @@ def _timeline(history: CaseHistory, part2_visible: bool) -> list[dict[str, Any]]
             "actor": r.actor_id,
             "role": r.actor_role,
             "on_behalf_of": r.metadata.get("on_behalf_of"),
-            "hash": r.hash,
+            "hash": link["hash"],
+            "hash_withheld": link["hash_withheld"],
         }
-        for r, entry in zip(history.records, entries, strict=True)
+        for r, entry, link in zip(history.records, entries, links, strict=True)
     ]
 
 

@@ -4,9 +4,12 @@ bundles checked offline, digests and verification."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from eventstore.digest import Digest
+from eventstore.hashing import GENESIS_HASH, HashInput, canonical_json, row_hash
 from ratify.accesslog import AccessLog
 from ratify.evidence import bundle_sha256, check_bundle
 from tests.api.conftest import Api
@@ -30,6 +33,94 @@ async def _revised_case(api: Api) -> tuple[str, dict[str, Any]]:
     r = await api.post("ollie.lane", f"/cases/{case_id}/actions/revise", {"case": case})
     assert r.status_code == 200, r.text
     return case_id, case
+
+
+def _confirms(case_id: str, events: list[dict[str, Any]], part2_guess: Any) -> bool:
+    """The offline oracle: put a guess of Part 2 back into every event that withholds it,
+    hash the stream from its first event, and compare with each hash the API shows (any
+    later hash covers the earlier ones). True when a shown hash matches."""
+    prev, matched = GENESIS_HASH, False
+    for e in events:
+        data = json.loads(json.dumps(e["data"]))
+        case = data.get("case")
+        if isinstance(case, dict) and case.get("part2") is not None:
+            case["part2"] = part2_guess
+        metadata = {"on_behalf_of": e["on_behalf_of"]} if e["on_behalf_of"] else {}
+        prev = row_hash(
+            HashInput(
+                position=e["position"],
+                event_id=UUID(e["event_id"]),
+                stream_id=case_id,
+                version=e["version"],
+                event_type=e["type"],
+                schema_version=e["schema_version"],
+                occurred_at=datetime.fromisoformat(e["occurred_at"]),
+                recorded_at=datetime.fromisoformat(e["recorded_at"]),
+                actor_id=e["actor"],
+                actor_role=e["role"],
+                data_text=canonical_json(data),
+                metadata_text=canonical_json(metadata),
+                prev_hash=prev,
+            )
+        )
+        if e["hash"] is not None:
+            if e["hash"] != prev:
+                return False
+            matched = True
+    return matched
+
+
+async def test_an_auditor_without_clearance_cannot_confirm_a_guess_of_part2_by_its_hash(
+    api: Api,
+):
+    case_id = await _upload(api)
+    r = await api.post("ollie.lane", f"/cases/{case_id}/actions/submit", {})
+    assert r.status_code == 200, r.text
+    right = api.store.read_stream(case_id)[0].data["case"]["part2"]
+    wrong = {**right, "security_marking": "OFFICIAL-SENSITIVE [OPERATIONAL]"}
+    assert wrong != right
+
+    # a cleared auditor sees every hash, and each one checks out
+    ann = (await api.get("aud.ann", f"/cases/{case_id}/events")).json()
+    assert [e["type"] for e in ann] == ["case.drafted", "case.submitted"]
+    assert all(e["hash"] and e.get("hash_withheld") is None for e in ann)
+    assert ann[1]["prev_hash"] == ann[0]["hash"]
+    assert _confirms(case_id, ann, right) and not _confirms(case_id, ann, wrong)
+
+    # without clearance: no hash of the event that withholds Part 2, nor of any later one
+    # (each covers the one before it), and the reason in their place
+    bob = (await api.get("aud.bob", f"/cases/{case_id}/events")).json()
+    assert "withheld" in bob[0]["data"]["case"]["part2"]
+    assert not _confirms(case_id, bob, right)
+    assert [(e["hash"], e["hash_withheld"]) for e in bob] == [
+        (None, "Part 2 withheld: the hash would confirm a guess of it")
+    ] * 2
+    assert bob[0]["prev_hash"] == GENESIS_HASH and bob[1]["prev_hash"] is None
+    shown = json.dumps(bob)
+    assert all(e["hash"][:16] not in shown for e in ann)
+
+    # anyone may record an irregularity: the step's answer does not give the hash back
+    r = await api.post(
+        "aud.bob",
+        f"/cases/{case_id}/actions/record_irregularity",
+        {"description": "Grants paid before referral.", "role": "auditor"},
+    )
+    assert r.status_code == 200, r.text
+    (recorded,) = r.json()["events"]
+    bob = (await api.get("aud.bob", f"/cases/{case_id}/events")).json()
+    assert bob[-1]["event_id"] == recorded["event_id"]
+    bob[-1]["hash"] = recorded["hash"]
+    assert not _confirms(case_id, bob, right)
+    assert recorded["hash_withheld"] == "Part 2 withheld: the hash would confirm a guess of it"
+    # a cleared auditor recording one gets its hash, as the events show it
+    r = await api.post(
+        "aud.ann",
+        f"/cases/{case_id}/actions/record_irregularity",
+        {"description": "Another.", "role": "auditor"},
+    )
+    (recorded,) = r.json()["events"]
+    ann = (await api.get("aud.ann", f"/cases/{case_id}/events")).json()
+    assert recorded["hash"] == ann[-1]["hash"] and _confirms(case_id, ann, right)
 
 
 async def test_the_timeline_shows_revisions_section_by_section_and_part2_only_if_cleared(

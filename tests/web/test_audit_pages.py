@@ -75,3 +75,20 @@ async def test_the_audit_page_verifies_the_store_against_a_kept_digest(web: Web)
     assert r.status_code == 403
     officer_page = await officer.get("/ui/audit")
     assert officer_page.status_code == 403 and "only auditors" in alert(officer_page)
+
+
+async def test_the_history_page_shows_hashes_that_cover_part2_only_to_cleared_auditors(
+    web: Web,
+):
+    officer = await web.as_user("ollie.lane")
+    await upload(officer)
+    await through_board(web)
+    hashes = [r.hash[:16] for r in web.store.read_stream("mettrace")]
+    assert len(hashes) > 2
+
+    cleared = await (await web.as_user("aud.ann")).get("/ui/cases/mettrace/history")
+    assert cleared.status_code == 200 and all(h in cleared.text for h in hashes)
+    # every hash covers the drafted event's Part 2 (each covers the one before it)
+    plain = await (await web.as_user("aud.bob")).get("/ui/cases/mettrace/history")
+    assert plain.status_code == 200 and not any(h in plain.text for h in hashes)
+    assert "the hash would confirm a guess of it" in plain.text

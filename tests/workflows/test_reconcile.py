@@ -16,9 +16,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_asyncio
 import sqlalchemy as sa
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -30,6 +31,7 @@ from eventstore.schema import events
 from ratify.journal import CaseJournal
 from ratify.reconcile import (
     Difference,
+    EndedWorkflow,
     ReconcileReport,
     decision_workflow_ids,
     differences,
@@ -37,7 +39,8 @@ from ratify.reconcile import (
 )
 from tests import factories as f
 from tests.keys import signer
-from tests.workflows.lifecycle import Harness
+from tests.workflows.lifecycle import CaseRun, Harness
+from tests.workflows.test_decision import BASIC, approve_as_dmpc
 from worker import bin_path, build_worker
 from workflows import messages as m
 
@@ -187,6 +190,74 @@ async def test_a_stored_case_with_no_workflow_is_reported_and_a_closed_one_is_no
     assert (report.checked, report.compared) == (3, 1)
     assert report.differences == report.workflows_without_case == []
     assert not report.ok
+
+
+async def ended_outside_ratify(run: CaseRun, how: str) -> None:
+    """End a case's workflow as an operator would with `temporal workflow terminate|cancel`."""
+    if how == "terminate":
+        await run.handle.terminate(reason="ended by hand")
+    else:
+        await run.handle.cancel()
+    with pytest.raises(WorkflowFailureError):
+        await run.handle.result()
+
+
+async def test_a_case_whose_workflow_was_terminated_or_cancelled_is_reported(live: Harness):
+    """`temporal workflow terminate` (or cancel) ends a live case: it takes no more steps, so
+    reconciling must say so rather than pass it as a closed workflow."""
+    terminated = await live.start()
+    cancelled = await in_advice(live)
+    running = await live.start()
+    withdrawn = await live.start()
+    await withdrawn.act("withdraw", m.Withdraw(actor=f.OFFICER, reason="No longer needed."))
+    assert (await withdrawn.outcome()).stage == "withdrawn"
+    today = await live.today()
+    part2 = {
+        "security_marking": "OFFICIAL-SENSITIVE [COMMERCIAL]",
+        "foi_sections": ["s43 Commercial interests"],
+        "review_on": (today + timedelta(days=400)).isoformat(),
+        "content": "Prices.",
+    }
+    approved = await live.start(f.make_case(part2=part2))
+    await live.through_advice(approved, BASIC)
+    assert (await approve_as_dmpc(approved)).stage == "approved"
+    review = live.part2_review(approved.case_id)
+    await ended_outside_ratify(terminated, "terminate")
+    await ended_outside_ratify(cancelled, "cancel")
+    await review.terminate(reason="ended by hand")
+    ids = [r.case_id for r in (terminated, cancelled, running, withdrawn, approved)]
+    await listed(live.env.client, ids)
+
+    report = await reconcile(live.env.client, live.store)
+
+    assert report.ended_workflows == [
+        EndedWorkflow(
+            case_id=terminated.case_id,
+            workflow_id=terminated.case_id,
+            status="TERMINATED",
+            awaiting="the case is open at stage draft",
+        ),
+        EndedWorkflow(
+            case_id=cancelled.case_id,
+            workflow_id=cancelled.case_id,
+            status="CANCELED",
+            awaiting="the case is open at stage advice",
+        ),
+        EndedWorkflow(
+            case_id=approved.case_id,
+            workflow_id=f"part2-review-{approved.case_id}",
+            status="TERMINATED",
+            awaiting="its Part 2 review is still to come",
+        ),
+    ]
+    assert not report.ok
+    assert (report.checked, report.compared) == (5, 1)
+    assert report.differences == report.cases_without_workflow == []
+    assert report.workflows_without_case == report.not_queried == []
+    assert (
+        f"{terminated.case_id}: workflow ended (TERMINATED) while the case is open at stage draft"
+        in str(report)
+    )
 
 
 async def test_a_store_ahead_of_its_workflow_is_rechecked_then_reported(live: Harness):
@@ -349,6 +420,15 @@ async def test_the_cli_reconciles_and_replays_against_the_live_server(live: Harn
         f'DIFFERS: {advice.case_id}: case.title: workflow "Test Case", stored "Tampered title"'
         in dirty.stdout
     )
+    ended = await live.start()
+    await listed(live.env.client, [ended.case_id])
+    await ended_outside_ratify(ended, "terminate")
+    told = await asyncio.to_thread(cli, "reconcile")
+    assert told.exit_code == 1
+    assert (
+        f"WORKFLOW ENDED: {ended.case_id}: workflow ended (TERMINATED) while the case is open "
+        "at stage draft: tell an operator" in told.stdout
+    )
     unreachable = await asyncio.to_thread(
         runner.invoke,
         app,
@@ -377,7 +457,10 @@ async def test_the_api_reconciles_and_replays_for_auditors_only(live: Harness, t
     directory = Directory(engine)
     directory.add_user("aud.ann", "Ann", [Role.AUDITOR])
     directory.add_user("fran.fin", "Fran", [Role.FINANCE_ADVISER])
-    tokens = {u: directory.create_token(u, "t")[1] for u in ("aud.ann", "fran.fin")}
+    directory.add_user(f.OFFICER.user_id, "Ollie", [Role.ORIGINATING_OFFICER])
+    tokens = {
+        u: directory.create_token(u, "t")[1] for u in ("aud.ann", "fran.fin", f.OFFICER.user_id)
+    }
     services = Services(
         store=live.store,
         engine=engine,
@@ -406,5 +489,31 @@ async def test_the_api_reconciles_and_replays_for_auditors_only(live: Harness, t
             assert replay == {"replayed": 1, "failures": {}, "ok": True}
             refused = await get("fran.fin", "/audit/reconcile")
             assert refused.status_code == 403 and "only auditors" in refused.json()["detail"]
+
+            # a case whose workflow an operator terminated: reported, and its steps say why
+            ended = await live.start()
+            await listed(live.env.client, [ended.case_id])
+            await ended_outside_ratify(ended, "terminate")
+            body = (await get("aud.ann", "/audit/reconcile")).json()
+            assert not body["ok"]
+            assert body["ended_workflows"] == [
+                {
+                    "case_id": ended.case_id,
+                    "workflow_id": ended.case_id,
+                    "status": "TERMINATED",
+                    "awaiting": "the case is open at stage draft",
+                }
+            ]
+            step = await http.post(
+                f"/cases/{ended.case_id}/actions/submit",
+                json={},
+                headers={"Authorization": f"Bearer {tokens[f.OFFICER.user_id]}"},
+            )
+            assert step.status_code == 422, step.text
+            assert step.json()["detail"] == (
+                f"case {ended.case_id} is in draft, but its workflow was ended outside Ratify: "
+                "it takes no steps until an operator restores it; tell an operator "
+                "(`ratify audit reconcile` lists it)"
+            )
     finally:
         engine.dispose()
