@@ -286,6 +286,12 @@ async def test_a_store_ahead_of_its_workflow_is_rechecked_then_reported(live: Ha
             workflow="(absent)",
             stored='"Recorded behind the workflow\'s back."',
         ),
+        Difference(
+            case_id=run.case_id,
+            field="irregularities_by.0",
+            workflow="(absent)",
+            stored=f'"{f.SECRETARIAT.user_id}"',
+        ),
     ]
 
 
