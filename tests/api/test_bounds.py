@@ -8,12 +8,15 @@ and nothing is written on a refusal.
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.types import Message, Receive, Scope, Send
 
 from domain.casefile import parse_case
@@ -344,3 +347,111 @@ def test_the_steps_bounds_hold_at_the_edge_and_never_on_replay():
     assert m.AddToAgenda.model_validate(long).case_id == "c" * 300
     with pytest.raises(ValueError, match="at most 200 characters"):
         m.AddToAgenda.model_validate(long, context=EDGE)
+
+
+# -- no one who has not signed in can make the service spend its time (F2) ---------------------
+
+#: What an attacker sent, anonymous, to freeze the API: 720,000 empty arrays in one (2.16 MB,
+#: under the case routes' 2 MiB + 64 KiB cap). Parsed, it takes a CPU's tenths of a second.
+ARRAYS_BODY = b"[" + b"[]," * 720_000 + b"[]]"
+
+
+async def _fastest(api: Api, url: str, content: bytes, tries: int = 5) -> float:
+    best = float("inf")
+    for _ in range(tries):
+        started = time.perf_counter()
+        r = await api.http.post(url, content=content, headers={"Content-Type": "application/json"})
+        best = min(best, time.perf_counter() - started)
+        assert r.status_code == 401 and r.json()["code"] == "unauthenticated", r.text
+    return best
+
+
+async def test_a_big_body_without_sign_in_costs_about_what_a_small_one_does(api: Api):
+    assert len(ARRAYS_BODY) < MAX_CASE_FILE_BYTES + 64 * 1024
+    for url in ("/cases", "/cases/c/actions/revise"):
+        trivial = await _fastest(api, url, b"{}")
+        big = await _fastest(api, url, ARRAYS_BODY)
+        # Before: 1.7 s against a millisecond (the body checked byte by byte in Python, then
+        # parsed, twice, before the 401). Now: read, its depth counted at C speed, refused.
+        assert big < 30 * trivial, (url, big, trivial)
+    # Signed in, the same body is parsed and refused for what it is.
+    r = await api.http.post(
+        "/cases",
+        content=ARRAYS_BODY,
+        headers={**api.auth("ollie.lane"), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422 and r.json()["code"] == "invalid", r.text[:300]
+    r = await api.http.post(
+        "/cases",
+        content=b'{"case": ',
+        headers={**api.auth("ollie.lane"), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 400 and r.json()["code"] == "malformed", r.text
+    assert r.json()["detail"].startswith("body: not valid JSON ("), r.text
+    assert api.store.read_all() == []
+
+
+#: Bodies within the caps shaped to make a depth count slow: a Python loop over the bytes, a
+#: regular expression that backtracks over escaped quotes, or one pass per level.
+HARD_BODIES = {
+    "arrays": ARRAYS_BODY,
+    "open brackets": b"[" * 2_000_000,
+    "32 deep, over and over": (b"[" * 32 + b"]" * 32) * 31_000,
+    "strings of brackets": b'["[",' * 400_000,
+    "escaped quotes, unterminated": b'["' + b'\\"[' * 700_000,
+    "quotes and brackets": b'"[' * 1_000_000,
+    "backslashes": b"[" + b"\\" * 2_000_000,
+}
+
+
+@pytest.mark.parametrize("shape", list(HARD_BODIES))
+def test_the_depth_count_is_linear_at_c_speed_on_any_shape(shape: str):
+    from ratify.limits import MAX_JSON_DEPTH, json_depth_exceeds
+
+    body = HARD_BODIES[shape]
+
+    def fastest(run: Callable[[], object]) -> float:
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            run()
+            best = min(best, time.perf_counter() - started)
+        return best
+
+    def python_loop() -> list[None]:  # what any per-byte Python code costs, at least
+        return [None for _ in body]
+
+    check = fastest(lambda: json_depth_exceeds(body, MAX_JSON_DEPTH))
+    # The old count, byte by byte in Python, took 6 to 15 times this loop.
+    assert check < fastest(python_loop), (shape, check)
+    half = body[: len(body) // 2]
+    assert fastest(lambda: json_depth_exceeds(half, MAX_JSON_DEPTH)) < check * 0.9 + 0.002
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    return 0
+
+
+_TRICKY_TEXT = st.text(alphabet=st.sampled_from('[]{}"\\/ab \t\n\u00e9\u202e\x00'), max_size=8)
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _TRICKY_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TRICKY_TEXT, inner, max_size=4),
+    max_leaves=60,
+)
+
+
+@given(value=_JSON_VALUES, ensure_ascii=st.booleans(), indent=st.sampled_from([None, 0, 2]))
+@settings(max_examples=300, deadline=None)
+def test_the_depth_count_agrees_with_a_parser(
+    value: object, ensure_ascii: bool, indent: int | None
+):
+    from ratify.limits import json_depth_exceeds
+
+    body = json.dumps(value, ensure_ascii=ensure_ascii, indent=indent).encode()
+    depth = _depth(json.loads(body))
+    for limit in range(depth + 2):
+        assert json_depth_exceeds(body, limit) == (depth > limit), (body, limit, depth)
