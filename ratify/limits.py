@@ -222,6 +222,36 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+# -- ids quoted back ------------------------------------------------------------------------
+
+#: The most characters of an id that a message quotes back.
+MAX_QUOTED_ID = 80
+
+
+def quote_id(value: str, limit: int = MAX_QUOTED_ID) -> str:
+    """An id someone sent (a path, a field), as a message may quote it back: at most
+    `limit` characters, then `…` and its length; each character that is not printable
+    (control, format and bidirectional characters such as U+202E, NUL, line breaks) escaped
+    as `\\xNN`, `\\uNNNN` or `\\UNNNNNNNN`, so that an answer, a page or a log line shows
+    what was sent and cannot be reordered or cut by it. Every message that names an id it
+    was given goes through here."""
+    shown = "".join(_printable(char) for char in value[:limit])
+    return shown if len(value) <= limit else f"{shown}… ({len(value)} characters)"
+
+
+def _printable(char: str) -> str:
+    if char.isprintable():
+        return char
+    code = ord(char)
+    return (
+        f"\\x{code:02x}"
+        if code < 0x100
+        else f"\\u{code:04x}"
+        if code < 0x10000
+        else f"\\U{code:08x}"
+    )
+
+
 # -- dates ---------------------------------------------------------------------------------
 
 

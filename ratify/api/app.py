@@ -46,7 +46,7 @@ from ratify.api.steps import (
 from ratify.api.views import case_view, event_data_view
 from ratify.audit import replay_workflows, workflow_ids
 from ratify.identity.service import IdentityError, NotPermitted, Principal
-from ratify.limits import BodyLimitMiddleware
+from ratify.limits import BodyLimitMiddleware, quote_id
 from ratify.observability.health import readiness
 from ratify.observability.http import RequestContextMiddleware
 from ratify.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -305,7 +305,7 @@ def create_app(services: Services) -> FastAPI:
         steps.check_dates(services, as_of, "as_of")
         history = services.journal.history(case_id, to_version=version, as_of=as_of)
         if history.state.version == 0:
-            raise Refusal(404, "not_found", f"case {case_id} had no events by then")
+            raise Refusal(404, "not_found", f"case {quote_id(case_id)} had no events by then")
         full = services.journal.history(case_id)
         cleared = steps.shown_part2(services, me, full, "api", version=history.state.version)
         return case_view(history.state, part2=cleared)
@@ -553,9 +553,12 @@ def create_app(services: Services) -> FastAPI:
     async def register_entry(reference: str) -> queries.RegisterRow:
         """One published decision: Part 1 as published (executive summary,
         recommendations), and Part 2 once a review published it. Public."""
-        row = await run_in_threadpool(queries.register_entry, services.engine, reference)
+        try:
+            row = await run_in_threadpool(queries.register_entry, services.engine, reference)
+        except queries.QueryError:  # a NUL: no reference has one
+            row = None
         if row is None:
-            raise Refusal(404, "not_found", f"no published decision {reference}")
+            raise Refusal(404, "not_found", f"no published decision {quote_id(reference)}")
         return row
 
     # -- health --------------------------------------------------------------------------

@@ -13,15 +13,17 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.types import Message, Receive, Scope, Send
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.casefile import parse_case
 from ratify.limits import MAX_CASE_FILE_BYTES, MAX_JSON_BYTES, DateWindow
-from tests.api.conftest import Api
+from tests.api.conftest import Api, api_stack
 
 METTRACE = (Path(__file__).resolve().parents[2] / "examples" / "mettrace.yaml").read_text()
 WINDOW = "1990-01-01 to 2100-12-31"
@@ -455,3 +457,117 @@ def test_the_depth_count_agrees_with_a_parser(
     depth = _depth(json.loads(body))
     for limit in range(depth + 2):
         assert json_depth_exceeds(body, limit) == (depth > limit), (body, limit, depth)
+
+
+# -- Temporal unavailable: a JSON 503 naming what to do, not a plain-text 500 (F8a) ----------
+
+
+class _TemporalDown:
+    """A Temporal client (and its workflow handles) whose every call finds the frontend
+    unavailable, as when the dev server is stopped."""
+
+    def __init__(self, status: RPCStatusCode) -> None:
+        self.status = status
+
+    def _fail(self) -> NoReturn:
+        raise RPCError("connection refused", self.status, b"")
+
+    def get_workflow_handle(self, workflow_id: str, **kw: object) -> _TemporalDown:
+        return self
+
+    async def start_workflow(self, *args: object, **kw: object) -> NoReturn:
+        self._fail()
+
+    async def execute_update(self, *args: object, **kw: object) -> NoReturn:
+        self._fail()
+
+    async def query(self, *args: object, **kw: object) -> NoReturn:
+        self._fail()
+
+
+@pytest.mark.parametrize(
+    "status",
+    [RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED],
+    ids=["unavailable", "deadline_exceeded"],
+)
+async def test_temporal_unavailable_is_a_json_503_naming_what_to_do(
+    tmp_path: Path, status: RPCStatusCode
+):
+    async with api_stack(tmp_path, raise_app_exceptions=False) as api:
+        _, created = await _upload(api)
+        case_id = created["case_id"]
+        services = api.app.state.services
+        services.client = _TemporalDown(status)
+        case_events = len(api.store.read_stream(case_id))
+
+        # A step: sent, its outcome unknown.
+        for key in ({"Idempotency-Key": "k-1"}, {}):
+            r = await api.http.post(
+                f"/cases/{case_id}/actions/submit",
+                json={},
+                headers={**api.auth("ollie.lane"), **key},
+            )
+            assert r.status_code == 503 and r.json()["code"] == "outcome_unknown", r.text
+            detail = r.json()["detail"]
+            assert "Temporal" in detail and f"case {case_id}" in detail, detail
+            hint = "same Idempotency-Key" if key else "look at it before sending the step again"
+            assert hint in detail, detail
+            assert int(r.headers["Retry-After"]) >= 1
+        # A new case or meeting: may not have started; look, then send again.
+        status_code, body = await _upload(api, case_id="case-while-down")
+        assert status_code == 503 and body["code"] == "temporal_unavailable", body
+        assert "GET /cases/case-while-down" in body["detail"], body
+        r = await api.post(
+            "sam.sec",
+            "/meetings",
+            {"meeting_id": "IAB-down", "board": "IAB", "meeting_date": "2030-01-01"},
+        )
+        assert r.status_code == 503 and r.json()["code"] == "temporal_unavailable", r.text
+        assert "GET /meetings" in r.json()["detail"], r.text
+        # A meeting's own steps and view.
+        r = await api.post("sam.sec", "/meetings/IAB-down/close", {})
+        assert r.status_code == 503 and r.json()["code"] == "outcome_unknown", r.text
+        r = await api.get("sam.sec", "/meetings/IAB-down")
+        assert r.status_code == 503 and r.json()["code"] == "temporal_unavailable", r.text
+        assert len(api.store.read_stream(case_id)) == case_events
+        assert api.store.read_stream("case-while-down") == []
+
+
+# -- ids quoted back: bounded and escaped (F8b) -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sent", ["x" * 5000, "evil\u202etxt.exe", "nul\x00id", "line\nbreak", "zw\u200bsp"]
+)
+async def test_an_id_is_quoted_back_bounded_and_escaped(api: Api, sent: str):
+    from urllib.parse import quote
+
+    from ratify.limits import MAX_QUOTED_ID, quote_id
+
+    path = quote(sent, safe="")
+    answers = [
+        await api.get(None, f"/register/{path}"),
+        await api.get("aud.ann", f"/cases/{path}"),
+        await api.get("aud.ann", f"/cases/{path}/bundle"),
+        await api.post("ollie.lane", f"/cases/{path}/actions/submit", {}),
+        await api.post("ollie.lane", f"/cases/c/actions/{path}", {}),
+        await api.post("sam.sec", f"/meetings/m/{path}", {}),
+    ]
+    for r in answers:
+        assert r.status_code in (404, 422), (r.request.url, r.status_code, r.text[:200])
+        detail = r.json()["detail"]
+        assert len(detail) < MAX_QUOTED_ID + 400, (r.request.url, len(detail))
+        assert detail.isprintable(), (r.request.url, detail)
+        assert quote_id(sent) in detail or "-character id" in detail, (r.request.url, detail)
+    # The public register's page too.
+    r = await api.http.get(f"/ui/register/{path}")
+    assert r.status_code == 404 and sent not in r.text and quote_id(sent) in r.text, r.text[:300]
+
+
+def test_quote_id_keeps_a_good_id_and_escapes_the_rest():
+    from ratify.limits import quote_id
+
+    assert quote_id("PCD 679") == "PCD 679"
+    assert quote_id("a\u202eb\x00c\n\U000e0001") == "a\\u202eb\\x00c\\x0a\\U000e0001"
+    long = quote_id("\u202e" * 1000)
+    assert long == "\\u202e" * 80 + "… (1000 characters)"
