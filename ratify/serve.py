@@ -27,8 +27,9 @@ or a database not migrated ends it with one line on stderr and exit status 2 or 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from datetime import timedelta
 from types import FrameType
@@ -73,18 +74,34 @@ log = structlog.get_logger("ratify.serve")
 APP_TABLES = (EVENTS_TABLE, users.name, projection_positions.name)
 
 
-def _uvicorn(app: FastAPI, settings: Settings, host: str, port: int) -> uvicorn.Server:
-    """The HTTP server; it logs through our logging (no access log: the middleware's)."""
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=max(1, round(settings.graceful_shutdown_seconds)),
-        )
+def uvicorn_config(
+    app: FastAPI, settings: Settings, host: str, port: int, environ: Mapping[str, str] = os.environ
+) -> uvicorn.Config:
+    """The HTTP server's configuration; it logs through our logging (no access log: the
+    middleware's).
+
+    The client's address (the per-address sign-in limit, the logs) comes from
+    `X-Forwarded-For` only when `FORWARDED_ALLOW_IPS` names the proxies to trust (uvicorn's
+    own setting: addresses, networks, or `*`). Unset, the headers are ignored: uvicorn's
+    default would trust them from 127.0.0.1, where every client of the embedded defaults
+    connects from, so anyone could claim a fresh address with each request.
+    """
+    trusted = environ.get("FORWARDED_ALLOW_IPS", "").strip()
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=max(1, round(settings.graceful_shutdown_seconds)),
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
     )
+
+
+def _uvicorn(app: FastAPI, settings: Settings, host: str, port: int) -> uvicorn.Server:
+    """The HTTP server (`uvicorn_config`), stopped by SIGINT/SIGTERM."""
+    server = uvicorn.Server(uvicorn_config(app, settings, host, port))
 
     # Uvicorn takes SIGINT/SIGTERM while it serves and raises them again once it has
     # stopped, with the handlers it found: these, so that the process goes on to stop the

@@ -21,6 +21,7 @@ from ratify.api.views import has_confidential_part2, part2_clearance
 from ratify.evidence import Evidence, bundle_sha256, export_bundle
 from ratify.identity.service import Principal
 from ratify.journal import CaseHistory
+from ratify.limits import quote_id
 from ratify.projections import queries
 
 
@@ -34,16 +35,19 @@ def resolve_case(services: Services, ref: str) -> str:
     """A case id from a case id or a decision reference such as `PCD 679` (404 if neither)."""
     if services.store.stream_version(ref) > 0:
         return ref
-    found = queries.list_cases(services.engine, reference=ref, limit=2)
+    try:
+        found = queries.list_cases(services.engine, reference=ref, limit=2)
+    except queries.QueryError:  # a NUL: no reference has one
+        found = []
     if len(found) == 1:
         return found[0].case_id
-    raise Refusal(404, "not_found", f"there is no case or decision reference {ref!r}")
+    raise Refusal(404, "not_found", f"there is no case or decision reference '{quote_id(ref)}'")
 
 
 def history_of(services: Services, case_id: str) -> CaseHistory:
     history = services.journal.history(case_id)
     if history.state.version == 0:
-        raise Refusal(404, "not_found", f"there is no case {case_id}")
+        raise Refusal(404, "not_found", f"there is no case {quote_id(case_id)}")
     return history
 
 
@@ -75,8 +79,8 @@ def export(services: Services, me: Principal, ref: str, via: str) -> tuple[Evide
             raise Refusal(
                 403,
                 "wrong_role",
-                f"case {case_id} has a confidential Part 2: exporting its evidence needs the "
-                "part2_clearance role as well as auditor",
+                f"case {quote_id(case_id)} has a confidential Part 2: exporting its evidence "
+                "needs the part2_clearance role as well as auditor",
             )
         basis = cleared
     evidence, content = export_bundle(

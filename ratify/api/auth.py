@@ -653,8 +653,9 @@ async def _credentials(request: Request) -> tuple[str, str]:
     if media == "application/json":
         try:
             data = json.loads(body)
-        except ValueError:
-            raise AuthRefusal(422, "invalid", "body: not valid JSON") from None
+        except ValueError as exc:  # the same 400 as every JSON body (`ratify.limits`)
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not valid JSON"
+            raise AuthRefusal(400, "malformed", f"body: not valid JSON ({reason})") from None
     elif media == _FORM:
         try:
             text = body.decode("utf-8")

@@ -44,7 +44,7 @@ from ratify.api.oidc_login import OidcSignIn, default_oidc_sign_in
 from ratify.api.views import Viewer, case_view, has_confidential_part2, part2_clearance
 from ratify.identity.service import Directory, IdentityError, NotPermitted, Principal
 from ratify.journal import CaseHistory, CaseJournal
-from ratify.limits import MAX_CASE_JSON_BYTES, DateWindow, default_window
+from ratify.limits import MAX_CASE_JSON_BYTES, DateWindow, default_window, quote_id
 from ratify.reconcile import ENDED_OUTSIDE_RATIFY
 from workflows import messages as m
 from workflows.decision import DecisionWorkflow
@@ -279,6 +279,30 @@ def update_id(action: m.Action, update: str, idempotency_key: str | None) -> str
     return f"{update}/{action.actor.user_id}/{idempotency_key}/{digest}"
 
 
+#: The answers of a Temporal frontend that is down, overloaded or too slow: the API answers
+#: 503 (JSON) naming what to do, not a plain-text 500.
+TEMPORAL_DOWN = frozenset(
+    {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
+)
+#: `Retry-After` (seconds) on a 503 of an unavailable Temporal.
+TEMPORAL_RETRY_AFTER = 10
+
+
+def temporal_down(exc: RPCError) -> bool:
+    """Whether an RPC error means Temporal did not answer (not that it refused)."""
+    return exc.status in TEMPORAL_DOWN
+
+
+def _not_started(what: str, check: str) -> Refusal:
+    return Refusal(
+        503,
+        "temporal_unavailable",
+        f"Temporal (the workflow service) did not answer, so {what} may not have started: "
+        f"{check}, and if not, send it again once Temporal is back (operators: see /readyz)",
+        headers={"Retry-After": str(TEMPORAL_RETRY_AFTER)},
+    )
+
+
 #: How long the API waits for a step's outcome before answering 503 outcome_unknown:
 #: less than a client's own timeout (the CLI waits 60 s), so the client hears why.
 UPDATE_WAIT_SECONDS = 45.0
@@ -304,7 +328,7 @@ async def run_update(
         raise Refusal(
             503,
             "outcome_unknown",
-            f"the {update.replace('_', ' ')} step was sent to case {workflow_id} but its "
+            f"the {update.replace('_', ' ')} step was sent to case {quote_id(workflow_id)} but its "
             "outcome did not come back in time"
             + (
                 ": send it again with the same Idempotency-Key to learn it (it is never "
@@ -324,9 +348,29 @@ async def run_update(
     except RPCError as exc:
         if exc.status is RPCStatusCode.NOT_FOUND:
             raise _no_workflow(services, workflow_id, review=update == "review") from None
+        if temporal_down(exc):
+            raise _outcome_unknown(
+                update, f"case {quote_id(workflow_id)}", idempotency_key
+            ) from None
         raise
     _written(services)
     return result
+
+
+def _outcome_unknown(update: str, target: str, idempotency_key: str | None) -> Refusal:
+    return Refusal(
+        503,
+        "outcome_unknown",
+        f"Temporal (the workflow service) did not answer, so the outcome of the "
+        f"{update.replace('_', ' ')} step on {target} is unknown: "
+        + (
+            "send it again with the same Idempotency-Key once Temporal is back to learn it (it "
+            "is never applied twice)"
+            if idempotency_key
+            else "look at it before sending the step again once Temporal is back"
+        ),
+        headers={"Retry-After": str(TEMPORAL_RETRY_AFTER)},
+    )
 
 
 def _no_workflow(services: Services, workflow_id: str, *, review: bool) -> Refusal:
@@ -338,28 +382,34 @@ def _no_workflow(services: Services, workflow_id: str, *, review: bool) -> Refus
     case_id = workflow_id.removeprefix(part2_review_id("")) if review else workflow_id
     state = services.journal.load(case_id)
     if state.version == 0:
-        return Refusal(404, "not_found", f"there is no case {case_id}")
+        return Refusal(404, "not_found", f"there is no case {quote_id(case_id)}")
     if review:
         if state.part2 in (Part2Status.PUBLISHED, Part2Status.PUBLISHED_REDACTED):
             outcome = state.part2.value.replace("_", " ")
             return Refusal(
-                409, "already_done", f"the Part 2 review of case {case_id} was decided: {outcome}"
+                409,
+                "already_done",
+                f"the Part 2 review of case {quote_id(case_id)} was decided: {outcome}",
             )
         if state.part2 is Part2Status.REVIEW_DUE:
             return Refusal(
                 422,
                 "wrong_stage",
-                f"the Part 2 review of case {case_id} is due, but {ENDED_OUTSIDE_RATIFY}",
+                f"the Part 2 review of case {quote_id(case_id)} is due, but {ENDED_OUTSIDE_RATIFY}",
             )
         return Refusal(
-            422, "wrong_stage", f"no Part 2 review of case {case_id} is open: none is due"
+            422, "wrong_stage", f"no Part 2 review of case {quote_id(case_id)} is open: none is due"
         )
     if not state.stage.is_closed:
         return Refusal(
-            422, "wrong_stage", f"case {case_id} is {state.stage.label}, but {ENDED_OUTSIDE_RATIFY}"
+            422,
+            "wrong_stage",
+            f"case {quote_id(case_id)} is {state.stage.label}, but {ENDED_OUTSIDE_RATIFY}",
         )
     return Refusal(
-        422, "wrong_stage", f"case {case_id} is {state.stage.label}: it takes no more steps"
+        422,
+        "wrong_stage",
+        f"case {quote_id(case_id)} is {state.stage.label}: it takes no more steps",
     )
 
 
@@ -400,7 +450,7 @@ def current_state(
     """The case as JSON; Part 2 only when `me` is cleared for it (never when None)."""
     history = services.journal.history(case_id)
     if history.state.version == 0:
-        raise Refusal(404, "not_found", f"there is no case {case_id}")
+        raise Refusal(404, "not_found", f"there is no case {quote_id(case_id)}")
     return case_view(history.state, part2=shown_part2(services, me, history, via))
 
 
@@ -418,7 +468,9 @@ async def act(
     """`POST /cases/{id}/actions/{action}`: check the role, build the message, run the
     update; a retry with the same `idempotency_key` gets the first attempt's outcome."""
     if action not in ACTIONS:
-        raise Refusal(404, "unknown_action", f"no action {action!r}; one of {sorted(ACTIONS)}")
+        raise Refusal(
+            404, "unknown_action", f"no action '{quote_id(action)}'; one of {sorted(ACTIONS)}"
+        )
     update, message_type, default_role = ACTIONS[action]
     role = role or default_role or role_for(action, fields, services, case_id)
     actor = acting(me, role, on_behalf_of)
@@ -492,7 +544,7 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
     # finished, is never started again (Temporal would otherwise allow a closed id's reuse,
     # and the new run would fail to draft over the stored case).
     if services.store.stream_version(case_id) >= 1:
-        raise Refusal(409, "exists", f"case {case_id} exists already")
+        raise Refusal(409, "exists", f"case {quote_id(case_id)} exists already")
     try:
         await services.client.start_workflow(
             DecisionWorkflow.run,
@@ -504,10 +556,16 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
     except WorkflowAlreadyStartedError:
-        raise Refusal(409, "exists", f"case {case_id} exists already") from None
+        raise Refusal(409, "exists", f"case {quote_id(case_id)} exists already") from None
     except RPCError as exc:
         if exc.status is RPCStatusCode.ALREADY_EXISTS:
-            raise Refusal(409, "exists", f"case {case_id} exists already") from None
+            raise Refusal(409, "exists", f"case {quote_id(case_id)} exists already") from None
+        if temporal_down(exc):
+            raise _not_started(
+                f"case {quote_id(case_id)}",
+                f"look for it (GET /cases/{quote_id(case_id)}); sending it again with this "
+                "case_id is safe (a case that started answers 409)",
+            ) from None
         raise
     for _ in range(250):
         if services.store.stream_version(case_id) >= 1:
@@ -542,10 +600,16 @@ async def create_meeting(
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
     except WorkflowAlreadyStartedError:
-        raise Refusal(409, "exists", f"meeting {meeting_id} exists") from None
+        raise Refusal(409, "exists", f"meeting {quote_id(meeting_id)} exists") from None
     except RPCError as exc:
         if exc.status is RPCStatusCode.ALREADY_EXISTS:
-            raise Refusal(409, "exists", f"meeting {meeting_id} exists") from None
+            raise Refusal(409, "exists", f"meeting {quote_id(meeting_id)} exists") from None
+        if temporal_down(exc):
+            raise _not_started(
+                f"meeting {quote_id(meeting_id)}",
+                "look for it (GET /meetings); sending it again is safe (a meeting that "
+                "started answers 409)",
+            ) from None
         raise
 
 
@@ -554,8 +618,15 @@ async def meeting_view(services: Services, meeting_id: str) -> m.MeetingView:
     handle = services.client.get_workflow_handle(meeting_workflow_id(meeting_id))
     try:
         view: m.MeetingView = await handle.query("view", result_type=m.MeetingView)
-    except RPCError:
-        raise Refusal(404, "not_found", f"there is no meeting {meeting_id}") from None
+    except RPCError as exc:
+        if temporal_down(exc):
+            raise Refusal(
+                503,
+                "temporal_unavailable",
+                "Temporal (the workflow service) did not answer: try again later",
+                headers={"Retry-After": str(TEMPORAL_RETRY_AFTER)},
+            ) from None
+        raise Refusal(404, "not_found", f"there is no meeting {quote_id(meeting_id)}") from None
     return view
 
 
@@ -564,7 +635,7 @@ async def meeting_action(
 ) -> Any:
     """`POST /meetings/{id}/{cases|advice|close}` of the API."""
     if action not in MEETING_ACTIONS:
-        raise Refusal(404, "unknown_action", f"no meeting action {action!r}")
+        raise Refusal(404, "unknown_action", f"no meeting action '{quote_id(action)}'")
     update, message_type = MEETING_ACTIONS[action]
     actor = acting(me, Role.BOARD_SECRETARIAT, None)
     try:
@@ -583,8 +654,12 @@ async def meeting_action(
     except RPCError as exc:
         if exc.status is RPCStatusCode.NOT_FOUND:
             raise Refusal(
-                404, "not_found", f"there is no open meeting {meeting_id} (closed, or unknown)"
+                404,
+                "not_found",
+                f"there is no open meeting {quote_id(meeting_id)} (closed, or unknown)",
             ) from None
+        if temporal_down(exc):
+            raise _outcome_unknown(update, f"meeting {quote_id(meeting_id)}", None) from None
         raise
     _written(services)
     return result

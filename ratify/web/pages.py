@@ -63,7 +63,7 @@ from ratify.identity.service import (
     Principal,
 )
 from ratify.journal import CaseHistory
-from ratify.limits import MAX_CASE_FILE_BYTES, DateWindow
+from ratify.limits import MAX_CASE_FILE_BYTES, DateWindow, quote_id
 from ratify.observability.interceptors import record_refusal
 from ratify.projections import queries
 from ratify.reconcile import reconcile
@@ -637,7 +637,7 @@ def _behalf(who: Visitor, role: Role, people: tuple[str, ...]) -> list[str | Non
 def _history(services: Services, case_id: str) -> CaseHistory:
     history = services.journal.history(case_id)
     if history.state.version == 0:
-        raise Refusal(404, "not_found", f"there is no case {case_id}")
+        raise Refusal(404, "not_found", f"there is no case {quote_id(case_id)}")
     return history
 
 
@@ -741,7 +741,7 @@ def _role_field(form: FormData) -> tuple[Role | None, str | None]:
 async def case_action(request: Request, who: Who, case_id: str, action: str) -> Response:
     """Act on a case from its page; a refusal is shown on the case page."""
     if action not in ACTION_FIELDS:
-        raise Refusal(404, "unknown_action", f"no action {action!r} on these pages")
+        raise Refusal(404, "unknown_action", f"no action '{quote_id(action)}' on these pages")
     form = await _form(request)
     services = _services(request)
     try:
@@ -842,7 +842,7 @@ async def case_history(
     if error is None and (at_version is not None or instant is not None):
         shown = services.journal.history(case_id, to_version=at_version, as_of=instant)
         if shown.state.version == 0:
-            error = f"case {case_id} had no events by then"
+            error = f"case {quote_id(case_id)} had no events by then"
             shown = full
     cleared = ops.shown_part2(services, who.principal, full, "history", version=shown.state.version)
     context = _context(
@@ -1033,7 +1033,7 @@ async def meeting_step(request: Request, who: Who, meeting_id: str, action: str)
         "close": (),
     }
     if action not in names:
-        raise Refusal(404, "unknown_action", f"no meeting action {action!r}")
+        raise Refusal(404, "unknown_action", f"no meeting action '{quote_id(action)}'")
     fields: dict[str, Any] = {}
     for name in names[action]:
         value = form.get(name)
@@ -1127,8 +1127,11 @@ async def register(
 @router.get("/register/{reference}")
 async def register_entry(request: Request, who: MaybeWho, reference: str) -> Response:
     """One published decision, laid out like the published decision form."""
-    row = queries.register_entry(_services(request).engine, reference)
+    try:
+        row = queries.register_entry(_services(request).engine, reference)
+    except queries.QueryError:  # a NUL: no reference has one
+        row = None
     if row is None:
-        raise Refusal(404, "not_found", f"no published decision {reference}")
+        raise Refusal(404, "not_found", f"no published decision {quote_id(reference)}")
     title = f"{row.reference or row.case_id}: {row.title}"
     return page("register_entry.html", _context(request, title, entry=row))

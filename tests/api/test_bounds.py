@@ -8,17 +8,22 @@ and nothing is written on a refusal.
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Iterator
+import json
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.types import Message, Receive, Scope, Send
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.casefile import parse_case
 from ratify.limits import MAX_CASE_FILE_BYTES, MAX_JSON_BYTES, DateWindow
-from tests.api.conftest import Api
+from tests.api.conftest import Api, api_stack
 
 METTRACE = (Path(__file__).resolve().parents[2] / "examples" / "mettrace.yaml").read_text()
 WINDOW = "1990-01-01 to 2100-12-31"
@@ -117,18 +122,14 @@ async def test_every_text_and_list_of_a_step_is_bounded_before_it_reaches_tempor
         ("fran.fin", "sign_off", {"area": "finance", "comment": "x" * 20_001}, "comment: String"),
     ]  # fmt: skip
     for user, action, payload, message in refused:
-        started = time.monotonic()
         r = await api.post(user, f"{url}/{action}", payload)
         assert r.status_code == 422, (action, r.text)
         assert r.json()["detail"].startswith(message), (action, r.json()["detail"])
-        assert time.monotonic() - started < 5, action
     # A 3 MB description is over the actions' body cap: refused before it is even read.
-    started = time.monotonic()
     r = await api.post(
         "ollie.lane", f"{url}/record_irregularity", {**OFFICER, "description": "x" * 3_000_000}
     )
     assert r.status_code == 413 and r.json()["code"] == "too_large", r.text
-    assert time.monotonic() - started < 5
     assert len(api.store.read_stream(case_id)) == 1
     # The case still takes steps at once.
     r = await api.post(
@@ -213,12 +214,9 @@ async def test_malformed_bodies_get_400_everywhere_fast(api: Api):
     ]
     for user, url, content, media, message in cases:
         headers = {**(api.auth(user) if user else {}), "Content-Type": media}
-        started = time.monotonic()
         r = await api.http.post(url, content=content, headers=headers)
-        took = time.monotonic() - started
         assert r.status_code == 400, (url, content[:40], r.status_code, r.text)
         assert r.json()["code"] == "malformed" and message in r.json()["detail"], r.text
-        assert took < 1.0, (url, took)
     assert api.store.read_all() == []
 
 
@@ -293,9 +291,7 @@ def test_json_depth_is_counted_without_parsing():
     assert not json_depth_exceeds(b'{"a": [1, {"b": "[[[[[[[[[["}]}', 3)
     assert json_depth_exceeds(b'{"a": [1, {"b": [[]]}]}', 4)
     assert json_problem(b'{"a": "\\"[[[[["}') is None
-    started = time.monotonic()
     assert json_problem(b"[" * 1_000_000) == "body: JSON nested deeper than 32 levels"
-    assert time.monotonic() - started < 1.0
 
 
 async def test_a_body_cut_short_by_a_disconnect_is_never_used():
@@ -344,3 +340,240 @@ def test_the_steps_bounds_hold_at_the_edge_and_never_on_replay():
     assert m.AddToAgenda.model_validate(long).case_id == "c" * 300
     with pytest.raises(ValueError, match="at most 200 characters"):
         m.AddToAgenda.model_validate(long, context=EDGE)
+
+
+# -- no one who has not signed in can make the service spend its time (F2) ---------------------
+
+#: What an attacker sent, anonymous, to freeze the API: 720,000 empty arrays in one (2.16 MB,
+#: under the case routes' 2 MiB + 64 KiB cap). Parsed, it takes a CPU's tenths of a second.
+ARRAYS_BODY = b"[" + b"[]," * 720_000 + b"[]]"
+
+
+async def test_a_big_body_without_sign_in_is_never_parsed(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+):
+    """Before sign-in a body gets only checks that cost little on any shape; it is parsed
+    (JSON) only for a signed-in person. Before: an anonymous 2 MB body of many small arrays
+    was walked byte by byte in Python and parsed, twice, before the 401 (1.7 s a request,
+    the whole API frozen by two senders)."""
+    assert len(ARRAYS_BODY) < MAX_CASE_FILE_BYTES + 64 * 1024
+    parsed: list[int] = []
+    real_loads = json.loads
+
+    def counting_loads(text: Any, *args: Any, **kwargs: Any) -> Any:
+        if len(text) > 100_000:
+            parsed.append(len(text))
+        return real_loads(text, *args, **kwargs)
+
+    monkeypatch.setattr(json, "loads", counting_loads)
+    for url in ("/cases", "/cases/c/actions/revise"):
+        r = await api.http.post(
+            url, content=ARRAYS_BODY, headers={"Content-Type": "application/json"}
+        )
+        assert r.status_code == 401, (url, r.text[:200])
+    assert parsed == [], "a body was parsed before sign-in"
+    # Signed in, the same body is parsed and refused for what it is.
+    r = await api.http.post(
+        "/cases",
+        content=ARRAYS_BODY,
+        headers={**api.auth("ollie.lane"), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422 and r.json()["code"] == "invalid", r.text[:300]
+    assert parsed == [len(ARRAYS_BODY)]
+    r = await api.http.post(
+        "/cases",
+        content=b'{"case": ',
+        headers={**api.auth("ollie.lane"), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 400 and r.json()["code"] == "malformed", r.text
+    assert r.json()["detail"].startswith("body: not valid JSON ("), r.text
+    assert api.store.read_all() == []
+
+
+#: Bodies within the caps shaped to make a depth count slow: a Python loop over the bytes, a
+#: regular expression that backtracks over escaped quotes, or one pass per level.
+HARD_BODIES = {
+    "arrays": ARRAYS_BODY,
+    "open brackets": b"[" * 2_000_000,
+    "32 deep, over and over": (b"[" * 32 + b"]" * 32) * 31_000,
+    "strings of brackets": b'["[",' * 400_000,
+    "escaped quotes, unterminated": b'["' + b'\\"[' * 700_000,
+    "quotes and brackets": b'"[' * 1_000_000,
+    "backslashes": b"[" + b"\\" * 2_000_000,
+}
+
+
+def _python_lines(run: Callable[[], object]) -> int:
+    """How many lines of Python `run` executes (C code runs none): a count, not a time."""
+    lines = 0
+
+    def trace(frame: Any, event: str, arg: Any) -> Any:
+        nonlocal lines
+        if event == "line":
+            lines += 1
+        return trace
+
+    sys.settrace(trace)
+    try:
+        run()
+    finally:
+        sys.settrace(None)
+    return lines
+
+
+@pytest.mark.parametrize("shape", list(HARD_BODIES))
+def test_the_depth_count_runs_no_python_per_byte_on_any_shape(shape: str):
+    """The depth of a body is counted before sign-in, so it must cost about the same on
+    any body within the caps: the Python it runs does not grow with the body (the work per
+    byte is done in C). The old count ran several lines of Python per byte."""
+    from ratify.limits import MAX_JSON_DEPTH, json_depth_exceeds
+
+    body = HARD_BODIES[shape]
+    quarter = body[: len(body) // 4]
+    small = _python_lines(lambda: json_depth_exceeds(quarter, MAX_JSON_DEPTH))
+    large = _python_lines(lambda: json_depth_exceeds(body, MAX_JSON_DEPTH))
+    assert large <= small + 20, (shape, small, large)
+    assert large < 1_000, (shape, large)
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    return 0
+
+
+_TRICKY_TEXT = st.text(alphabet=st.sampled_from('[]{}"\\/ab \t\n\u00e9\u202e\x00'), max_size=8)
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _TRICKY_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TRICKY_TEXT, inner, max_size=4),
+    max_leaves=60,
+)
+
+
+@given(value=_JSON_VALUES, ensure_ascii=st.booleans(), indent=st.sampled_from([None, 0, 2]))
+@settings(max_examples=300, deadline=None)
+def test_the_depth_count_agrees_with_a_parser(
+    value: object, ensure_ascii: bool, indent: int | None
+):
+    from ratify.limits import json_depth_exceeds
+
+    body = json.dumps(value, ensure_ascii=ensure_ascii, indent=indent).encode()
+    depth = _depth(json.loads(body))
+    for limit in range(depth + 2):
+        assert json_depth_exceeds(body, limit) == (depth > limit), (body, limit, depth)
+
+
+# -- Temporal unavailable: a JSON 503 naming what to do, not a plain-text 500 (F8a) ----------
+
+
+class _TemporalDown:
+    """A Temporal client (and its workflow handles) whose every call finds the frontend
+    unavailable, as when the dev server is stopped."""
+
+    def __init__(self, status: RPCStatusCode) -> None:
+        self.status = status
+
+    def _fail(self) -> NoReturn:
+        raise RPCError("connection refused", self.status, b"")
+
+    def get_workflow_handle(self, workflow_id: str, **kw: object) -> _TemporalDown:
+        return self
+
+    async def start_workflow(self, *args: object, **kw: object) -> NoReturn:
+        self._fail()
+
+    async def execute_update(self, *args: object, **kw: object) -> NoReturn:
+        self._fail()
+
+    async def query(self, *args: object, **kw: object) -> NoReturn:
+        self._fail()
+
+
+@pytest.mark.parametrize(
+    "status",
+    [RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED],
+    ids=["unavailable", "deadline_exceeded"],
+)
+async def test_temporal_unavailable_is_a_json_503_naming_what_to_do(
+    tmp_path: Path, status: RPCStatusCode
+):
+    async with api_stack(tmp_path, raise_app_exceptions=False) as api:
+        _, created = await _upload(api)
+        case_id = created["case_id"]
+        services = api.app.state.services
+        services.client = _TemporalDown(status)
+        case_events = len(api.store.read_stream(case_id))
+
+        # A step: sent, its outcome unknown.
+        for key in ({"Idempotency-Key": "k-1"}, {}):
+            r = await api.http.post(
+                f"/cases/{case_id}/actions/submit",
+                json={},
+                headers={**api.auth("ollie.lane"), **key},
+            )
+            assert r.status_code == 503 and r.json()["code"] == "outcome_unknown", r.text
+            detail = r.json()["detail"]
+            assert "Temporal" in detail and f"case {case_id}" in detail, detail
+            hint = "same Idempotency-Key" if key else "look at it before sending the step again"
+            assert hint in detail, detail
+            assert int(r.headers["Retry-After"]) >= 1
+        # A new case or meeting: may not have started; look, then send again.
+        status_code, body = await _upload(api, case_id="case-while-down")
+        assert status_code == 503 and body["code"] == "temporal_unavailable", body
+        assert "GET /cases/case-while-down" in body["detail"], body
+        r = await api.post(
+            "sam.sec",
+            "/meetings",
+            {"meeting_id": "IAB-down", "board": "IAB", "meeting_date": "2030-01-01"},
+        )
+        assert r.status_code == 503 and r.json()["code"] == "temporal_unavailable", r.text
+        assert "GET /meetings" in r.json()["detail"], r.text
+        # A meeting's own steps and view.
+        r = await api.post("sam.sec", "/meetings/IAB-down/close", {})
+        assert r.status_code == 503 and r.json()["code"] == "outcome_unknown", r.text
+        r = await api.get("sam.sec", "/meetings/IAB-down")
+        assert r.status_code == 503 and r.json()["code"] == "temporal_unavailable", r.text
+        assert len(api.store.read_stream(case_id)) == case_events
+        assert api.store.read_stream("case-while-down") == []
+
+
+# -- ids quoted back: bounded and escaped (F8b) -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sent", ["x" * 5000, "evil\u202etxt.exe", "nul\x00id", "line\nbreak", "zw\u200bsp"]
+)
+async def test_an_id_is_quoted_back_bounded_and_escaped(api: Api, sent: str):
+    from urllib.parse import quote
+
+    from ratify.limits import MAX_QUOTED_ID, quote_id
+
+    path = quote(sent, safe="")
+    answers = [
+        await api.get(None, f"/register/{path}"),
+        await api.get("aud.ann", f"/cases/{path}"),
+        await api.get("aud.ann", f"/cases/{path}/bundle"),
+        await api.post("ollie.lane", f"/cases/{path}/actions/submit", {}),
+        await api.post("ollie.lane", f"/cases/c/actions/{path}", {}),
+        await api.post("sam.sec", f"/meetings/m/{path}", {}),
+    ]
+    for r in answers:
+        assert r.status_code in (404, 422), (r.request.url, r.status_code, r.text[:200])
+        detail = r.json()["detail"]
+        assert len(detail) < MAX_QUOTED_ID + 400, (r.request.url, len(detail))
+        assert detail.isprintable(), (r.request.url, detail)
+        assert quote_id(sent) in detail or "-character id" in detail, (r.request.url, detail)
+    # The public register's page too.
+    r = await api.http.get(f"/ui/register/{path}")
+    assert r.status_code == 404 and sent not in r.text and quote_id(sent) in r.text, r.text[:300]
+
+
+def test_quote_id_keeps_a_good_id_and_escapes_the_rest():
+    from ratify.limits import quote_id
+
+    assert quote_id("PCD 679") == "PCD 679"
+    assert quote_id("a\u202eb\x00c\n\U000e0001") == "a\\u202eb\\x00c\\x0a\\U000e0001"
+    long = quote_id("\u202e" * 1000)
+    assert long == "\\u202e" * 80 + "… (1000 characters)"

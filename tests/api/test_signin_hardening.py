@@ -6,8 +6,11 @@ a sign-in another site's page sends is refused; answers that may carry Part 2 ar
 from __future__ import annotations
 
 import asyncio
+import signal
+import socket
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Literal
 
@@ -281,3 +284,54 @@ def test_throttle_settings_come_from_the_environment(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("RATIFY_PASSWORD_HASH_WAIT_SECONDS", "0")
     with pytest.raises(ValidationError, match="password_hash_wait_seconds"):
         Settings(_env_file=None)
+
+
+async def _failures_through_uvicorn(api: Api, spoofed: list[str]) -> list[int]:
+    """Failed sign-ins through a real uvicorn, built as `ratify serve` and `ratify api`
+    build it, each claiming another client address in `X-Forwarded-For`."""
+    from ratify import serve
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    server = serve._uvicorn(api.app, Settings(), "127.0.0.1", port)
+    running = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            assert not running.done(), "uvicorn did not start"
+            await asyncio.sleep(0.05)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            return [
+                (
+                    await http.post(
+                        "/session",
+                        json={"user_id": f"nobody.{uuid.uuid4().hex[:8]}", "password": WRONG},
+                        headers={"X-Forwarded-For": address},
+                    )
+                ).status_code
+                for address in spoofed
+            ]
+    finally:
+        server.should_exit = True
+        await running
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+
+
+async def test_a_forwarded_address_does_not_open_a_fresh_window(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+):
+    # On the embedded defaults every client connects from 127.0.0.1, which uvicorn trusts
+    # for X-Forwarded-For by default: each claimed address got its own window (25 failures
+    # from 10.0.0.1..25 all answered 401). The header counts only from FORWARDED_ALLOW_IPS.
+    services(api).auth.address_limits = parse_many("3/minute")
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    claimed = [f"10.0.0.{n}" for n in range(1, 6)]
+    assert await _failures_through_uvicorn(api, claimed) == [401, 401, 401, 429, 429]
+
+    # Behind a proxy that is trusted, its X-Forwarded-For is the client's address.
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "127.0.0.1")
+    assert await _failures_through_uvicorn(api, ["10.9.0.1"] * 4) == [401, 401, 401, 429]
+    assert await _failures_through_uvicorn(api, ["10.9.0.2"]) == [401]
+    # The user ids tried were all different: the limit above is the address's.

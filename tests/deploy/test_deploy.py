@@ -652,6 +652,19 @@ def test_compose_runs_two_workers_and_two_apis_behind_one_port() -> None:
     assert host_part.endswith(":8000")
 
 
+def test_compose_api_takes_the_client_address_only_as_its_nginx_saw_it() -> None:
+    # The API trusts X-Forwarded-For from any peer ("*": uvicorn then takes the header's
+    # leftmost entry), so nginx must overwrite the header with the address it was
+    # connected from: appended to, the leftmost entry is whatever the client claimed, and
+    # each claim got a fresh window of the per-address sign-in limit.
+    trusted = services()["ratify-api"]["environment"]["FORWARDED_ALLOW_IPS"]
+    nginx = (COMPOSE_DIR / "nginx" / "nginx.conf").read_text()
+    directives = re.findall(r"^\s*proxy_set_header\s+X-Forwarded-For\s+(\S+);", nginx, re.M | re.I)
+    assert directives == ["$remote_addr"], directives
+    assert "$proxy_add_x_forwarded_for" not in re.sub(r"#.*", "", nginx)
+    assert trusted == "*", "narrowed to nginx's address? keep the overwrite all the same"
+
+
 def test_compose_start_order() -> None:
     svc = services()
 
