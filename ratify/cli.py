@@ -6,11 +6,11 @@
     ratify users grant|revoke ID ROLE        ratify users deactivate|reactivate ID
     ratify users set-password ID [--password-stdin]
     ratify users unlock ID                   ratify users end-sessions ID
-    ratify users delegate PRINCIPAL DEPUTY ROLE --from 2025-08-01 --to 2025-08-15 --reason TEXT
+    ratify users delegate PRINCIPAL DEPUTY ROLE --from YYYY-MM-DD --to YYYY-MM-DD --reason TEXT
     ratify users delegations [USER] [--json] ratify users undelegate DELEGATION_ID
     ratify users link-oidc ID --subject SUB [--issuer ISS] [--replace]
     ratify users unlink-oidc ID [--issuer ISS]  ratify users oidc-links [USER] [--json]
-    ratify tokens create USER --name laptop [--expires 2026-03-31] [--json]
+    ratify tokens create USER --name laptop [--expires YYYY-MM-DD] [--json]
     ratify tokens list [USER] [--json]       ratify tokens revoke TOKEN_ID
     ratify serve [--host H] [--port P]
     ratify demo [--json] [--i-know-this-is-not-production]  (embedded SQLite store only)
