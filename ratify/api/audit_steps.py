@@ -135,6 +135,17 @@ def verify_store(services: Services, me: Principal, since: Digest | None) -> dic
         },
     }
     if since is not None:
+        # A digest is a root over every stream's head, each a hash over the whole event,
+        # Part 2 included: checking one the caller made up would tell whether a guess of an
+        # unpublished Part 2 was right. Only auditors cleared for Part 2 may ask.
+        if Role.PART2_CLEARANCE not in viewer(me).roles:
+            raise Refusal(
+                403,
+                "wrong_role",
+                "since: checking the store against a kept digest needs the part2_clearance "
+                "role (a digest built from guessed contents would confirm a guess of Part 2); "
+                "without it, verify the chains alone",
+            )
         found = verify_since(services.store, since)
         result["since"] = {"ok": found.ok, "detail": found.detail}
         result["ok"] = result["ok"] and found.ok

@@ -112,11 +112,15 @@ class Refusal(Exception):
 
 class _Journal(CaseJournal):
     """The journal as the front doors read it: a read the store refuses as malformed (a
-    negative version, from a query string) is the person's mistake, a 422, not a 500."""
+    negative version, from a query string) is the person's mistake, a 422, not a 500; and a
+    stream that is not a case (a case's access log or notifications, named with a reserved
+    prefix) is no case at all, a 404, never folded as one."""
 
     def history(
         self, case_id: str, *, to_version: int | None = None, as_of: datetime | None = None
     ) -> CaseHistory:
+        if case_id.startswith(RESERVED_PREFIXES):
+            raise Refusal(404, "not_found", f"there is no case {quote_id(case_id)}")
         try:
             return super().history(case_id, to_version=to_version, as_of=as_of)
         except InvalidEvent as exc:

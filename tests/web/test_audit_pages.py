@@ -54,7 +54,7 @@ async def test_an_auditor_reads_revisions_downloads_evidence_and_sees_who_read_p
 async def test_the_audit_page_verifies_the_store_against_a_kept_digest(web: Web):
     officer = await web.as_user("ollie.lane")
     await upload(officer)
-    auditor = await web.as_user("aud.bob")
+    auditor = await web.as_user("aud.ann")  # cleared for Part 2: may check a kept digest
     home = await auditor.get("/ui/audit")
     assert home.status_code == 200 and is_page(home) and 'href="/ui/audit"' in home.text
     kept = Digest.model_validate_json(
@@ -73,6 +73,9 @@ async def test_the_audit_page_verifies_the_store_against_a_kept_digest(web: Web)
     assert r.status_code == 422 and "since: not a digest" in alert(r)
     r = await auditor.post("/ui/audit/verify", {"since": ""}, csrf=False)
     assert r.status_code == 403
+    uncleared = await web.as_user("aud.bob")
+    r = await uncleared.post("/ui/audit/verify", {"since": kept.model_dump_json()})
+    assert r.status_code == 403 and "needs the part2_clearance role" in alert(r)
     officer_page = await officer.get("/ui/audit")
     assert officer_page.status_code == 403 and "only auditors" in alert(officer_page)
 
