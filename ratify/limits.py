@@ -17,6 +17,7 @@ the person in before FastAPI reads the JSON), and JSON that is not valid gets th
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from dataclasses import dataclass
@@ -137,6 +138,12 @@ async def _refuse(send: Send, status: int, code: str, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+#: How long a request's body may take to arrive, before sign-in and before anything else:
+#: a client that declares a large body and sends it slowly, or stops, would otherwise hold
+#: its memory and a connection for as long as it liked.
+BODY_READ_SECONDS = 30.0
+
+
 class BodyLimitMiddleware:
     """Pure ASGI middleware: the body cap (413) and the JSON check (400), per route."""
 
@@ -162,7 +169,13 @@ class BodyLimitMiddleware:
                 await _refuse(send, 413, "too_large", f"{too_large} (Content-Length {length})")
                 return
         try:
-            body = await _read(receive, limit)
+            async with asyncio.timeout(BODY_READ_SECONDS):
+                body = await _read(receive, limit)
+        except TimeoutError:  # a body trickled or stalled: it holds memory and a connection
+            await _refuse(
+                send, 408, "timeout", f"body: not received within {BODY_READ_SECONDS:g} s"
+            )
+            return
         except _TooLarge:
             await _refuse(send, 413, "too_large", too_large)
             return

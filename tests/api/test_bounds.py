@@ -325,6 +325,49 @@ async def test_a_body_cut_short_by_a_disconnect_is_never_used():
     assert called == []
 
 
+async def test_a_body_that_stalls_is_refused_and_never_used(monkeypatch: pytest.MonkeyPatch):
+    """A client that declares a large body and sends part of it, then nothing, held its
+    memory and a connection for as long as it liked, before sign-in (20 such held ~26 MB
+    for minutes). The body must arrive within BODY_READ_SECONDS (30 s): then 408."""
+    import asyncio
+
+    from ratify import limits
+
+    monkeypatch.setattr(limits, "BODY_READ_SECONDS", 0.05)
+    called: list[bytes] = []
+    sent: list[Message] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        called.append((await receive())["body"])
+
+    first = True
+
+    async def receive() -> Message:
+        nonlocal first
+        if first:
+            first = False
+            return {"type": "http.request", "body": b"x" * 1000, "more_body": True}
+        await asyncio.Event().wait()  # the rest never comes
+        raise AssertionError("unreachable")
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope: Scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/cases/upload",
+        "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2000000")],
+    }
+    await limits.BodyLimitMiddleware(app)(scope, receive, send)
+    assert called == []
+    assert sent[0]["status"] == 408
+    assert json.loads(sent[1]["body"]) == {
+        "code": "timeout",
+        "detail": "body: not received within 0.05 s",
+    }
+
+
 def test_the_steps_bounds_hold_at_the_edge_and_never_on_replay():
     """A workflow decodes its steps without the edge's context: a step it accepted before
     the bounds existed (150 reasons, say) still loads when its history is replayed."""
