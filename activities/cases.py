@@ -18,12 +18,12 @@ from activities import refusal
 from domain.errors import DomainError, UnknownEventError
 from domain.state import CaseState
 from eventstore import EventIdConflict, InvalidEvent
-from ratify.journal import CaseJournal
-from ratify.observability import metrics
+from ratify.infra.observability import metrics
+from ratify.services.journal import CaseJournal
 from workflows.messages import AllocateRequest, RecordRequest, StoredRef
 
 #: Each line carries the request id, case, workflow, run and activity bound by the
-#: worker's interceptor (`ratify.observability.interceptors`).
+#: worker's interceptor (`ratify.infra.observability.interceptors`).
 log = structlog.get_logger("ratify.activities")
 
 

@@ -18,7 +18,7 @@ import structlog
 from temporalio import activity
 
 from eventstore import ConcurrencyConflict, EventStore, NewEvent
-from ratify.observability import metrics
+from ratify.infra.observability import metrics
 from workflows.messages import Notification
 
 log = structlog.get_logger("ratify.notify")

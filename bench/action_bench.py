@@ -46,10 +46,10 @@ if not workflow.unsafe.in_sandbox():
 with workflow.unsafe.imports_passed_through():
     from domain.roles import Role
     from eventstore import create_engine_for
-    from ratify.db import migrate_all
-    from ratify.identity.service import Directory
-    from ratify.payloads import new_key
-    from worker import DEV_SERVER_PRAGMAS, bin_path
+    from ratify.infra.db import migrate_all
+    from ratify.infra.devserver import DEV_SERVER_PRAGMAS, bin_path
+    from ratify.infra.payloads import new_key
+    from ratify.services.identity.service import Directory
 
 REPO = Path(__file__).resolve().parent.parent
 METTRACE = (REPO / "examples" / "mettrace.yaml").read_text("utf-8")
@@ -183,7 +183,7 @@ async def run(actions: int) -> dict[str, Any]:
     per_level = max(1, actions)
     cases = (per_level * len(LEVELS) + len(AREAS) - 1) // len(AREAS) + 1
     with tempfile.TemporaryDirectory(prefix="ratify-action-bench-") as tmp:
-        url = f"sqlite:///{Path(tmp) / 'ratify.db'}"
+        url = f"sqlite:///{Path(tmp) / 'ratify.infra.db'}"
         migrate_all(url)
         engine = create_engine_for(url)
         directory = Directory(engine)

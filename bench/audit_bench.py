@@ -52,8 +52,8 @@ from domain.timeline import timeline
 from eventstore import EventStore, migrate
 from eventstore.digest import digest, verify_since
 from eventstore.schema import events as events_table
-from ratify.evidence import check_bundle, export_bundle
-from ratify.journal import CaseJournal
+from ratify.services.evidence import check_bundle, export_bundle
+from ratify.services.journal import CaseJournal
 
 REPO = Path(__file__).resolve().parent.parent
 CASE = "case-mettrace-bench"

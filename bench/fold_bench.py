@@ -13,7 +13,7 @@ Measured, in events per second:
 
 * ours: `CaseJournal.history` of every case (read the stream, decode and upcast each event
   into its pydantic model, fold with `domain.fold.apply`); the decode and fold of the same
-  records already read (`ratify.journal.replay`); and the fold alone (`apply`) of the
+  records already read (`ratify.services.journal.replay`); and the fold alone (`apply`) of the
   same events already decoded;
 * baseline, same run, same machine: eventsourcing's `Application.repository.get` of one
   aggregate per case with the same number of events carrying the same JSON payloads, in its
@@ -45,7 +45,7 @@ from domain.roles import Actor, Role
 from domain.rules.delegation import route_case
 from domain.state import CaseState
 from eventstore import EventStore, migrate
-from ratify.journal import CaseJournal, from_stored, replay
+from ratify.services.journal import CaseJournal, from_stored, replay
 
 REPO = Path(__file__).resolve().parent.parent
 ADVISERS = {

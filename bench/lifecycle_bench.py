@@ -66,11 +66,13 @@ with workflow.unsafe.imports_passed_through():
 
     from domain.clock import london_date
     from eventstore import EventStore, migrate
-    from ratify.signing import ActionSigner, new_signing_keys
+    from ratify.infra.devserver import DEV_SERVER_PRAGMAS, bin_path
+    from ratify.infra.signing import ActionSigner, new_signing_keys
+    from ratify.processes.worker import build_worker
     from tests import factories as f
-    from worker import DEV_SERVER_PRAGMAS, bin_path, build_worker, workflow_runner
     from workflows import messages as m
     from workflows.decision import DecisionWorkflow
+    from workflows.registry import workflow_runner
 
 #: Rounds of the concurrent measurement, alternating ours and the baseline.
 ROUNDS = 3

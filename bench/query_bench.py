@@ -48,11 +48,11 @@ from fold_bench import examples, lifecycle, varied
 
 from domain.roles import Role
 from eventstore import create_engine_for, migrate
-from ratify.db import migrate_all
-from ratify.journal import CaseHistory, replay, to_new_event
-from ratify.projections import queries
-from ratify.projections.projector import case_rows
-from ratify.projections.tables import case_summaries, case_tasks, register_entries
+from ratify.infra.db import migrate_all
+from ratify.services.journal import CaseHistory, replay, to_new_event
+from ratify.services.projections import queries
+from ratify.services.projections.projector import case_rows
+from ratify.services.projections.tables import case_summaries, case_tasks, register_entries
 
 REPEAT = 200
 

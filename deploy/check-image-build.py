@@ -70,7 +70,7 @@ PROCESS_COMMANDS: tuple[tuple[str, ...], ...] = (
 #: Package data the processes need at run time, as (package, glob) pairs.
 PACKAGE_DATA: tuple[tuple[str, str], ...] = (
     ("eventstore", "migrations/versions/*.py"),
-    ("ratify", "migrations/versions/*.py"),
+    ("ratify", "infra/migrations/versions/*.py"),
     ("ratify", "web/templates/*.html"),
     ("ratify", "schemas/*.json"),
     ("domain", "rules/*.yaml"),
@@ -466,7 +466,9 @@ CHECK_IMPORTS = """
 import importlib.metadata, importlib.util, json, os, pathlib, site, sys
 import worker
 from ratify.api.app import create_app
-assert worker.WORKFLOWS and callable(worker.build_worker) and callable(create_app)
+from ratify.processes.worker import build_worker
+from workflows.registry import WORKFLOWS
+assert WORKFLOWS and callable(worker.entry) and callable(build_worker) and callable(create_app)
 assert worker.__file__.startswith(sys.prefix), f"worker imported from {worker.__file__}"
 missing = []
 for pkg, pattern in json.loads(sys.argv[1]):
@@ -538,7 +540,7 @@ def check(
     if user is not None:
         os.chown(db_dir, *user)
     open_up(db_dir)
-    database_urls = [f"sqlite:///{db_dir / 'ratify.db'}", *database_urls]
+    database_urls = [f"sqlite:///{db_dir / 'ratify.infra.db'}", *database_urls]
     for url in database_urls:
         shown = re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
         for attempt in ("", " (again: a re-run is a no-op)"):

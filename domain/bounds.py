@@ -1,6 +1,6 @@
 """The bounds of everything a person can send: dates, identifiers, texts, lists.
 
-Pure (no settings, no I/O): the front doors (`ratify.limits`, the API, the web pages, the
+Pure (no settings, no I/O): the front doors (`ratify.http.limits`, the API, the web pages, the
 CLI) check what people send against these rules before anything reaches Temporal or the
 store, and answer with the field and the rule. The workflows and the fold do not enforce
 them: a case stored before a rule existed must keep loading and replaying.

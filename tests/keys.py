@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 
-from ratify.signing import ActionKeys, ActionSigner, parse_signing_keys
+from ratify.infra.signing import ActionKeys, ActionSigner, parse_signing_keys
 
 #: A fixed key, so that a test can sign (or forge) a proof itself.
 TEST_KEY = "tests:" + base64.b64encode(b"ratify-tests-action-signing-key!" * 2).decode()

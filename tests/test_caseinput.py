@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ratify.caseinput import main
+from ratify.services.caseinput import main
 from workflows.messages import DecisionInput
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mettrace.yaml"

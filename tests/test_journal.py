@@ -13,7 +13,7 @@ from domain.roles import AdviceArea
 from domain.rules.delegation import route_case
 from domain.state import SignOffStatus, Stage
 from eventstore import EventIdConflict, EventStore, NewEvent
-from ratify.journal import CaseJournal, from_stored
+from ratify.services.journal import CaseJournal, from_stored
 from tests.factories import FINANCE, LEGAL, OFFICER, SECRETARIAT, Clock, make_case
 
 CASE = "case-journal-1"

@@ -31,29 +31,36 @@ from domain.casefile import CaseFileError, parse_case
 from domain.money import MAX_AMOUNT
 from domain.roles import Role
 from eventstore.digest import Digest
-from ratify import delegations
-from ratify.api import audit_steps, steps
-from ratify.api.auth import (
+from ratify.http.auth import (
     SIGN_IN_OPENAPI,
     Authenticated,
     AuthRefusal,
     whoami,
 )
-from ratify.api.caching import NoStoreMiddleware
-from ratify.api.steps import (
+from ratify.http.caching import NoStoreMiddleware
+from ratify.http.limits import BodyLimitMiddleware, quote_id
+from ratify.infra.observability.health import readiness
+from ratify.infra.observability.http import RequestContextMiddleware
+from ratify.infra.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from ratify.infra.observability.metrics import metrics_text
+from ratify.services import auditing as audit_steps
+from ratify.services import commands as steps
+from ratify.services import delegations
+from ratify.services.commands import (
     Refusal,
     Services,
 )
-from ratify.api.views import HASH_WITHHELD, case_view, chain_view, event_data_view, may_see_part2
-from ratify.audit import replay_workflows, workflow_ids
-from ratify.identity.service import IdentityError, NotPermitted, Principal
-from ratify.limits import BodyLimitMiddleware, quote_id
-from ratify.observability.health import readiness
-from ratify.observability.http import RequestContextMiddleware
-from ratify.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from ratify.observability.metrics import metrics_text
-from ratify.projections import queries
-from ratify.reconcile import reconcile
+from ratify.services.identity.service import IdentityError, NotPermitted, Principal
+from ratify.services.projections import queries
+from ratify.services.reconcile import reconcile
+from ratify.services.replay import replay_workflows, workflow_ids
+from ratify.services.views import (
+    HASH_WITHHELD,
+    case_view,
+    chain_view,
+    event_data_view,
+    may_see_part2,
+)
 
 #: A delegation's id as the directory makes it.
 _DELEGATION_ID = re.compile(r"del_[0-9a-f]{12}")
@@ -115,7 +122,7 @@ class SignedInFirst(APIRoute):
     parses the body: parsing a JSON body of megabytes takes a CPU's tenths of a second,
     which no one who has not signed in may make the service spend (FastAPI reads the body
     before it solves the dependencies). Before sign-in the body has only passed the checks
-    that cost little (`ratify.limits.BodyLimitMiddleware`)."""
+    that cost little (`ratify.http.limits.BodyLimitMiddleware`)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

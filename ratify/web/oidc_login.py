@@ -5,7 +5,7 @@ provider (with the flow's state, nonce and PKCE challenge; its secrets kept in a
 signed cookie), and `GET /ui/sign-in/oidc/callback?code=...&state=...` is where the provider
 sends it back: the code is exchanged, the ID token checked, the person found among Ratify's
 users, and the same `ratify_session` cookie as the password sign-in is set
-(`Authenticator.issue_session`). The protocol is `ratify.api.oidc_login.OidcSignIn`.
+(`Authenticator.issue_session`). The protocol is `ratify.http.oidc_login.OidcSignIn`.
 
 A refusal (the person declined at the provider, a state or nonce that is not this
 browser's, an account linked to nobody, a deactivated user) shows the sign-in page again
@@ -19,7 +19,7 @@ import structlog
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
-from ratify.api.oidc_login import (
+from ratify.http.oidc_login import (
     FLOW_COOKIE,
     MAX_CODE,
     MAX_ERROR,

@@ -1,8 +1,8 @@
-"""What the web pages do: the API's own steps (`ratify.api.steps`), nothing of their own."""
+"""What the web pages do: the API's own steps (`ratify.services.commands`), nothing of their own."""
 
 from __future__ import annotations
 
-from ratify.api.steps import (
+from ratify.services.commands import (
     act,
     acting,
     check_dates,

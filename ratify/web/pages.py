@@ -6,7 +6,7 @@ file, board meetings and their agendas, an auditor's history of a case as of a v
 an instant, and the public register with one page per published decision laid out like the
 published papers.
 
-Signing in uses the API's session (`ratify.api.auth`): the same `ratify_session` cookie as
+Signing in uses the API's session (`ratify.http.auth`): the same `ratify_session` cookie as
 `POST /session`, so a person signed in on the pages is signed in on the API and the other
 way round. The pages read only the cookie (never an `Authorization` header), and every
 form POST must carry the session's CSRF token in its `csrf_token` field (or the
@@ -50,23 +50,23 @@ from domain.roles import Role
 from domain.state import Stage, Task, open_tasks
 from domain.timeline import timeline, without_part2
 from eventstore.digest import Digest
-from ratify.accesslog import AccessLog
-from ratify.api import audit_steps
-from ratify.api.auth import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, AuthRefusal
-from ratify.api.steps import Refusal, Services
-from ratify.api.views import chain_view
-from ratify.audit import replay_workflows, workflow_ids
-from ratify.identity.service import (
+from ratify.http.auth import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, AuthRefusal
+from ratify.http.limits import MAX_CASE_FILE_BYTES, DateWindow, quote_id
+from ratify.infra.observability.interceptors import record_refusal
+from ratify.services import auditing as audit_steps
+from ratify.services.accesslog import AccessLog
+from ratify.services.commands import Refusal, Services
+from ratify.services.identity.service import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
     IdentityError,
     Principal,
 )
-from ratify.journal import CaseHistory
-from ratify.limits import MAX_CASE_FILE_BYTES, DateWindow, quote_id
-from ratify.observability.interceptors import record_refusal
-from ratify.projections import queries
-from ratify.reconcile import reconcile
+from ratify.services.journal import CaseHistory
+from ratify.services.projections import queries
+from ratify.services.reconcile import reconcile
+from ratify.services.replay import replay_workflows, workflow_ids
+from ratify.services.views import chain_view
 from ratify.web import ops
 from ratify.web.render import STATIC_DIR, page
 

@@ -19,12 +19,13 @@ from temporalio.testing import WorkflowEnvironment
 from domain.roles import Role
 from eventstore import EventStore, create_engine_for
 from ratify.api.app import create_app
-from ratify.api.steps import Services
-from ratify.db import migrate_all
-from ratify.identity.service import Directory
-from ratify.projections.projector import Projector
+from ratify.infra.db import migrate_all
+from ratify.infra.devserver import bin_path
+from ratify.processes.worker import build_worker
+from ratify.services.commands import Services
+from ratify.services.identity.service import Directory
+from ratify.services.projections.projector import Projector
 from tests.keys import signer
-from worker import bin_path, build_worker
 from workflows import messages as m
 
 PEOPLE: dict[str, tuple[str, list[Role]]] = {
@@ -79,7 +80,7 @@ async def api_stack(
     server, a worker, and the app behind an in-process HTTP client. With
     `raise_app_exceptions=False` an unhandled error comes back as the 500 a real server
     sends, instead of raising in the test."""
-    url = f"sqlite:///{tmp_path / 'ratify.db'}"
+    url = f"sqlite:///{tmp_path / 'ratify.infra.db'}"
     migrate_all(url)
     store = EventStore.from_url(url)
     engine = create_engine_for(url)

@@ -10,8 +10,8 @@ from uuid import UUID
 
 from eventstore.digest import Digest
 from eventstore.hashing import GENESIS_HASH, HashInput, canonical_json, row_hash
-from ratify.accesslog import AccessLog
-from ratify.evidence import bundle_sha256, check_bundle
+from ratify.services.accesslog import AccessLog
+from ratify.services.evidence import bundle_sha256, check_bundle
 from tests.api.conftest import Api
 from tests.api.test_api import PART2_TEXT, _upload
 

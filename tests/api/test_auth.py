@@ -28,11 +28,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from pydantic import ValidationError
 
-from ratify.api.auth import SESSION_COOKIE, WRONG_CREDENTIALS, Authenticator, AuthRefusal
-from ratify.api.oidc import OidcError, OidcUnavailable, OidcVerifier
-from ratify.db import migrate_all
-from ratify.identity.service import Directory
-from ratify.settings import Settings
+from ratify.http.auth import SESSION_COOKIE, WRONG_CREDENTIALS, Authenticator, AuthRefusal
+from ratify.http.oidc import OidcError, OidcUnavailable, OidcVerifier
+from ratify.infra.db import migrate_all
+from ratify.infra.settings import Settings
+from ratify.services.identity.service import Directory
 from tests.api.conftest import Api
 from tests.identity.conftest import FAST_HASHER
 

@@ -22,7 +22,7 @@ from starlette.types import Message, Receive, Scope, Send
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.casefile import parse_case
-from ratify.limits import MAX_CASE_FILE_BYTES, MAX_JSON_BYTES, DateWindow
+from ratify.http.limits import MAX_CASE_FILE_BYTES, MAX_JSON_BYTES, DateWindow
 from tests.api.conftest import Api, api_stack
 
 METTRACE = (Path(__file__).resolve().parents[2] / "examples" / "mettrace.yaml").read_text()
@@ -270,8 +270,8 @@ async def test_a_case_too_large_for_temporal_is_refused_before_it_is_started(api
 
 
 def test_the_window_of_dates_comes_from_the_settings(monkeypatch: pytest.MonkeyPatch):
-    from ratify.limits import default_window
-    from ratify.settings import Settings
+    from ratify.http.limits import default_window
+    from ratify.infra.settings import Settings
 
     assert default_window() == DateWindow(date(1990, 1, 1), date(2100, 12, 31))
     monkeypatch.setenv("RATIFY_EARLIEST_DATE", "2000-01-01")
@@ -286,7 +286,7 @@ def test_the_window_of_dates_comes_from_the_settings(monkeypatch: pytest.MonkeyP
 
 
 def test_json_depth_is_counted_without_parsing():
-    from ratify.limits import json_depth_exceeds, json_problem
+    from ratify.http.limits import json_depth_exceeds, json_problem
 
     assert not json_depth_exceeds(b'{"a": [1, {"b": "[[[[[[[[[["}]}', 3)
     assert json_depth_exceeds(b'{"a": [1, {"b": [[]]}]}', 4)
@@ -295,7 +295,7 @@ def test_json_depth_is_counted_without_parsing():
 
 
 async def test_a_body_cut_short_by_a_disconnect_is_never_used():
-    from ratify.limits import BodyLimitMiddleware
+    from ratify.http.limits import BodyLimitMiddleware
 
     called: list[bytes] = []
 
@@ -331,7 +331,7 @@ async def test_a_body_that_stalls_is_refused_and_never_used(monkeypatch: pytest.
     for minutes). The body must arrive within BODY_READ_SECONDS (30 s): then 408."""
     import asyncio
 
-    from ratify import limits
+    from ratify.http import limits
 
     monkeypatch.setattr(limits, "BODY_READ_SECONDS", 0.05)
     called: list[bytes] = []
@@ -469,7 +469,7 @@ def test_the_depth_count_runs_no_python_per_byte_on_any_shape(shape: str):
     """The depth of a body is counted before sign-in, so it must cost about the same on
     any body within the caps: the Python it runs does not grow with the body (the work per
     byte is done in C). The old count ran several lines of Python per byte."""
-    from ratify.limits import MAX_JSON_DEPTH, json_depth_exceeds
+    from ratify.http.limits import MAX_JSON_DEPTH, json_depth_exceeds
 
     body = HARD_BODIES[shape]
     quarter = body[: len(body) // 4]
@@ -500,7 +500,7 @@ _JSON_VALUES = st.recursive(
 def test_the_depth_count_agrees_with_a_parser(
     value: object, ensure_ascii: bool, indent: int | None
 ):
-    from ratify.limits import json_depth_exceeds
+    from ratify.http.limits import json_depth_exceeds
 
     body = json.dumps(value, ensure_ascii=ensure_ascii, indent=indent).encode()
     depth = _depth(json.loads(body))
@@ -591,7 +591,7 @@ async def test_temporal_unavailable_is_a_json_503_naming_what_to_do(
 async def test_an_id_is_quoted_back_bounded_and_escaped(api: Api, sent: str):
     from urllib.parse import quote
 
-    from ratify.limits import MAX_QUOTED_ID, quote_id
+    from ratify.http.limits import MAX_QUOTED_ID, quote_id
 
     path = quote(sent, safe="")
     answers = [
@@ -614,7 +614,7 @@ async def test_an_id_is_quoted_back_bounded_and_escaped(api: Api, sent: str):
 
 
 def test_quote_id_keeps_a_good_id_and_escapes_the_rest():
-    from ratify.limits import quote_id
+    from ratify.http.limits import quote_id
 
     assert quote_id("PCD 679") == "PCD 679"
     assert quote_id("a\u202eb\x00c\n\U000e0001") == "a\\u202eb\\x00c\\x0a\\U000e0001"

@@ -13,7 +13,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from ratify.api.oidc import OidcError, OidcVerifier
+from ratify.http.oidc import OidcError, OidcVerifier
 from tests.api.test_auth import AUDIENCE, ISSUER, claims_for, public_jwk
 
 

@@ -21,11 +21,11 @@ from argon2 import PasswordHasher
 from limits import parse_many
 from pydantic import ValidationError
 
-from ratify.api.auth import SESSION_COOKIE, WRONG_CREDENTIALS, Authenticator
-from ratify.api.steps import Services
-from ratify.identity.service import SignInPolicy
-from ratify.identity.tables import sessions
-from ratify.settings import Settings
+from ratify.http.auth import SESSION_COOKIE, WRONG_CREDENTIALS, Authenticator
+from ratify.infra.settings import Settings
+from ratify.services.commands import Services
+from ratify.services.identity.service import SignInPolicy
+from ratify.services.identity.tables import sessions
 from tests.api.conftest import Api
 from tests.api.test_auth import cookie_attributes, sign_in, with_cookie
 
@@ -289,7 +289,7 @@ def test_throttle_settings_come_from_the_environment(monkeypatch: pytest.MonkeyP
 async def _failures_through_uvicorn(api: Api, spoofed: list[str]) -> list[int]:
     """Failed sign-ins through a real uvicorn, built as `ratify serve` and `ratify api`
     build it, each claiming another client address in `X-Forwarded-For`."""
-    from ratify import serve
+    from ratify.processes import serve
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

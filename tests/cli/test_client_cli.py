@@ -24,8 +24,8 @@ import pytest_asyncio
 import structlog
 from typer.testing import CliRunner, Result
 
-from ratify import cli
-from ratify.client import ApiRefusal, RatifyClient
+from ratify.cli import app as cli
+from ratify.cli.client import ApiRefusal, RatifyClient
 from tests.api.conftest import Api, api  # noqa: F401  (the fixture)
 from tests.projections.stories import Story, required_by
 
@@ -483,7 +483,7 @@ async def test_an_action_whose_answer_is_lost_is_sent_again_and_stored_once(api:
             return client.act("c-lost", "sign_off", {"area": "finance"})
 
     monkey = pytest.MonkeyPatch()
-    monkey.setattr("ratify.client.RETRY_PAUSE", 0.0)
+    monkey.setattr("ratify.cli.client.RETRY_PAUSE", 0.0)
     try:
         result = await asyncio.to_thread(sign_off)
     finally:

@@ -186,7 +186,7 @@ def test_k8s_worker_and_projector_are_probed_on_their_metrics_port(name: str) ->
 
 def graceful_shutdown_seconds() -> float:
     """How long a process lets work finish on SIGTERM (RATIFY_GRACEFUL_SHUTDOWN_SECONDS)."""
-    from ratify.settings import Settings
+    from ratify.infra.settings import Settings
 
     field = Settings.model_fields.get("graceful_shutdown_seconds")
     default = float(field.default) if field is not None else 30.0
@@ -774,9 +774,9 @@ def test_compose_temporal_scripts_are_valid_shell() -> None:
 
 def test_dockerignore_sends_only_the_package_sources() -> None:
     files = {p.as_posix() for p in check_script().context_files(REPO)}
-    for wanted in ("pyproject.toml", "README.md", "worker.py", "ratify/cli.py"):
+    for wanted in ("pyproject.toml", "README.md", "worker.py", "ratify/cli/app.py"):
         assert wanted in files, wanted
-    assert any(f.startswith("ratify/migrations/versions/") for f in files)
+    assert any(f.startswith("ratify/infra/migrations/versions/") for f in files)
     assert any(f.startswith("ratify/web/templates/") for f in files)
     assert any(f.startswith("eventstore/migrations/versions/") for f in files)
     assert any(f.startswith("domain/rules/") for f in files)

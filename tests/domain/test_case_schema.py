@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from domain.case import Case
-from ratify.schema import POUNDS_SCHEMA, SCHEMA_ID, SCHEMA_PATH, build_schema, main, render_schema
+from ratify.infra.case_schema import (
+    POUNDS_SCHEMA,
+    SCHEMA_ID,
+    SCHEMA_PATH,
+    build_schema,
+    main,
+    render_schema,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_committed_schema_is_current() -> None:
     assert SCHEMA_PATH == ROOT / "ratify" / "schemas" / "case.schema.json"
     assert SCHEMA_PATH.read_text(encoding="utf-8") == render_schema(), (
-        "ratify/schemas/case.schema.json is stale: run `python -m ratify.schema`"
+        "ratify/schemas/case.schema.json is stale: run `python -m ratify.infra.case_schema`"
     )
 
 
@@ -40,7 +47,7 @@ def test_generator_writes_the_same_file(tmp_path: Path) -> None:
 
 def test_runs_as_a_module() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ratify.schema", "--check"],
+        [sys.executable, "-m", "ratify.infra.case_schema", "--check"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -54,7 +61,7 @@ def test_schema_header_and_fields() -> None:
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["$id"] == SCHEMA_ID
     assert schema["title"] == "Ratify case file"
-    assert "python -m ratify.schema" in schema["description"]
+    assert "python -m ratify.infra.case_schema" in schema["description"]
     assert schema["type"] == "object"
     assert schema["additionalProperties"] is False
     assert list(schema["properties"]) == list(Case.model_fields)

@@ -15,7 +15,7 @@ import httpx
 from domain.clock import london_date
 from domain.state import CaseState
 from eventstore import EventStore, StoredEvent
-from ratify.journal import replay
+from ratify.services.journal import replay
 from tests.api.conftest import Api
 
 METTRACE = (Path(__file__).resolve().parents[2] / "examples" / "mettrace.yaml").read_text()

@@ -49,7 +49,7 @@ from schemathesis.generation import GenerationMode
 
 from domain.bounds import IDENTIFIER
 from domain.case import Case
-from ratify.api.steps import ACTIONS
+from ratify.services.commands import ACTIONS
 from tests.faults.conftest import Stack
 from tests.faults.helpers import (
     METTRACE,

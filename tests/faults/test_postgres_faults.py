@@ -41,10 +41,10 @@ from domain.casefile import CaseFileError, parse_case
 from domain.events import CaseDrafted
 from domain.roles import Actor, Role
 from eventstore import ConcurrencyConflict, EventStore, NewEvent, StoredEvent
-from ratify.db import migrate_app
-from ratify.journal import CaseJournal
-from ratify.projections.projector import Projector
-from ratify.projections.queries import case_summary
+from ratify.infra.db import migrate_app
+from ratify.services.journal import CaseJournal
+from ratify.services.projections.projector import Projector
+from ratify.services.projections.queries import case_summary
 from tests.faults.helpers import METTRACE
 
 pytestmark = pytest.mark.postgres

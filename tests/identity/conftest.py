@@ -20,10 +20,10 @@ from sqlalchemy.engine import URL, make_url
 
 from eventstore import create_engine_for, migrate
 from eventstore.engine import write_engine
-from ratify.db import migrate_app
-from ratify.identity.oidc_subjects import oidc_subjects
-from ratify.identity.service import Directory
-from ratify.identity.tables import (
+from ratify.infra.db import migrate_app
+from ratify.services.identity.oidc_subjects import oidc_subjects
+from ratify.services.identity.service import Directory
+from ratify.services.identity.tables import (
     api_tokens,
     delegations,
     sessions,
@@ -42,7 +42,7 @@ def shared_url(
 ) -> Iterator[URL]:
     """One database per backend for the session, with every table migrated."""
     if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("identity") / "ratify.db"
+        path: Path = tmp_path_factory.mktemp("identity") / "ratify.infra.db"
         url = make_url(f"sqlite:///{path}")
         migrate(url)
         migrate_app(url)

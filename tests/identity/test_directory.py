@@ -12,13 +12,13 @@ import sqlalchemy as sa
 from domain.errors import DomainError
 from domain.fold import _four_eyes
 from domain.roles import Actor, Role
-from ratify.identity.service import (
+from ratify.services.identity.service import (
     Directory,
     InvalidInput,
     NotPermitted,
     UnknownUser,
 )
-from ratify.identity.tables import delegations, user_roles, users
+from ratify.services.identity.tables import delegations, user_roles, users
 from tests.identity.conftest import FAST_HASHER
 
 AUG_1, AUG_10, AUG_15, AUG_16 = (date(2099, 8, d) for d in (1, 10, 15, 16))

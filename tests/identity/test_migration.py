@@ -13,8 +13,8 @@ from sqlalchemy.engine import URL
 
 from eventstore import create_engine_for
 from eventstore.engine import write_engine
-from ratify.db import VERSION_TABLE, alembic_config, metadata, migrate_app
-from ratify.identity import oidc_subjects, tables
+from ratify.infra.db import VERSION_TABLE, alembic_config, metadata, migrate_app
+from ratify.services.identity import oidc_subjects, tables
 
 IDENTITY_TABLES = {
     t.name

@@ -11,9 +11,9 @@ from sqlalchemy.engine import URL
 from typer.testing import CliRunner
 
 from domain.roles import Role
-from ratify.cli import app
-from ratify.identity.oidc_subjects import OidcSubjects, oidc_subjects
-from ratify.identity.service import Directory
+from ratify.cli.app import app
+from ratify.services.identity.oidc_subjects import OidcSubjects, oidc_subjects
+from ratify.services.identity.service import Directory
 
 runner = CliRunner()
 ISSUER = "https://login.example.org/tenant/v2.0"

@@ -14,10 +14,10 @@ from sqlalchemy.engine import URL
 from typer.testing import CliRunner, Result
 
 from domain.roles import Role
-from ratify.api.auth import WRONG_CREDENTIALS, Authenticator, AuthRefusal
-from ratify.cli import app
-from ratify.identity.service import Directory, SignInPolicy, SignInThrottled, UnknownUser
-from ratify.identity.tables import sessions, sign_in_failures
+from ratify.cli.app import app
+from ratify.http.auth import WRONG_CREDENTIALS, Authenticator, AuthRefusal
+from ratify.services.identity.service import Directory, SignInPolicy, SignInThrottled, UnknownUser
+from ratify.services.identity.tables import sessions, sign_in_failures
 
 from .conftest import FAST_HASHER
 

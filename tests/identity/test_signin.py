@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from domain.roles import Role
-from ratify.identity.service import Directory, InvalidInput, UnknownUser
-from ratify.identity.tables import api_tokens, users
+from ratify.services.identity.service import Directory, InvalidInput, UnknownUser
+from ratify.services.identity.tables import api_tokens, users
 
 from .conftest import FAST_HASHER
 

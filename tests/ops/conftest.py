@@ -30,15 +30,16 @@ from temporalio.testing import WorkflowEnvironment
 from domain.roles import Role
 from eventstore import EventStore, create_engine_for
 from ratify.api.app import create_app
-from ratify.api.steps import Services
-from ratify.db import migrate_all
-from ratify.identity.service import Directory
-from ratify.observability.interceptors import client_interceptors
-from ratify.observability.logs import configure_logging
-from ratify.projections.projector import Projector
+from ratify.infra.db import migrate_all
+from ratify.infra.devserver import bin_path
+from ratify.infra.observability.interceptors import client_interceptors
+from ratify.infra.observability.logs import configure_logging
+from ratify.processes.worker import build_worker
+from ratify.services.commands import Services
+from ratify.services.identity.service import Directory
+from ratify.services.projections.projector import Projector
 from tests import factories as f
 from tests.keys import signer
-from worker import bin_path, build_worker
 from workflows import messages as m
 
 PEOPLE: dict[str, tuple[str, list[Role]]] = {
@@ -80,7 +81,7 @@ class Stack:
 async def start_stack(
     tmp_path: Path, extra_interceptors: Sequence[Interceptor] = ()
 ) -> AsyncIterator[Stack]:
-    url = f"sqlite:///{tmp_path / 'ratify.db'}"
+    url = f"sqlite:///{tmp_path / 'ratify.infra.db'}"
     migrate_all(url)
     store = EventStore.from_url(url)
     engine = create_engine_for(url)

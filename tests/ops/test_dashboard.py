@@ -32,7 +32,7 @@ def metric_names(prefix: str) -> set[str]:
 
 
 def exported() -> set[str]:
-    import ratify.observability.metrics  # noqa: F401  (registers Ratify's metrics)
+    import ratify.infra.observability.metrics  # noqa: F401  (registers Ratify's metrics)
 
     return {
         family.name + suffix
@@ -59,7 +59,7 @@ def test_the_dashboard_shows_the_temporal_sdk_metrics_asked_for():
         "temporal_workflow_task_execution_latency_seconds_bucket",
         "temporal_activity_execution_failed_total",
     } <= used
-    # Ratify's runtimes tag their SDK metrics service="ratify" (ratify.observability.metrics).
+    # Ratify's runtimes tag their SDK metrics service="ratify" (ratify.infra.observability.metrics).
     for expr in expressions():
         if "temporal_" in expr:
             assert 'service="ratify"' in expr, expr

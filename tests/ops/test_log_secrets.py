@@ -20,11 +20,12 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.case import Case, Part2
-from ratify.api import steps
+from ratify.infra.devserver import bin_path
+from ratify.services import commands as steps
 from tests import factories as f
 from tests.ops.conftest import Stack, logs_to
 from tests.ops.failing_workflow import MESSAGE, FailingWorkflow
-from worker import bin_path, workflow_runner
+from workflows.registry import workflow_runner
 
 FORMATS = ["console", "json"]
 CANARY = "CANARY-PART2-7f3c9e1a confidential supplier rates"

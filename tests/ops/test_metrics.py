@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from domain.clock import london_date
-from ratify.observability import metrics
+from ratify.infra.observability import metrics
 from tests.ops.conftest import Stack, sample
 
 

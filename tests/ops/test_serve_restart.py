@@ -21,8 +21,8 @@ from typing import Any
 import psutil
 import pytest
 
-from ratify.devserver import PID_FILE
-from ratify.observability.metrics import free_loopback_port
+from ratify.infra.devserver import PID_FILE
+from ratify.infra.observability.metrics import free_loopback_port
 from tests.ops.test_processes import spawn  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.slow
@@ -104,6 +104,6 @@ async def test_serve_starts_again_after_sigkill(tmp_path: Path, spawn: Any):  # 
     data = tmp_path / "data"
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     names = sorted(p.name for p in data.iterdir())
-    assert {"ratify.db", "temporal.db"} <= set(names)
+    assert {"ratify.infra.db", "temporal.db"} <= set(names)
     for name in names:  # the SQLite files and their -wal/-shm, the dev server's pid file
         assert stat.S_IMODE((data / name).stat().st_mode) & 0o077 == 0, name

@@ -8,9 +8,9 @@ import base64
 import pytest
 from pydantic import ValidationError
 
-from ratify.observability.startup import settings_problems
-from ratify.settings import Settings
-from ratify.signing import MIN_KEY_BYTES, parse_signing_keys
+from ratify.infra.observability.startup import settings_problems
+from ratify.infra.settings import Settings
+from ratify.infra.signing import MIN_KEY_BYTES, parse_signing_keys
 
 KEY = base64.b64encode(b"k" * 32).decode()
 

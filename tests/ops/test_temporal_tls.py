@@ -26,10 +26,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pydantic import ValidationError
 from temporalio.service import TLSConfig
 
-from ratify.observability.startup import BAD_CONFIGURATION, StartupError
-from ratify.settings import Settings
+from ratify.infra.observability.startup import BAD_CONFIGURATION, StartupError
+from ratify.infra.settings import Settings
+from ratify.infra.temporal import connect, temporal_tls
 from tests.keys import TEMPORAL_SECRETS
-from worker import connect, temporal_tls
 
 SERVER_NAME = "temporal-frontend.test"
 

@@ -14,8 +14,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
-from ratify.observability.http import use_http_tracer
-from ratify.settings import Settings
+from ratify.infra.observability.http import use_http_tracer
+from ratify.infra.settings import Settings
 from tests.ops.conftest import Stack, json_lines, logs_to, start_stack
 
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.engine import URL, Engine
 
 from eventstore import EventStore, create_engine_for
-from ratify.db import migrate_app
-from ratify.projections.projector import Projector
+from ratify.infra.db import migrate_app
+from ratify.services.projections.projector import Projector
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from domain.roles import Actor
 from domain.rules.delegation import route_case
 from domain.state import CaseState
 from eventstore import EventStore, NewEvent
-from ratify.journal import CaseJournal
-from ratify.projections.tables import VIEW_TABLES, projection_positions
+from ratify.services.journal import CaseJournal
+from ratify.services.projections.tables import VIEW_TABLES, projection_positions
 from tests.factories import (
     CEO,
     DMPC,

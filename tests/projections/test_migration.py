@@ -11,8 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
 from eventstore.engine import write_engine
-from ratify.db import VERSION_TABLE, alembic_config, metadata, migrate_app
-from ratify.projections import tables
+from ratify.infra.db import VERSION_TABLE, alembic_config, metadata, migrate_app
+from ratify.services.projections import tables
 
 PROJECTION_TABLES = {t.name for t in (*tables.VIEW_TABLES, tables.projection_positions)}
 

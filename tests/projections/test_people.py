@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 from domain import events as ev
 from domain.roles import Actor, Role
 from eventstore import EventStore
-from ratify.projections import queries as q
-from ratify.projections.projector import Projector
+from ratify.services.projections import queries as q
+from ratify.services.projections.projector import Projector
 from tests.factories import CEO, DMPC, FINANCE, OFFICER, SECRETARIAT
 from tests.projections.stories import Story, snapshot
 

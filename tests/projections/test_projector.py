@@ -14,8 +14,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain.errors import UnknownEventError
 from eventstore import EventStore, NewEvent
-from ratify.projections import queries as q
-from ratify.projections.projector import CaseRows, Projector, case_amount
+from ratify.services.projections import queries as q
+from ratify.services.projections.projector import CaseRows, Projector, case_amount
 from tests.factories import make_case
 from tests.projections.stories import Story, money, notification, snapshot
 

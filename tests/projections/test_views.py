@@ -13,10 +13,10 @@ from domain import events as ev
 from domain.roles import AdviceArea, Role
 from domain.state import Part1Status, Part2Status, Stage
 from eventstore import EventStore
-from ratify.projections import queries as q
-from ratify.projections.projector import Projector
-from ratify.projections.queries import CaseSummary
 from ratify.register import published_register
+from ratify.services.projections import queries as q
+from ratify.services.projections.projector import Projector
+from ratify.services.projections.queries import CaseSummary
 from tests.factories import FINANCE, MPS, OFFICER, PUBLISHER, SYSTEM
 from tests.projections.stories import PART2, PART2_TEXT, Story, money, required_by, snapshot
 

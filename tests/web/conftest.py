@@ -26,15 +26,16 @@ from temporalio.testing import WorkflowEnvironment
 
 from eventstore import EventStore, create_engine_for
 from ratify.api.app import create_app
-from ratify.api.auth import Authenticator
-from ratify.api.steps import Services
-from ratify.db import migrate_all
-from ratify.identity.service import Directory
-from ratify.projections.projector import Projector
+from ratify.http.auth import Authenticator
+from ratify.infra.db import migrate_all
+from ratify.infra.devserver import bin_path
+from ratify.processes.worker import build_worker
+from ratify.services.commands import Services
+from ratify.services.identity.service import Directory
+from ratify.services.projections.projector import Projector
 from ratify.web import router
 from tests.api.conftest import PEOPLE
 from tests.keys import signer
-from worker import bin_path, build_worker
 from workflows import messages as m
 
 PASSWORD = "correct horse battery staple"
@@ -69,7 +70,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
 
     Must run in the event loop that will serve requests (the worker runs in it).
     """
-    url = f"sqlite:///{tmp_path / 'ratify.db'}"
+    url = f"sqlite:///{tmp_path / 'ratify.infra.db'}"
     migrate_all(url)
     store = EventStore.from_url(url)
     engine = create_engine_for(url)

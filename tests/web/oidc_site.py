@@ -19,12 +19,12 @@ from temporalio.client import Client
 
 from eventstore import EventStore, create_engine_for
 from ratify.api.app import create_app
-from ratify.api.auth import Authenticator
-from ratify.api.oidc_login import OidcSignIn
-from ratify.api.steps import Services
-from ratify.db import migrate_all
-from ratify.identity.oidc_subjects import OidcSubjects, oidc_subjects
-from ratify.identity.service import Directory
+from ratify.http.auth import Authenticator
+from ratify.http.oidc_login import OidcSignIn
+from ratify.infra.db import migrate_all
+from ratify.services.commands import Services
+from ratify.services.identity.oidc_subjects import OidcSubjects, oidc_subjects
+from ratify.services.identity.service import Directory
 from tests.api.conftest import PEOPLE
 from tests.web.oidc_provider import Provider
 from workflows import messages as m
@@ -55,7 +55,7 @@ def oidc_site(
     tmp_path: Path, provider: Provider, *, configured: bool = True, **options: Any
 ) -> Iterator[Site]:
     tmp_path.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{tmp_path / 'ratify.db'}"
+    url = f"sqlite:///{tmp_path / 'ratify.infra.db'}"
     migrate_all(url)
     store = EventStore.from_url(url)
     engine = create_engine_for(url)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from eventstore.digest import Digest
-from ratify.evidence import check_bundle
+from ratify.services.evidence import check_bundle
 from tests.web.conftest import METTRACE, PART2_TEXT, Web
 from tests.web.test_pages import alert, is_page, through_board, upload
 

@@ -18,9 +18,9 @@ import pytest_asyncio
 import structlog
 from pydantic import ValidationError
 
-from ratify.api.auth import SESSION_COOKIE, Authenticator
-from ratify.api.oidc_login import FLOW_COOKIE, OidcSignIn
-from ratify.settings import Settings
+from ratify.http.auth import SESSION_COOKIE, Authenticator
+from ratify.http.oidc_login import FLOW_COOKIE, OidcSignIn
+from ratify.infra.settings import Settings
 from tests.web.oidc_provider import Provider, oidc_provider, s256
 from tests.web.oidc_site import CLIENT_ID, Site, oidc_site
 

@@ -15,8 +15,8 @@ import pytest
 
 from domain.clock import london_date
 from domain.roles import Role
-from ratify.api.auth import SESSION_COOKIE
-from ratify.projections import queries
+from ratify.http.auth import SESSION_COOKIE
+from ratify.services.projections import queries
 from tests.projections.stories import Story, required_by
 from tests.web.conftest import METTRACE, PART2_TEXT, Browser, Web, csrf_of
 

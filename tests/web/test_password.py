@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ratify.api.auth import SESSION_COOKIE
-from ratify.api.steps import Services
-from ratify.identity.service import SignInPolicy
+from ratify.http.auth import SESSION_COOKIE
+from ratify.services.commands import Services
+from ratify.services.identity.service import SignInPolicy
 from tests.web.conftest import PASSWORD, Web, csrf_of
 from tests.web.test_pages import alert, is_page
 

@@ -22,9 +22,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from eventstore import EventStore, migrate
+from ratify.infra.devserver import bin_path
+from ratify.processes.worker import build_worker
 from tests.keys import signer
 from tests.workflows.lifecycle import Harness
-from worker import bin_path, build_worker
 
 
 @pytest_asyncio.fixture(loop_scope="session")

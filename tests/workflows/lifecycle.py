@@ -18,7 +18,7 @@ from domain.casefile import parse_case
 from domain.clock import london_date
 from domain.state import CaseState
 from eventstore import EventStore
-from ratify.journal import CaseJournal
+from ratify.services.journal import CaseJournal
 from tests import factories as f
 from workflows import messages as m
 from workflows.decision import DecisionWorkflow

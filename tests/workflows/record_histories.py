@@ -42,9 +42,10 @@ from domain.events import Redaction
 from domain.roles import Actor, AdviceArea
 from domain.state import CaseState
 from eventstore import EventStore, migrate
+from ratify.infra.devserver import bin_path
+from ratify.processes.worker import build_worker
 from tests import factories as f
 from tests.keys import signer
-from worker import bin_path, build_worker
 from workflows import messages as m
 from workflows.decision import DecisionWorkflow
 from workflows.meeting import BoardMeetingWorkflow, meeting_workflow_id

@@ -1,10 +1,10 @@
-"""ratify.audit.replay_workflows: the live histories replay against the current code."""
+"""ratify.services.replay.replay_workflows: the live histories replay against the current code."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from ratify.audit import replay_workflows, workflow_ids
+from ratify.services.replay import replay_workflows, workflow_ids
 from tests import factories as f
 from tests.workflows.lifecycle import Harness
 from tests.workflows.test_decision import BASIC, approve_as_dmpc

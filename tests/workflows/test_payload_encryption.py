@@ -28,15 +28,23 @@ from typer.testing import CliRunner
 
 from domain.roles import AdviceArea
 from eventstore import EventStore
-from ratify import cli
-from ratify.payloads import ENCODING, EncryptionCodec, PayloadKeyError, data_converter, parse_keys
-from ratify.settings import Settings
+from ratify.cli import app as cli
+from ratify.infra.devserver import bin_path
+from ratify.infra.payloads import (
+    ENCODING,
+    EncryptionCodec,
+    PayloadKeyError,
+    data_converter,
+    parse_keys,
+)
+from ratify.infra.settings import Settings
+from ratify.processes.worker import build_worker
 from tests import factories as f
 from tests.keys import signer
 from tests.workflows.lifecycle import Harness
-from worker import WORKFLOWS, bin_path, build_worker, workflow_runner
 from workflows import messages as m
 from workflows.decision import PERSON_RULES_PATCH
+from workflows.registry import WORKFLOWS, workflow_runner
 
 SECRET = "Unit price 41.17 per kit, negotiated with SmartWater"
 TITLE = "Met Trace renewal under encryption"

@@ -1,4 +1,4 @@
-"""ratify.reconcile: running workflows against the fold of their stored events, and orphans.
+"""ratify.services.reconcile: running workflows against the fold of their events, and orphans.
 
 On the real Temporal dev server (in memory, one per test: it starts in a fraction of a
 second), since the time-skipping test server has no `list_workflows`. The store is a fresh
@@ -28,8 +28,10 @@ from domain.roles import AdviceArea
 from domain.state import CaseState, SignOff, SignOffStatus, Stage
 from eventstore import EventStore, migrate
 from eventstore.schema import events
-from ratify.journal import CaseJournal
-from ratify.reconcile import (
+from ratify.infra.devserver import bin_path
+from ratify.processes.worker import build_worker
+from ratify.services.journal import CaseJournal
+from ratify.services.reconcile import (
     Difference,
     EndedWorkflow,
     ReconcileReport,
@@ -41,7 +43,6 @@ from tests import factories as f
 from tests.keys import signer
 from tests.workflows.lifecycle import CaseRun, Harness
 from tests.workflows.test_decision import BASIC, approve_as_dmpc
-from worker import bin_path, build_worker
 from workflows import messages as m
 
 
@@ -399,7 +400,7 @@ def test_differences_name_missing_entries_and_list_items_by_path():
 async def test_the_cli_reconciles_and_replays_against_the_live_server(live: Harness):
     from typer.testing import CliRunner
 
-    from ratify.cli import app
+    from ratify.cli.app import app
 
     advice = await in_advice(live)
     await listed(live.env.client, [advice.case_id])
@@ -451,9 +452,9 @@ async def test_the_api_reconciles_and_replays_for_auditors_only(live: Harness, t
     from domain.roles import Role
     from eventstore import create_engine_for
     from ratify.api.app import create_app
-    from ratify.api.steps import Services
-    from ratify.db import migrate_all
-    from ratify.identity.service import Directory
+    from ratify.infra.db import migrate_all
+    from ratify.services.commands import Services
+    from ratify.services.identity.service import Directory
 
     advice = await in_advice(live)
     await listed(live.env.client, [advice.case_id])

@@ -30,7 +30,8 @@ from temporalio.worker import (
 )
 from temporalio.workflow import ActivityHandle
 
-from worker import WORKFLOWS, replay_interceptors, workflow_runner
+from ratify.services.replay import replay_interceptors
+from workflows.registry import WORKFLOWS, workflow_runner
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
 

@@ -36,11 +36,11 @@ from temporalio.service import RPCError
 
 from domain.clock import london_date
 from eventstore import EventStore
-from ratify.journal import CaseJournal
-from ratify.payloads import data_converter
+from ratify.infra.devserver import DEV_SERVER_PRAGMAS, bin_path
+from ratify.infra.payloads import data_converter
+from ratify.services.journal import CaseJournal
 from tests import factories as f
 from tests.keys import TEMPORAL_SECRETS, TEST_PAYLOAD_KEYS, signer
-from worker import DEV_SERVER_PRAGMAS, bin_path
 from workflows import messages as m
 from workflows.decision import DecisionWorkflow
 

@@ -32,7 +32,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
-from ratify.signing import (
+from ratify.infra.signing import (
     PROOF_HEADER,
     UNSIGNED,
     ActionKeys,
@@ -40,13 +40,14 @@ from ratify.signing import (
     make_proof,
     parse_signing_keys,
 )
+from ratify.services.replay import replay_interceptors
 from tests import factories as f
 from tests.keys import TEST_ACTION_KEYS
 from tests.workflows.lifecycle import CaseRun, Harness
-from worker import WORKFLOWS, replay_interceptors, workflow_runner
 from workflows import messages as m
 from workflows.decision import DecisionWorkflow
 from workflows.part2 import Part2ReviewWorkflow
+from workflows.registry import WORKFLOWS, workflow_runner
 
 OTHER_KEYS = parse_signing_keys("other:" + "b" * 44)
 
@@ -308,9 +309,9 @@ def test_a_proof_is_bound_to_every_field_of_the_action():
 
 async def test_an_api_with_another_key_than_the_workers_is_told_so(harness: Harness):
     """A misconfiguration, not the person's mistake: a 500 naming the setting."""
-    from ratify.api.steps import Refusal, Services, run_update
-    from ratify.identity.service import Directory
-    from ratify.signing import signed
+    from ratify.infra.signing import signed
+    from ratify.services.commands import Refusal, Services, run_update
+    from ratify.services.identity.service import Directory
 
     run = await harness.start()
     services = Services(

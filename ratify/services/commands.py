@@ -1,0 +1,669 @@
+"""The steps the front doors share: who acts, running a workflow update, and refusals.
+
+The HTTP API (`ratify.api.app`) and the web pages (`ratify.web`) take every step through
+these functions: the actor from the signed-in principal (`acting`, own or delegated role),
+the action validated by its workflow message (`ACTIONS`), the workflow update run and its
+refusal mapped to an HTTP status (`STATUS_FOR_CODE`), the read views woken after a write
+(`Services.after_write`). Nothing here holds a business rule: the workflows and the domain do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import structlog
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.notify import notification_stream
+from domain.bounds import EDGE, check_identifier
+from domain.case import Case
+from domain.clock import london_date
+from domain.roles import Actor, AdviceArea, Role
+from domain.state import Part2Status
+from eventstore import EventStore, InvalidEvent
+from eventstore.records import check_stream_id
+from ratify.http.auth import Authenticator, default_authenticator
+from ratify.http.limits import MAX_CASE_JSON_BYTES, DateWindow, default_window, quote_id
+from ratify.http.oidc_login import OidcSignIn, default_oidc_sign_in
+from ratify.services.accesslog import PART2_READ, AccessLog, access_stream
+from ratify.services.identity.service import Directory, IdentityError, NotPermitted, Principal
+from ratify.services.journal import CaseHistory, CaseJournal
+from ratify.services.reconcile import ENDED_OUTSIDE_RATIFY
+from ratify.services.views import Viewer, case_view, has_confidential_part2, part2_clearance
+from workflows import messages as m
+from workflows.decision import DecisionWorkflow
+from workflows.meeting import BoardMeetingWorkflow, meeting_workflow_id
+
+log = structlog.get_logger("ratify.api")
+
+#: Refusal codes of the domain and workflows, and the HTTP status each becomes.
+STATUS_FOR_CODE = {
+    "wrong_role": 403,
+    "four_eyes": 403,
+    # The rules over persons: another officer's case; two parts in one case.
+    "not_case_officer": 403,
+    "separation_of_duties": 403,
+    "stale": 409,
+    # Two people acting on the same task: the second is told what has happened since.
+    "already_done": 409,
+    "not_found": 404,
+    # The workflow did not accept the API's own proof: the API and the workers do not share
+    # RATIFY_ACTION_SIGNING_KEY (or their clocks are far apart). Not the person's mistake.
+    "unsigned_action": 500,
+}
+
+
+@dataclass
+class Services:
+    store: EventStore
+    engine: Engine
+    client: Client
+    directory: Directory
+    workflow_settings: m.Settings
+    task_queue: str = "ratify"
+    #: Sign-in: sessions, CSRF, OIDC. Default: from the environment's settings.
+    auth: Authenticator = field(default_factory=default_authenticator)
+    #: "Sign in with your organisation" on the pages (OIDC code flow with PKCE); None: off.
+    oidc_sign_in: OidcSignIn | None = field(default_factory=default_oidc_sign_in)
+    #: Called after an accepted action, so the read views catch up at once.
+    after_write: Callable[[], None] | None = None
+    #: The dates a person can write. Default: from the environment's settings.
+    window: DateWindow = field(default_factory=default_window)
+
+    def __post_init__(self) -> None:
+        # Sessions are kept in the directory's database.
+        self.auth.bind(self.directory)
+
+    @property
+    def journal(self) -> CaseJournal:
+        return _Journal(self.store)
+
+
+class Refusal(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        state: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.state = status, code, message, state
+        #: Response headers the refusal needs (e.g. `Retry-After` on a 429).
+        self.headers = headers
+
+
+class _Journal(CaseJournal):
+    """The journal as the front doors read it: a read the store refuses as malformed (a
+    negative version, from a query string) is the person's mistake, a 422, not a 500; and a
+    stream that is not a case (a case's access log or notifications, named with a reserved
+    prefix) is no case at all, a 404, never folded as one."""
+
+    def history(
+        self, case_id: str, *, to_version: int | None = None, as_of: datetime | None = None
+    ) -> CaseHistory:
+        if case_id.startswith(RESERVED_PREFIXES):
+            raise Refusal(404, "not_found", f"there is no case {quote_id(case_id)}")
+        try:
+            return super().history(case_id, to_version=to_version, as_of=as_of)
+        except InvalidEvent as exc:
+            raise Refusal(422, "invalid", str(exc).replace("to_version", "version")) from None
+
+
+#: action name -> (workflow update, message type, role it is done in when not given).
+ACTIONS: dict[str, tuple[str, type[m.Action], Role | None]] = {
+    "revise": ("revise", m.Revise, Role.ORIGINATING_OFFICER),
+    "submit": ("submit", m.Submit, Role.ORIGINATING_OFFICER),
+    "withdraw": ("withdraw", m.Withdraw, Role.ORIGINATING_OFFICER),
+    "change_required_by": ("change_required_by", m.ChangeRequiredBy, Role.ORIGINATING_OFFICER),
+    "agree_extremis": ("agree_extremis", m.AgreeExtremis, Role.BOARD_CHAIR),
+    "sign_off": ("sign_off", m.SignOff, None),
+    "advice_not_required": ("advice_not_required", m.AdviceNotRequired, None),
+    "request_changes": ("request_changes", m.RequestChanges, None),
+    "consult_chief_executive": (
+        "consult_chief_executive",
+        m.ConsultChiefExecutive,
+        Role.CHIEF_EXECUTIVE,
+    ),
+    "chief_executive_send_back": (
+        "chief_executive_send_back",
+        m.ChiefExecutiveSendBack,
+        Role.CHIEF_EXECUTIVE,
+    ),
+    "declare_interests": ("declare_interests", m.DeclareInterests, None),
+    "decide": ("decide", m.Decide, None),
+    "record_irregularity": ("record_irregularity", m.RecordIrregularity, None),
+    # The Part 2 review's outcome (publish, redact, extend), on the case's review workflow.
+    "review_part2": ("review", m.Part2Outcome, Role.PUBLICATION_OFFICER),
+}
+
+
+def part2_review_id(case_id: str) -> str:
+    return f"part2-review-{case_id}"
+
+
+def role_for(action: str, fields: dict[str, Any], services: Services, case_id: str) -> Role:
+    """The role an action is done in, when the body does not say."""
+    if action in ("sign_off", "advice_not_required", "request_changes"):
+        try:
+            return AdviceArea(str(fields.get("area"))).adviser_role
+        except ValueError:
+            areas = ", ".join(a.value for a in AdviceArea)
+            raise Refusal(422, "invalid", f"area: one of {areas}") from None
+    if action in ("declare_interests", "decide"):
+        state = services.journal.load(case_id)
+        if state.decision_maker_role is None:
+            raise Refusal(422, "wrong_stage", "the case is not awaiting a decision")
+        return state.decision_maker_role
+    raise Refusal(422, "invalid", "role: say which of your roles you act in")
+
+
+def check_dates(services: Services, value: Any, path: str = "") -> None:
+    """The API's refusal (422) of any date in `value` outside the window, naming each."""
+    found = services.window.problems(value, path)
+    if found:
+        raise Refusal(422, "invalid", "; ".join(found))
+
+
+def check_case_size(case: Case, field: str = "case") -> None:
+    """The API's refusal (422) of a case too large for Temporal to carry."""
+    size = len(case.model_dump_json().encode())
+    if size > MAX_CASE_JSON_BYTES:
+        raise Refusal(
+            422,
+            "invalid",
+            f"{field}: {size} bytes once written as JSON; a case takes at most "
+            f"{MAX_CASE_JSON_BYTES} (shorten its texts or lists, or attach papers by name)",
+        )
+
+
+def problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()
+    )
+
+
+#: The meeting steps of the API's `POST /meetings/{id}/{action}`: the update and message.
+MEETING_ACTIONS: dict[str, tuple[str, type[m.Action]]] = {
+    "cases": ("add_case", m.AddToAgenda),
+    "advice": ("record_advice", m.RecordCaseAdvice),
+    "close": ("close", m.CloseMeeting),
+}
+
+
+def today() -> date:
+    """Today in London (the day roles and delegations are judged on)."""
+    return london_date(datetime.now(UTC))
+
+
+def viewer(me: Principal) -> Viewer:
+    """Who is looking, with the roles they hold today (own or delegated) and the principals
+    they deputise for today."""
+    held = me.roles_today(today())
+    return Viewer(
+        user_id=me.user_id,
+        roles=frozenset(r for r, _ in held),
+        own_roles=frozenset(r for r, p in held if p is None),
+        deputy_for=frozenset((r, p) for r, p in held if p is not None),
+    )
+
+
+def acting(me: Principal, role: Role, on_behalf_of: str | None) -> Actor:
+    """The actor for one step, or the API's refusal (403 without the role)."""
+    try:
+        return me.acting_as(role, on_behalf_of, today())
+    except IdentityError as exc:
+        code = "wrong_role" if isinstance(exc, NotPermitted) else "invalid"
+        raise Refusal(exc.status_code, code, str(exc)) from None
+
+
+def _written(services: Services) -> None:
+    if services.after_write is not None:
+        services.after_write()
+
+
+def _refusal(exc: WorkflowUpdateFailedError) -> Refusal | None:
+    cause = exc.cause
+    if isinstance(cause, ApplicationError):
+        code = cause.type or "refused"
+        if code == "unsigned_action":
+            log.error("a workflow refused the API's proof", detail=cause.message)
+            return Refusal(
+                500,
+                code,
+                "the step was not accepted: Ratify's API and workers are not configured with "
+                "the same action-signing key (RATIFY_ACTION_SIGNING_KEY), or it waited more "
+                "than 10 minutes for a worker; look at the case, then tell the operators",
+            )
+        return Refusal(STATUS_FOR_CODE.get(code, 422), code, cause.message)
+    return None
+
+
+#: What an idempotency key may hold: it becomes part of a Temporal update id.
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+
+
+def update_id(action: m.Action, update: str, idempotency_key: str | None) -> str | None:
+    """The Temporal update id for a step sent with an idempotency key (None without one).
+
+    Temporal runs an update id once per workflow run: a retry with the same key (after a
+    timeout, a dropped connection, a double click) gets the first attempt's outcome instead
+    of being applied again or refused as out of stage. The id is scoped to the person and
+    the step, so nobody can collect another person's outcome by guessing their key, and
+    carries a digest of the action: the same key sent with a different action (decline
+    after approve) is a new attempt, judged on its own, never answered with the first's
+    outcome.
+    """
+    if idempotency_key is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(idempotency_key):
+        raise Refusal(
+            422,
+            "invalid",
+            "Idempotency-Key: must be 1 to 100 letters, digits or . _ : - (a UUID is a good key)",
+        )
+    digest = hashlib.sha256(action.model_dump_json().encode()).hexdigest()[:16]
+    return f"{update}/{action.actor.user_id}/{idempotency_key}/{digest}"
+
+
+#: The answers of a Temporal frontend that is down, overloaded or too slow: the API answers
+#: 503 (JSON) naming what to do, not a plain-text 500.
+TEMPORAL_DOWN = frozenset(
+    {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
+)
+#: `Retry-After` (seconds) on a 503 of an unavailable Temporal.
+TEMPORAL_RETRY_AFTER = 10
+
+
+def temporal_down(exc: RPCError) -> bool:
+    """Whether an RPC error means Temporal did not answer (not that it refused)."""
+    return exc.status in TEMPORAL_DOWN
+
+
+def _not_started(what: str, check: str) -> Refusal:
+    return Refusal(
+        503,
+        "temporal_unavailable",
+        f"Temporal (the workflow service) did not answer, so {what} may not have started: "
+        f"{check}, and if not, send it again once Temporal is back (operators: see /readyz)",
+        headers={"Retry-After": str(TEMPORAL_RETRY_AFTER)},
+    )
+
+
+#: How long the API waits for a step's outcome before answering 503 outcome_unknown:
+#: less than a client's own timeout (the CLI waits 60 s), so the client hears why.
+UPDATE_WAIT_SECONDS = 45.0
+
+
+async def run_update(
+    services: Services,
+    workflow_id: str,
+    update: str,
+    action: m.Action,
+    *,
+    idempotency_key: str | None = None,
+) -> m.ActionResult:
+    """Run a decision workflow's update: its result, or its refusal as a `Refusal`."""
+    handle = services.client.get_workflow_handle(workflow_id)
+    the_id = update_id(action, update, idempotency_key)
+    try:
+        async with asyncio.timeout(UPDATE_WAIT_SECONDS):
+            result: m.ActionResult = await handle.execute_update(
+                update, action, result_type=m.ActionResult, id=the_id
+            )
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
+        raise Refusal(
+            503,
+            "outcome_unknown",
+            f"the {update.replace('_', ' ')} step was sent to case {quote_id(workflow_id)} but its "
+            "outcome did not come back in time"
+            + (
+                ": send it again with the same Idempotency-Key to learn it (it is never "
+                "applied twice)"
+                if idempotency_key
+                else ": look at the case before sending it again"
+            ),
+        ) from None
+    except WorkflowUpdateFailedError as exc:
+        refusal = _refusal(exc)
+        if refusal is None:
+            raise
+        if refusal.status == 409 and not workflow_id.startswith("part2-"):
+            # A stale action, or a task someone else has just done: show what happened.
+            refusal.state = current_state(services, workflow_id, None)
+        raise refusal from None
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            raise _no_workflow(services, workflow_id, review=update == "review") from None
+        if temporal_down(exc):
+            raise _outcome_unknown(
+                update, f"case {quote_id(workflow_id)}", idempotency_key
+            ) from None
+        raise
+    _written(services)
+    return result
+
+
+def _outcome_unknown(update: str, target: str, idempotency_key: str | None) -> Refusal:
+    return Refusal(
+        503,
+        "outcome_unknown",
+        f"Temporal (the workflow service) did not answer, so the outcome of the "
+        f"{update.replace('_', ' ')} step on {target} is unknown: "
+        + (
+            "send it again with the same Idempotency-Key once Temporal is back to learn it (it "
+            "is never applied twice)"
+            if idempotency_key
+            else "look at it before sending the step again once Temporal is back"
+        ),
+        headers={"Retry-After": str(TEMPORAL_RETRY_AFTER)},
+    )
+
+
+def _no_workflow(services: Services, workflow_id: str, *, review: bool) -> Refusal:
+    """The refusal for a step sent to a workflow that is not running: 404 for a case that
+    does not exist; for one that does, the step is at the wrong stage (the case is closed, or
+    its Part 2 review is not open), never a 404 naming an internal workflow id. A case still
+    open (or a Part 2 review due) whose workflow is gone was ended outside Ratify (`temporal
+    workflow terminate`): the refusal says so, and to tell an operator."""
+    case_id = workflow_id.removeprefix(part2_review_id("")) if review else workflow_id
+    state = services.journal.load(case_id)
+    if state.version == 0:
+        return Refusal(404, "not_found", f"there is no case {quote_id(case_id)}")
+    if review:
+        if state.part2 in (Part2Status.PUBLISHED, Part2Status.PUBLISHED_REDACTED):
+            outcome = state.part2.value.replace("_", " ")
+            return Refusal(
+                409,
+                "already_done",
+                f"the Part 2 review of case {quote_id(case_id)} was decided: {outcome}",
+            )
+        if state.part2 is Part2Status.REVIEW_DUE:
+            return Refusal(
+                422,
+                "wrong_stage",
+                f"the Part 2 review of case {quote_id(case_id)} is due, but {ENDED_OUTSIDE_RATIFY}",
+            )
+        return Refusal(
+            422, "wrong_stage", f"no Part 2 review of case {quote_id(case_id)} is open: none is due"
+        )
+    if not state.stage.is_closed:
+        return Refusal(
+            422,
+            "wrong_stage",
+            f"case {quote_id(case_id)} is {state.stage.label}, but {ENDED_OUTSIDE_RATIFY}",
+        )
+    return Refusal(
+        422,
+        "wrong_stage",
+        f"case {quote_id(case_id)} is {state.stage.label}: it takes no more steps",
+    )
+
+
+def shown_part2(
+    services: Services,
+    me: Principal | None,
+    history: CaseHistory,
+    via: str,
+    *,
+    version: int | None = None,
+) -> bool:
+    """Whether `me` is shown the case's Part 2 here; records the read when it is confidential.
+
+    `history` is the case's whole history (clearance is judged on the case as it is now);
+    `version` is the version shown, when an earlier one is.
+    """
+    if not has_confidential_part2(history.state):
+        return True
+    if me is None:
+        return False
+    basis = part2_clearance(viewer(me), history.state, history.events)
+    if basis is None:
+        return False
+    AccessLog(services.store).record(
+        history.state.case_id,
+        PART2_READ,
+        user_id=me.user_id,
+        basis=basis,
+        via=via,
+        case_version=history.state.version if version is None else version,
+    )
+    return True
+
+
+def current_state(
+    services: Services, case_id: str, me: Principal | None, via: str = "api"
+) -> dict[str, Any]:
+    """The case as JSON; Part 2 only when `me` is cleared for it (never when None)."""
+    history = services.journal.history(case_id)
+    if history.state.version == 0:
+        raise Refusal(404, "not_found", f"there is no case {quote_id(case_id)}")
+    return case_view(history.state, part2=shown_part2(services, me, history, via))
+
+
+async def act(
+    services: Services,
+    me: Principal,
+    case_id: str,
+    action: str,
+    fields: dict[str, Any],
+    *,
+    role: Role | None = None,
+    on_behalf_of: str | None = None,
+    idempotency_key: str | None = None,
+) -> m.ActionResult:
+    """`POST /cases/{id}/actions/{action}`: check the role, build the message, run the
+    update; a retry with the same `idempotency_key` gets the first attempt's outcome."""
+    if action not in ACTIONS:
+        raise Refusal(
+            404, "unknown_action", f"no action '{quote_id(action)}'; one of {sorted(ACTIONS)}"
+        )
+    update, message_type, default_role = ACTIONS[action]
+    role = role or default_role or role_for(action, fields, services, case_id)
+    actor = acting(me, role, on_behalf_of)
+    try:
+        message = message_type.model_validate({**fields, "actor": actor}, context=EDGE)
+    except ValidationError as exc:
+        raise Refusal(422, "invalid", problems(exc)) from None
+    check_dates(services, message)
+    if isinstance(message, m.Revise):
+        check_co_officers(services, message.case)
+        check_case_size(message.case)
+    target = part2_review_id(case_id) if action == "review_part2" else case_id
+    return await run_update(services, target, update, message, idempotency_key=idempotency_key)
+
+
+def check_co_officers(services: Services, case: Case) -> None:
+    """Each co-officer a case names is an active user holding the originating officer's
+    role (their own), or the API's refusal (422) naming the field and the rule. Nothing is
+    written on refusal."""
+    for index, user_id in enumerate(case.co_officers):
+        found = services.directory.principal_for(user_id)
+        if found is None or Role.ORIGINATING_OFFICER not in found.roles:
+            raise Refusal(
+                422,
+                "invalid",
+                f"co_officers.{index}: {user_id!r} is not an active user holding the "
+                "originating_officer role",
+            )
+
+
+#: What Ratify names after a case's id (its access log and notification streams, its Part 2
+#: review's workflow) or a meeting's: a case id may not begin like one of them, or the case
+#: would take over another case's stream or workflow.
+RESERVED_PREFIXES = (
+    access_stream(""),
+    notification_stream(""),
+    part2_review_id(""),
+    meeting_workflow_id(""),
+)
+
+
+def check_case_id(case_id: str) -> str:
+    """A case id someone chose, or the API's refusal (422) naming the rule it breaks."""
+    try:
+        check_identifier(case_id, "case_id")
+    except ValueError as exc:
+        raise Refusal(422, "invalid", str(exc)) from None
+    try:
+        check_stream_id(case_id)
+    except InvalidEvent as exc:
+        raise Refusal(422, "invalid", f"case_id: {exc}") from None
+    for prefix in RESERVED_PREFIXES:
+        if case_id.startswith(prefix):
+            raise Refusal(
+                422,
+                "invalid",
+                f"case_id: {case_id!r} begins with {prefix!r}, which Ratify uses for other "
+                "streams and workflows: choose another id",
+            )
+    return case_id
+
+
+async def start_case(services: Services, me: Principal, case: Case, case_id: str | None) -> str:
+    """`POST /cases` of the API: start a draft's workflow and wait until it is stored."""
+    officer = acting(me, Role.ORIGINATING_OFFICER, None)
+    case_id = check_case_id(case_id) if case_id is not None else f"case-{uuid.uuid4().hex[:12]}"
+    check_co_officers(services, case)
+    check_dates(services, case)
+    check_case_size(case)
+    # A case id is used once: a stored case, or a workflow that ran under the id and has
+    # finished, is never started again (Temporal would otherwise allow a closed id's reuse,
+    # and the new run would fail to draft over the stored case).
+    if services.store.stream_version(case_id) >= 1:
+        raise Refusal(409, "exists", f"case {quote_id(case_id)} exists already")
+    try:
+        await services.client.start_workflow(
+            DecisionWorkflow.run,
+            m.DecisionInput(
+                case_id=case_id, officer=officer, case=case, settings=services.workflow_settings
+            ),
+            id=case_id,
+            task_queue=services.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        raise Refusal(409, "exists", f"case {quote_id(case_id)} exists already") from None
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.ALREADY_EXISTS:
+            raise Refusal(409, "exists", f"case {quote_id(case_id)} exists already") from None
+        if temporal_down(exc):
+            raise _not_started(
+                f"case {quote_id(case_id)}",
+                f"look for it (GET /cases/{quote_id(case_id)}); sending it again with this "
+                "case_id is safe (a case that started answers 409)",
+            ) from None
+        raise
+    for _ in range(250):
+        if services.store.stream_version(case_id) >= 1:
+            break
+        await asyncio.sleep(0.02)
+    _written(services)
+    return case_id
+
+
+async def create_meeting(
+    services: Services, me: Principal, meeting_id: str, board: str, meeting_date: date
+) -> None:
+    """`POST /meetings` of the API: start a board meeting's workflow."""
+    actor = acting(me, Role.BOARD_SECRETARIAT, None)
+    try:
+        check_identifier(meeting_id, "meeting_id")
+    except ValueError as exc:
+        raise Refusal(422, "invalid", str(exc)) from None
+    check_dates(services, meeting_date, "meeting_date")
+    try:
+        params = m.MeetingInput(
+            meeting_id=meeting_id, board=board, meeting_date=meeting_date, created_by=actor
+        )
+    except ValidationError as exc:
+        raise Refusal(422, "invalid", problems(exc)) from None
+    try:
+        await services.client.start_workflow(
+            BoardMeetingWorkflow.run,
+            params,
+            id=meeting_workflow_id(meeting_id),
+            task_queue=services.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        raise Refusal(409, "exists", f"meeting {quote_id(meeting_id)} exists") from None
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.ALREADY_EXISTS:
+            raise Refusal(409, "exists", f"meeting {quote_id(meeting_id)} exists") from None
+        if temporal_down(exc):
+            raise _not_started(
+                f"meeting {quote_id(meeting_id)}",
+                "look for it (GET /meetings); sending it again is safe (a meeting that "
+                "started answers 409)",
+            ) from None
+        raise
+
+
+async def meeting_view(services: Services, meeting_id: str) -> m.MeetingView:
+    """`GET /meetings/{id}` of the API: the meeting and its agenda."""
+    handle = services.client.get_workflow_handle(meeting_workflow_id(meeting_id))
+    try:
+        view: m.MeetingView = await handle.query("view", result_type=m.MeetingView)
+    except RPCError as exc:
+        if temporal_down(exc):
+            raise Refusal(
+                503,
+                "temporal_unavailable",
+                "Temporal (the workflow service) did not answer: try again later",
+                headers={"Retry-After": str(TEMPORAL_RETRY_AFTER)},
+            ) from None
+        raise Refusal(404, "not_found", f"there is no meeting {quote_id(meeting_id)}") from None
+    return view
+
+
+async def meeting_action(
+    services: Services, me: Principal, meeting_id: str, action: str, fields: dict[str, Any]
+) -> Any:
+    """`POST /meetings/{id}/{cases|advice|close}` of the API."""
+    if action not in MEETING_ACTIONS:
+        raise Refusal(404, "unknown_action", f"no meeting action '{quote_id(action)}'")
+    update, message_type = MEETING_ACTIONS[action]
+    actor = acting(me, Role.BOARD_SECRETARIAT, None)
+    try:
+        message = message_type.model_validate({**fields, "actor": actor}, context=EDGE)
+    except ValidationError as exc:
+        raise Refusal(422, "invalid", problems(exc)) from None
+    check_dates(services, message)
+    handle = services.client.get_workflow_handle(meeting_workflow_id(meeting_id))
+    try:
+        result = await handle.execute_update(update, message)
+    except WorkflowUpdateFailedError as exc:
+        refusal = _refusal(exc)
+        if refusal is None:
+            raise
+        raise refusal from None
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            raise Refusal(
+                404,
+                "not_found",
+                f"there is no open meeting {quote_id(meeting_id)} (closed, or unknown)",
+            ) from None
+        if temporal_down(exc):
+            raise _outcome_unknown(update, f"meeting {quote_id(meeting_id)}", None) from None
+        raise
+    _written(services)
+    return result
