@@ -80,7 +80,7 @@ async def api_stack(
     server, a worker, and the app behind an in-process HTTP client. With
     `raise_app_exceptions=False` an unhandled error comes back as the 500 a real server
     sends, instead of raising in the test."""
-    url = f"sqlite:///{tmp_path / 'ratify.infra.db'}"
+    url = f"sqlite:///{tmp_path / 'ratify.db'}"
     migrate_all(url)
     store = EventStore.from_url(url)
     engine = create_engine_for(url)

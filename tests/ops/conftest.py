@@ -81,7 +81,7 @@ class Stack:
 async def start_stack(
     tmp_path: Path, extra_interceptors: Sequence[Interceptor] = ()
 ) -> AsyncIterator[Stack]:
-    url = f"sqlite:///{tmp_path / 'ratify.infra.db'}"
+    url = f"sqlite:///{tmp_path / 'ratify.db'}"
     migrate_all(url)
     store = EventStore.from_url(url)
     engine = create_engine_for(url)

@@ -54,7 +54,7 @@ async def _unreachable_temporal() -> Client:
 
 
 async def test_ready_when_the_database_and_temporal_answer(tmp_path: Path, temporal: Client):
-    url = f"sqlite:///{tmp_path / 'ratify.infra.db'}"
+    url = f"sqlite:///{tmp_path / 'ratify.db'}"
     migrate_all(url)
     async with _app(url, temporal) as http:
         r = await http.get("/readyz")
@@ -75,7 +75,7 @@ async def test_not_ready_naming_the_database_when_it_cannot_be_reached(temporal:
 
 
 async def test_not_ready_naming_temporal_when_it_cannot_be_reached(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'ratify.infra.db'}"
+    url = f"sqlite:///{tmp_path / 'ratify.db'}"
     migrate_all(url)
     async with _app(url, await _unreachable_temporal()) as http:
         r = await http.get("/readyz")
@@ -87,7 +87,7 @@ async def test_not_ready_naming_temporal_when_it_cannot_be_reached(tmp_path: Pat
 
 
 async def test_not_ready_when_temporal_stops_after_the_start(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'ratify.infra.db'}"
+    url = f"sqlite:///{tmp_path / 'ratify.db'}"
     migrate_all(url)
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,

@@ -70,7 +70,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
 
     Must run in the event loop that will serve requests (the worker runs in it).
     """
-    url = f"sqlite:///{tmp_path / 'ratify.infra.db'}"
+    url = f"sqlite:///{tmp_path / 'ratify.db'}"
     migrate_all(url)
     store = EventStore.from_url(url)
     engine = create_engine_for(url)

@@ -55,7 +55,7 @@ def oidc_site(
     tmp_path: Path, provider: Provider, *, configured: bool = True, **options: Any
 ) -> Iterator[Site]:
     tmp_path.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{tmp_path / 'ratify.infra.db'}"
+    url = f"sqlite:///{tmp_path / 'ratify.db'}"
     migrate_all(url)
     store = EventStore.from_url(url)
     engine = create_engine_for(url)
