@@ -18,7 +18,7 @@ from domain.rules.delegation import route_case
 from eventstore import EventStore, NewEvent
 from eventstore.digest import Digest, digest
 from eventstore.hashing import HashInput, row_hash
-from ratify.cli.app import app
+from ratify.cli.main import app
 from ratify.services.evidence import BundleEvent, check_bundle, export_bundle
 from ratify.services.journal import CaseJournal
 from tests.factories import LEGAL, OFFICER, SECRETARIAT, Clock, make_case

@@ -1,9 +1,10 @@
 """The people's CLI (`ratify case|tasks|act|history|register`) against the real API stack.
 
 The CLI runs in a worker thread (`asyncio.to_thread`) through `typer.testing.CliRunner`; its
-`RatifyClient` gets a sync transport that hands each request to the API fixture's ASGI
-client on the test's event loop, where the app, the Temporal test server's client and the
-worker live. So every command goes through the same HTTP API and rules as the web.
+`RatifyClient` gets, through the typer context (`obj=CliContext(api_transport=...)`), a sync
+transport that hands each request to the API fixture's ASGI client on the test's event loop,
+where the app, the Temporal test server's client and the worker live. So every command goes
+through the same HTTP API and rules as the web.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ import pytest_asyncio
 import structlog
 from typer.testing import CliRunner, Result
 
-from ratify.cli import app as cli
 from ratify.cli.client import ApiRefusal, RatifyClient
+from ratify.cli.common import CliContext
+from ratify.cli.main import app
 from tests.api.conftest import Api, api  # noqa: F401  (the fixture)
 from tests.projections.stories import Story, required_by
 
@@ -60,7 +62,7 @@ class LoopBridge(httpx.BaseTransport):
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def run(api: Api, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Run]:  # noqa: F811
+async def run(api: Api) -> AsyncIterator[Run]:  # noqa: F811
     """`await run(user, *args)`: the CLI as `user` (None: no token), output captured.
 
     The stack's structlog output goes to stderr meanwhile: CliRunner swaps `sys.stdout`
@@ -68,7 +70,7 @@ async def run(api: Api, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Run]: 
     """
     saved = structlog.get_config()
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.__stderr__))
-    monkeypatch.setattr(cli, "api_transport", LoopBridge(api, asyncio.get_running_loop()))
+    bridge = CliContext(api_transport=LoopBridge(api, asyncio.get_running_loop()))
     runner = CliRunner()
 
     async def invoke(user: str | None, *args: str, env: dict[str, str | None] | None = None):
@@ -77,7 +79,7 @@ async def run(api: Api, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Run]: 
             "RATIFY_TOKEN": api.tokens[user] if user else None,
             **(env or {}),
         }
-        result = await asyncio.to_thread(runner.invoke, cli.app, list(args), env=environ)
+        result = await asyncio.to_thread(runner.invoke, app, list(args), env=environ, obj=bridge)
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise result.exception
         return result
@@ -357,10 +359,10 @@ def _closed_port() -> int:
 
 def test_an_unreachable_server_exits_1_naming_the_url():
     url = f"http://127.0.0.1:{_closed_port()}"
-    r = CliRunner().invoke(cli.app, ["tasks", "--api-url", url, "--token", "rat_x_y"])
+    r = CliRunner().invoke(app, ["tasks", "--api-url", url, "--token", "rat_x_y"])
     assert r.exit_code == 1
     assert r.stderr.startswith(f"error: cannot reach Ratify at {url}: ")
-    r = CliRunner().invoke(cli.app, ["register", "--api-url", url])
+    r = CliRunner().invoke(app, ["register", "--api-url", url])
     assert r.exit_code == 1 and "cannot reach Ratify" in r.stderr
 
 

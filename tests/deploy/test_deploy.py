@@ -774,7 +774,7 @@ def test_compose_temporal_scripts_are_valid_shell() -> None:
 
 def test_dockerignore_sends_only_the_package_sources() -> None:
     files = {p.as_posix() for p in check_script().context_files(REPO)}
-    for wanted in ("pyproject.toml", "README.md", "worker.py", "ratify/cli/app.py"):
+    for wanted in ("pyproject.toml", "README.md", "worker.py", "ratify/cli/main.py"):
         assert wanted in files, wanted
     assert any(f.startswith("ratify/infra/migrations/versions/") for f in files)
     assert any(f.startswith("ratify/web/templates/") for f in files)

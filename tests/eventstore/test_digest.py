@@ -252,7 +252,7 @@ def test_a_proof_of_a_stream_without_an_event_at_the_position_is_refused(store: 
 def test_the_audit_commands_export_a_digest_and_prove_against_it(store: EventStore, tmp_path):
     from typer.testing import CliRunner
 
-    from ratify.cli.app import app
+    from ratify.cli.main import app
 
     populate(store, streams=2, per_stream=3)
     url = store.engine.url.render_as_string(hide_password=False)

@@ -11,7 +11,7 @@ from sqlalchemy.engine import URL
 from typer.testing import CliRunner
 
 from domain.roles import Role
-from ratify.cli.app import app
+from ratify.cli.main import app
 from ratify.services.identity.oidc_subjects import OidcSubjects, oidc_subjects
 from ratify.services.identity.service import Directory
 

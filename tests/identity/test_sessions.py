@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL
 from typer.testing import CliRunner, Result
 
 from domain.roles import Role
-from ratify.cli.app import app
+from ratify.cli.main import app
 from ratify.http.auth import WRONG_CREDENTIALS, Authenticator, AuthRefusal
 from ratify.services.identity.service import Directory, SignInPolicy, SignInThrottled, UnknownUser
 from ratify.services.identity.tables import sessions, sign_in_failures

@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 
 from domain.roles import AdviceArea
 from eventstore import EventStore
-from ratify.cli import app as cli
+from ratify.cli.main import app as cli_app
 from ratify.infra.devserver import bin_path
 from ratify.infra.payloads import (
     ENCODING,
@@ -195,10 +195,10 @@ async def _replay(history: WorkflowHistory, converter: DataConverter) -> Workflo
 
 def test_ratify_payload_key_makes_a_key_the_settings_take():
     runner = CliRunner()
-    made = runner.invoke(cli.app, ["payload-key", "2026-11"])
+    made = runner.invoke(cli_app, ["payload-key", "2026-11"])
     assert made.exit_code == 0, made.output
     line = made.stdout.strip()
     assert list(parse_keys(line)) == ["2026-11"]
     assert Settings(payload_keys=line).data_converter().payload_codec is not None
-    refused = runner.invoke(cli.app, ["payload-key", "a:b"])
+    refused = runner.invoke(cli_app, ["payload-key", "a:b"])
     assert refused.exit_code == 2 and "key_id:" in refused.stderr

@@ -400,7 +400,7 @@ def test_differences_name_missing_entries_and_list_items_by_path():
 async def test_the_cli_reconciles_and_replays_against_the_live_server(live: Harness):
     from typer.testing import CliRunner
 
-    from ratify.cli.app import app
+    from ratify.cli.main import app
 
     advice = await in_advice(live)
     await listed(live.env.client, [advice.case_id])

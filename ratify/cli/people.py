@@ -1,0 +1,344 @@
+"""The people's commands at the top level, through the HTTP API with their token: `tasks`,
+`act`, `history` and `register` (the case commands are `ratify.cli.cases`).
+
+They hold no rules (see `ratify.cli.remote`).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from domain.state import Stage
+from ratify.cli.common import (
+    JsonOption,
+    echo_json,
+    fail,
+    london,
+    london_text,
+    make_table,
+    output,
+    parse_date,
+    parse_instant,
+)
+from ratify.cli.remote import (
+    DEFAULT_API_URL,
+    ApiUrlOption,
+    CursorOption,
+    TokenOption,
+    api_client,
+    dash,
+    next_page,
+    stage_label,
+)
+
+commands = typer.Typer()
+"""The people's commands at the top level (`tasks`, `act`, `history`, `register`)."""
+
+
+# -- tasks and actions ----------------------------------------------------------------------
+
+
+@commands.command("tasks")
+def tasks_inbox(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=200, help="Tasks a page.")] = 50,
+    cursor: CursorOption = None,
+    api_url: ApiUrlOption = DEFAULT_API_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """My inbox: the open tasks of my roles (own and delegated), soonest due first (undated
+    last), a page at a time, with how many there are and how to see the rest.
+
+    --json prints the API's page: {"items", "total", "more", "next"}.
+    """
+    with api_client(ctx, api_url, token) as ratify:
+        found = ratify.tasks(limit=limit, cursor=cursor)
+    if as_json:
+        echo_json(found)
+        return
+    table = make_table(
+        "My tasks",
+        *("due", "case", "title", "reference", "stage", "task", "role", "description"),
+        keep={"due", "case", "reference", "stage", "task", "role"},
+    )
+    items = found["items"]
+    for t in items:
+        task = t["kind"] + (f" ({t['area']})" if t.get("area") else "")
+        table.add_row(
+            dash(t.get("due")),
+            t["case_id"],
+            t["title"],
+            dash(t.get("reference")),
+            t["stage"],
+            task,
+            t["role"],
+            t["description"],
+        )
+    out = output()
+    out.print(table)
+    total, more = int(found.get("total", len(items))), int(found.get("more", 0))
+    shown_to = total - more
+    if not items:
+        out.print("no open tasks" if not cursor else "no more open tasks")
+    elif len(items) == total:
+        out.print(f"{total} open task{'s' if total != 1 else ''}")
+    else:
+        out.print(f"tasks {shown_to - len(items) + 1} to {shown_to} of {total}")
+    following = next_page("tasks", found.get("next"), limit=limit if limit != 50 else None)
+    if following:
+        out.print(f"{more} more: {following}", markup=False, soft_wrap=True)
+
+
+def _action_fields(
+    fields: list[str],
+    json_body: str | None,
+    role: str | None,
+    on_behalf_of: str | None,
+    expected_version: int | None,
+) -> dict[str, Any]:
+    """The action's body: `--json-body`, then each `--field key=value` (JSON if it parses)."""
+    body: dict[str, Any] = {}
+    if json_body is not None:
+        try:
+            parsed = json.loads(json_body)
+        except json.JSONDecodeError as exc:
+            fail(f"--json-body: not JSON ({exc.msg} at character {exc.pos})")
+        if not isinstance(parsed, dict):
+            fail('--json-body: must be a JSON object, e.g. \'{"area": "finance"}\'')
+        body.update(parsed)
+    given: set[str] = set()
+    for item in fields:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            fail(f"--field: {item!r} must be key=value, e.g. area=finance")
+        if key in given:
+            fail(f"--field: {key} is given twice")
+        given.add(key)
+        try:
+            body[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            body[key] = raw
+    for key, value in (
+        ("role", role),
+        ("on_behalf_of", on_behalf_of),
+        ("expected_version", expected_version),
+    ):
+        if value is not None:
+            if key in body and body[key] != value:
+                fail(f"--{key.replace('_', '-')}: also given as a field, with another value")
+            body[key] = value
+    return body
+
+
+@commands.command("act")
+def act(
+    ctx: typer.Context,
+    case_id: Annotated[str, typer.Argument(metavar="CASE")],
+    action: Annotated[
+        str,
+        typer.Argument(
+            metavar="ACTION",
+            help="e.g. submit, sign_off, request_changes, consult_chief_executive, decide.",
+        ),
+    ],
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field",
+            "-f",
+            help="key=value (repeat); the value is read as JSON when it parses, e.g. "
+            "approve=true, reasons='[\"x\"]', else as text.",
+            show_default=False,
+        ),
+    ] = None,
+    json_body: Annotated[
+        str | None,
+        typer.Option(
+            "--json-body", help="The action's fields as one JSON object.", show_default=False
+        ),
+    ] = None,
+    role: Annotated[
+        str | None, typer.Option("--role", help="The role to act in, if you hold several.")
+    ] = None,
+    on_behalf_of: Annotated[
+        str | None,
+        typer.Option("--on-behalf-of", help="As a deputy: whose role you use.", show_default=False),
+    ] = None,
+    expected_version: Annotated[
+        int | None,
+        typer.Option(
+            "--expected-version",
+            help="The version you looked at: refused as stale if the case has moved on.",
+            show_default=False,
+        ),
+    ] = None,
+    api_url: ApiUrlOption = DEFAULT_API_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Act on a case, e.g. `act C sign_off --field area=finance`, `act C decide -f approve=true`."""
+    body = _action_fields(field or [], json_body, role, on_behalf_of, expected_version)
+    status = Console(stderr=True, highlight=False)
+    reference = None
+    with api_client(ctx, api_url, token) as ratify:
+        with status.status(f"{action} on {case_id}: waiting for the case to record it..."):
+            result = ratify.act(case_id, action, body)
+        if result.get("stage") == Stage.APPROVED.value and not as_json:
+            reference = ratify.show(case_id).get("reference")
+    if as_json:
+        echo_json(result)
+        return
+    events = ", ".join(str(e.get("event_type")) for e in result.get("events", [])) or "none"
+    typer.echo(
+        f"{action} on {result['case_id']}: now version {result['version']}, stage "
+        f"{result['stage']} ({stage_label(result['stage'])}); recorded: {events}"
+    )
+    if reference:
+        typer.echo(f"approved as {reference}")
+
+
+# -- history and the register ---------------------------------------------------------------
+
+
+@commands.command("history")
+def history(
+    ctx: typer.Context,
+    case_id: Annotated[str, typer.Argument(metavar="CASE")],
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Only the events up to this instant, e.g. 2019-12-13T17:00:00Z."
+        ),
+    ] = None,
+    api_url: ApiUrlOption = DEFAULT_API_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every stored event of a case, oldest first (auditors)."""
+    until = parse_instant(as_of, "--as-of") if as_of is not None else None
+    with api_client(ctx, api_url, token) as ratify:
+        events = ratify.history(case_id)
+    if until is not None:
+        events = [e for e in events if datetime.fromisoformat(e["occurred_at"]) <= until]
+    if as_json:
+        echo_json(events)
+        return
+    title = f"History of {case_id}" + (f" as of {london(until)}" if until else "")
+    table = make_table(
+        title,
+        "version",
+        "time",
+        "type",
+        "actor",
+        "on behalf of",
+        "role",
+        keep={"version", "time", "type", "actor", "on behalf of", "role"},
+    )
+    for e in events:
+        table.add_row(
+            str(e["version"]),
+            london_text(e.get("occurred_at")),
+            e["type"],
+            dash(e.get("actor")),
+            dash(e.get("on_behalf_of")),
+            dash(e.get("role")),
+        )
+    output().print(table)
+
+
+@commands.command("register")
+def register(
+    ctx: typer.Context,
+    reference: Annotated[
+        str | None, typer.Argument(metavar="[REFERENCE]", help="One decision, e.g. 'PCD 679'.")
+    ] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", help="Titles containing this (any letter case).")
+    ] = None,
+    signed_from: Annotated[
+        str | None, typer.Option("--signed-from", help="Signed on or after, YYYY-MM-DD.")
+    ] = None,
+    signed_to: Annotated[
+        str | None, typer.Option("--signed-to", help="Signed on or before, YYYY-MM-DD.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=200, help="Decisions a page.")] = 50,
+    cursor: CursorOption = None,
+    api_url: ApiUrlOption = DEFAULT_API_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The public register (Part 1; no token needed): one decision with its papers, or the
+    decisions most recently published first, a page at a time, searched by title and date
+    signed. --json prints one decision, or the API's page: {"items": [...], "next"}."""
+    searching = title is not None or signed_from is not None or signed_to is not None
+    if reference and (searching or cursor):
+        fail("REFERENCE shows one decision: give it, or --title/--signed-from/--signed-to")
+    start = parse_date(signed_from, "--signed-from") if signed_from is not None else None
+    end = parse_date(signed_to, "--signed-to") if signed_to is not None else None
+    with api_client(ctx, api_url, token, need_token=False) as ratify:
+        if reference:
+            entry = ratify.register_entry(reference)
+        else:
+            found = ratify.register(
+                limit=limit, cursor=cursor, title=title, signed_from=start, signed_to=end
+            )
+    if reference:
+        _print_register_entry(entry, as_json)
+        return
+    if as_json:
+        echo_json(found)
+        return
+    table = make_table(
+        "Published decisions" if not searching else "Decisions found",
+        *("reference", "title", "signed", "decision maker", "published"),
+        keep={"reference", "signed", "published"},
+    )
+    for e in found["items"]:
+        table.add_row(
+            dash(e.get("reference")),
+            e["title"],
+            dash(e.get("date_signed")),
+            e["decision_maker"],
+            london_text(e.get("published_at")),
+        )
+    out = output()
+    out.print(table)
+    if not found["items"]:
+        out.print("no decision matches" if searching or cursor else "no decision is published")
+    following = next_page(
+        "register",
+        found.get("next"),
+        title=title,
+        signed_from=signed_from,
+        signed_to=signed_to,
+        limit=limit if limit != 50 else None,
+    )
+    if following:
+        out.print(f"older decisions: {following}", markup=False, soft_wrap=True)
+
+
+def _print_register_entry(entry: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        echo_json(entry)
+        return
+    out = output()
+    out.print(Text(f"{entry['reference']}: {entry['title']}", style="bold"))
+    out.print(
+        f"signed {entry['date_signed']} by {entry['decision_maker']}; "
+        f"published {london_text(entry['published_at'])}",
+        markup=False,
+    )
+    out.print(entry["executive_summary"], markup=False)
+    for r in entry.get("recommendations", []):
+        out.print(f"  {r.get('number')}. {r.get('text')}", markup=False)
+    if entry.get("part2_text"):
+        out.print(f"Part 2 (published {london_text(entry.get('part2_published_at'))}):")
+        out.print(entry["part2_text"], markup=False)
