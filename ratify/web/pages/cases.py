@@ -113,6 +113,7 @@ def _behalf(who: Visitor, role: Role, people: tuple[str, ...]) -> list[str | Non
 
 
 def load_history(services: Services, case_id: str) -> CaseHistory:
+    """The case's stored history; a case with no events is a 404 refusal."""
     history = services.journal.history(case_id)
     if history.state.version == 0:
         raise Refusal(404, "not_found", f"there is no case {quote_id(case_id)}")
@@ -147,6 +148,7 @@ def timeline_rows(history: CaseHistory, part2_visible: bool) -> list[dict[str, A
 def case_context(
     request: Request, who: Visitor, case_id: str, error: str | None = None
 ) -> dict[str, Any]:
+    """What the case page shows `who` (with `error` when a step on it was refused)."""
     services = services_of(request)
     history = load_history(services, case_id)
     state = history.state

@@ -78,11 +78,13 @@ class SignInRequired(Exception):
 
 
 def services_of(request: Request) -> Services:
+    """The application's services (set on `app.state` by the composition root)."""
     services: Services = request.app.state.services
     return services
 
 
 async def read_form(request: Request) -> FormData:
+    """The request's form, a file part at most `MAX_CASE_FILE` bytes."""
     # Starlette keeps the parsed form, so later calls return the same one.
     return await request.form(max_part_size=MAX_CASE_FILE)
 
@@ -145,6 +147,8 @@ MaybeWho = Annotated[Visitor | None, Depends(optional_visitor)]
 
 
 def page_context(request: Request, title: str, **values: Any) -> dict[str, Any]:
+    """What every page's template reads (the visitor, the CSRF token, the notice of a
+    step just accepted), with the page's own `values`."""
     visitor: Visitor | None = getattr(request.state, "visitor", None)
     return {
         "title": title,

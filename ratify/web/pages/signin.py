@@ -42,6 +42,7 @@ def safe_next(target: str | None) -> str:
 def sign_in_page(
     request: Request, next_path: str, user_id: str = "", error: str | None = None, status: int = 200
 ) -> Response:
+    """The sign-in form, with a fresh token of its own in the form and a cookie."""
     token = secrets.token_urlsafe(32)
     services = services_of(request)
     context = page_context(
