@@ -4,7 +4,7 @@ A person clicks "Sign in with your organisation" on the sign-in page; Ratify sen
 browser to the provider (e.g. Microsoft Entra ID) with an authorization request, they sign
 in there, and the provider sends them back to Ratify's callback with a one-time code, which
 Ratify exchanges (server to server) for an ID token naming the person. `OidcSignIn` holds
-the protocol; the pages' routes are in `ratify.web.oidc_login`.
+the protocol; the pages' routes are in `ratify.web.pages.oidc_login`.
 
 - **Discovery.** The provider's endpoints come from `<issuer>/.well-known/openid-configuration`
   (cached for an hour); its `issuer` must be the configured one, exactly, and every endpoint

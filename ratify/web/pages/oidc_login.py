@@ -29,15 +29,17 @@ from ratify.http.oidc_login import (
     OidcSignInError,
     check_next,
 )
-from ratify.web.pages import _safe_next, _services, _sign_in_page, router
+from ratify.web.pages.common import router, services_of
+from ratify.web.pages.signin import safe_next, sign_in_page
 
 log = structlog.get_logger("ratify.web")
 
-# The routes are the pages' own (`ratify.web.pages.router`, under /ui, refusals as pages).
+# The routes are the pages' own (`ratify.web.pages.common.router`: under /ui, refusals as
+# pages).
 
 
 def _configured(request: Request) -> OidcSignIn | None:
-    return _services(request).oidc_sign_in
+    return services_of(request).oidc_sign_in
 
 
 def _refused(
@@ -45,7 +47,7 @@ def _refused(
 ) -> Response:
     client = request.client.host if request.client else None
     log.info("sign_in_refused", via="oidc", code=exc.code, status=exc.status, client=client)
-    response = _sign_in_page(request, _safe_next(next_path), error=exc.message, status=exc.status)
+    response = sign_in_page(request, safe_next(next_path), error=exc.message, status=exc.status)
     if clear:
         response.delete_cookie(FLOW_COOKIE, path=START_PATH)
     response.headers["Referrer-Policy"] = "no-referrer"  # the callback URL holds the code
@@ -104,7 +106,7 @@ def _param(request: Request, name: str, limit: int) -> str:
 async def oidc_callback(request: Request) -> Response:
     """Where the provider sends the browser back: finish the sign-in, set the session."""
     request.state.visitor = None
-    services = _services(request)
+    services = services_of(request)
     sign_in = services.oidc_sign_in
     if sign_in is None:
         return _refused(

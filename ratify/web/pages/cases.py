@@ -1,0 +1,273 @@
+"""A new case from a case file, and a case's page: its documents, timeline and the forms
+for the open tasks the signed-in person holds, and the steps those forms take.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request, Response
+from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+
+from domain.case import Case
+from domain.casefile import CaseFileError, parse_case
+from domain.events import BoardAdvice
+from domain.roles import Role
+from domain.state import Task, open_tasks
+from domain.timeline import timeline, without_part2
+from ratify.http.limits import quote_id
+from ratify.infra.observability.interceptors import record_refusal
+from ratify.services import commands
+from ratify.services.commands import Refusal, Services
+from ratify.services.journal import CaseHistory
+from ratify.services.views import chain_view
+from ratify.web.pages.actions import ACTION_FIELDS
+from ratify.web.pages.common import (
+    MAX_CASE_FILE,
+    Visitor,
+    Who,
+    page_context,
+    read_form,
+    router,
+    services_of,
+)
+from ratify.web.render import page
+
+# -- a new case ----------------------------------------------------------------------------
+
+
+async def _case_file_text(form: FormData) -> tuple[str, str]:
+    """(text, filename) of the uploaded case file, else the pasted one."""
+    upload = form.get("case_file")
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read(MAX_CASE_FILE + 1)
+        if len(data) > MAX_CASE_FILE:
+            raise Refusal(422, "invalid_case_file", "case_file: at most 2 MB")
+        try:
+            return data.decode("utf-8"), upload.filename
+        except UnicodeDecodeError:
+            raise Refusal(422, "invalid_case_file", "case_file: must be UTF-8 text") from None
+    pasted = form.get("case_text")
+    if isinstance(pasted, str) and pasted.strip():
+        return pasted, "case.yaml"
+    raise Refusal(422, "invalid_case_file", "choose a case file to upload, or paste one")
+
+
+def _parse(text: str, filename: str) -> Case:
+    """The case a file describes, or the API's refusal naming the field and the rule."""
+    try:
+        return parse_case(text, filename)
+    except CaseFileError as exc:
+        raise Refusal(422, "invalid_case_file", str(exc)) from None
+    except ValueError as exc:  # a file name that says neither YAML nor JSON
+        raise Refusal(422, "invalid_case_file", f"filename: {exc}") from None
+
+
+@router.get("/cases/new")
+async def new_case_form(request: Request, who: Who) -> Response:
+    """Upload a case file (YAML or JSON, the format of `examples/`) to start a draft."""
+    return page("case_new.html", page_context(request, "New case", case_id=""))
+
+
+@router.post("/cases/new")
+async def new_case(request: Request, who: Who) -> Response:
+    form = await read_form(request)
+    case_id = str(form.get("case_id") or "").strip() or None
+    try:
+        # In a worker thread: a large YAML file takes a while to parse.
+        case = await run_in_threadpool(_parse, *await _case_file_text(form))
+        try:
+            services_of(request).window.check_case_file(case, None)
+        except CaseFileError as exc:
+            raise Refusal(422, "invalid_case_file", str(exc)) from None
+        created = await commands.start_case(services_of(request), who.principal, case, case_id)
+    except Refusal as exc:
+        context = page_context(request, "New case", case_id=case_id or "", error=exc.message)
+        return page("case_new.html", context, exc.status)
+    return RedirectResponse(f"/ui/cases/{quote(created)}?done=created", status_code=303)
+
+
+# -- a case --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskForm:
+    """An open task the visitor holds, with whom they may act for."""
+
+    task: Task
+    #: None for their own role; else the principals who delegated it to them.
+    behalf: list[str | None]
+
+
+def _behalf(who: Visitor, role: Role, people: tuple[str, ...]) -> list[str | None]:
+    """On whose behalf the visitor may act in `role` on a task for `people` (empty: anyone
+    in the role): None for themselves, else each principal; [] when they may not."""
+    held = who.holdings.get(role, [])
+    if not people or who.user_id in people:
+        return list(held)
+    return [b for b in held if (who.user_id if b is None else b) in people]
+
+
+def load_history(services: Services, case_id: str) -> CaseHistory:
+    """The case's stored history; a case with no events is a 404 refusal."""
+    history = services.journal.history(case_id)
+    if history.state.version == 0:
+        raise Refusal(404, "not_found", f"there is no case {quote_id(case_id)}")
+    return history
+
+
+def timeline_rows(history: CaseHistory, part2_visible: bool) -> list[dict[str, Any]]:
+    """Each stored event with its summary in words and, for a revision, what changed
+    (Part 2's changes, and the hashes that would confirm a guess of Part 2, only for those
+    cleared to see Part 2)."""
+    entries = timeline(history.state.case_id, history.events)
+    if not part2_visible:
+        entries = without_part2(entries)
+    links = chain_view(history.records, part2=part2_visible)
+    return [
+        {
+            "version": r.version,
+            "type": r.event_type,
+            "summary": entry.summary,
+            "changes": entry.changes,
+            "occurred_at": r.occurred_at,
+            "actor": r.actor_id,
+            "role": r.actor_role,
+            "on_behalf_of": r.metadata.get("on_behalf_of"),
+            "hash": link["hash"],
+            "hash_withheld": link["hash_withheld"],
+        }
+        for r, entry, link in zip(history.records, entries, links, strict=True)
+    ]
+
+
+def case_context(
+    request: Request, who: Visitor, case_id: str, error: str | None = None
+) -> dict[str, Any]:
+    """What the case page shows `who` (with `error` when a step on it was refused)."""
+    services = services_of(request)
+    history = load_history(services, case_id)
+    state = history.state
+    cleared = commands.shown_part2(services, who.principal, history, "page")
+    tasks = open_tasks(state)
+    mine = [TaskForm(t, behalf) for t in tasks if (behalf := _behalf(who, t.role, t.people))]
+    # Withdrawing and moving the date are for the case's own officers (or their deputies).
+    officer = _behalf(who, Role.ORIGINATING_OFFICER, state.case_officers)
+    return page_context(
+        request,
+        state.title or case_id,
+        error=error,
+        case_id=case_id,
+        state=state,
+        case=state.case,
+        part2_visible=cleared,
+        tasks=tasks,
+        mine=mine,
+        officer=officer,
+        may_withdraw=bool(officer) and not state.stage.is_closed,
+        my_roles=sorted({r.value for r in who.holdings}),
+        timeline=timeline_rows(history, cleared),
+        board_advice=[a.value for a in BoardAdvice],
+        is_auditor=who.holds(Role.AUDITOR),
+        board_cases=[],
+    )
+
+
+@router.get("/cases/{case_id}")
+async def case_page(request: Request, who: Who, case_id: str) -> Response:
+    """A case: stage, documents (Part 2 only if cleared), timeline, and my forms."""
+    return page("case.html", case_context(request, who, case_id))
+
+
+def _action_fields(action: str, form: FormData) -> dict[str, Any]:
+    """The action's fields from the form: blanks left out, `*` fields one item a line."""
+    fields: dict[str, Any] = {}
+    for name in ACTION_FIELDS[action]:
+        many = name.endswith("*")
+        name = name.rstrip("*")
+        raw = form.get(name)
+        value = raw.strip() if isinstance(raw, str) else ""
+        if many:
+            fields[name] = [line.strip() for line in value.splitlines() if line.strip()]
+        elif value:
+            fields[name] = value
+    version = form.get("expected_version")
+    if isinstance(version, str) and version.strip():
+        try:
+            fields["expected_version"] = int(version)
+        except ValueError:
+            raise Refusal(422, "invalid", "expected_version: a whole number") from None
+    return fields
+
+
+def _role_field(form: FormData) -> tuple[Role | None, str | None]:
+    raw_role = form.get("role")
+    role = None
+    if isinstance(raw_role, str) and raw_role:
+        try:
+            role = Role(raw_role)
+        except ValueError:
+            raise Refusal(422, "invalid", f"role: no role {raw_role!r}") from None
+    raw_behalf = form.get("on_behalf_of")
+    behalf = raw_behalf.strip() if isinstance(raw_behalf, str) and raw_behalf.strip() else None
+    return role, behalf
+
+
+@router.post("/cases/{case_id}/actions/{action}")
+async def case_action(request: Request, who: Who, case_id: str, action: str) -> Response:
+    """Act on a case from its page; a refusal is shown on the case page."""
+    if action not in ACTION_FIELDS:
+        raise Refusal(404, "unknown_action", f"no action '{quote_id(action)}' on these pages")
+    form = await read_form(request)
+    services = services_of(request)
+    try:
+        fields = _action_fields(action, form)
+        if action == "revise":
+            fields["case"] = _parse(*await _case_file_text(form))
+        if action == "review_part2":
+            # One passage to redact a line; each with the reason given for the review.
+            raw = form.get("redactions")
+            passages = [x.strip() for x in str(raw or "").splitlines() if x.strip()]
+            fields["redactions"] = [
+                {"passage": x, "reason": fields.get("reason", "")} for x in passages
+            ]
+
+        role, behalf = _role_field(form)
+        key = form.get("idempotency_key")
+        await commands.act(
+            services,
+            who.principal,
+            case_id,
+            action,
+            fields,
+            role=role,
+            on_behalf_of=behalf,
+            idempotency_key=key if isinstance(key, str) and key else None,
+        )
+    except Refusal as exc:
+        record_refusal(exc.code, exc.message)
+        context = case_context(request, who, case_id, error=exc.message)
+        context["code"] = exc.code
+        return page("case.html", context, exc.status)
+    return RedirectResponse(f"/ui/cases/{quote(case_id)}?done={action}", status_code=303)
+
+
+@router.post("/cases/{case_id}/agenda")
+async def place_on_agenda(request: Request, who: Who, case_id: str) -> Response:
+    """The secretariat adds the case to a meeting's agenda, from the case page."""
+    form = await read_form(request)
+    meeting_id = str(form.get("meeting_id") or "").strip()
+    try:
+        if not meeting_id:
+            raise Refusal(422, "invalid", "meeting_id: say which meeting")
+        await commands.meeting_action(
+            services_of(request), who.principal, meeting_id, "cases", {"case_id": case_id}
+        )
+    except Refusal as exc:
+        context = case_context(request, who, case_id, error=exc.message)
+        return page("case.html", context, exc.status)
+    return RedirectResponse(f"/ui/meetings/{quote(meeting_id)}?done=cases", status_code=303)
