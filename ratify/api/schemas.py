@@ -77,6 +77,22 @@ def _absent(value: Any) -> bool:
     return value is None
 
 
+class Problem(BaseModel):
+    """A refusal: the rule it names (`code`) and what was wrong (`detail`); a stale action
+    also carries `state`, the case as it is now."""
+
+    code: str
+    detail: str
+    state: Any = Field(default=None, exclude_if=_absent)
+
+
+#: What every API route may answer besides its own result: a refusal of the rules or the
+#: input, in the shape `ratify.api.errors` gives it (not FastAPI's default error list).
+REFUSED: dict[int | str, dict[str, Any]] = {
+    422: {"model": Problem, "description": "Refused: the input breaks a rule"},
+}
+
+
 class SignedInUser(BaseModel):
     id: str
     name: str

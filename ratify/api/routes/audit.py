@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from domain.timeline import TimelineEntry
 from eventstore.digest import Digest
 from ratify.api.deps import Me, SignedInFirst, Svc
-from ratify.api.schemas import CaseEvent, Reconciled, Replayed, Verified, VerifyBody
+from ratify.api.schemas import REFUSED, CaseEvent, Reconciled, Replayed, Verified, VerifyBody
 from ratify.services import auditing as audit_steps
 from ratify.services import commands as steps
 from ratify.services.accesslog import AccessRecord
@@ -19,7 +19,7 @@ from ratify.services.reconcile import reconcile
 from ratify.services.replay import replay_workflows, workflow_ids
 from ratify.services.views import chain_view, event_data_view
 
-router = APIRouter(tags=["audit"], route_class=SignedInFirst)
+router = APIRouter(tags=["audit"], route_class=SignedInFirst, responses=REFUSED)
 
 
 @router.get("/cases/{case_id}/events")

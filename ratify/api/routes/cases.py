@@ -13,7 +13,7 @@ from domain.case import Case
 from domain.casefile import CaseFileError, parse_case
 from domain.money import MAX_AMOUNT
 from ratify.api.deps import Cursor, Me, SignedInFirst, Svc, read_view
-from ratify.api.schemas import MAX_VERSION, CaseCreated, CaseView, NewCase
+from ratify.api.schemas import MAX_VERSION, REFUSED, CaseCreated, CaseView, NewCase
 from ratify.http.limits import quote_id
 from ratify.services import commands as steps
 from ratify.services.commands import Refusal, Services
@@ -21,7 +21,7 @@ from ratify.services.identity.service import Principal
 from ratify.services.projections import queries
 from ratify.services.views import case_view
 
-router = APIRouter(tags=["cases"], route_class=SignedInFirst)
+router = APIRouter(tags=["cases"], route_class=SignedInFirst, responses=REFUSED)
 
 
 async def _start_case(

@@ -7,7 +7,7 @@ import re
 from fastapi import APIRouter
 
 from ratify.api.deps import Me, SignedInFirst, Svc
-from ratify.api.schemas import NewDelegation
+from ratify.api.schemas import REFUSED, NewDelegation
 from ratify.services import commands as steps
 from ratify.services import delegations
 from ratify.services.commands import Refusal
@@ -16,7 +16,7 @@ from ratify.services.identity.service import Delegation
 #: A delegation's id as the directory makes it.
 _DELEGATION_ID = re.compile(r"del_[0-9a-f]{12}")
 
-router = APIRouter(tags=["identity"], route_class=SignedInFirst)
+router = APIRouter(tags=["identity"], route_class=SignedInFirst, responses=REFUSED)
 
 
 @router.post("/delegations", status_code=201)

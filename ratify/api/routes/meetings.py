@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from ratify.api.deps import Me, SignedInFirst, Svc
 from ratify.api.schemas import (
+    REFUSED,
     AgendaEntry,
     MeetingAction,
     MeetingAgenda,
@@ -20,7 +21,7 @@ from ratify.services import commands as steps
 from ratify.services.projections import queries
 from workflows import messages as m
 
-router = APIRouter(tags=["meetings"], route_class=SignedInFirst)
+router = APIRouter(tags=["meetings"], route_class=SignedInFirst, responses=REFUSED)
 
 
 @router.post("/meetings", status_code=201)

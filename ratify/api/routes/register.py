@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from ratify.api.deps import Cursor, SignedInFirst, Svc, read_view
+from ratify.api.schemas import REFUSED
 from ratify.http.limits import quote_id
 from ratify.services import commands as steps
 from ratify.services.commands import Refusal
 from ratify.services.projections import queries
 
-router = APIRouter(tags=["register"], route_class=SignedInFirst)
+router = APIRouter(tags=["register"], route_class=SignedInFirst, responses=REFUSED)
 
 
 @router.get("/register")

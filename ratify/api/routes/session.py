@@ -5,14 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from ratify.api.deps import Me, SignedInFirst, Svc
-from ratify.api.schemas import WhoAmI
+from ratify.api.schemas import REFUSED, WhoAmI
 from ratify.http.auth import SIGN_IN_OPENAPI, Authenticated, AuthRefusal, whoami
 from ratify.services.commands import Refusal
 
 router = APIRouter(tags=["session"], route_class=SignedInFirst)
 
 
-@router.post("/session", openapi_extra=SIGN_IN_OPENAPI, response_model=WhoAmI)
+@router.post("/session", openapi_extra=SIGN_IN_OPENAPI, response_model=WhoAmI, responses=REFUSED)
 async def sign_in(request: Request, services: Svc) -> Response:
     """Sign in with user id and password (JSON or a form): sets the session cookie and
     returns the user, their roles and the session's CSRF token."""
@@ -22,7 +22,7 @@ async def sign_in(request: Request, services: Svc) -> Response:
         raise Refusal(exc.status, exc.code, exc.message, headers=exc.headers) from None
 
 
-@router.get("/session", response_model=WhoAmI)
+@router.get("/session", response_model=WhoAmI, responses=REFUSED)
 async def who_am_i(me: Me, request: Request, response: Response) -> dict[str, object]:
     """Who I am, the roles I hold today, and (signed in by cookie) the CSRF token."""
     found: Authenticated = request.state.auth

@@ -8,14 +8,14 @@ from fastapi import APIRouter, Header, Query
 from starlette.concurrency import run_in_threadpool
 
 from ratify.api.deps import Cursor, Me, SignedInFirst, Svc, read_view
-from ratify.api.schemas import ActionBody, StepTaken
+from ratify.api.schemas import REFUSED, ActionBody, StepTaken
 from ratify.services import commands as steps
 from ratify.services.commands import Services
 from ratify.services.identity.service import Principal
 from ratify.services.projections import queries
 from ratify.services.views import HASH_WITHHELD, may_see_part2
 
-router = APIRouter(tags=["tasks"], route_class=SignedInFirst)
+router = APIRouter(tags=["tasks"], route_class=SignedInFirst, responses=REFUSED)
 
 
 def _cleared(services: Services, me: Principal, case_id: str) -> bool:
