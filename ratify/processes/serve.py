@@ -42,7 +42,6 @@ from temporalio.client import Client
 
 from eventstore import EventStore
 from eventstore.schema import EVENTS_TABLE
-from ratify.api.app import create_app
 from ratify.infra.observability.metrics import serve_metrics, temporal_runtime
 from ratify.infra.observability.startup import (
     BAD_CONFIGURATION,
@@ -55,6 +54,7 @@ from ratify.infra.observability.startup import (
 from ratify.infra.observability.tracing import configure_tracing, shutdown_tracing
 from ratify.infra.settings import Settings
 from ratify.infra.temporal import connect, private_data_dir, require_temporal_secrets
+from ratify.processes.app import build_app
 from ratify.processes.worker import build_worker, channels, configure_process_logging
 from ratify.services.commands import Services
 from ratify.services.identity.service import Directory
@@ -136,7 +136,7 @@ async def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000
             services = _services(settings, store, engine, client)
             projector = Projector(store, engine)
             services.after_write = projector.wake  # inboxes catch up at once after an action
-            server = _uvicorn(create_app(services), settings, host, port)
+            server = _uvicorn(build_app(services), settings, host, port)
             worker = build_worker(
                 client,
                 store,
@@ -194,7 +194,7 @@ async def run_api(settings: Settings, *, host: str = "0.0.0.0", port: int = 8000
                 interceptors=[tracing] if tracing else [],
             )
             server = _uvicorn(
-                create_app(_services(settings, store, engine, client)), settings, host, port
+                build_app(_services(settings, store, engine, client)), settings, host, port
             )
             print(f"Ratify API on http://{host}:{port} (OpenAPI at /docs)", flush=True)
             log.info("api running", host=host, port=port, temporal=settings.temporal_address)

@@ -18,9 +18,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.roles import Role
 from eventstore import EventStore, create_engine_for
-from ratify.api.app import create_app
 from ratify.infra.db import migrate_all
 from ratify.infra.devserver import bin_path
+from ratify.processes.app import build_app
 from ratify.processes.worker import build_worker
 from ratify.services.commands import Services
 from ratify.services.identity.service import Directory
@@ -104,7 +104,7 @@ async def api_stack(
         workflow_settings=m.Settings(),
         task_queue=task_queue,
     )
-    app = create_app(services)
+    app = build_app(services)
     try:
         async with build_worker(env.client, store, task_queue=task_queue):
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)

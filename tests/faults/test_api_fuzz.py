@@ -17,14 +17,16 @@ rules rather than stopping at "no such case".
 
 How it fails: an unhandled exception in a route is a 500 here (the client does not re-raise
 it), which `not_a_server_error` reports with the request that caused it (as a curl command);
-a step that got half-written (an event appended without the fold agreeing, a broken chain)
-fails `check_store` afterwards. What it found, before the fixes: `GET /cases/{id}` (and its
-events, timeline, access log, bundle) with an id no stream can have (a control character, a
-NUL) and `GET /cases/{id}?version=-1` answered 500. Two faults found by reading rather than
-by chance have their own tests below: U+0000 in a case's text, and a case id that takes over
-another case's streams. Meeting ids have a property test of their own: any text is taken
-exactly when it follows the identifier rule (`domain.bounds`); before, an empty id, a NUL,
-5,000 characters and `/` were all taken. (The API's other bounds, dates, texts, bodies and
+an answer that is not what the schema says it is (a route's response model, or the refusal's
+`Problem` for a 422) fails `response_schema_conformance`; a step that got half-written (an
+event appended without the fold agreeing, a broken chain) fails `check_store` afterwards.
+What it found, before the fixes: `GET /cases/{id}` (and its events, timeline, access log,
+bundle) with an id no stream can have (a control character, a NUL) and
+`GET /cases/{id}?version=-1` answered 500. Two faults found by reading rather than by chance
+have their own tests below: U+0000 in a case's text, and a case id that takes over another
+case's streams. Meeting ids have a property test of their own: any text is taken exactly
+when it follows the identifier rule (`domain.bounds`); before, an empty id, a NUL, 5,000
+characters and `/` were all taken. (The API's other bounds, dates, texts, bodies and
 read parameters, are `tests/api/test_bounds.py`.)
 """
 
@@ -46,6 +48,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Err, Ok
 from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from domain.bounds import IDENTIFIER
 from domain.case import Case
@@ -183,7 +186,9 @@ async def test_every_operation_fuzzed_gives_no_server_error_and_leaves_the_store
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
             where = f"{case.as_curl_command()}\n-> {response.status_code} {response.text[:500]}"
             assert response.status_code < 500, where
-            case.validate_response(response, checks=[not_a_server_error])
+            case.validate_response(
+                response, checks=[not_a_server_error, response_schema_conformance]
+            )
 
         one()
 

@@ -29,11 +29,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.roles import Role
 from eventstore import EventStore, create_engine_for
-from ratify.api.app import create_app
 from ratify.infra.db import migrate_all
 from ratify.infra.devserver import bin_path
 from ratify.infra.observability.interceptors import client_interceptors
 from ratify.infra.observability.logs import configure_logging
+from ratify.processes.app import build_app
 from ratify.processes.worker import build_worker
 from ratify.services.commands import Services
 from ratify.services.identity.service import Directory
@@ -115,7 +115,7 @@ async def start_stack(
     )
     try:
         async with build_worker(client, store, task_queue=task_queue):
-            transport = httpx.ASGITransport(app=create_app(services))
+            transport = httpx.ASGITransport(app=build_app(services))
             async with httpx.AsyncClient(transport=transport, base_url="http://ratify") as http:
                 yield Stack(
                     http=http,

@@ -1,9 +1,8 @@
 """The web pages against a real stack: time-skipping Temporal, a worker, SQLite, passwords.
 
-`stack` builds the app of `create_app` with the pages' router included (as the lead's one
-line in `create_app` will), users with passwords, and a session authenticator without the
-Secure flag (the tests speak plain http). `web` drives it with httpx, one cookie jar per
-person, signing in through the sign-in form.
+`stack` builds the app of `build_app` (the API and the pages), users with passwords, and a
+session authenticator without the Secure flag (the tests speak plain http). `web` drives it
+with httpx, one cookie jar per person, signing in through the sign-in form.
 """
 
 from __future__ import annotations
@@ -25,15 +24,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from eventstore import EventStore, create_engine_for
-from ratify.api.app import create_app
 from ratify.http.auth import Authenticator
 from ratify.infra.db import migrate_all
 from ratify.infra.devserver import bin_path
+from ratify.processes.app import build_app
 from ratify.processes.worker import build_worker
 from ratify.services.commands import Services
 from ratify.services.identity.service import Directory
 from ratify.services.projections.projector import Projector
-from ratify.web import router
 from tests.api.conftest import PEOPLE
 from tests.keys import signer
 from workflows import messages as m
@@ -102,9 +100,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         auth=Authenticator(session_secret="web-tests-" + "s" * 40, secure_cookies=False),
         after_write=catch_up,
     )
-    app = create_app(services)
-    if not any(getattr(route, "path", None) == "/ui/" for route in app.routes):
-        app.include_router(router)  # until create_app includes the pages itself
+    app = build_app(services)
     try:
         async with build_worker(env.client, store, task_queue=task_queue):
             yield Stack(app, services, store, projector, env, directory)

@@ -1,7 +1,8 @@
 """Ratify's pages with "Sign in with your organisation" pointed at the local mock provider.
 
 Only what signing in needs: a migrated SQLite database with the test people (no passwords),
-the app of `create_app`, and no Temporal (no step is taken in these tests).
+the app of `build_app` (the API and the pages), and no Temporal (no step is taken in these
+tests).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from eventstore import EventStore, create_engine_for
-from ratify.api.app import create_app
 from ratify.http.auth import Authenticator
 from ratify.http.oidc_login import OidcSignIn
 from ratify.infra.db import migrate_all
+from ratify.processes.app import build_app
 from ratify.services.commands import Services
 from ratify.services.identity.oidc_subjects import OidcSubjects, oidc_subjects
 from ratify.services.identity.service import Directory
@@ -87,7 +88,7 @@ def oidc_site(
         oidc_sign_in=sign_in,
     )
     try:
-        yield Site(create_app(services), services, directory, engine, provider)
+        yield Site(build_app(services), services, directory, engine, provider)
     finally:
         store.close()
         engine.dispose()

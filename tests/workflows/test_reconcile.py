@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
 import sqlalchemy as sa
@@ -24,12 +25,16 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain import events as ev
-from domain.roles import AdviceArea
+from domain.roles import AdviceArea, Role
 from domain.state import CaseState, SignOff, SignOffStatus, Stage
-from eventstore import EventStore, migrate
+from eventstore import EventStore, create_engine_for, migrate
 from eventstore.schema import events
+from ratify.api.app import create_app
+from ratify.infra.db import migrate_all
 from ratify.infra.devserver import bin_path
 from ratify.processes.worker import build_worker
+from ratify.services.commands import Services
+from ratify.services.identity.service import Directory
 from ratify.services.journal import CaseJournal
 from ratify.services.reconcile import (
     Difference,
@@ -447,15 +452,6 @@ async def test_the_cli_reconciles_and_replays_against_the_live_server(live: Harn
 
 
 async def test_the_api_reconciles_and_replays_for_auditors_only(live: Harness, tmp_path: Path):
-    import httpx
-
-    from domain.roles import Role
-    from eventstore import create_engine_for
-    from ratify.api.app import create_app
-    from ratify.infra.db import migrate_all
-    from ratify.services.commands import Services
-    from ratify.services.identity.service import Directory
-
     advice = await in_advice(live)
     await listed(live.env.client, [advice.case_id])
     url = str(live.store.engine.url)

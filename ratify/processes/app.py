@@ -1,0 +1,21 @@
+"""The whole HTTP service: the API (`ratify.api.create_app`) and the web pages
+(`ratify.web.router`) in one app, as `ratify serve` and `ratify api` serve it.
+
+The two front doors never import each other: they meet here.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from ratify.api.app import create_app
+from ratify.services.commands import Services
+from ratify.web import router as web_router
+
+
+def build_app(services: Services) -> FastAPI:
+    """The API's app with the pages (and their stylesheet, and "Sign in with your
+    organisation") included."""
+    app = create_app(services)
+    app.include_router(web_router)
+    return app
