@@ -30,6 +30,7 @@ from domain.case import Case
 from domain.casefile import CaseFileError, parse_case
 from domain.money import MAX_AMOUNT
 from domain.roles import Role
+from domain.visibility import may_see_part2
 from eventstore.digest import Digest
 from ratify.http.auth import (
     SIGN_IN_OPENAPI,
@@ -59,7 +60,6 @@ from ratify.services.views import (
     case_view,
     chain_view,
     event_data_view,
-    may_see_part2,
 )
 
 #: A delegation's id as the directory makes it.

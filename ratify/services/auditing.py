@@ -2,7 +2,7 @@
 
 Used by the HTTP API and the pages alike, so both refuse the same people for the same
 reasons and both record the same reads. Who is an auditor comes from the signed-in
-principal; whether they see Part 2 comes from `views.part2_clearance`, and every time
+principal; whether they see Part 2 comes from `domain.visibility.part2_clearance`, and every time
 confidential Part 2 is shown, `shown_part2` appends it to the case's access log first: a
 read that cannot be recorded is refused, not served.
 """
@@ -14,6 +14,7 @@ from typing import Any
 
 from domain.roles import Role
 from domain.timeline import TimelineEntry, timeline, without_part2
+from domain.visibility import has_confidential_part2, part2_clearance
 from eventstore.digest import Digest, digest, verify_since
 from ratify.http.limits import quote_id
 from ratify.services.accesslog import EVIDENCE_EXPORTED, AccessLog, AccessRecord
@@ -22,7 +23,6 @@ from ratify.services.evidence import Evidence, bundle_sha256, export_bundle
 from ratify.services.identity.service import Principal
 from ratify.services.journal import CaseHistory
 from ratify.services.projections import queries
-from ratify.services.views import has_confidential_part2, part2_clearance
 
 
 def require_auditor(me: Principal, what: str) -> None:

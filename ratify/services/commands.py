@@ -30,25 +30,26 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.notify import notification_stream
 from domain.bounds import EDGE, check_identifier
 from domain.case import Case
 from domain.clock import london_date
+from domain.ids import PART2_REVIEW_PREFIX, meeting_workflow_id, part2_review_id, reserved_prefix
 from domain.roles import Actor, AdviceArea, Role
 from domain.state import Part2Status
+from domain.visibility import Viewer, has_confidential_part2, part2_clearance
 from eventstore import EventStore, InvalidEvent
 from eventstore.records import check_stream_id
 from ratify.http.auth import Authenticator, default_authenticator
 from ratify.http.limits import MAX_CASE_JSON_BYTES, DateWindow, default_window, quote_id
 from ratify.http.oidc_login import OidcSignIn, default_oidc_sign_in
-from ratify.services.accesslog import PART2_READ, AccessLog, access_stream
+from ratify.services.accesslog import PART2_READ, AccessLog
 from ratify.services.identity.service import Directory, IdentityError, NotPermitted, Principal
 from ratify.services.journal import CaseHistory, CaseJournal
 from ratify.services.reconcile import ENDED_OUTSIDE_RATIFY
-from ratify.services.views import Viewer, case_view, has_confidential_part2, part2_clearance
+from ratify.services.views import case_view
 from workflows import messages as m
 from workflows.decision import DecisionWorkflow
-from workflows.meeting import BoardMeetingWorkflow, meeting_workflow_id
+from workflows.meeting import BoardMeetingWorkflow
 
 log = structlog.get_logger("ratify.api")
 
@@ -119,7 +120,7 @@ class _Journal(CaseJournal):
     def history(
         self, case_id: str, *, to_version: int | None = None, as_of: datetime | None = None
     ) -> CaseHistory:
-        if case_id.startswith(RESERVED_PREFIXES):
+        if reserved_prefix(case_id) is not None:
             raise Refusal(404, "not_found", f"there is no case {quote_id(case_id)}")
         try:
             return super().history(case_id, to_version=to_version, as_of=as_of)
@@ -153,10 +154,6 @@ ACTIONS: dict[str, tuple[str, type[m.Action], Role | None]] = {
     # The Part 2 review's outcome (publish, redact, extend), on the case's review workflow.
     "review_part2": ("review", m.Part2Outcome, Role.PUBLICATION_OFFICER),
 }
-
-
-def part2_review_id(case_id: str) -> str:
-    return f"part2-review-{case_id}"
 
 
 def role_for(action: str, fields: dict[str, Any], services: Services, case_id: str) -> Role:
@@ -345,7 +342,7 @@ async def run_update(
         refusal = _refusal(exc)
         if refusal is None:
             raise
-        if refusal.status == 409 and not workflow_id.startswith("part2-"):
+        if refusal.status == 409 and not workflow_id.startswith(PART2_REVIEW_PREFIX):
             # A stale action, or a task someone else has just done: show what happened.
             refusal.state = current_state(services, workflow_id, None)
         raise refusal from None
@@ -383,7 +380,7 @@ def _no_workflow(services: Services, workflow_id: str, *, review: bool) -> Refus
     its Part 2 review is not open), never a 404 naming an internal workflow id. A case still
     open (or a Part 2 review due) whose workflow is gone was ended outside Ratify (`temporal
     workflow terminate`): the refusal says so, and to tell an operator."""
-    case_id = workflow_id.removeprefix(part2_review_id("")) if review else workflow_id
+    case_id = workflow_id.removeprefix(PART2_REVIEW_PREFIX) if review else workflow_id
     state = services.journal.load(case_id)
     if state.version == 0:
         return Refusal(404, "not_found", f"there is no case {quote_id(case_id)}")
@@ -505,17 +502,6 @@ def check_co_officers(services: Services, case: Case) -> None:
             )
 
 
-#: What Ratify names after a case's id (its access log and notification streams, its Part 2
-#: review's workflow) or a meeting's: a case id may not begin like one of them, or the case
-#: would take over another case's stream or workflow.
-RESERVED_PREFIXES = (
-    access_stream(""),
-    notification_stream(""),
-    part2_review_id(""),
-    meeting_workflow_id(""),
-)
-
-
 def check_case_id(case_id: str) -> str:
     """A case id someone chose, or the API's refusal (422) naming the rule it breaks."""
     try:
@@ -526,14 +512,14 @@ def check_case_id(case_id: str) -> str:
         check_stream_id(case_id)
     except InvalidEvent as exc:
         raise Refusal(422, "invalid", f"case_id: {exc}") from None
-    for prefix in RESERVED_PREFIXES:
-        if case_id.startswith(prefix):
-            raise Refusal(
-                422,
-                "invalid",
-                f"case_id: {case_id!r} begins with {prefix!r}, which Ratify uses for other "
-                "streams and workflows: choose another id",
-            )
+    prefix = reserved_prefix(case_id)
+    if prefix is not None:
+        raise Refusal(
+            422,
+            "invalid",
+            f"case_id: {case_id!r} begins with {prefix!r}, which Ratify uses for other "
+            "streams and workflows: choose another id",
+        )
     return case_id
 
 

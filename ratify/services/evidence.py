@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from domain.events import Event
 from domain.state import CaseState
 from domain.timeline import timeline
+from domain.visibility import has_confidential_part2
 from eventstore import EventStore, StoredEvent
 from eventstore.digest import Digest, InclusionProof, inclusion_proof, verify_inclusion
 from eventstore.hashing import GENESIS_HASH, HashInput, canonical_datetime, canonical_json, row_hash
@@ -156,8 +157,6 @@ def collect(
     records = [r for r in store.read_stream(case_id) if r.position <= found.position]
     events = [BundleEvent.of(r) for r in records]
     state, _ = _fold(events)
-    from ratify.services.views import has_confidential_part2
-
     return Evidence(
         case_id=case_id,
         reference=state.reference,

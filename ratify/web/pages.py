@@ -42,10 +42,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
-from domain.case import Case
+from domain.case import BoardAdvice, Case
 from domain.casefile import CaseFileError, parse_case
 from domain.clock import LONDON
-from domain.events import BoardAdvice
 from domain.roles import Role
 from domain.state import Stage, Task, open_tasks
 from domain.timeline import timeline, without_part2
