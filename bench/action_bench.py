@@ -183,7 +183,7 @@ async def run(actions: int) -> dict[str, Any]:
     per_level = max(1, actions)
     cases = (per_level * len(LEVELS) + len(AREAS) - 1) // len(AREAS) + 1
     with tempfile.TemporaryDirectory(prefix="ratify-action-bench-") as tmp:
-        url = f"sqlite:///{Path(tmp) / 'ratify.infra.db'}"
+        url = f"sqlite:///{Path(tmp) / 'ratify.db'}"
         migrate_all(url)
         engine = create_engine_for(url)
         directory = Directory(engine)

@@ -540,7 +540,7 @@ def check(
     if user is not None:
         os.chown(db_dir, *user)
     open_up(db_dir)
-    database_urls = [f"sqlite:///{db_dir / 'ratify.infra.db'}", *database_urls]
+    database_urls = [f"sqlite:///{db_dir / 'ratify.db'}", *database_urls]
     for url in database_urls:
         shown = re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
         for attempt in ("", " (again: a re-run is a no-op)"):

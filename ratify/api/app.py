@@ -25,7 +25,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from domain.bounds import MAX_IDENTIFIER
+from domain.bounds import MAX_IDENTIFIER, quote_id
 from domain.case import Case
 from domain.casefile import CaseFileError, parse_case
 from domain.money import MAX_AMOUNT
@@ -39,7 +39,9 @@ from ratify.http.auth import (
     whoami,
 )
 from ratify.http.caching import NoStoreMiddleware
-from ratify.http.limits import BodyLimitMiddleware, quote_id
+from ratify.http.errors import status_of
+from ratify.http.limits import BodyLimitMiddleware
+from ratify.http.services import HttpServices
 from ratify.infra.observability.health import readiness
 from ratify.infra.observability.http import RequestContextMiddleware
 from ratify.infra.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -47,10 +49,7 @@ from ratify.infra.observability.metrics import metrics_text
 from ratify.services import auditing as audit_steps
 from ratify.services import commands as steps
 from ratify.services import delegations
-from ratify.services.commands import (
-    Refusal,
-    Services,
-)
+from ratify.services.commands import Refusal
 from ratify.services.identity.service import IdentityError, NotPermitted, Principal
 from ratify.services.projections import queries
 from ratify.services.reconcile import reconcile
@@ -101,11 +100,11 @@ async def principal(
     signed_in: Authenticated | None = getattr(request.state, "auth", None)
     if signed_in is not None:
         return signed_in.principal
-    services: Services = request.app.state.services
+    services: HttpServices = request.app.state.services
     try:
         found = await services.auth.authenticate(request, services.directory, authorization)
     except AuthRefusal as exc:
-        raise Refusal(exc.status, exc.code, exc.message, headers=exc.headers) from None
+        raise Refusal(exc.code, exc.message, headers=exc.headers) from None
     request.state.auth = found
     return found.principal
 
@@ -159,7 +158,7 @@ class MeetingAction(BaseModel):
     model_config = {"extra": "allow"}
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: HttpServices) -> FastAPI:
     app = FastAPI(
         title="Ratify",
         version="0.1.0",
@@ -182,12 +181,12 @@ def create_app(services: Services) -> FastAPI:
             if err.get("type") == "json_invalid":  # FastAPI's parse, after sign-in
                 reason = (err.get("ctx") or {}).get("error") or "not valid JSON"
                 detail = f"body: not valid JSON ({reason})"
-                return await _refusal(request, Refusal(400, "malformed", detail))
+                return await _refusal(request, Refusal("malformed", detail))
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}"
             for err in exc.errors()
         )
-        return await _refusal(request, Refusal(422, "invalid", problems))
+        return await _refusal(request, Refusal("invalid", problems))
 
     @app.exception_handler(Refusal)
     async def _refusal(request: Request, exc: Refusal) -> JSONResponse:
@@ -196,7 +195,7 @@ def create_app(services: Services) -> FastAPI:
         body: dict[str, Any] = {"code": exc.code, "detail": exc.message}
         if exc.state is not None:
             body["state"] = exc.state
-        return JSONResponse(status_code=exc.status, content=body, headers=exc.headers)
+        return JSONResponse(status_code=status_of(exc), content=body, headers=exc.headers)
 
     # -- identity ------------------------------------------------------------------------
 
@@ -207,7 +206,7 @@ def create_app(services: Services) -> FastAPI:
         try:
             return await services.auth.sign_in(request, services.directory)
         except AuthRefusal as exc:
-            raise Refusal(exc.status, exc.code, exc.message, headers=exc.headers) from None
+            raise Refusal(exc.code, exc.message, headers=exc.headers) from None
 
     @app.get("/session", tags=["session"])
     async def who_am_i(me: Me, request: Request, response: Response) -> dict[str, Any]:
@@ -223,7 +222,7 @@ def create_app(services: Services) -> FastAPI:
         try:
             return await services.auth.sign_out(request, services.directory)
         except AuthRefusal as exc:
-            raise Refusal(exc.status, exc.code, exc.message) from None
+            raise Refusal(exc.code, exc.message) from None
 
     # -- cases ---------------------------------------------------------------------------
 
@@ -249,9 +248,9 @@ def create_app(services: Services) -> FastAPI:
             case = await run_in_threadpool(parse_case, content, filename)
             services.window.check_case_file(case, filename)
         except CaseFileError as exc:
-            raise Refusal(422, "invalid_case_file", str(exc)) from None
+            raise Refusal("invalid_case_file", str(exc)) from None
         except ValueError as exc:  # a file name that says neither YAML nor JSON
-            raise Refusal(422, "invalid_case_file", f"filename: {exc}") from None
+            raise Refusal("invalid_case_file", f"filename: {exc}") from None
         return await start_case(me, case, case_id)
 
     @app.get("/cases", tags=["cases"])
@@ -312,11 +311,11 @@ def create_app(services: Services) -> FastAPI:
         if version is None and as_of is None:
             return steps.current_state(services, case_id, me)
         if as_of is not None and as_of.tzinfo is None:
-            raise Refusal(422, "invalid", "as_of: give a timezone, e.g. 2019-12-13T17:00:00Z")
+            raise Refusal("invalid", "as_of: give a timezone, e.g. 2019-12-13T17:00:00Z")
         steps.check_dates(services, as_of, "as_of")
         history = services.journal.history(case_id, to_version=version, as_of=as_of)
         if history.state.version == 0:
-            raise Refusal(404, "not_found", f"case {quote_id(case_id)} had no events by then")
+            raise Refusal("not_found", f"case {quote_id(case_id)} had no events by then")
         full = services.journal.history(case_id)
         cleared = steps.shown_part2(services, me, full, "api", version=history.state.version)
         return case_view(history.state, part2=cleared)
@@ -472,10 +471,10 @@ def create_app(services: Services) -> FastAPI:
     async def end_delegation(me: Me, delegation_id: str) -> dict[str, Any]:
         """End a delegation I made or received, at once (back from leave, or declined)."""
         if _DELEGATION_ID.fullmatch(delegation_id) is None:
-            raise Refusal(422, "invalid", "delegation_id: not a delegation id (del_ and 12 hex)")
+            raise Refusal("invalid", "delegation_id: not a delegation id (del_ and 12 hex)")
         mine = await run_in_threadpool(services.directory.list_delegations, me.user_id)
         if not any(d.id == delegation_id for d in mine):
-            raise Refusal(404, "not_found", f"no delegation {delegation_id} made by or to you")
+            raise Refusal("not_found", f"no delegation {delegation_id} made by or to you")
         ended = await run_in_threadpool(services.directory.revoke_delegation, delegation_id)
         return ended.model_dump(mode="json")
 
@@ -592,7 +591,7 @@ def create_app(services: Services) -> FastAPI:
         except queries.QueryError:  # a NUL: no reference has one
             row = None
         if row is None:
-            raise Refusal(404, "not_found", f"no published decision {quote_id(reference)}")
+            raise Refusal("not_found", f"no published decision {quote_id(reference)}")
         return row
 
     # -- health --------------------------------------------------------------------------
@@ -647,4 +646,4 @@ async def _read(read: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     try:
         return await run_in_threadpool(read, *args, **kwargs)
     except ValueError as exc:  # QueryError names the parameter; an unknown stage says so
-        raise Refusal(422, "invalid", str(exc)) from None
+        raise Refusal("invalid", str(exc)) from None

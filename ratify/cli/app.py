@@ -172,7 +172,7 @@ def _directory(ctx: typer.Context) -> Iterator[Directory]:
 
 def _window() -> Any:
     """The window of dates a person can write (the settings', else the default one)."""
-    from ratify.http.limits import DateWindow, default_window
+    from ratify.services.dates import DateWindow, default_window
 
     try:
         return default_window()

@@ -392,7 +392,7 @@ class Settings(BaseSettings):
     def event_store_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(self.data_dir / 'ratify.infra.db').resolve()}"
+        return f"sqlite:///{(self.data_dir / 'ratify.db').resolve()}"
 
     @property
     def dev_server_db(self) -> Path:
@@ -415,7 +415,7 @@ def private_data_dir(directory: Path) -> list[Path]:
     """Make `directory` (the embedded data directory) private to the user, and Ratify's files.
 
     Creates it 0700 if missing; where group or others may use it, takes their access away
-    from it and from Ratify's files in it (the SQLite files `ratify.infra.db` and `temporal.db`
+    from it and from Ratify's files in it (the SQLite files `ratify.db` and `temporal.db`
     with their `-wal` and `-shm`, the dev server's pid file, `*.key` files). Sets the
     process's umask to 077, so that every file this process and the processes it starts
     (the dev server) create from now on is private too. Returns the paths it tightened

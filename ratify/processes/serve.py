@@ -43,6 +43,7 @@ from temporalio.client import Client
 from eventstore import EventStore
 from eventstore.schema import EVENTS_TABLE
 from ratify.api.app import create_app
+from ratify.http.services import HttpServices
 from ratify.infra.observability.metrics import serve_metrics, temporal_runtime
 from ratify.infra.observability.startup import (
     BAD_CONFIGURATION,
@@ -56,7 +57,6 @@ from ratify.infra.observability.tracing import configure_tracing, shutdown_traci
 from ratify.infra.settings import Settings
 from ratify.infra.temporal import connect, private_data_dir, require_temporal_secrets
 from ratify.processes.worker import build_worker, channels, configure_process_logging
-from ratify.services.commands import Services
 from ratify.services.identity.service import Directory
 from ratify.services.identity.tables import users
 from ratify.services.projections.projector import Projector
@@ -162,8 +162,10 @@ async def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000
         engine.dispose()
 
 
-def _services(settings: Settings, store: EventStore, engine: Engine, client: Client) -> Services:
-    return Services(
+def _services(
+    settings: Settings, store: EventStore, engine: Engine, client: Client
+) -> HttpServices:
+    return HttpServices(
         store=store,
         engine=engine,
         client=client,

@@ -42,6 +42,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
+from domain.bounds import MAX_CASE_FILE_BYTES, quote_id
 from domain.case import BoardAdvice, Case
 from domain.casefile import CaseFileError, parse_case
 from domain.clock import LONDON
@@ -50,11 +51,13 @@ from domain.state import Stage, Task, open_tasks
 from domain.timeline import timeline, without_part2
 from eventstore.digest import Digest
 from ratify.http.auth import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, AuthRefusal
-from ratify.http.limits import MAX_CASE_FILE_BYTES, DateWindow, quote_id
+from ratify.http.errors import status_of
+from ratify.http.services import HttpServices
 from ratify.infra.observability.interceptors import record_refusal
 from ratify.services import auditing as audit_steps
 from ratify.services.accesslog import AccessLog
-from ratify.services.commands import Refusal, Services
+from ratify.services.commands import Refusal
+from ratify.services.dates import DateWindow
 from ratify.services.identity.service import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
@@ -157,8 +160,8 @@ class SignInRequired(Exception):
         self.message = message
 
 
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
+def _services(request: Request) -> HttpServices:
+    services: HttpServices = request.app.state.services
     return services
 
 
@@ -209,7 +212,6 @@ async def signed_in(request: Request) -> Visitor:
             sent = value if isinstance(value, str) else None
         if not sent or not hmac.compare_digest(sent.encode(), visitor.csrf_token.encode()):
             raise Refusal(
-                403,
                 "csrf",
                 "csrf: this form did not carry your session's CSRF token (it may come from an "
                 "old page or another site): reload the page and try again",
@@ -276,9 +278,9 @@ class WebRoute(APIRoute):
                 if request.method.upper() != "GET":
                     # On the request's one log line (and counted) by the middleware.
                     record_refusal(exc.code, exc.message)
-                return _error_page(request, exc.status, exc.message, exc.code)
+                return _error_page(request, status_of(exc), exc.message, exc.code)
             except AuthRefusal as exc:
-                return _error_page(request, exc.status, exc.message, exc.code)
+                return _error_page(request, status_of(exc), exc.message, exc.code)
             except IdentityError as exc:
                 return _error_page(request, exc.status_code, str(exc), "invalid")
             except RequestValidationError as exc:
@@ -386,7 +388,7 @@ async def sign_in(request: Request) -> Response:
         principal = await services.auth.check_sign_in(services.directory, user_id, password, client)
     except AuthRefusal as exc:
         log.info("sign_in_refused", user_id=user_id, client=client, reason=exc.message, via="web")
-        refused = _sign_in_page(request, next_path, user_id, exc.message, exc.status)
+        refused = _sign_in_page(request, next_path, user_id, exc.message, status_of(exc))
         refused.headers.update(exc.headers or {})
         return refused
     value, _session = await services.auth.start_session(
@@ -472,10 +474,10 @@ async def change_password(request: Request, who: Who) -> Response:
         await services.auth.check_sign_in(services.directory, who.user_id, current, client)
     except AuthRefusal as exc:
         log.info("password_change_refused", user_id=who.user_id, client=client, code=exc.code)
-        if exc.status == 401:
+        if status_of(exc) == 401:
             errors["current_password"] = "This is not your current password."
             return _password_page(request, errors, 422)
-        refused = _password_page(request, {"current_password": exc.message}, exc.status)
+        refused = _password_page(request, {"current_password": exc.message}, status_of(exc))
         refused.headers.update(exc.headers or {})
         return refused
     async with services.auth.password_hash_slot():
@@ -496,7 +498,7 @@ async def _read_views(read: Callable[..., Any], *args: Any, **kwargs: Any) -> An
     try:
         return await run_in_threadpool(read, *args, **kwargs)
     except queries.QueryError as exc:
-        raise Refusal(422, "invalid", str(exc)) from None
+        raise Refusal("invalid", str(exc)) from None
 
 
 @router.get("/")
@@ -567,15 +569,15 @@ async def _case_file_text(form: FormData) -> tuple[str, str]:
     if isinstance(upload, UploadFile) and upload.filename:
         data = await upload.read(MAX_CASE_FILE + 1)
         if len(data) > MAX_CASE_FILE:
-            raise Refusal(422, "invalid_case_file", "case_file: at most 2 MB")
+            raise Refusal("invalid_case_file", "case_file: at most 2 MB")
         try:
             return data.decode("utf-8"), upload.filename
         except UnicodeDecodeError:
-            raise Refusal(422, "invalid_case_file", "case_file: must be UTF-8 text") from None
+            raise Refusal("invalid_case_file", "case_file: must be UTF-8 text") from None
     pasted = form.get("case_text")
     if isinstance(pasted, str) and pasted.strip():
         return pasted, "case.yaml"
-    raise Refusal(422, "invalid_case_file", "choose a case file to upload, or paste one")
+    raise Refusal("invalid_case_file", "choose a case file to upload, or paste one")
 
 
 def _parse(text: str, filename: str) -> Case:
@@ -583,9 +585,9 @@ def _parse(text: str, filename: str) -> Case:
     try:
         return parse_case(text, filename)
     except CaseFileError as exc:
-        raise Refusal(422, "invalid_case_file", str(exc)) from None
+        raise Refusal("invalid_case_file", str(exc)) from None
     except ValueError as exc:  # a file name that says neither YAML nor JSON
-        raise Refusal(422, "invalid_case_file", f"filename: {exc}") from None
+        raise Refusal("invalid_case_file", f"filename: {exc}") from None
 
 
 @router.get("/cases/new")
@@ -604,11 +606,11 @@ async def new_case(request: Request, who: Who) -> Response:
         try:
             _services(request).window.check_case_file(case, None)
         except CaseFileError as exc:
-            raise Refusal(422, "invalid_case_file", str(exc)) from None
+            raise Refusal("invalid_case_file", str(exc)) from None
         created = await ops.start_case(_services(request), who.principal, case, case_id)
     except Refusal as exc:
         context = _context(request, "New case", case_id=case_id or "", error=exc.message)
-        return page("case_new.html", context, exc.status)
+        return page("case_new.html", context, status_of(exc))
     return RedirectResponse(f"/ui/cases/{quote(created)}?done=created", status_code=303)
 
 
@@ -633,10 +635,10 @@ def _behalf(who: Visitor, role: Role, people: tuple[str, ...]) -> list[str | Non
     return [b for b in held if (who.user_id if b is None else b) in people]
 
 
-def _history(services: Services, case_id: str) -> CaseHistory:
+def _history(services: HttpServices, case_id: str) -> CaseHistory:
     history = services.journal.history(case_id)
     if history.state.version == 0:
-        raise Refusal(404, "not_found", f"there is no case {quote_id(case_id)}")
+        raise Refusal("not_found", f"there is no case {quote_id(case_id)}")
     return history
 
 
@@ -719,7 +721,7 @@ def _action_fields(action: str, form: FormData) -> dict[str, Any]:
         try:
             fields["expected_version"] = int(version)
         except ValueError:
-            raise Refusal(422, "invalid", "expected_version: a whole number") from None
+            raise Refusal("invalid", "expected_version: a whole number") from None
     return fields
 
 
@@ -730,7 +732,7 @@ def _role_field(form: FormData) -> tuple[Role | None, str | None]:
         try:
             role = Role(raw_role)
         except ValueError:
-            raise Refusal(422, "invalid", f"role: no role {raw_role!r}") from None
+            raise Refusal("invalid", f"role: no role {raw_role!r}") from None
     raw_behalf = form.get("on_behalf_of")
     behalf = raw_behalf.strip() if isinstance(raw_behalf, str) and raw_behalf.strip() else None
     return role, behalf
@@ -740,7 +742,7 @@ def _role_field(form: FormData) -> tuple[Role | None, str | None]:
 async def case_action(request: Request, who: Who, case_id: str, action: str) -> Response:
     """Act on a case from its page; a refusal is shown on the case page."""
     if action not in ACTION_FIELDS:
-        raise Refusal(404, "unknown_action", f"no action '{quote_id(action)}' on these pages")
+        raise Refusal("unknown_action", f"no action '{quote_id(action)}' on these pages")
     form = await _form(request)
     services = _services(request)
     try:
@@ -771,7 +773,7 @@ async def case_action(request: Request, who: Who, case_id: str, action: str) -> 
         record_refusal(exc.code, exc.message)
         context = _case_context(request, who, case_id, error=exc.message)
         context["code"] = exc.code
-        return page("case.html", context, exc.status)
+        return page("case.html", context, status_of(exc))
     return RedirectResponse(f"/ui/cases/{quote(case_id)}?done={action}", status_code=303)
 
 
@@ -782,25 +784,25 @@ async def place_on_agenda(request: Request, who: Who, case_id: str) -> Response:
     meeting_id = str(form.get("meeting_id") or "").strip()
     try:
         if not meeting_id:
-            raise Refusal(422, "invalid", "meeting_id: say which meeting")
+            raise Refusal("invalid", "meeting_id: say which meeting")
         await ops.meeting_action(
             _services(request), who.principal, meeting_id, "cases", {"case_id": case_id}
         )
     except Refusal as exc:
         context = _case_context(request, who, case_id, error=exc.message)
-        return page("case.html", context, exc.status)
+        return page("case.html", context, status_of(exc))
     return RedirectResponse(f"/ui/meetings/{quote(meeting_id)}?done=cases", status_code=303)
 
 
 # -- an auditor's history ------------------------------------------------------------------
 
 
-def _as_of(services: Services, value: str) -> datetime:
+def _as_of(services: HttpServices, value: str) -> datetime:
     try:
         instant = datetime.fromisoformat(value.strip())
     except ValueError:
         raise Refusal(
-            422, "invalid", "as_of: a date and time, e.g. 2019-07-19T10:00 (London time)"
+            "invalid", "as_of: a date and time, e.g. 2019-07-19T10:00 (London time)"
         ) from None
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=LONDON)
@@ -818,7 +820,7 @@ async def case_history(
 ) -> Response:
     """The case as it stood at a version or an instant, with its events: auditors only."""
     if not who.holds(Role.AUDITOR):
-        raise Refusal(403, "wrong_role", "only auditors may read a case's history")
+        raise Refusal("wrong_role", "only auditors may read a case's history")
     services = _services(request)
     full = _history(services, case_id)
     at_version: int | None = None
@@ -977,16 +979,16 @@ async def new_meeting(request: Request, who: Who) -> Response:
     values = {k: str(form.get(k) or "").strip() for k in ("meeting_id", "board", "meeting_date")}
     try:
         if not values["meeting_id"]:
-            raise Refusal(422, "invalid", "meeting_id: give the meeting an id, e.g. IAB-2019-07")
+            raise Refusal("invalid", "meeting_id: give the meeting an id, e.g. IAB-2019-07")
         try:
             meeting_date = date.fromisoformat(values["meeting_date"])
         except ValueError:
-            raise Refusal(422, "invalid", "meeting_date: a date, e.g. 2019-07-18") from None
+            raise Refusal("invalid", "meeting_date: a date, e.g. 2019-07-18") from None
         await ops.create_meeting(
             _services(request), who.principal, values["meeting_id"], values["board"], meeting_date
         )
     except Refusal as exc:
-        return _meeting_form_page(request, values, exc.message, exc.status)
+        return _meeting_form_page(request, values, exc.message, status_of(exc))
     target = f"/ui/meetings/{quote(values['meeting_id'])}?done=meeting"
     return RedirectResponse(target, status_code=303)
 
@@ -1032,7 +1034,7 @@ async def meeting_step(request: Request, who: Who, meeting_id: str, action: str)
         "close": (),
     }
     if action not in names:
-        raise Refusal(404, "unknown_action", f"no meeting action '{quote_id(action)}'")
+        raise Refusal("unknown_action", f"no meeting action '{quote_id(action)}'")
     fields: dict[str, Any] = {}
     for name in names[action]:
         value = form.get(name)
@@ -1044,12 +1046,12 @@ async def meeting_step(request: Request, who: Who, meeting_id: str, action: str)
     except Refusal as exc:
         if back_to_case:
             context = _case_context(request, who, fields["case_id"], error=exc.message)
-            return page("case.html", context, exc.status)
+            return page("case.html", context, status_of(exc))
         try:
             context = await _meeting_context(request, who, meeting_id, error=exc.message)
         except Refusal:
             raise exc from None
-        return page("meeting.html", context, exc.status)
+        return page("meeting.html", context, status_of(exc))
     if back_to_case:
         target = f"/ui/cases/{quote(fields['case_id'])}?done={action}"
     else:
@@ -1131,6 +1133,6 @@ async def register_entry(request: Request, who: MaybeWho, reference: str) -> Res
     except queries.QueryError:  # a NUL: no reference has one
         row = None
     if row is None:
-        raise Refusal(404, "not_found", f"no published decision {quote_id(reference)}")
+        raise Refusal("not_found", f"no published decision {quote_id(reference)}")
     title = f"{row.reference or row.case_id}: {row.title}"
     return page("register_entry.html", _context(request, title, entry=row))

@@ -19,10 +19,10 @@ from temporalio.testing import WorkflowEnvironment
 from domain.roles import Role
 from eventstore import EventStore, create_engine_for
 from ratify.api.app import create_app
+from ratify.http.services import HttpServices
 from ratify.infra.db import migrate_all
 from ratify.infra.devserver import bin_path
 from ratify.processes.worker import build_worker
-from ratify.services.commands import Services
 from ratify.services.identity.service import Directory
 from ratify.services.projections.projector import Projector
 from tests.keys import signer
@@ -80,7 +80,7 @@ async def api_stack(
     server, a worker, and the app behind an in-process HTTP client. With
     `raise_app_exceptions=False` an unhandled error comes back as the 500 a real server
     sends, instead of raising in the test."""
-    url = f"sqlite:///{tmp_path / 'ratify.infra.db'}"
+    url = f"sqlite:///{tmp_path / 'ratify.db'}"
     migrate_all(url)
     store = EventStore.from_url(url)
     engine = create_engine_for(url)
@@ -96,7 +96,7 @@ async def api_stack(
         interceptors=[signer()],
     )
     task_queue = f"api-{uuid.uuid4().hex[:8]}"
-    services = Services(
+    services = HttpServices(
         store=store,
         engine=engine,
         client=env.client,

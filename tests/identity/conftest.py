@@ -42,7 +42,7 @@ def shared_url(
 ) -> Iterator[URL]:
     """One database per backend for the session, with every table migrated."""
     if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("identity") / "ratify.infra.db"
+        path: Path = tmp_path_factory.mktemp("identity") / "ratify.db"
         url = make_url(f"sqlite:///{path}")
         migrate(url)
         migrate_app(url)

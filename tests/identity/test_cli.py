@@ -380,15 +380,15 @@ def test_demo_refuses_any_database_but_the_embedded_store(
 def test_demo_runs_on_the_embedded_store_and_keeps_it_private(embedded: Path) -> None:
     # Made earlier by an older version, open to everyone; and someone else's file there.
     embedded.mkdir(mode=0o755)
-    (embedded / "ratify.infra.db").touch(mode=0o644)
+    (embedded / "ratify.db").touch(mode=0o644)
     (embedded / "notes.txt").touch(mode=0o644)
     made = runner.invoke(app, ["demo", "--json"])
     assert made.exit_code == 0, made.output
     assert len(json.loads(made.stdout)) == len(DEMO_PEOPLE)
     assert "made" in made.stderr and "private" in made.stderr  # it says what it tightened
     assert stat.S_IMODE(embedded.stat().st_mode) == 0o700
-    files = sorted(p.name for p in embedded.iterdir() if p.name.startswith("ratify.infra.db"))
-    assert "ratify.infra.db" in files
-    for name in files:  # ratify.infra.db and its -wal/-shm: password and token hashes
+    files = sorted(p.name for p in embedded.iterdir() if p.name.startswith("ratify.db"))
+    assert "ratify.db" in files
+    for name in files:  # ratify.db and its -wal/-shm: password and token hashes
         assert stat.S_IMODE((embedded / name).stat().st_mode) == 0o600, name
     assert stat.S_IMODE((embedded / "notes.txt").stat().st_mode) == 0o644  # not Ratify's

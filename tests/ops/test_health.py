@@ -14,17 +14,17 @@ from temporalio.testing import WorkflowEnvironment
 
 from eventstore import EventStore, create_engine_for
 from ratify.api.app import create_app
+from ratify.http.services import HttpServices
 from ratify.infra.db import migrate_all
 from ratify.infra.devserver import bin_path
 from ratify.infra.observability.metrics import free_loopback_port
-from ratify.services.commands import Services
 from ratify.services.identity.service import Directory
 from workflows import messages as m
 
 
 def _app(url: str, client: Client) -> httpx.AsyncClient:
     engine = create_engine_for(url)
-    services = Services(
+    services = HttpServices(
         store=EventStore(engine),
         engine=engine,
         client=client,
@@ -54,7 +54,7 @@ async def _unreachable_temporal() -> Client:
 
 
 async def test_ready_when_the_database_and_temporal_answer(tmp_path: Path, temporal: Client):
-    url = f"sqlite:///{tmp_path / 'ratify.infra.db'}"
+    url = f"sqlite:///{tmp_path / 'ratify.db'}"
     migrate_all(url)
     async with _app(url, temporal) as http:
         r = await http.get("/readyz")
@@ -75,7 +75,7 @@ async def test_not_ready_naming_the_database_when_it_cannot_be_reached(temporal:
 
 
 async def test_not_ready_naming_temporal_when_it_cannot_be_reached(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'ratify.infra.db'}"
+    url = f"sqlite:///{tmp_path / 'ratify.db'}"
     migrate_all(url)
     async with _app(url, await _unreachable_temporal()) as http:
         r = await http.get("/readyz")
@@ -87,7 +87,7 @@ async def test_not_ready_naming_temporal_when_it_cannot_be_reached(tmp_path: Pat
 
 
 async def test_not_ready_when_temporal_stops_after_the_start(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'ratify.infra.db'}"
+    url = f"sqlite:///{tmp_path / 'ratify.db'}"
     migrate_all(url)
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,

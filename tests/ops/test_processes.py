@@ -190,7 +190,7 @@ async def test_sigterm_drains_the_worker_letting_the_running_activity_finish(
     mail = Controller(smtp, hostname="127.0.0.1", port=free_loopback_port())
     mail.start()
     try:
-        url = f"sqlite:///{tmp_path / 'ratify.infra.db'}"
+        url = f"sqlite:///{tmp_path / 'ratify.db'}"
         task_queue = f"ops-{uuid.uuid4().hex[:8]}"
         metrics_port = free_loopback_port()
         worker = spawn(
@@ -253,7 +253,7 @@ async def test_sigterm_drains_the_worker_letting_the_running_activity_finish(
 async def test_the_api_serves_then_stops_on_sigterm(
     tmp_path: Path, spawn: Any, dev_server: WorkflowEnvironment
 ):
-    url = f"sqlite:///{tmp_path / 'ratify.infra.db'}"
+    url = f"sqlite:///{tmp_path / 'ratify.db'}"
     migrate_all(url)  # `ratify api` runs no migrations
     port = free_loopback_port()
     api = spawn(
@@ -291,7 +291,7 @@ async def test_the_api_serves_then_stops_on_sigterm(
 
 
 async def test_the_projector_serves_its_metrics_then_stops_on_sigterm(tmp_path: Path, spawn: Any):
-    url = f"sqlite:///{tmp_path / 'ratify.infra.db'}"
+    url = f"sqlite:///{tmp_path / 'ratify.db'}"
     migrate_all(url)
     metrics_port = free_loopback_port()
     projector = spawn(["projector"], RATIFY_DATABASE_URL=url, RATIFY_METRICS_PORT=str(metrics_port))
@@ -334,15 +334,15 @@ def test_an_unreachable_temporal_is_one_line_and_exit_1(tmp_path: Path):
         tmp_path,
         TEMPORAL_ADDRESS=target,
         **TEMPORAL_SECRETS,
-        RATIFY_DATABASE_URL=f"sqlite:///{tmp_path / 'ratify.infra.db'}",
+        RATIFY_DATABASE_URL=f"sqlite:///{tmp_path / 'ratify.db'}",
     )
     _one_line(result, 1, f"ratify worker: cannot reach Temporal at {target} (TEMPORAL_ADDRESS)")
 
 
 def test_the_api_needs_temporal_address(tmp_path: Path):
-    result = run(["api"], tmp_path, RATIFY_DATABASE_URL=f"sqlite:///{tmp_path / 'ratify.infra.db'}")
+    result = run(["api"], tmp_path, RATIFY_DATABASE_URL=f"sqlite:///{tmp_path / 'ratify.db'}")
     _one_line(result, 2, "ratify api: TEMPORAL_ADDRESS is not set")
-    assert not (tmp_path / "ratify.infra.db").exists()  # it touched no database
+    assert not (tmp_path / "ratify.db").exists()  # it touched no database
 
 
 @pytest.mark.parametrize("command", ["worker", "api", "serve"])
@@ -364,13 +364,13 @@ def test_off_the_embedded_defaults_the_keys_are_required(
         [command],
         tmp_path,
         TEMPORAL_ADDRESS=f"127.0.0.1:{free_loopback_port()}",
-        RATIFY_DATABASE_URL=f"sqlite:///{tmp_path / 'ratify.infra.db'}",
+        RATIFY_DATABASE_URL=f"sqlite:///{tmp_path / 'ratify.db'}",
         **given,
     )
     line = _one_line(result, 2, f"ratify {command}: TEMPORAL_ADDRESS is set but", *missing)
     for name in set(TEMPORAL_SECRETS) - set(missing):
         assert name not in line
-    assert not (tmp_path / "ratify.infra.db").exists()  # refused before touching anything
+    assert not (tmp_path / "ratify.db").exists()  # refused before touching anything
 
 
 def test_the_embedded_defaults_make_a_private_signing_key_once(tmp_path: Path):
@@ -405,7 +405,7 @@ def test_an_unreachable_database_is_one_line_without_its_password(tmp_path: Path
 
 @pytest.mark.parametrize("command", ["worker", "serve"])
 def test_no_migration_on_start_when_turned_off(tmp_path: Path, command: str):
-    db = tmp_path / "ratify.infra.db"
+    db = tmp_path / "ratify.db"
     result = run(
         [command],
         tmp_path,

@@ -104,6 +104,6 @@ async def test_serve_starts_again_after_sigkill(tmp_path: Path, spawn: Any):  # 
     data = tmp_path / "data"
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     names = sorted(p.name for p in data.iterdir())
-    assert {"ratify.infra.db", "temporal.db"} <= set(names)
+    assert {"ratify.db", "temporal.db"} <= set(names)
     for name in names:  # the SQLite files and their -wal/-shm, the dev server's pid file
         assert stat.S_IMODE((data / name).stat().st_mode) & 0o077 == 0, name

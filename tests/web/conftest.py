@@ -27,10 +27,10 @@ from temporalio.testing import WorkflowEnvironment
 from eventstore import EventStore, create_engine_for
 from ratify.api.app import create_app
 from ratify.http.auth import Authenticator
+from ratify.http.services import HttpServices
 from ratify.infra.db import migrate_all
 from ratify.infra.devserver import bin_path
 from ratify.processes.worker import build_worker
-from ratify.services.commands import Services
 from ratify.services.identity.service import Directory
 from ratify.services.projections.projector import Projector
 from ratify.web import router
@@ -57,7 +57,7 @@ def csrf_of(html: str) -> str:
 @dataclass
 class Stack:
     app: FastAPI
-    services: Services
+    services: HttpServices
     store: EventStore
     projector: Projector
     env: WorkflowEnvironment
@@ -70,7 +70,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
 
     Must run in the event loop that will serve requests (the worker runs in it).
     """
-    url = f"sqlite:///{tmp_path / 'ratify.infra.db'}"
+    url = f"sqlite:///{tmp_path / 'ratify.db'}"
     migrate_all(url)
     store = EventStore.from_url(url)
     engine = create_engine_for(url)
@@ -92,7 +92,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     def catch_up() -> None:  # the read views follow each accepted step at once
         projector.catch_up()
 
-    services = Services(
+    services = HttpServices(
         store=store,
         engine=engine,
         client=env.client,

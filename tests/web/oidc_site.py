@@ -21,8 +21,8 @@ from eventstore import EventStore, create_engine_for
 from ratify.api.app import create_app
 from ratify.http.auth import Authenticator
 from ratify.http.oidc_login import OidcSignIn
+from ratify.http.services import HttpServices
 from ratify.infra.db import migrate_all
-from ratify.services.commands import Services
 from ratify.services.identity.oidc_subjects import OidcSubjects, oidc_subjects
 from ratify.services.identity.service import Directory
 from tests.api.conftest import PEOPLE
@@ -36,7 +36,7 @@ CLIENT_SECRET = "ratify-web-client-secret"
 @dataclass
 class Site:
     app: FastAPI
-    services: Services
+    services: HttpServices
     directory: Directory
     engine: sa.Engine
     provider: Provider
@@ -55,7 +55,7 @@ def oidc_site(
     tmp_path: Path, provider: Provider, *, configured: bool = True, **options: Any
 ) -> Iterator[Site]:
     tmp_path.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{tmp_path / 'ratify.infra.db'}"
+    url = f"sqlite:///{tmp_path / 'ratify.db'}"
     migrate_all(url)
     store = EventStore.from_url(url)
     engine = create_engine_for(url)
@@ -77,7 +77,7 @@ def oidc_site(
         if configured
         else None
     )
-    services = Services(
+    services = HttpServices(
         store=store,
         engine=engine,
         client=cast(Client, None),  # no step is taken: signing in needs no Temporal

@@ -452,8 +452,8 @@ async def test_the_api_reconciles_and_replays_for_auditors_only(live: Harness, t
     from domain.roles import Role
     from eventstore import create_engine_for
     from ratify.api.app import create_app
+    from ratify.http.services import HttpServices
     from ratify.infra.db import migrate_all
-    from ratify.services.commands import Services
     from ratify.services.identity.service import Directory
 
     advice = await in_advice(live)
@@ -468,7 +468,7 @@ async def test_the_api_reconciles_and_replays_for_auditors_only(live: Harness, t
     tokens = {
         u: directory.create_token(u, "t")[1] for u in ("aud.ann", "fran.fin", f.OFFICER.user_id)
     }
-    services = Services(
+    services = HttpServices(
         store=live.store,
         engine=engine,
         client=live.env.client,
