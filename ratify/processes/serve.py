@@ -61,6 +61,7 @@ from ratify.services.identity.service import Directory
 from ratify.services.identity.tables import users
 from ratify.services.projections.projector import Projector
 from ratify.services.projections.tables import projection_positions
+from ratify.services.workflow_settings import workflow_settings
 
 log = structlog.get_logger("ratify.serve")
 
@@ -170,7 +171,7 @@ def _services(
         engine=engine,
         client=client,
         directory=Directory(engine, delegation_max_days=settings.delegation_max_days),
-        workflow_settings=settings.workflow_settings(),
+        workflow_settings=workflow_settings(settings),
         task_queue=settings.task_queue,
     )
 
