@@ -39,6 +39,8 @@ from domain.visibility import has_confidential_part2
 from eventstore import EventStore, StoredEvent
 from eventstore.digest import Digest, InclusionProof, inclusion_proof, verify_inclusion
 from eventstore.hashing import GENESIS_HASH, HashInput, canonical_datetime, canonical_json, row_hash
+from ratify.services.evidence_report import ENVIRONMENT
+from ratify.services.journal import replay
 
 BUNDLE_FORMAT = "ratify-evidence-v1"
 _SCRIPT_OPEN = '<script type="application/json" id="ratify-evidence">'
@@ -180,15 +182,11 @@ def inclusion_proof_or_none(
 
 
 def _fold(events: list[BundleEvent]) -> tuple[CaseState, list[Event]]:
-    from ratify.services.journal import replay
-
     return replay(events[0].stream_id, [e.stored() for e in events])
 
 
 def render(evidence: Evidence) -> str:
     """The bundle file: the report, with the evidence as JSON inside it."""
-    from ratify.web.render import ENVIRONMENT
-
     state, decoded = _fold(evidence.events)
     entries = timeline(evidence.case_id, decoded)
     payload = json.dumps(
