@@ -17,6 +17,7 @@ from typing import Protocol
 import structlog
 from temporalio import activity
 
+from domain.ids import notification_stream
 from eventstore import ConcurrencyConflict, EventStore, NewEvent
 from ratify.infra.observability import metrics
 from workflows.messages import Notification
@@ -24,10 +25,6 @@ from workflows.messages import Notification
 log = structlog.get_logger("ratify.notify")
 
 NOTIFICATION_EVENT = "notification.sent"
-
-
-def notification_stream(case_id: str) -> str:
-    return f"notifications-{case_id}"
 
 
 class Channel(Protocol):

@@ -72,6 +72,7 @@ PACKAGE_DATA: tuple[tuple[str, str], ...] = (
     ("eventstore", "migrations/versions/*.py"),
     ("ratify", "infra/migrations/versions/*.py"),
     ("ratify", "web/templates/*.html"),
+    ("ratify", "services/templates/*.html"),
     ("ratify", "schemas/*.json"),
     ("domain", "rules/*.yaml"),
 )

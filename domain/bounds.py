@@ -1,9 +1,9 @@
-"""The bounds of everything a person can send: dates, identifiers, texts, lists.
+"""The bounds of everything a person can send: dates, identifiers, texts, lists, sizes.
 
-Pure (no settings, no I/O): the front doors (`ratify.http.limits`, the API, the web pages, the
-CLI) check what people send against these rules before anything reaches Temporal or the
-store, and answer with the field and the rule. The workflows and the fold do not enforce
-them: a case stored before a rule existed must keep loading and replaying.
+Pure (no settings, no I/O): the services and the front doors (`ratify.http.limits`, the API,
+the web pages, the CLI) check what people send against these rules before anything reaches
+Temporal or the store, and answer with the field and the rule. The workflows and the fold do
+not enforce them: a case stored before a rule existed must keep loading and replaying.
 
 - **Dates**: every date a person writes lies in a window, by default 1990-01-01 to
   2100-12-31 (`RATIFY_EARLIEST_DATE`, `RATIFY_LATEST_DATE` change it at the edge). A date of
@@ -15,6 +15,10 @@ them: a case stored before a rule existed must keep loading and replaying.
 - **Texts and lists**: the case file's texts are bounded in `domain.case` (`Text`, 20,000
   characters; `ShortText`, 500); the steps' texts and lists (`workflows.messages`) use
   `BoundedText`, `BoundedShortText`, `BoundedId` and `bounded_list` below.
+- **Sizes**: a case file takes at most `MAX_CASE_FILE_BYTES`, a case written as JSON at most
+  `MAX_CASE_JSON_BYTES` (what Temporal can carry).
+- **Ids quoted back**: a message that names an id someone sent quotes it through `quote_id`
+  (cut short, every character that is not printable escaped).
 
 The steps' bounds hold *at the edge only*: a message validated with `EDGE` as its pydantic
 validation context (`model_validate(data, context=EDGE)`, as the API does) is refused
@@ -155,3 +159,44 @@ def dates_outside(
     """`date_problems` as messages naming the field: `time_sensitivity.required_by:
     9999-12-31 is outside the dates Ratify accepts (1990-01-01 to 2100-12-31)`."""
     return [f"{where}: {rule}" for where, rule in date_problems(value, earliest, latest, path=path)]
+
+
+# -- sizes -----------------------------------------------------------------------------------
+
+KIB = 1024
+MIB = 1024 * KIB
+#: The largest case file `POST /cases/upload` (and the web page's new case form) takes.
+MAX_CASE_FILE_BYTES = 2 * MIB
+#: The largest case once written as JSON, as Temporal carries it (its payload limit is
+#: 2 MB, and the workflow input, the drafted event and the state all hold the case).
+MAX_CASE_JSON_BYTES = 1 * MIB
+
+
+# -- ids quoted back -------------------------------------------------------------------------
+
+#: The most characters of an id that a message quotes back.
+MAX_QUOTED_ID = 80
+
+
+def quote_id(value: str, limit: int = MAX_QUOTED_ID) -> str:
+    """An id someone sent (a path, a field), as a message may quote it back: at most
+    `limit` characters, then `…` and its length; each character that is not printable
+    (control, format and bidirectional characters such as U+202E, NUL, line breaks) escaped
+    as `\\xNN`, `\\uNNNN` or `\\UNNNNNNNN`, so that an answer, a page or a log line shows
+    what was sent and cannot be reordered or cut by it. Every message that names an id it
+    was given goes through here."""
+    shown = "".join(_printable(char) for char in value[:limit])
+    return shown if len(value) <= limit else f"{shown}… ({len(value)} characters)"
+
+
+def _printable(char: str) -> str:
+    if char.isprintable():
+        return char
+    code = ord(char)
+    return (
+        f"\\x{code:02x}"
+        if code < 0x100
+        else f"\\u{code:04x}"
+        if code < 0x10000
+        else f"\\U{code:08x}"
+    )

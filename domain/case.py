@@ -339,6 +339,15 @@ class BoardName(StrEnum):
     IAM = "IAM"
 
 
+class BoardAdvice(StrEnum):
+    """What a board advises on a case at its meeting (`board.advice_recorded`)."""
+
+    SUPPORTED = "supported"
+    SUPPORTED_WITH_CONDITIONS = "supported_with_conditions"
+    NOT_SUPPORTED = "not_supported"
+    DEFERRED = "deferred"
+
+
 class BoardRoute(_Model):
     """The board the paper is written for, and the meeting intended ("JULY 2019")."""
 

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date
-from enum import StrEnum
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from domain.case import BoardName, Case, Text
+from domain.case import BoardAdvice, BoardName, Case, Text
 from domain.errors import UnknownEventError
 from domain.register import RegisterEntry
 from domain.roles import Actor, AdviceArea
@@ -95,13 +94,6 @@ class CaseWithdrawn(Event):
 
 
 # -- board -----------------------------------------------------------------------------
-
-
-class BoardAdvice(StrEnum):
-    SUPPORTED = "supported"
-    SUPPORTED_WITH_CONDITIONS = "supported_with_conditions"
-    NOT_SUPPORTED = "not_supported"
-    DEFERRED = "deferred"
 
 
 @_register

@@ -22,12 +22,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from domain.case import Case
+from domain.case import BoardAdvice, Case
 from domain.clock import london_date, long_date
 from domain.errors import DomainError
 from domain.events import (
     AdviceNotRequired,
-    BoardAdvice,
     BoardAdviceRecorded,
     CaseDrafted,
     CaseRevised,

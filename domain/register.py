@@ -10,16 +10,13 @@ publishes it, in full or redacted.
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from domain.case import Recommendation
 from domain.clock import london_date
 from domain.roles import Role
-
-if TYPE_CHECKING:  # the state module imports the events, which hold register entries
-    from domain.state import CaseState
+from domain.state import CaseState
 
 DECISION_MAKER_TITLES = {
     Role.DMPC: "Deputy Mayor for Policing and Crime",

@@ -16,9 +16,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.case import Case
+from domain.case import BoardAdvice, Case
 from domain.clock import london_date
-from domain.events import BoardAdvice
 from domain.roles import Actor, AdviceArea, Role
 from domain.rules.delegation import DecisionMaker, Route, Routing
 

@@ -533,11 +533,6 @@ def _stored_datetime(value: datetime, sqlite: bool) -> Any:
     return f"{text[:10]} {text[11:26]}"
 
 
-def _sqlite_datetime(text: str) -> datetime:
-    """A stored SQLite timestamp ("YYYY-MM-DD HH:MM:SS.ffffff", UTC) as an aware datetime."""
-    return datetime.fromisoformat(text + "+00:00")
-
-
 def _decode_sqlite(row: Sequence[Any]) -> StoredEvent:
     """A row (columns in table order) of a SQLite store as a StoredEvent."""
     (

@@ -55,7 +55,6 @@ _SQLITE_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-
 other scripts' digits, which ``strptime`` reads as the same instant: an edit the hash,
 computed over the canonical form, would not show)."""
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_HEX32 = re.compile(r"[0-9a-f]{32}")
 _esc = encode_basestring
 _sha256 = hashlib.sha256
 _from_iso = datetime.fromisoformat

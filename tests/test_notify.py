@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from activities.notify import NOTIFICATION_EVENT, NotifyActivities, SmtpChannel, notification_stream
+from activities.notify import NOTIFICATION_EVENT, NotifyActivities, SmtpChannel
+from domain.ids import notification_stream
 from domain.roles import Role
 from eventstore import EventStore
 from workflows.messages import Notification

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.clock import LONDON, london_date
     from domain.deadlines import DeadlineStep, DeadlineStepKind, deadline_schedule, due_steps
     from domain.errors import RulesError
+    from domain.ids import part2_review_id
     from domain.register import part1_entry
     from domain.roles import SYSTEM_ACTOR, Actor, Role
     from domain.rules.delegation import route_case
@@ -594,6 +595,6 @@ class DecisionWorkflow:
         await workflow.start_child_workflow(
             Part2ReviewWorkflow.run,
             m.Part2ReviewInput(case_id=self.case_id, review_date=self.state.part2_review_date),
-            id=f"part2-review-{self.case_id}",
+            id=part2_review_id(self.case_id),
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
         )

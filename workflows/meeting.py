@@ -22,10 +22,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.common import ACTIVITY_TIMEOUT, RETRY
 
 
-def meeting_workflow_id(meeting_id: str) -> str:
-    return f"meeting-{meeting_id}"
-
-
 def _refuse(message: str, code: str) -> ApplicationError:
     return ApplicationError(message, type=code, non_retryable=True)
 

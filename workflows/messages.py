@@ -19,12 +19,10 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.bounds import BoundedId, BoundedShortText, BoundedText, bounded_list
-from domain.case import BoardName, Case
-from domain.events import BoardAdvice, Event, Redaction, decode, encode
+from domain.case import BoardAdvice, BoardName, Case
+from domain.events import Event, Redaction, decode, encode
 from domain.roles import Actor, AdviceArea, Role
 from domain.state import CaseState
-
-TASK_QUEUE = "ratify"
 
 #: The id of a candidate event built only to be validated (no id is drawn for it).
 PLACEHOLDER_ID = UUID(int=0)

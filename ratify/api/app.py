@@ -16,11 +16,11 @@ from ratify.api.errors import add_exception_handlers
 from ratify.api.routes import ROUTERS
 from ratify.http.caching import NoStoreMiddleware
 from ratify.http.limits import BodyLimitMiddleware
+from ratify.http.services import HttpServices
 from ratify.infra.observability.http import RequestContextMiddleware
-from ratify.services.commands import Services
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: HttpServices) -> FastAPI:
     """The API's app around `services` (kept as `app.state.services`)."""
     app = FastAPI(
         title="Ratify",

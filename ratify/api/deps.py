@@ -16,18 +16,19 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from ratify.http.auth import Authenticated, AuthRefusal
-from ratify.services.commands import Refusal, Services
+from ratify.http.services import HttpServices
+from ratify.services.commands import Refusal
 from ratify.services.identity.service import Principal
 from ratify.services.projections import queries
 
 
-async def services(request: Request) -> Services:
+async def services(request: Request) -> HttpServices:
     """The application's services (async: nothing to wait for, no worker thread)."""
-    found: Services = request.app.state.services
+    found: HttpServices = request.app.state.services
     return found
 
 
-Svc = Annotated[Services, Depends(services)]
+Svc = Annotated[HttpServices, Depends(services)]
 
 
 async def principal(
@@ -40,13 +41,13 @@ async def principal(
     signed_in: Authenticated | None = getattr(request.state, "auth", None)
     if signed_in is not None:
         return signed_in.principal
-    found_services: Services = request.app.state.services
+    found_services: HttpServices = request.app.state.services
     try:
         found = await found_services.auth.authenticate(
             request, found_services.directory, authorization
         )
     except AuthRefusal as exc:
-        raise Refusal(exc.status, exc.code, exc.message, headers=exc.headers) from None
+        raise Refusal(exc.code, exc.message, headers=exc.headers) from None
     request.state.auth = found
     return found.principal
 
@@ -97,4 +98,4 @@ async def read_view(read: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> 
     try:
         return await run_in_threadpool(read, *args, **kwargs)
     except ValueError as exc:  # QueryError names the parameter; an unknown stage says so
-        raise Refusal(422, "invalid", str(exc)) from None
+        raise Refusal("invalid", str(exc)) from None

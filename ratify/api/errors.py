@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from ratify.http.errors import status_of
 from ratify.services.commands import Refusal
 from ratify.services.identity.service import IdentityError, NotPermitted
 
@@ -25,7 +26,7 @@ async def refused(request: Request, exc: Refusal) -> JSONResponse:
     body: dict[str, Any] = {"code": exc.code, "detail": exc.message}
     if exc.state is not None:
         body["state"] = exc.state
-    return JSONResponse(status_code=exc.status, content=body, headers=exc.headers)
+    return JSONResponse(status_code=status_of(exc), content=body, headers=exc.headers)
 
 
 async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -35,12 +36,12 @@ async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse
         if err.get("type") == "json_invalid":  # FastAPI's parse, after sign-in
             reason = (err.get("ctx") or {}).get("error") or "not valid JSON"
             detail = f"body: not valid JSON ({reason})"
-            return await refused(request, Refusal(400, "malformed", detail))
+            return await refused(request, Refusal("malformed", detail))
     problems = "; ".join(
         f"{'.'.join(str(p) for p in err['loc'] if p != 'body') or 'body'}: {err['msg']}"
         for err in exc.errors()
     )
-    return await refused(request, Refusal(422, "invalid", problems))
+    return await refused(request, Refusal("invalid", problems))
 
 
 async def identity_refused(request: Request, exc: IdentityError) -> JSONResponse:

@@ -22,8 +22,8 @@ from ratify.services.identity.service import Directory, IdentityError
 from ratify.services.identity.tables import users as users_table
 
 if TYPE_CHECKING:  # loaded when used: see cli_settings and _window
-    from ratify.http.limits import DateWindow
     from ratify.infra.settings import Settings
+    from ratify.services.dates import DateWindow
 
 BAD_INPUT = 2
 """Exit status of a refused command (as for a usage error)."""
@@ -105,7 +105,7 @@ def open_directory(ctx: typer.Context) -> Iterator[Directory]:
 def _window() -> DateWindow:
     """The window of dates a person can write (the settings', else the default one)."""
     # Start-up cost: the limits load the settings (the Temporal SDK) and NumPy.
-    from ratify.http.limits import DateWindow, default_window
+    from ratify.services.dates import DateWindow, default_window
 
     try:
         return default_window()

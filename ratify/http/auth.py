@@ -120,14 +120,12 @@ Method = Literal["token", "oidc", "session"]
 
 
 class AuthRefusal(Exception):
-    """A refused sign-in: the HTTP status, a code, and a message naming the rule; with
-    `retry_after` (seconds) when waiting helps (429, 503)."""
+    """A refused sign-in: a code (its HTTP status: `ratify.http.errors.status_of`) and a
+    message naming the rule; with `retry_after` (seconds) when waiting helps (429, 503)."""
 
-    def __init__(
-        self, status: int, code: str, message: str, retry_after: int | None = None
-    ) -> None:
+    def __init__(self, code: str, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.code, self.message = code, message
         self.retry_after = retry_after
 
     @property
@@ -137,7 +135,7 @@ class AuthRefusal(Exception):
 
 
 def _unauthenticated(message: str) -> AuthRefusal:
-    return AuthRefusal(401, "unauthenticated", message)
+    return AuthRefusal("unauthenticated", message)
 
 
 @dataclass(frozen=True)
@@ -403,7 +401,7 @@ class Authenticator:
         try:
             user_id = self.oidc.verify(value)
         except OidcUnavailable as exc:
-            raise AuthRefusal(503, "oidc_unavailable", f"OIDC: {exc}") from None
+            raise AuthRefusal("oidc_unavailable", f"OIDC: {exc}") from None
         except OidcError as exc:
             raise _unauthenticated(f"OIDC: {exc}") from None
         found = directory.principal_for(user_id)
@@ -424,7 +422,6 @@ class Authenticator:
             sent = values[0] if values else None
         if not sent:
             raise AuthRefusal(
-                403,
                 "csrf",
                 f"csrf: a {request.method} signed in with the session cookie must carry the "
                 f"session's CSRF token in the {CSRF_HEADER} header or the {CSRF_FIELD} form "
@@ -432,7 +429,6 @@ class Authenticator:
             )
         if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
             raise AuthRefusal(
-                403,
                 "csrf",
                 "csrf: the CSRF token sent is not this session's (sign in again, or read it "
                 "from GET /session)",
@@ -453,7 +449,6 @@ class Authenticator:
             reason = f"Origin: {origin[:200]}"
         if reason is not None:
             raise AuthRefusal(
-                403,
                 "csrf",
                 f"csrf: a sign-in sent by another site's page is refused ({reason}); sign in "
                 "on Ratify's own page, /ui/sign-in, or from a script (which sends no Origin)",
@@ -472,7 +467,7 @@ class Authenticator:
             try:
                 return await run_in_threadpool(self.check_password, directory, user_id, password)
             except AuthRefusal as exc:
-                if exc.status == 401:
+                if exc.code == "unauthenticated":
                     for limit in self.address_limits:
                         self._address_limiter.hit(limit, "sign-in", address)
                 raise
@@ -483,7 +478,6 @@ class Authenticator:
                 stats = self._address_limiter.get_window_stats(limit, "sign-in", address)
                 wait = max(1, math.ceil(stats.reset_time - time.time()))
                 raise AuthRefusal(
-                    429,
                     "throttled",
                     f"too many failed sign-ins from this address ({address}): at most {limit} "
                     f"(RATIFY_SIGN_IN_ADDRESS_LIMIT); wait {wait} s",
@@ -502,7 +496,6 @@ class Authenticator:
             await asyncio.wait_for(slots.acquire(), self.hash_wait_seconds)
         except TimeoutError:
             raise AuthRefusal(
-                503,
                 "busy",
                 "busy: too many passwords are being checked at once; try again in a moment",
                 retry_after=1,
@@ -521,7 +514,7 @@ class Authenticator:
             directory.begin_sign_in(user_id, self.policy)
         except SignInThrottled as exc:
             raise AuthRefusal(
-                429, "throttled", exc.message, retry_after=exc.retry_after_seconds
+                "throttled", exc.message, retry_after=exc.retry_after_seconds
             ) from None
         try:
             user = directory.get_user(user_id)
@@ -617,13 +610,9 @@ def default_authenticator() -> Authenticator:
 def _bounded(user_id: str, password: str) -> None:
     """Refuse (422) a user id or password longer than any can be, before anything else."""
     if len(user_id) > MAX_USER_ID_LENGTH:
-        raise AuthRefusal(
-            422, "invalid", f"user_id: must be at most {MAX_USER_ID_LENGTH} characters"
-        )
+        raise AuthRefusal("invalid", f"user_id: must be at most {MAX_USER_ID_LENGTH} characters")
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise AuthRefusal(
-            422, "invalid", f"password: must be at most {MAX_PASSWORD_LENGTH} characters"
-        )
+        raise AuthRefusal("invalid", f"password: must be at most {MAX_PASSWORD_LENGTH} characters")
 
 
 def _same_origin(origin: str, request: Request) -> bool:
@@ -655,23 +644,22 @@ async def _credentials(request: Request) -> tuple[str, str]:
             data = json.loads(body)
         except ValueError as exc:  # the same 400 as every JSON body (`ratify.http.limits`)
             reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not valid JSON"
-            raise AuthRefusal(400, "malformed", f"body: not valid JSON ({reason})") from None
+            raise AuthRefusal("malformed", f"body: not valid JSON ({reason})") from None
     elif media == _FORM:
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
-            raise AuthRefusal(422, "invalid", "body: a form must be UTF-8") from None
+            raise AuthRefusal("invalid", "body: a form must be UTF-8") from None
         data = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
     else:
         raise AuthRefusal(
-            422,
             "invalid",
             f"body: send user_id and password as JSON (application/json) or a form ({_FORM})",
         )
     if not isinstance(data, dict):
-        raise AuthRefusal(422, "invalid", "body: an object with user_id and password")
+        raise AuthRefusal("invalid", "body: an object with user_id and password")
     missing = [f for f in ("user_id", "password") if not isinstance(data.get(f), str)]
     missing += [f for f in ("user_id", "password") if f not in missing and not data[f]]
     if missing:
-        raise AuthRefusal(422, "invalid", f"{', '.join(missing)}: required")
+        raise AuthRefusal("invalid", f"{', '.join(missing)}: required")
     return data["user_id"], data["password"]

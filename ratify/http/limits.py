@@ -10,9 +10,6 @@ within the caps (no parsing, no Python loop over the bytes): an anonymous client
 the service spend its time. The body is parsed only after sign-in (`ratify.api.app` signs
 the person in before FastAPI reads the JSON), and JSON that is not valid gets the same 400
 `malformed` there. Nothing is written on a refusal.
-
-`DateWindow` is the window of dates a person can write (`RATIFY_EARLIEST_DATE`,
-`RATIFY_LATEST_DATE`; default 1990-01-01 to 2100-12-31, `domain.bounds`).
 """
 
 from __future__ import annotations
@@ -20,28 +17,16 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from dataclasses import dataclass
-from datetime import date
-from typing import Any
 
 import numpy as np
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from domain.bounds import EARLIEST_DATE, LATEST_DATE, date_problems, dates_outside
-from domain.case import Case
-from domain.casefile import CaseFileError, CaseFileProblem
+from domain.bounds import KIB, MAX_CASE_FILE_BYTES
 
-KIB = 1024
-MIB = 1024 * KIB
-#: The largest case file `POST /cases/upload` (and the web page's new case form) takes.
-MAX_CASE_FILE_BYTES = 2 * MIB
 #: The largest body of a JSON step or a case sent as JSON (`POST /cases`, actions, meetings).
 MAX_JSON_BYTES = 256 * KIB
 #: The largest sign-in body (user id and password).
 MAX_SIGN_IN_BYTES = 16 * KIB
-#: The largest case once written as JSON, as Temporal carries it (its payload limit is
-#: 2 MB, and the workflow input, the drafted event and the state all hold the case).
-MAX_CASE_JSON_BYTES = 1 * MIB
 #: The deepest JSON nesting accepted (a case file is about 5 deep).
 MAX_JSON_DEPTH = 32
 
@@ -233,63 +218,3 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()  # after the body: the disconnect, when it comes
 
     return replay
-
-
-# -- ids quoted back ------------------------------------------------------------------------
-
-#: The most characters of an id that a message quotes back.
-MAX_QUOTED_ID = 80
-
-
-def quote_id(value: str, limit: int = MAX_QUOTED_ID) -> str:
-    """An id someone sent (a path, a field), as a message may quote it back: at most
-    `limit` characters, then `…` and its length; each character that is not printable
-    (control, format and bidirectional characters such as U+202E, NUL, line breaks) escaped
-    as `\\xNN`, `\\uNNNN` or `\\UNNNNNNNN`, so that an answer, a page or a log line shows
-    what was sent and cannot be reordered or cut by it. Every message that names an id it
-    was given goes through here."""
-    shown = "".join(_printable(char) for char in value[:limit])
-    return shown if len(value) <= limit else f"{shown}… ({len(value)} characters)"
-
-
-def _printable(char: str) -> str:
-    if char.isprintable():
-        return char
-    code = ord(char)
-    return (
-        f"\\x{code:02x}"
-        if code < 0x100
-        else f"\\u{code:04x}"
-        if code < 0x10000
-        else f"\\U{code:08x}"
-    )
-
-
-# -- dates ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DateWindow:
-    """The dates a person can write, both ends included."""
-
-    earliest: date = EARLIEST_DATE
-    latest: date = LATEST_DATE
-
-    def problems(self, value: Any, path: str = "") -> list[str]:
-        """Each date in `value` outside the window, naming its field and the window."""
-        return dates_outside(value, self.earliest, self.latest, path=path)
-
-    def check_case_file(self, case: Case, source: str | None) -> None:
-        """Raise `CaseFileError` (the case file's own refusal) naming each date of a case
-        read from a file that lies outside the window."""
-        found = date_problems(case, self.earliest, self.latest)
-        if found:
-            raise CaseFileError([CaseFileProblem(p, rule) for p, rule in found], source)
-
-
-def default_window() -> DateWindow:
-    """The window of the environment's settings (`RATIFY_EARLIEST_DATE`, `..._LATEST_DATE`)."""
-    from ratify.infra.settings import load_settings
-
-    settings = load_settings()
-    return DateWindow(settings.earliest_date, settings.latest_date)

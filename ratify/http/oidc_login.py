@@ -74,15 +74,16 @@ _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class OidcSignInError(Exception):
-    """A refused sign-in: the HTTP status, a code, and a message naming the rule."""
+    """A refused sign-in: a code (its HTTP status: `ratify.http.errors.status_of`) and a
+    message naming the rule."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.code, self.message = code, message
 
 
 def _unavailable(message: str) -> OidcSignInError:
-    return OidcSignInError(503, "oidc_unavailable", message)
+    return OidcSignInError("oidc_unavailable", message)
 
 
 def check_next(target: str | None) -> str:
@@ -99,7 +100,6 @@ def check_next(target: str | None) -> str:
         or any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in target)
     ):
         raise OidcSignInError(
-            422,
             "invalid",
             f"next: must be a path of Ratify's pages (starting /ui/, at most {MAX_NEXT} "
             "characters, no '//', '\\' or spaces), never another site's address",
@@ -323,7 +323,6 @@ class OidcSignIn:
         again = 'start again with "Sign in with your organisation"'
         if not cookie:
             raise OidcSignInError(
-                400,
                 "oidc_no_flow",
                 "This browser has no sign-in with your organisation under way (it may have "
                 f"been started in another browser, or cookies are blocked): {again}.",
@@ -332,18 +331,17 @@ class OidcSignIn:
             data = self._serializer.loads(cookie, max_age=FLOW_MAX_AGE)
         except SignatureExpired:
             raise OidcSignInError(
-                400,
                 "oidc_expired",
                 f"The sign-in took more than {FLOW_MAX_AGE // 60} minutes and has expired: "
                 f"{again}.",
             ) from None
         except BadSignature:
             raise OidcSignInError(
-                400, "oidc_no_flow", f"The sign-in cookie is not valid: {again}."
+                "oidc_no_flow", f"The sign-in cookie is not valid: {again}."
             ) from None
         keys = ("s", "n", "v", "x", "r")
         if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in keys):
-            raise OidcSignInError(400, "oidc_no_flow", f"The sign-in cookie is not valid: {again}.")
+            raise OidcSignInError("oidc_no_flow", f"The sign-in cookie is not valid: {again}.")
         return Flow(
             state=data["s"],
             nonce=data["n"],
@@ -358,7 +356,6 @@ class OidcSignIn:
         """Check the state, exchange the code, verify the ID token, find the Ratify user."""
         if not hmac.compare_digest(state.encode(), flow.state.encode()):
             raise OidcSignInError(
-                400,
                 "oidc_state",
                 "state: the provider's answer is not for the sign-in this browser started "
                 "(it may be an old tab, or a link from someone else): start again with "
@@ -376,7 +373,6 @@ class OidcSignIn:
         except OAuthError as exc:
             error = str(getattr(exc, "error", "") or "error")[:MAX_ERROR]
             raise OidcSignInError(
-                401,
                 "oidc_refused",
                 f"code: the provider refused to exchange the sign-in code ({error}); it may "
                 'have been used already or expired: start again with "Sign in with your '
@@ -390,7 +386,7 @@ class OidcSignIn:
         id_token = token.get("id_token") if isinstance(token, dict) else None
         if not isinstance(id_token, str) or not id_token:
             raise OidcSignInError(
-                401, "oidc_refused", "the provider's answer has no ID token (is openid a scope?)"
+                "oidc_refused", "the provider's answer has no ID token (is openid a scope?)"
             )
         claims = await self._verify(id_token, flow)
         return await run_in_threadpool(self._user, claims, directory)
@@ -403,25 +399,23 @@ class OidcSignIn:
         except OidcUnavailable as exc:
             raise _unavailable(f"ID token: {exc}") from None
         except OidcError as exc:
-            raise OidcSignInError(401, "oidc_id_token", f"ID token: {exc}") from None
+            raise OidcSignInError("oidc_id_token", f"ID token: {exc}") from None
         nonce = claims.get("nonce")
         if not isinstance(nonce, str) or not hmac.compare_digest(
             nonce.encode(), flow.nonce.encode()
         ):
             raise OidcSignInError(
-                401,
                 "oidc_nonce",
                 "ID token: its nonce is not this sign-in's (the token was issued for another "
                 'request): start again with "Sign in with your organisation".',
             )
         if not isinstance(claims.get("iat"), int | float):
-            raise OidcSignInError(401, "oidc_id_token", "ID token: it has no iat claim")
+            raise OidcSignInError("oidc_id_token", "ID token: it has no iat claim")
         audiences = claims.get("aud")
         azp = claims.get("azp")
         several = isinstance(audiences, list) and len(audiences) > 1
         if (several or azp is not None) and azp != self.client_id:
             raise OidcSignInError(
-                401,
                 "oidc_id_token",
                 "ID token: its authorized party (azp) is not Ratify's client id "
                 f"{self.client_id!r}",
@@ -435,7 +429,6 @@ class OidcSignIn:
             check_subject(subject if isinstance(subject, str) else "")
         except IdentityError:
             raise OidcSignInError(
-                401,
                 "oidc_id_token",
                 f"ID token: its sub is not a subject (1 to {MAX_SUBJECT} printable characters)",
             ) from None
@@ -453,7 +446,6 @@ class OidcSignIn:
                 user_id, linked_now = claimed, True
         if user_id is None:
             raise OidcSignInError(
-                403,
                 "oidc_unknown_user",
                 "Your organisation signed you in, but that account is not linked to a Ratify "
                 f"user. Ask a Ratify administrator to link it: ratify users link-oidc "
@@ -461,7 +453,6 @@ class OidcSignIn:
             )
         if directory.principal_for(user_id) is None:
             raise OidcSignInError(
-                403,
                 "oidc_deactivated",
                 f"Your organisation's account is linked to the Ratify user {user_id}, who is "
                 "deactivated: an administrator must reactivate them.",

@@ -22,7 +22,6 @@ from temporalio.converter import DataConverter
 from domain.bounds import EARLIEST_DATE, LATEST_DATE
 from ratify.infra.payloads import data_converter, parse_keys
 from ratify.infra.signing import ActionKeys, embedded_keys, parse_signing_keys
-from workflows.messages import Settings as WorkflowSettings
 
 
 class Settings(BaseSettings):
@@ -379,14 +378,6 @@ class Settings(BaseSettings):
         if self.insecure_cookies is not None:
             return not self.insecure_cookies
         return not self.embedded
-
-    def workflow_settings(self) -> WorkflowSettings:
-        """What a new decision workflow is started with (fixed for its life)."""
-        return WorkflowSettings(
-            reminder_working_days=self.reminder_working_days,
-            alternate_decision_maker=self.alternate_decision_maker,
-            first_reference=self.first_reference,
-        )
 
     @property
     def event_store_url(self) -> str:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from ratify.api.app import create_app
-from ratify.services.commands import Services
+from ratify.http.services import HttpServices
 from ratify.web import router as web_router
 
 
-def build_app(services: Services) -> FastAPI:
+def build_app(services: HttpServices) -> FastAPI:
     """The API's app with the pages (and their stylesheet, and "Sign in with your
     organisation") included."""
     app = create_app(services)

@@ -42,6 +42,7 @@ from temporalio.client import Client
 
 from eventstore import EventStore
 from eventstore.schema import EVENTS_TABLE
+from ratify.http.services import HttpServices
 from ratify.infra.observability.metrics import serve_metrics, temporal_runtime
 from ratify.infra.observability.startup import (
     BAD_CONFIGURATION,
@@ -56,11 +57,11 @@ from ratify.infra.settings import Settings
 from ratify.infra.temporal import connect, private_data_dir, require_temporal_secrets
 from ratify.processes.app import build_app
 from ratify.processes.worker import build_worker, channels, configure_process_logging
-from ratify.services.commands import Services
 from ratify.services.identity.service import Directory
 from ratify.services.identity.tables import users
 from ratify.services.projections.projector import Projector
 from ratify.services.projections.tables import projection_positions
+from ratify.services.workflow_settings import workflow_settings
 
 log = structlog.get_logger("ratify.serve")
 
@@ -162,13 +163,15 @@ async def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000
         engine.dispose()
 
 
-def _services(settings: Settings, store: EventStore, engine: Engine, client: Client) -> Services:
-    return Services(
+def _services(
+    settings: Settings, store: EventStore, engine: Engine, client: Client
+) -> HttpServices:
+    return HttpServices(
         store=store,
         engine=engine,
         client=client,
         directory=Directory(engine, delegation_max_days=settings.delegation_max_days),
-        workflow_settings=settings.workflow_settings(),
+        workflow_settings=workflow_settings(settings),
         task_queue=settings.task_queue,
     )
 

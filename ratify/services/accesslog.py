@@ -18,18 +18,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.ids import access_stream
 from eventstore import ConcurrencyConflict, EventStore, NewEvent, StoredEvent
 
-ACCESS_PREFIX = "access-"
 PART2_READ: Literal["access.part2_read"] = "access.part2_read"
 EVIDENCE_EXPORTED: Literal["access.evidence_exported"] = "access.evidence_exported"
 
 AccessKind = Literal["access.part2_read", "access.evidence_exported"]
-
-
-def access_stream(case_id: str) -> str:
-    """The stream holding a case's access records."""
-    return f"{ACCESS_PREFIX}{case_id}"
 
 
 class AccessRecord(BaseModel):

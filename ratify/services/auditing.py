@@ -2,7 +2,7 @@
 
 Used by the HTTP API and the pages alike, so both refuse the same people for the same
 reasons and both record the same reads. Who is an auditor comes from the signed-in
-principal; whether they see Part 2 comes from `views.part2_clearance`, and every time
+principal; whether they see Part 2 comes from `domain.visibility.part2_clearance`, and every time
 confidential Part 2 is shown, `shown_part2` appends it to the case's access log first: a
 read that cannot be recorded is refused, not served.
 """
@@ -12,23 +12,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.bounds import quote_id
 from domain.roles import Role
 from domain.timeline import TimelineEntry, timeline, without_part2
+from domain.visibility import has_confidential_part2, part2_clearance
 from eventstore.digest import Digest, digest, verify_since
-from ratify.http.limits import quote_id
 from ratify.services.accesslog import EVIDENCE_EXPORTED, AccessLog, AccessRecord
 from ratify.services.commands import Refusal, Services, shown_part2, viewer
 from ratify.services.evidence import Evidence, bundle_sha256, export_bundle
 from ratify.services.identity.service import Principal
 from ratify.services.journal import CaseHistory
 from ratify.services.projections import queries
-from ratify.services.views import has_confidential_part2, part2_clearance
 
 
 def require_auditor(me: Principal, what: str) -> None:
     """Refuse (403) anyone who is not an auditor today."""
     if Role.AUDITOR not in viewer(me).roles:
-        raise Refusal(403, "wrong_role", f"only auditors may {what}")
+        raise Refusal("wrong_role", f"only auditors may {what}")
 
 
 def resolve_case(services: Services, ref: str) -> str:
@@ -41,13 +41,13 @@ def resolve_case(services: Services, ref: str) -> str:
         found = []
     if len(found) == 1:
         return found[0].case_id
-    raise Refusal(404, "not_found", f"there is no case or decision reference '{quote_id(ref)}'")
+    raise Refusal("not_found", f"there is no case or decision reference '{quote_id(ref)}'")
 
 
 def history_of(services: Services, case_id: str) -> CaseHistory:
     history = services.journal.history(case_id)
     if history.state.version == 0:
-        raise Refusal(404, "not_found", f"there is no case {quote_id(case_id)}")
+        raise Refusal("not_found", f"there is no case {quote_id(case_id)}")
     return history
 
 
@@ -77,7 +77,6 @@ def export(services: Services, me: Principal, ref: str, via: str) -> tuple[Evide
         cleared = part2_clearance(viewer(me), history.state, history.events)
         if cleared is None or Role.PART2_CLEARANCE not in viewer(me).roles:
             raise Refusal(
-                403,
                 "wrong_role",
                 f"case {quote_id(case_id)} has a confidential Part 2: exporting its evidence "
                 "needs the part2_clearance role as well as auditor",
@@ -140,7 +139,6 @@ def verify_store(services: Services, me: Principal, since: Digest | None) -> dic
         # unpublished Part 2 was right. Only auditors cleared for Part 2 may ask.
         if Role.PART2_CLEARANCE not in viewer(me).roles:
             raise Refusal(
-                403,
                 "wrong_role",
                 "since: checking the store against a kept digest needs the part2_clearance "
                 "role (a digest built from guessed contents would confirm a guess of Part 2); "

@@ -17,6 +17,7 @@ from pathlib import Path
 from domain.casefile import CaseFileError, parse_case
 from domain.roles import Actor, Role
 from ratify.infra.settings import load_settings
+from ratify.services.workflow_settings import workflow_settings
 from workflows.messages import DecisionInput
 
 
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     officer = Actor(user_id=args.officer, role=Role.ORIGINATING_OFFICER)
-    settings = load_settings().workflow_settings()
+    settings = workflow_settings(load_settings())
     started = DecisionInput(case_id=args.case_id, officer=officer, case=case, settings=settings)
     print(started.model_dump_json())
     return 0

@@ -3,8 +3,9 @@
 The HTTP API (`ratify.api.app`) and the web pages (`ratify.web`) take every step through
 these functions: the actor from the signed-in principal (`acting`, own or delegated role),
 the action validated by its workflow message (`ACTIONS`), the workflow update run and its
-refusal mapped to an HTTP status (`STATUS_FOR_CODE`), the read views woken after a write
-(`Services.after_write`). Nothing here holds a business rule: the workflows and the domain do.
+refusal raised as a `Refusal` (a code; `ratify.http.errors` maps it to an HTTP status), the
+read views woken after a write (`Services.after_write`). Nothing here holds a business rule:
+the workflows and the domain do.
 """
 
 from __future__ import annotations
@@ -30,65 +31,46 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.notify import notification_stream
-from domain.bounds import EDGE, check_identifier
+from domain.bounds import EDGE, MAX_CASE_JSON_BYTES, check_identifier, quote_id
 from domain.case import Case
 from domain.clock import london_date
+from domain.ids import PART2_REVIEW_PREFIX, meeting_workflow_id, part2_review_id, reserved_prefix
 from domain.roles import Actor, AdviceArea, Role
 from domain.state import Part2Status
+from domain.visibility import Viewer, has_confidential_part2, part2_clearance
 from eventstore import EventStore, InvalidEvent
 from eventstore.records import check_stream_id
-from ratify.http.auth import Authenticator, default_authenticator
-from ratify.http.limits import MAX_CASE_JSON_BYTES, DateWindow, default_window, quote_id
-from ratify.http.oidc_login import OidcSignIn, default_oidc_sign_in
-from ratify.services.accesslog import PART2_READ, AccessLog, access_stream
+from ratify.services.accesslog import PART2_READ, AccessLog
+from ratify.services.dates import DateWindow, default_window
 from ratify.services.identity.service import Directory, IdentityError, NotPermitted, Principal
 from ratify.services.journal import CaseHistory, CaseJournal
 from ratify.services.reconcile import ENDED_OUTSIDE_RATIFY
-from ratify.services.views import Viewer, case_view, has_confidential_part2, part2_clearance
+from ratify.services.views import case_view
 from workflows import messages as m
 from workflows.decision import DecisionWorkflow
-from workflows.meeting import BoardMeetingWorkflow, meeting_workflow_id
+from workflows.meeting import BoardMeetingWorkflow
 
 log = structlog.get_logger("ratify.api")
 
-#: Refusal codes of the domain and workflows, and the HTTP status each becomes.
-STATUS_FOR_CODE = {
-    "wrong_role": 403,
-    "four_eyes": 403,
-    # The rules over persons: another officer's case; two parts in one case.
-    "not_case_officer": 403,
-    "separation_of_duties": 403,
-    "stale": 409,
-    # Two people acting on the same task: the second is told what has happened since.
-    "already_done": 409,
-    "not_found": 404,
-    # The workflow did not accept the API's own proof: the API and the workers do not share
-    # RATIFY_ACTION_SIGNING_KEY (or their clocks are far apart). Not the person's mistake.
-    "unsigned_action": 500,
-}
+#: The workflows' refusals of a step that came too late (a stale version, a task someone
+#: else has just done): the refusal carries the case as it is now.
+TOO_LATE = frozenset({"stale", "already_done"})
 
 
 @dataclass
 class Services:
+    """What every front door's steps run on (the HTTP ones: `ratify.http.services`)."""
+
     store: EventStore
     engine: Engine
     client: Client
     directory: Directory
     workflow_settings: m.Settings
     task_queue: str = "ratify"
-    #: Sign-in: sessions, CSRF, OIDC. Default: from the environment's settings.
-    auth: Authenticator = field(default_factory=default_authenticator)
-    #: "Sign in with your organisation" on the pages (OIDC code flow with PKCE); None: off.
-    oidc_sign_in: OidcSignIn | None = field(default_factory=default_oidc_sign_in)
     #: Called after an accepted action, so the read views catch up at once.
     after_write: Callable[[], None] | None = None
     #: The dates a person can write. Default: from the environment's settings.
     window: DateWindow = field(default_factory=default_window)
-
-    def __post_init__(self) -> None:
-        # Sessions are kept in the directory's database.
-        self.auth.bind(self.directory)
 
     @property
     def journal(self) -> CaseJournal:
@@ -96,16 +78,19 @@ class Services:
 
 
 class Refusal(Exception):
+    """A step refused: its code (`not_found`, `invalid`, `wrong_stage`, ...; the front doors
+    answer with `ratify.http.errors.status_of`), a message naming the rule, and the case's
+    state when a step came too late."""
+
     def __init__(
         self,
-        status: int,
         code: str,
         message: str,
         state: Any = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
-        self.status, self.code, self.message, self.state = status, code, message, state
+        self.code, self.message, self.state = code, message, state
         #: Response headers the refusal needs (e.g. `Retry-After` on a 429).
         self.headers = headers
 
@@ -119,12 +104,12 @@ class _Journal(CaseJournal):
     def history(
         self, case_id: str, *, to_version: int | None = None, as_of: datetime | None = None
     ) -> CaseHistory:
-        if case_id.startswith(RESERVED_PREFIXES):
-            raise Refusal(404, "not_found", f"there is no case {quote_id(case_id)}")
+        if reserved_prefix(case_id) is not None:
+            raise Refusal("not_found", f"there is no case {quote_id(case_id)}")
         try:
             return super().history(case_id, to_version=to_version, as_of=as_of)
         except InvalidEvent as exc:
-            raise Refusal(422, "invalid", str(exc).replace("to_version", "version")) from None
+            raise Refusal("invalid", str(exc).replace("to_version", "version")) from None
 
 
 #: action name -> (workflow update, message type, role it is done in when not given).
@@ -155,10 +140,6 @@ ACTIONS: dict[str, tuple[str, type[m.Action], Role | None]] = {
 }
 
 
-def part2_review_id(case_id: str) -> str:
-    return f"part2-review-{case_id}"
-
-
 def role_for(action: str, fields: dict[str, Any], services: Services, case_id: str) -> Role:
     """The role an action is done in, when the body does not say."""
     if action in ("sign_off", "advice_not_required", "request_changes"):
@@ -166,20 +147,20 @@ def role_for(action: str, fields: dict[str, Any], services: Services, case_id: s
             return AdviceArea(str(fields.get("area"))).adviser_role
         except ValueError:
             areas = ", ".join(a.value for a in AdviceArea)
-            raise Refusal(422, "invalid", f"area: one of {areas}") from None
+            raise Refusal("invalid", f"area: one of {areas}") from None
     if action in ("declare_interests", "decide"):
         state = services.journal.load(case_id)
         if state.decision_maker_role is None:
-            raise Refusal(422, "wrong_stage", "the case is not awaiting a decision")
+            raise Refusal("wrong_stage", "the case is not awaiting a decision")
         return state.decision_maker_role
-    raise Refusal(422, "invalid", "role: say which of your roles you act in")
+    raise Refusal("invalid", "role: say which of your roles you act in")
 
 
 def check_dates(services: Services, value: Any, path: str = "") -> None:
     """The API's refusal (422) of any date in `value` outside the window, naming each."""
     found = services.window.problems(value, path)
     if found:
-        raise Refusal(422, "invalid", "; ".join(found))
+        raise Refusal("invalid", "; ".join(found))
 
 
 def check_case_size(case: Case, field: str = "case") -> None:
@@ -187,7 +168,6 @@ def check_case_size(case: Case, field: str = "case") -> None:
     size = len(case.model_dump_json().encode())
     if size > MAX_CASE_JSON_BYTES:
         raise Refusal(
-            422,
             "invalid",
             f"{field}: {size} bytes once written as JSON; a case takes at most "
             f"{MAX_CASE_JSON_BYTES} (shorten its texts or lists, or attach papers by name)",
@@ -231,7 +211,7 @@ def acting(me: Principal, role: Role, on_behalf_of: str | None) -> Actor:
         return me.acting_as(role, on_behalf_of, today())
     except IdentityError as exc:
         code = "wrong_role" if isinstance(exc, NotPermitted) else "invalid"
-        raise Refusal(exc.status_code, code, str(exc)) from None
+        raise Refusal(code, str(exc)) from None
 
 
 def _written(services: Services) -> None:
@@ -246,13 +226,12 @@ def _refusal(exc: WorkflowUpdateFailedError) -> Refusal | None:
         if code == "unsigned_action":
             log.error("a workflow refused the API's proof", detail=cause.message)
             return Refusal(
-                500,
                 code,
                 "the step was not accepted: Ratify's API and workers are not configured with "
                 "the same action-signing key (RATIFY_ACTION_SIGNING_KEY), or it waited more "
                 "than 10 minutes for a worker; look at the case, then tell the operators",
             )
-        return Refusal(STATUS_FOR_CODE.get(code, 422), code, cause.message)
+        return Refusal(code, cause.message)
     return None
 
 
@@ -275,7 +254,6 @@ def update_id(action: m.Action, update: str, idempotency_key: str | None) -> str
         return None
     if not IDEMPOTENCY_KEY.match(idempotency_key):
         raise Refusal(
-            422,
             "invalid",
             "Idempotency-Key: must be 1 to 100 letters, digits or . _ : - (a UUID is a good key)",
         )
@@ -299,7 +277,6 @@ def temporal_down(exc: RPCError) -> bool:
 
 def _not_started(what: str, check: str) -> Refusal:
     return Refusal(
-        503,
         "temporal_unavailable",
         f"Temporal (the workflow service) did not answer, so {what} may not have started: "
         f"{check}, and if not, send it again once Temporal is back (operators: see /readyz)",
@@ -330,7 +307,6 @@ async def run_update(
             )
     except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
         raise Refusal(
-            503,
             "outcome_unknown",
             f"the {update.replace('_', ' ')} step was sent to case {quote_id(workflow_id)} but its "
             "outcome did not come back in time"
@@ -345,7 +321,7 @@ async def run_update(
         refusal = _refusal(exc)
         if refusal is None:
             raise
-        if refusal.status == 409 and not workflow_id.startswith("part2-"):
+        if refusal.code in TOO_LATE and not workflow_id.startswith(PART2_REVIEW_PREFIX):
             # A stale action, or a task someone else has just done: show what happened.
             refusal.state = current_state(services, workflow_id, None)
         raise refusal from None
@@ -363,7 +339,6 @@ async def run_update(
 
 def _outcome_unknown(update: str, target: str, idempotency_key: str | None) -> Refusal:
     return Refusal(
-        503,
         "outcome_unknown",
         f"Temporal (the workflow service) did not answer, so the outcome of the "
         f"{update.replace('_', ' ')} step on {target} is unknown: "
@@ -383,35 +358,31 @@ def _no_workflow(services: Services, workflow_id: str, *, review: bool) -> Refus
     its Part 2 review is not open), never a 404 naming an internal workflow id. A case still
     open (or a Part 2 review due) whose workflow is gone was ended outside Ratify (`temporal
     workflow terminate`): the refusal says so, and to tell an operator."""
-    case_id = workflow_id.removeprefix(part2_review_id("")) if review else workflow_id
+    case_id = workflow_id.removeprefix(PART2_REVIEW_PREFIX) if review else workflow_id
     state = services.journal.load(case_id)
     if state.version == 0:
-        return Refusal(404, "not_found", f"there is no case {quote_id(case_id)}")
+        return Refusal("not_found", f"there is no case {quote_id(case_id)}")
     if review:
         if state.part2 in (Part2Status.PUBLISHED, Part2Status.PUBLISHED_REDACTED):
             outcome = state.part2.value.replace("_", " ")
             return Refusal(
-                409,
                 "already_done",
                 f"the Part 2 review of case {quote_id(case_id)} was decided: {outcome}",
             )
         if state.part2 is Part2Status.REVIEW_DUE:
             return Refusal(
-                422,
                 "wrong_stage",
                 f"the Part 2 review of case {quote_id(case_id)} is due, but {ENDED_OUTSIDE_RATIFY}",
             )
         return Refusal(
-            422, "wrong_stage", f"no Part 2 review of case {quote_id(case_id)} is open: none is due"
+            "wrong_stage", f"no Part 2 review of case {quote_id(case_id)} is open: none is due"
         )
     if not state.stage.is_closed:
         return Refusal(
-            422,
             "wrong_stage",
             f"case {quote_id(case_id)} is {state.stage.label}, but {ENDED_OUTSIDE_RATIFY}",
         )
     return Refusal(
-        422,
         "wrong_stage",
         f"case {quote_id(case_id)} is {state.stage.label}: it takes no more steps",
     )
@@ -454,7 +425,7 @@ def current_state(
     """The case as JSON; Part 2 only when `me` is cleared for it (never when None)."""
     history = services.journal.history(case_id)
     if history.state.version == 0:
-        raise Refusal(404, "not_found", f"there is no case {quote_id(case_id)}")
+        raise Refusal("not_found", f"there is no case {quote_id(case_id)}")
     return case_view(history.state, part2=shown_part2(services, me, history, via))
 
 
@@ -472,16 +443,14 @@ async def act(
     """`POST /cases/{id}/actions/{action}`: check the role, build the message, run the
     update; a retry with the same `idempotency_key` gets the first attempt's outcome."""
     if action not in ACTIONS:
-        raise Refusal(
-            404, "unknown_action", f"no action '{quote_id(action)}'; one of {sorted(ACTIONS)}"
-        )
+        raise Refusal("unknown_action", f"no action '{quote_id(action)}'; one of {sorted(ACTIONS)}")
     update, message_type, default_role = ACTIONS[action]
     role = role or default_role or role_for(action, fields, services, case_id)
     actor = acting(me, role, on_behalf_of)
     try:
         message = message_type.model_validate({**fields, "actor": actor}, context=EDGE)
     except ValidationError as exc:
-        raise Refusal(422, "invalid", problems(exc)) from None
+        raise Refusal("invalid", problems(exc)) from None
     check_dates(services, message)
     if isinstance(message, m.Revise):
         check_co_officers(services, message.case)
@@ -498,22 +467,10 @@ def check_co_officers(services: Services, case: Case) -> None:
         found = services.directory.principal_for(user_id)
         if found is None or Role.ORIGINATING_OFFICER not in found.roles:
             raise Refusal(
-                422,
                 "invalid",
                 f"co_officers.{index}: {user_id!r} is not an active user holding the "
                 "originating_officer role",
             )
-
-
-#: What Ratify names after a case's id (its access log and notification streams, its Part 2
-#: review's workflow) or a meeting's: a case id may not begin like one of them, or the case
-#: would take over another case's stream or workflow.
-RESERVED_PREFIXES = (
-    access_stream(""),
-    notification_stream(""),
-    part2_review_id(""),
-    meeting_workflow_id(""),
-)
 
 
 def check_case_id(case_id: str) -> str:
@@ -521,19 +478,18 @@ def check_case_id(case_id: str) -> str:
     try:
         check_identifier(case_id, "case_id")
     except ValueError as exc:
-        raise Refusal(422, "invalid", str(exc)) from None
+        raise Refusal("invalid", str(exc)) from None
     try:
         check_stream_id(case_id)
     except InvalidEvent as exc:
-        raise Refusal(422, "invalid", f"case_id: {exc}") from None
-    for prefix in RESERVED_PREFIXES:
-        if case_id.startswith(prefix):
-            raise Refusal(
-                422,
-                "invalid",
-                f"case_id: {case_id!r} begins with {prefix!r}, which Ratify uses for other "
-                "streams and workflows: choose another id",
-            )
+        raise Refusal("invalid", f"case_id: {exc}") from None
+    prefix = reserved_prefix(case_id)
+    if prefix is not None:
+        raise Refusal(
+            "invalid",
+            f"case_id: {case_id!r} begins with {prefix!r}, which Ratify uses for other "
+            "streams and workflows: choose another id",
+        )
     return case_id
 
 
@@ -548,7 +504,7 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
     # finished, is never started again (Temporal would otherwise allow a closed id's reuse,
     # and the new run would fail to draft over the stored case).
     if services.store.stream_version(case_id) >= 1:
-        raise Refusal(409, "exists", f"case {quote_id(case_id)} exists already")
+        raise Refusal("exists", f"case {quote_id(case_id)} exists already")
     try:
         await services.client.start_workflow(
             DecisionWorkflow.run,
@@ -560,10 +516,10 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
     except WorkflowAlreadyStartedError:
-        raise Refusal(409, "exists", f"case {quote_id(case_id)} exists already") from None
+        raise Refusal("exists", f"case {quote_id(case_id)} exists already") from None
     except RPCError as exc:
         if exc.status is RPCStatusCode.ALREADY_EXISTS:
-            raise Refusal(409, "exists", f"case {quote_id(case_id)} exists already") from None
+            raise Refusal("exists", f"case {quote_id(case_id)} exists already") from None
         if temporal_down(exc):
             raise _not_started(
                 f"case {quote_id(case_id)}",
@@ -587,14 +543,14 @@ async def create_meeting(
     try:
         check_identifier(meeting_id, "meeting_id")
     except ValueError as exc:
-        raise Refusal(422, "invalid", str(exc)) from None
+        raise Refusal("invalid", str(exc)) from None
     check_dates(services, meeting_date, "meeting_date")
     try:
         params = m.MeetingInput(
             meeting_id=meeting_id, board=board, meeting_date=meeting_date, created_by=actor
         )
     except ValidationError as exc:
-        raise Refusal(422, "invalid", problems(exc)) from None
+        raise Refusal("invalid", problems(exc)) from None
     try:
         await services.client.start_workflow(
             BoardMeetingWorkflow.run,
@@ -604,10 +560,10 @@ async def create_meeting(
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
     except WorkflowAlreadyStartedError:
-        raise Refusal(409, "exists", f"meeting {quote_id(meeting_id)} exists") from None
+        raise Refusal("exists", f"meeting {quote_id(meeting_id)} exists") from None
     except RPCError as exc:
         if exc.status is RPCStatusCode.ALREADY_EXISTS:
-            raise Refusal(409, "exists", f"meeting {quote_id(meeting_id)} exists") from None
+            raise Refusal("exists", f"meeting {quote_id(meeting_id)} exists") from None
         if temporal_down(exc):
             raise _not_started(
                 f"meeting {quote_id(meeting_id)}",
@@ -625,12 +581,11 @@ async def meeting_view(services: Services, meeting_id: str) -> m.MeetingView:
     except RPCError as exc:
         if temporal_down(exc):
             raise Refusal(
-                503,
                 "temporal_unavailable",
                 "Temporal (the workflow service) did not answer: try again later",
                 headers={"Retry-After": str(TEMPORAL_RETRY_AFTER)},
             ) from None
-        raise Refusal(404, "not_found", f"there is no meeting {quote_id(meeting_id)}") from None
+        raise Refusal("not_found", f"there is no meeting {quote_id(meeting_id)}") from None
     return view
 
 
@@ -639,13 +594,13 @@ async def meeting_action(
 ) -> Any:
     """`POST /meetings/{id}/{cases|advice|close}` of the API."""
     if action not in MEETING_ACTIONS:
-        raise Refusal(404, "unknown_action", f"no meeting action '{quote_id(action)}'")
+        raise Refusal("unknown_action", f"no meeting action '{quote_id(action)}'")
     update, message_type = MEETING_ACTIONS[action]
     actor = acting(me, Role.BOARD_SECRETARIAT, None)
     try:
         message = message_type.model_validate({**fields, "actor": actor}, context=EDGE)
     except ValidationError as exc:
-        raise Refusal(422, "invalid", problems(exc)) from None
+        raise Refusal("invalid", problems(exc)) from None
     check_dates(services, message)
     handle = services.client.get_workflow_handle(meeting_workflow_id(meeting_id))
     try:
@@ -658,7 +613,6 @@ async def meeting_action(
     except RPCError as exc:
         if exc.status is RPCStatusCode.NOT_FOUND:
             raise Refusal(
-                404,
                 "not_found",
                 f"there is no open meeting {quote_id(meeting_id)} (closed, or unknown)",
             ) from None

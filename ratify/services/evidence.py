@@ -35,9 +35,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from domain.events import Event
 from domain.state import CaseState
 from domain.timeline import timeline
+from domain.visibility import has_confidential_part2
 from eventstore import EventStore, StoredEvent
 from eventstore.digest import Digest, InclusionProof, inclusion_proof, verify_inclusion
 from eventstore.hashing import GENESIS_HASH, HashInput, canonical_datetime, canonical_json, row_hash
+from ratify.services.evidence_report import ENVIRONMENT
+from ratify.services.journal import replay
 
 BUNDLE_FORMAT = "ratify-evidence-v1"
 _SCRIPT_OPEN = '<script type="application/json" id="ratify-evidence">'
@@ -156,8 +159,6 @@ def collect(
     records = [r for r in store.read_stream(case_id) if r.position <= found.position]
     events = [BundleEvent.of(r) for r in records]
     state, _ = _fold(events)
-    from ratify.services.views import has_confidential_part2
-
     return Evidence(
         case_id=case_id,
         reference=state.reference,
@@ -181,15 +182,11 @@ def inclusion_proof_or_none(
 
 
 def _fold(events: list[BundleEvent]) -> tuple[CaseState, list[Event]]:
-    from ratify.services.journal import replay
-
     return replay(events[0].stream_id, [e.stored() for e in events])
 
 
 def render(evidence: Evidence) -> str:
     """The bundle file: the report, with the evidence as JSON inside it."""
-    from ratify.web.render import ENVIRONMENT
-
     state, decoded = _fold(evidence.events)
     entries = timeline(evidence.case_id, decoded)
     payload = json.dumps(

@@ -59,6 +59,7 @@ from pydantic import BaseModel, ConfigDict
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain.ids import part2_review_id
 from domain.state import CaseState, Part1Status, Part2Status, Stage
 from eventstore import EventStore
 from ratify.services.journal import CaseJournal
@@ -256,11 +257,6 @@ ENDED_OUTSIDE_RATIFY = (
 )
 
 
-def part2_review_workflow_id(case_id: str) -> str:
-    """The id of a case's Part 2 review workflow (started by its DecisionWorkflow)."""
-    return f"part2-review-{case_id}"
-
-
 def still_due(state: CaseState) -> str | None:
     """What a stored case still awaits from its DecisionWorkflow, in words; None if nothing.
 
@@ -301,7 +297,7 @@ async def _ended(
         )
     if review_still_due(state) is None:
         return None
-    review_id = part2_review_workflow_id(case_id)
+    review_id = part2_review_id(case_id)
     review = await _status(client, review_id)
     if review is WorkflowExecutionStatus.RUNNING:
         return None

@@ -14,9 +14,9 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Interceptor, Replayer
 
+from domain.ids import meeting_workflow_id, part2_review_id
 from eventstore import EventStore
 from ratify.infra.signing import ActionVerifier
-from workflows.meeting import meeting_workflow_id
 from workflows.registry import WORKFLOWS, workflow_runner
 
 
@@ -29,7 +29,7 @@ def workflow_ids(store: EventStore, meeting_ids: Iterable[str] = ()) -> list[str
         if first_of_a_case and record.stream_id not in seen:
             seen.add(record.stream_id)
             cases.append(record.stream_id)
-    ids = [*cases, *(f"part2-review-{c}" for c in cases)]
+    ids = [*cases, *(part2_review_id(c) for c in cases)]
     return ids + [meeting_workflow_id(m) for m in sorted(set(meeting_ids))]
 
 

@@ -18,11 +18,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.roles import Role
 from eventstore import EventStore, create_engine_for
+from ratify.http.services import HttpServices
 from ratify.infra.db import migrate_all
 from ratify.infra.devserver import bin_path
 from ratify.processes.app import build_app
 from ratify.processes.worker import build_worker
-from ratify.services.commands import Services
 from ratify.services.identity.service import Directory
 from ratify.services.projections.projector import Projector
 from tests.keys import signer
@@ -96,7 +96,7 @@ async def api_stack(
         interceptors=[signer()],
     )
     task_queue = f"api-{uuid.uuid4().hex[:8]}"
-    services = Services(
+    services = HttpServices(
         store=store,
         engine=engine,
         client=env.client,

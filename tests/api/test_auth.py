@@ -29,6 +29,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from pydantic import ValidationError
 
 from ratify.http.auth import SESSION_COOKIE, WRONG_CREDENTIALS, Authenticator, AuthRefusal
+from ratify.http.errors import status_of
 from ratify.http.oidc import OidcError, OidcUnavailable, OidcVerifier
 from ratify.infra.db import migrate_all
 from ratify.infra.settings import Settings
@@ -337,7 +338,7 @@ def test_a_session_expires_after_its_max_age(
     assert auth.read_session(fresh).user_id == "ollie.lane"
     with pytest.raises(AuthRefusal) as err:
         auth.read_session(stale)
-    assert err.value.status == 401
+    assert status_of(err.value) == 401
     assert "session has expired (a session lasts 1 hours)" in err.value.message
     # The stored session's own expiry holds too, whatever the cookie says.
     later = datetime.fromtimestamp(now, UTC) + timedelta(seconds=2)

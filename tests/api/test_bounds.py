@@ -21,8 +21,10 @@ from hypothesis import strategies as st
 from starlette.types import Message, Receive, Scope, Send
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain.bounds import MAX_CASE_FILE_BYTES
 from domain.casefile import parse_case
-from ratify.http.limits import MAX_CASE_FILE_BYTES, MAX_JSON_BYTES, DateWindow
+from ratify.http.limits import MAX_JSON_BYTES
+from ratify.services.dates import DateWindow
 from tests.api.conftest import Api, api_stack
 
 METTRACE = (Path(__file__).resolve().parents[2] / "examples" / "mettrace.yaml").read_text()
@@ -270,8 +272,8 @@ async def test_a_case_too_large_for_temporal_is_refused_before_it_is_started(api
 
 
 def test_the_window_of_dates_comes_from_the_settings(monkeypatch: pytest.MonkeyPatch):
-    from ratify.http.limits import default_window
     from ratify.infra.settings import Settings
+    from ratify.services.dates import default_window
 
     assert default_window() == DateWindow(date(1990, 1, 1), date(2100, 12, 31))
     monkeypatch.setenv("RATIFY_EARLIEST_DATE", "2000-01-01")
@@ -591,7 +593,7 @@ async def test_temporal_unavailable_is_a_json_503_naming_what_to_do(
 async def test_an_id_is_quoted_back_bounded_and_escaped(api: Api, sent: str):
     from urllib.parse import quote
 
-    from ratify.http.limits import MAX_QUOTED_ID, quote_id
+    from domain.bounds import MAX_QUOTED_ID, quote_id
 
     path = quote(sent, safe="")
     answers = [
@@ -614,7 +616,7 @@ async def test_an_id_is_quoted_back_bounded_and_escaped(api: Api, sent: str):
 
 
 def test_quote_id_keeps_a_good_id_and_escapes_the_rest():
-    from ratify.http.limits import quote_id
+    from domain.bounds import quote_id
 
     assert quote_id("PCD 679") == "PCD 679"
     assert quote_id("a\u202eb\x00c\n\U000e0001") == "a\\u202eb\\x00c\\x0a\\U000e0001"

@@ -22,8 +22,8 @@ from domain.roles import Role
 from eventstore import EventStore, create_engine_for
 from eventstore.verify import VerificationResult
 from ratify.api.app import create_app
+from ratify.http.services import HttpServices
 from ratify.infra.db import migrate_all
-from ratify.services.commands import Services
 from ratify.services.identity.service import Directory
 from workflows import messages as m
 
@@ -70,7 +70,7 @@ async def test_a_slow_store_read_holds_up_no_other_request(
     directory = Directory(engine)
     directory.add_user("aud.ann", "Ann Auditor", [Role.AUDITOR, Role.PART2_CLEARANCE])
     token = directory.create_token("aud.ann", "tests")[1]
-    services = Services(
+    services = HttpServices(
         store=store,
         engine=engine,
         client=cast(Client, None),  # no step is taken: no Temporal

@@ -22,8 +22,8 @@ from limits import parse_many
 from pydantic import ValidationError
 
 from ratify.http.auth import SESSION_COOKIE, WRONG_CREDENTIALS, Authenticator
+from ratify.http.services import HttpServices
 from ratify.infra.settings import Settings
-from ratify.services.commands import Services
 from ratify.services.identity.service import SignInPolicy
 from ratify.services.identity.tables import sessions
 from tests.api.conftest import Api
@@ -34,8 +34,8 @@ PASSWORD = "correct horse battery staple"
 WRONG = "not the password at all"
 
 
-def services(api: Api) -> Services:
-    found: Services = api.app.state.services
+def services(api: Api) -> HttpServices:
+    found: HttpServices = api.app.state.services
     return found
 
 

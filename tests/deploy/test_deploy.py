@@ -778,6 +778,7 @@ def test_dockerignore_sends_only_the_package_sources() -> None:
         assert wanted in files, wanted
     assert any(f.startswith("ratify/infra/migrations/versions/") for f in files)
     assert any(f.startswith("ratify/web/templates/") for f in files)
+    assert "ratify/services/templates/evidence.html" in files
     assert any(f.startswith("eventstore/migrations/versions/") for f in files)
     assert any(f.startswith("domain/rules/") for f in files)
     for unwanted in ("tests/", ".venv/", "data/", "deploy/", ".git/", "bench/", ".ci/"):

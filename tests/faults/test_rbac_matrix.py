@@ -3,7 +3,7 @@ the API.
 
 The rules are written down here, in `ALLOWED` and `cleared`, from DOMAIN.md and the README's
 lifecycle table, NOT read from the code under test (`domain.fold`, `domain.state.open_tasks`,
-`ratify.services.views`): if the code and this table disagree, one of them is wrong.
+`domain.visibility`): if the code and this table disagree, one of them is wrong.
 
 For each of ten stages a probe case (MetTrace, whose Part 2 carries a unique marker added by
 a revision in draft) is brought to the stage. Then:
@@ -36,7 +36,7 @@ How it fails if a rule breaks: allow one more role in the fold (say the legal ad
 sign off finance) and its attempt in the sweep returns 200 and writes an event (both caught);
 forbid one (say the chief executive may no longer change the required-by date) and step 3
 gets a refusal; show Part 2 to an auditor without clearance (drop the clearance test in
-`ratify.services.views.part2_clearance`) and the marker turns up in aud.bob's responses.
+`domain.visibility.part2_clearance`) and the marker turns up in aud.bob's responses.
 """
 
 from __future__ import annotations
@@ -618,7 +618,7 @@ async def test_a_step_anyone_may_take_does_not_open_part2_to_them(stack: Stack):
     """Any person may record an irregularity on any case, and the chief executive may move
     its required-by date: neither makes them someone acting on the case, or a bogus
     irregularity would be the way round the Part 2 clearance. (It was, before the fix in
-    `ratify.services.views.part2_clearance`.) A drafting officer may no longer move the date."""
+    `domain.visibility.part2_clearance`.) A drafting officer may no longer move the date."""
     marker = f"PART2-MARKER-{uuid.uuid4().hex}"
     case_id = await upload(stack, mettrace(marker))
     date_body = {"required_by": NEW_DATE, "reason": "Soon.", "role": DO.value}

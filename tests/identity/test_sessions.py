@@ -16,6 +16,7 @@ from typer.testing import CliRunner, Result
 from domain.roles import Role
 from ratify.cli.main import app
 from ratify.http.auth import WRONG_CREDENTIALS, Authenticator, AuthRefusal
+from ratify.http.errors import status_of
 from ratify.services.identity.service import Directory, SignInPolicy, SignInThrottled, UnknownUser
 from ratify.services.identity.tables import sessions, sign_in_failures
 
@@ -120,7 +121,7 @@ def attempt(auth: Authenticator, directory: Directory, user: str, password: str)
     try:
         auth.check_password(directory, user, password)
     except AuthRefusal as exc:
-        return f"{exc.status} {exc.code}"
+        return f"{status_of(exc)} {exc.code}"
     return "ok"
 
 
@@ -147,7 +148,7 @@ def test_failures_slow_down_then_lock_even_the_right_password(
     clock.advance(600)
     with pytest.raises(AuthRefusal) as refused:
         auth.check_password(people, "fran.fin", PASSWORD)
-    assert refused.value.status == 429 and refused.value.retry_after == 300
+    assert status_of(refused.value) == 429 and refused.value.retry_after == 300
     assert (
         "locked until" in refused.value.message and "ratify users unlock" in refused.value.message
     )

@@ -29,13 +29,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.roles import Role
 from eventstore import EventStore, create_engine_for
+from ratify.http.services import HttpServices
 from ratify.infra.db import migrate_all
 from ratify.infra.devserver import bin_path
 from ratify.infra.observability.interceptors import client_interceptors
 from ratify.infra.observability.logs import configure_logging
 from ratify.processes.app import build_app
 from ratify.processes.worker import build_worker
-from ratify.services.commands import Services
 from ratify.services.identity.service import Directory
 from ratify.services.projections.projector import Projector
 from tests import factories as f
@@ -105,7 +105,7 @@ async def start_stack(
     ]
     client = Client(**config)
     task_queue = f"ops-{uuid.uuid4().hex[:8]}"
-    services = Services(
+    services = HttpServices(
         store=store,
         engine=engine,
         client=client,

@@ -14,17 +14,17 @@ from temporalio.testing import WorkflowEnvironment
 
 from eventstore import EventStore, create_engine_for
 from ratify.api.app import create_app
+from ratify.http.services import HttpServices
 from ratify.infra.db import migrate_all
 from ratify.infra.devserver import bin_path
 from ratify.infra.observability.metrics import free_loopback_port
-from ratify.services.commands import Services
 from ratify.services.identity.service import Directory
 from workflows import messages as m
 
 
 def _app(url: str, client: Client) -> httpx.AsyncClient:
     engine = create_engine_for(url)
-    services = Services(
+    services = HttpServices(
         store=EventStore(engine),
         engine=engine,
         client=client,

@@ -25,11 +25,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from eventstore import EventStore, create_engine_for
 from ratify.http.auth import Authenticator
+from ratify.http.services import HttpServices
 from ratify.infra.db import migrate_all
 from ratify.infra.devserver import bin_path
 from ratify.processes.app import build_app
 from ratify.processes.worker import build_worker
-from ratify.services.commands import Services
 from ratify.services.identity.service import Directory
 from ratify.services.projections.projector import Projector
 from tests.api.conftest import PEOPLE
@@ -55,7 +55,7 @@ def csrf_of(html: str) -> str:
 @dataclass
 class Stack:
     app: FastAPI
-    services: Services
+    services: HttpServices
     store: EventStore
     projector: Projector
     env: WorkflowEnvironment
@@ -90,7 +90,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     def catch_up() -> None:  # the read views follow each accepted step at once
         projector.catch_up()
 
-    services = Services(
+    services = HttpServices(
         store=store,
         engine=engine,
         client=env.client,

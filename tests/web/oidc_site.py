@@ -21,9 +21,9 @@ from temporalio.client import Client
 from eventstore import EventStore, create_engine_for
 from ratify.http.auth import Authenticator
 from ratify.http.oidc_login import OidcSignIn
+from ratify.http.services import HttpServices
 from ratify.infra.db import migrate_all
 from ratify.processes.app import build_app
-from ratify.services.commands import Services
 from ratify.services.identity.oidc_subjects import OidcSubjects, oidc_subjects
 from ratify.services.identity.service import Directory
 from tests.api.conftest import PEOPLE
@@ -37,7 +37,7 @@ CLIENT_SECRET = "ratify-web-client-secret"
 @dataclass
 class Site:
     app: FastAPI
-    services: Services
+    services: HttpServices
     directory: Directory
     engine: sa.Engine
     provider: Provider
@@ -78,7 +78,7 @@ def oidc_site(
         if configured
         else None
     )
-    services = Services(
+    services = HttpServices(
         store=store,
         engine=engine,
         client=cast(Client, None),  # no step is taken: signing in needs no Temporal

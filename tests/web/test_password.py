@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ratify.http.auth import SESSION_COOKIE
-from ratify.services.commands import Services
+from ratify.http.services import HttpServices
 from ratify.services.identity.service import SignInPolicy
 from tests.web.conftest import PASSWORD, Web, csrf_of
 from tests.web.test_pages import alert, is_page
@@ -63,7 +63,7 @@ async def test_a_person_changes_their_password_and_their_other_sessions_end(web:
 
 
 async def test_the_sign_in_form_says_when_a_user_id_is_locked(web: Web):
-    services: Services = web.stack.app.state.services
+    services: HttpServices = web.stack.app.state.services
     services.auth.policy = SignInPolicy(free_attempts=2, delay_seconds=0, lockout_after=2)
     visitor = web.anonymous()
     assert (await visitor.sign_in("sam.sec", "wrong password here")).status_code == 401

@@ -162,7 +162,8 @@ class Harness:
             return await handle.result()
 
     async def start_meeting(self, meeting_id: str, meeting_date: date, board: str = "IAM") -> Any:
-        from workflows.meeting import BoardMeetingWorkflow, meeting_workflow_id
+        from domain.ids import meeting_workflow_id
+        from workflows.meeting import BoardMeetingWorkflow
 
         return await self.env.client.start_workflow(
             BoardMeetingWorkflow.run,

@@ -39,6 +39,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.case import Case
 from domain.clock import LONDON, london_date
 from domain.events import Redaction
+from domain.ids import meeting_workflow_id
 from domain.roles import Actor, AdviceArea
 from domain.state import CaseState
 from eventstore import EventStore, migrate
@@ -48,7 +49,7 @@ from tests import factories as f
 from tests.keys import signer
 from workflows import messages as m
 from workflows.decision import DecisionWorkflow
-from workflows.meeting import BoardMeetingWorkflow, meeting_workflow_id
+from workflows.meeting import BoardMeetingWorkflow
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
 TASK_QUEUE = "ratify-fixtures"

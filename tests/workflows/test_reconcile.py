@@ -30,10 +30,10 @@ from domain.state import CaseState, SignOff, SignOffStatus, Stage
 from eventstore import EventStore, create_engine_for, migrate
 from eventstore.schema import events
 from ratify.api.app import create_app
+from ratify.http.services import HttpServices
 from ratify.infra.db import migrate_all
 from ratify.infra.devserver import bin_path
 from ratify.processes.worker import build_worker
-from ratify.services.commands import Services
 from ratify.services.identity.service import Directory
 from ratify.services.journal import CaseJournal
 from ratify.services.reconcile import (
@@ -464,7 +464,7 @@ async def test_the_api_reconciles_and_replays_for_auditors_only(live: Harness, t
     tokens = {
         u: directory.create_token(u, "t")[1] for u in ("aud.ann", "fran.fin", f.OFFICER.user_id)
     }
-    services = Services(
+    services = HttpServices(
         store=live.store,
         engine=engine,
         client=live.env.client,

@@ -32,6 +32,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
+from ratify.http.errors import status_of
 from ratify.infra.signing import (
     PROOF_HEADER,
     UNSIGNED,
@@ -309,12 +310,13 @@ def test_a_proof_is_bound_to_every_field_of_the_action():
 
 async def test_an_api_with_another_key_than_the_workers_is_told_so(harness: Harness):
     """A misconfiguration, not the person's mistake: a 500 naming the setting."""
+    from ratify.http.services import HttpServices
     from ratify.infra.signing import signed
-    from ratify.services.commands import Refusal, Services, run_update
+    from ratify.services.commands import Refusal, run_update
     from ratify.services.identity.service import Directory
 
     run = await harness.start()
-    services = Services(
+    services = HttpServices(
         store=harness.store,
         engine=harness.store.engine,
         client=signed(harness.env.client, OTHER_KEYS),
@@ -324,7 +326,7 @@ async def test_an_api_with_another_key_than_the_workers_is_told_so(harness: Harn
     )
     with pytest.raises(Refusal) as caught:
         await run_update(services, run.case_id, "submit", m.Submit(actor=f.OFFICER))
-    assert caught.value.status == 500 and caught.value.code == UNSIGNED
+    assert status_of(caught.value) == 500 and caught.value.code == UNSIGNED
     assert "RATIFY_ACTION_SIGNING_KEY" in caught.value.message
     assert run.event_types() == ["case.drafted"]
 

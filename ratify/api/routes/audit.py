@@ -10,10 +10,10 @@ from domain.timeline import TimelineEntry
 from eventstore.digest import Digest
 from ratify.api.deps import Me, SignedInFirst, Svc
 from ratify.api.schemas import REFUSED, CaseEvent, Reconciled, Replayed, Verified, VerifyBody
+from ratify.http.services import HttpServices
 from ratify.services import auditing as audit_steps
 from ratify.services import commands as steps
 from ratify.services.accesslog import AccessRecord
-from ratify.services.commands import Services
 from ratify.services.projections import queries
 from ratify.services.reconcile import reconcile
 from ratify.services.replay import replay_workflows, workflow_ids
@@ -96,7 +96,7 @@ async def audit_reconcile(me: Me, services: Svc) -> Reconciled:
     return Reconciled.model_validate(report.model_dump())
 
 
-def _workflow_ids(services: Services) -> list[str]:
+def _workflow_ids(services: HttpServices) -> list[str]:
     """Every decision's, review's and meeting's workflow id (reads the store and views)."""
     meetings = sorted({m.meeting_id for m in queries.meetings(services.engine)})
     return workflow_ids(services.store, meetings)

@@ -9,14 +9,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from starlette.concurrency import run_in_threadpool
 
+from domain.bounds import quote_id
 from domain.case import Case
 from domain.casefile import CaseFileError, parse_case
 from domain.money import MAX_AMOUNT
 from ratify.api.deps import Cursor, Me, SignedInFirst, Svc, read_view
 from ratify.api.schemas import MAX_VERSION, REFUSED, CaseCreated, CaseView, NewCase
-from ratify.http.limits import quote_id
+from ratify.http.services import HttpServices
 from ratify.services import commands as steps
-from ratify.services.commands import Refusal, Services
+from ratify.services.commands import Refusal
 from ratify.services.identity.service import Principal
 from ratify.services.projections import queries
 from ratify.services.views import case_view
@@ -25,7 +26,7 @@ router = APIRouter(tags=["cases"], route_class=SignedInFirst, responses=REFUSED)
 
 
 async def _start_case(
-    services: Services, me: Principal, case: Case, case_id: str | None
+    services: HttpServices, me: Principal, case: Case, case_id: str | None
 ) -> CaseCreated:
     case_id = await steps.start_case(services, me, case, case_id)
     version = await run_in_threadpool(services.store.stream_version, case_id)
@@ -52,9 +53,9 @@ async def upload_case(
         case = await run_in_threadpool(parse_case, content, filename)
         services.window.check_case_file(case, filename)
     except CaseFileError as exc:
-        raise Refusal(422, "invalid_case_file", str(exc)) from None
+        raise Refusal("invalid_case_file", str(exc)) from None
     except ValueError as exc:  # a file name that says neither YAML nor JSON
-        raise Refusal(422, "invalid_case_file", f"filename: {exc}") from None
+        raise Refusal("invalid_case_file", f"filename: {exc}") from None
     return await _start_case(services, me, case, case_id)
 
 
@@ -119,11 +120,11 @@ def get_case(
     if version is None and as_of is None:
         return steps.current_state(services, case_id, me)
     if as_of is not None and as_of.tzinfo is None:
-        raise Refusal(422, "invalid", "as_of: give a timezone, e.g. 2019-12-13T17:00:00Z")
+        raise Refusal("invalid", "as_of: give a timezone, e.g. 2019-12-13T17:00:00Z")
     steps.check_dates(services, as_of, "as_of")
     history = services.journal.history(case_id, to_version=version, as_of=as_of)
     if history.state.version == 0:
-        raise Refusal(404, "not_found", f"case {quote_id(case_id)} had no events by then")
+        raise Refusal("not_found", f"case {quote_id(case_id)} had no events by then")
     full = services.journal.history(case_id)
     cleared = steps.shown_part2(services, me, full, "api", version=history.state.version)
     return case_view(history.state, part2=cleared)

@@ -45,8 +45,8 @@ def my_delegations(me: Me, services: Svc) -> list[Delegation]:
 def end_delegation(me: Me, services: Svc, delegation_id: str) -> Delegation:
     """End a delegation I made or received, at once (back from leave, or declined)."""
     if _DELEGATION_ID.fullmatch(delegation_id) is None:
-        raise Refusal(422, "invalid", "delegation_id: not a delegation id (del_ and 12 hex)")
+        raise Refusal("invalid", "delegation_id: not a delegation id (del_ and 12 hex)")
     mine = services.directory.list_delegations(me.user_id)
     if not any(d.id == delegation_id for d in mine):
-        raise Refusal(404, "not_found", f"no delegation {delegation_id} made by or to you")
+        raise Refusal("not_found", f"no delegation {delegation_id} made by or to you")
     return services.directory.revoke_delegation(delegation_id)

@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from domain.bounds import quote_id
 from ratify.api.deps import Cursor, SignedInFirst, Svc, read_view
 from ratify.api.schemas import REFUSED
-from ratify.http.limits import quote_id
 from ratify.services import commands as steps
 from ratify.services.commands import Refusal
 from ratify.services.projections import queries
@@ -58,5 +58,5 @@ def register_entry(services: Svc, reference: str) -> queries.RegisterRow:
     except queries.QueryError:  # a NUL: no reference has one
         row = None
     if row is None:
-        raise Refusal(404, "not_found", f"no published decision {quote_id(reference)}")
+        raise Refusal("not_found", f"no published decision {quote_id(reference)}")
     return row

@@ -19,7 +19,7 @@ async def sign_in(request: Request, services: Svc) -> Response:
     try:
         return await services.auth.sign_in(request, services.directory)
     except AuthRefusal as exc:
-        raise Refusal(exc.status, exc.code, exc.message, headers=exc.headers) from None
+        raise Refusal(exc.code, exc.message, headers=exc.headers) from None
 
 
 @router.get("/session", response_model=WhoAmI, responses=REFUSED)
@@ -37,4 +37,4 @@ async def sign_out(request: Request, services: Svc) -> Response:
     try:
         return await services.auth.sign_out(request, services.directory)
     except AuthRefusal as exc:
-        raise Refusal(exc.status, exc.code, exc.message) from None
+        raise Refusal(exc.code, exc.message) from None

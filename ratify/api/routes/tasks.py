@@ -7,18 +7,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from starlette.concurrency import run_in_threadpool
 
+from domain.visibility import may_see_part2
 from ratify.api.deps import Cursor, Me, SignedInFirst, Svc, read_view
 from ratify.api.schemas import REFUSED, ActionBody, StepTaken
+from ratify.http.services import HttpServices
 from ratify.services import commands as steps
-from ratify.services.commands import Services
 from ratify.services.identity.service import Principal
 from ratify.services.projections import queries
-from ratify.services.views import HASH_WITHHELD, may_see_part2
+from ratify.services.views import HASH_WITHHELD
 
 router = APIRouter(tags=["tasks"], route_class=SignedInFirst, responses=REFUSED)
 
 
-def _cleared(services: Services, me: Principal, case_id: str) -> bool:
+def _cleared(services: HttpServices, me: Principal, case_id: str) -> bool:
     """Whether `me` may see the case's Part 2 (reads the case's history)."""
     history = services.journal.history(case_id)
     return may_see_part2(steps.viewer(me), history.state, history.events)

@@ -93,13 +93,3 @@ def accepted_request_id(value: str | None) -> str:
     if value and _SAFE_ID.fullmatch(value):
         return value
     return new_request_id()
-
-
-def case_id_of_workflow(workflow_id: str | None) -> str | None:
-    """The case a workflow belongs to: a decision's id is its case id, a Part 2 review's is
-    `part2-review-<case>`; board meetings (`meeting-<id>`) belong to no one case."""
-    if not workflow_id or workflow_id.startswith("meeting-"):
-        return None
-    if workflow_id.startswith("part2-review-"):
-        return workflow_id.removeprefix("part2-review-")
-    return workflow_id

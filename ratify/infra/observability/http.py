@@ -44,11 +44,6 @@ MAX_DETAIL = 500
 _http_tracer: trace.Tracer | None = None
 
 
-def http_tracer() -> trace.Tracer | None:
-    """The tracer of the API's request spans, when tracing is on."""
-    return _http_tracer
-
-
 def use_http_tracer(tracer: trace.Tracer | None) -> None:
     """Make (or, with None, stop making) a span for each HTTP request."""
     global _http_tracer

@@ -35,12 +35,12 @@ from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.exceptions import ApplicationError
 
+from domain.ids import case_id_of_workflow
 from ratify.infra.observability import metrics
 from ratify.infra.observability.context import (
     REQUEST,
     TEMPORAL_HEADER,
     RequestContext,
-    case_id_of_workflow,
     new_request_id,
 )
 

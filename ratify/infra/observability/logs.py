@@ -33,7 +33,8 @@ import structlog
 from opentelemetry import trace
 from structlog.typing import EventDict, Processor
 
-from ratify.infra.observability.context import REQUEST, case_id_of_workflow
+from domain.ids import case_id_of_workflow
+from ratify.infra.observability.context import REQUEST
 
 LogFormat = Literal["json", "console"]
 

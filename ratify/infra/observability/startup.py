@@ -109,6 +109,8 @@ def _not_migrated(url: str, missing: Sequence[str]) -> StartupError:
 def migrate_or_fail(url: str, *, app_tables: bool) -> None:
     """Migrate the event store (and, with `app_tables`, the application's tables too), or a
     StartupError saying why not."""
+    # Here, not at the top: the migrations load Alembic, and this module is imported by every
+    # process and the CLI (through ratify.infra.temporal), most of which never migrate.
     from eventstore import migrate
     from ratify.infra.db import migrate_all
 

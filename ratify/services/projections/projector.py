@@ -66,7 +66,7 @@ log = structlog.get_logger("ratify.projections")
 #: The first part of every domain event type ("case", "board", "advice", ...).
 CASE_EVENT_PREFIXES = frozenset(t.split(".", 1)[0] for t in ev.EVENT_TYPES)
 
-#: Steps anyone may take on any case (`ratify.services.views`): taking one is not acting on it.
+#: Steps anyone may take on any case (`domain.visibility`): taking one is not acting on it.
 NOT_PARTICIPATION = (ev.IrregularityRecorded, ev.RequiredByChanged)
 
 _ROLE_OF_DECISION_MAKER = {

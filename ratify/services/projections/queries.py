@@ -702,7 +702,7 @@ def cases_acted_on(engine: Engine, user_id: str) -> list[tuple[str, Role]]:
 
     Every step counts (drafting, a board's advice, a sign-off, ...) except recording an
     irregularity or moving the required-by date, which anyone may: the same steps that keep
-    Part 2 open to whoever took them (`ratify.services.views.part2_clearance`). From
+    Part 2 open to whoever took them (`domain.visibility.part2_clearance`). From
     `case_participants`, as fresh as the projector.
     """
     p, c = case_participants.c, case_summaries.c

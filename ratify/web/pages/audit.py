@@ -10,13 +10,14 @@ from typing import Any
 from fastapi import Request, Response
 from pydantic import ValidationError
 
+from domain.bounds import quote_id
 from domain.clock import LONDON
 from domain.roles import Role
 from eventstore.digest import Digest
-from ratify.http.limits import quote_id
+from ratify.http.services import HttpServices
 from ratify.services import auditing, commands
 from ratify.services.accesslog import AccessLog
-from ratify.services.commands import Refusal, Services
+from ratify.services.commands import Refusal
 from ratify.services.projections import queries
 from ratify.services.reconcile import reconcile
 from ratify.services.replay import replay_workflows, workflow_ids
@@ -27,12 +28,12 @@ from ratify.web.render import page
 # -- an auditor's history ------------------------------------------------------------------
 
 
-def _as_of(services: Services, value: str) -> datetime:
+def _as_of(services: HttpServices, value: str) -> datetime:
     try:
         instant = datetime.fromisoformat(value.strip())
     except ValueError:
         raise Refusal(
-            422, "invalid", "as_of: a date and time, e.g. 2019-07-19T10:00 (London time)"
+            "invalid", "as_of: a date and time, e.g. 2019-07-19T10:00 (London time)"
         ) from None
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=LONDON)
@@ -50,7 +51,7 @@ async def case_history(
 ) -> Response:
     """The case as it stood at a version or an instant, with its events: auditors only."""
     if not who.holds(Role.AUDITOR):
-        raise Refusal(403, "wrong_role", "only auditors may read a case's history")
+        raise Refusal("wrong_role", "only auditors may read a case's history")
     services = services_of(request)
     full = load_history(services, case_id)
     at_version: int | None = None

@@ -13,16 +13,17 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from domain.case import Case
+from domain.bounds import quote_id
+from domain.case import BoardAdvice, Case
 from domain.casefile import CaseFileError, parse_case
-from domain.events import BoardAdvice
 from domain.roles import Role
 from domain.state import Task, open_tasks
 from domain.timeline import timeline, without_part2
-from ratify.http.limits import quote_id
+from ratify.http.errors import status_of
+from ratify.http.services import HttpServices
 from ratify.infra.observability.interceptors import record_refusal
 from ratify.services import commands
-from ratify.services.commands import Refusal, Services
+from ratify.services.commands import Refusal
 from ratify.services.journal import CaseHistory
 from ratify.services.views import chain_view
 from ratify.web.pages.actions import ACTION_FIELDS
@@ -46,15 +47,15 @@ async def _case_file_text(form: FormData) -> tuple[str, str]:
     if isinstance(upload, UploadFile) and upload.filename:
         data = await upload.read(MAX_CASE_FILE + 1)
         if len(data) > MAX_CASE_FILE:
-            raise Refusal(422, "invalid_case_file", "case_file: at most 2 MB")
+            raise Refusal("invalid_case_file", "case_file: at most 2 MB")
         try:
             return data.decode("utf-8"), upload.filename
         except UnicodeDecodeError:
-            raise Refusal(422, "invalid_case_file", "case_file: must be UTF-8 text") from None
+            raise Refusal("invalid_case_file", "case_file: must be UTF-8 text") from None
     pasted = form.get("case_text")
     if isinstance(pasted, str) and pasted.strip():
         return pasted, "case.yaml"
-    raise Refusal(422, "invalid_case_file", "choose a case file to upload, or paste one")
+    raise Refusal("invalid_case_file", "choose a case file to upload, or paste one")
 
 
 def _parse(text: str, filename: str) -> Case:
@@ -62,9 +63,9 @@ def _parse(text: str, filename: str) -> Case:
     try:
         return parse_case(text, filename)
     except CaseFileError as exc:
-        raise Refusal(422, "invalid_case_file", str(exc)) from None
+        raise Refusal("invalid_case_file", str(exc)) from None
     except ValueError as exc:  # a file name that says neither YAML nor JSON
-        raise Refusal(422, "invalid_case_file", f"filename: {exc}") from None
+        raise Refusal("invalid_case_file", f"filename: {exc}") from None
 
 
 @router.get("/cases/new")
@@ -83,11 +84,11 @@ async def new_case(request: Request, who: Who) -> Response:
         try:
             services_of(request).window.check_case_file(case, None)
         except CaseFileError as exc:
-            raise Refusal(422, "invalid_case_file", str(exc)) from None
+            raise Refusal("invalid_case_file", str(exc)) from None
         created = await commands.start_case(services_of(request), who.principal, case, case_id)
     except Refusal as exc:
         context = page_context(request, "New case", case_id=case_id or "", error=exc.message)
-        return page("case_new.html", context, exc.status)
+        return page("case_new.html", context, status_of(exc))
     return RedirectResponse(f"/ui/cases/{quote(created)}?done=created", status_code=303)
 
 
@@ -112,11 +113,11 @@ def _behalf(who: Visitor, role: Role, people: tuple[str, ...]) -> list[str | Non
     return [b for b in held if (who.user_id if b is None else b) in people]
 
 
-def load_history(services: Services, case_id: str) -> CaseHistory:
+def load_history(services: HttpServices, case_id: str) -> CaseHistory:
     """The case's stored history; a case with no events is a 404 refusal."""
     history = services.journal.history(case_id)
     if history.state.version == 0:
-        raise Refusal(404, "not_found", f"there is no case {quote_id(case_id)}")
+        raise Refusal("not_found", f"there is no case {quote_id(case_id)}")
     return history
 
 
@@ -200,7 +201,7 @@ def _action_fields(action: str, form: FormData) -> dict[str, Any]:
         try:
             fields["expected_version"] = int(version)
         except ValueError:
-            raise Refusal(422, "invalid", "expected_version: a whole number") from None
+            raise Refusal("invalid", "expected_version: a whole number") from None
     return fields
 
 
@@ -211,7 +212,7 @@ def _role_field(form: FormData) -> tuple[Role | None, str | None]:
         try:
             role = Role(raw_role)
         except ValueError:
-            raise Refusal(422, "invalid", f"role: no role {raw_role!r}") from None
+            raise Refusal("invalid", f"role: no role {raw_role!r}") from None
     raw_behalf = form.get("on_behalf_of")
     behalf = raw_behalf.strip() if isinstance(raw_behalf, str) and raw_behalf.strip() else None
     return role, behalf
@@ -221,7 +222,7 @@ def _role_field(form: FormData) -> tuple[Role | None, str | None]:
 async def case_action(request: Request, who: Who, case_id: str, action: str) -> Response:
     """Act on a case from its page; a refusal is shown on the case page."""
     if action not in ACTION_FIELDS:
-        raise Refusal(404, "unknown_action", f"no action '{quote_id(action)}' on these pages")
+        raise Refusal("unknown_action", f"no action '{quote_id(action)}' on these pages")
     form = await read_form(request)
     services = services_of(request)
     try:
@@ -252,7 +253,7 @@ async def case_action(request: Request, who: Who, case_id: str, action: str) -> 
         record_refusal(exc.code, exc.message)
         context = case_context(request, who, case_id, error=exc.message)
         context["code"] = exc.code
-        return page("case.html", context, exc.status)
+        return page("case.html", context, status_of(exc))
     return RedirectResponse(f"/ui/cases/{quote(case_id)}?done={action}", status_code=303)
 
 
@@ -263,11 +264,11 @@ async def place_on_agenda(request: Request, who: Who, case_id: str) -> Response:
     meeting_id = str(form.get("meeting_id") or "").strip()
     try:
         if not meeting_id:
-            raise Refusal(422, "invalid", "meeting_id: say which meeting")
+            raise Refusal("invalid", "meeting_id: say which meeting")
         await commands.meeting_action(
             services_of(request), who.principal, meeting_id, "cases", {"case_id": case_id}
         )
     except Refusal as exc:
         context = case_context(request, who, case_id, error=exc.message)
-        return page("case.html", context, exc.status)
+        return page("case.html", context, status_of(exc))
     return RedirectResponse(f"/ui/meetings/{quote(meeting_id)}?done=cases", status_code=303)

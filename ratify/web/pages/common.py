@@ -22,12 +22,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 
+from domain.bounds import MAX_CASE_FILE_BYTES
 from domain.roles import Role
 from ratify.http.auth import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, AuthRefusal
-from ratify.http.limits import MAX_CASE_FILE_BYTES
+from ratify.http.errors import status_of
+from ratify.http.services import HttpServices
 from ratify.infra.observability.interceptors import record_refusal
 from ratify.services import commands
-from ratify.services.commands import Refusal, Services
+from ratify.services.commands import Refusal
 from ratify.services.identity.service import IdentityError, Principal
 from ratify.web.pages.actions import DONE
 from ratify.web.render import STATIC_DIR, page
@@ -77,9 +79,9 @@ class SignInRequired(Exception):
         self.message = message
 
 
-def services_of(request: Request) -> Services:
+def services_of(request: Request) -> HttpServices:
     """The application's services (set on `app.state` by the composition root)."""
-    services: Services = request.app.state.services
+    services: HttpServices = request.app.state.services
     return services
 
 
@@ -131,7 +133,6 @@ async def signed_in(request: Request) -> Visitor:
             sent = value if isinstance(value, str) else None
         if not sent or not hmac.compare_digest(sent.encode(), visitor.csrf_token.encode()):
             raise Refusal(
-                403,
                 "csrf",
                 "csrf: this form did not carry your session's CSRF token (it may come from an "
                 "old page or another site): reload the page and try again",
@@ -200,9 +201,9 @@ class WebRoute(APIRoute):
                 if request.method.upper() != "GET":
                     # On the request's one log line (and counted) by the middleware.
                     record_refusal(exc.code, exc.message)
-                return _error_page(request, exc.status, exc.message, exc.code)
+                return _error_page(request, status_of(exc), exc.message, exc.code)
             except AuthRefusal as exc:
-                return _error_page(request, exc.status, exc.message, exc.code)
+                return _error_page(request, status_of(exc), exc.message, exc.code)
             except IdentityError as exc:
                 return _error_page(request, exc.status_code, str(exc), "invalid")
             except RequestValidationError as exc:

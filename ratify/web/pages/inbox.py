@@ -21,7 +21,7 @@ async def _read_views(read: Callable[..., Any], *args: Any, **kwargs: Any) -> An
     try:
         return await run_in_threadpool(read, *args, **kwargs)
     except queries.QueryError as exc:
-        raise Refusal(422, "invalid", str(exc)) from None
+        raise Refusal("invalid", str(exc)) from None
 
 
 @router.get("/")

@@ -9,10 +9,11 @@ from urllib.parse import quote
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
-from domain.events import BoardAdvice
+from domain.bounds import quote_id
+from domain.case import BoardAdvice
 from domain.roles import Role
 from domain.state import Stage
-from ratify.http.limits import quote_id
+from ratify.http.errors import status_of
 from ratify.services import commands
 from ratify.services.commands import Refusal
 from ratify.services.projections import queries
@@ -50,16 +51,16 @@ async def new_meeting(request: Request, who: Who) -> Response:
     values = {k: str(form.get(k) or "").strip() for k in ("meeting_id", "board", "meeting_date")}
     try:
         if not values["meeting_id"]:
-            raise Refusal(422, "invalid", "meeting_id: give the meeting an id, e.g. IAB-2019-07")
+            raise Refusal("invalid", "meeting_id: give the meeting an id, e.g. IAB-2019-07")
         try:
             meeting_date = date.fromisoformat(values["meeting_date"])
         except ValueError:
-            raise Refusal(422, "invalid", "meeting_date: a date, e.g. 2019-07-18") from None
+            raise Refusal("invalid", "meeting_date: a date, e.g. 2019-07-18") from None
         await commands.create_meeting(
             services_of(request), who.principal, values["meeting_id"], values["board"], meeting_date
         )
     except Refusal as exc:
-        return _meeting_form_page(request, values, exc.message, exc.status)
+        return _meeting_form_page(request, values, exc.message, status_of(exc))
     target = f"/ui/meetings/{quote(values['meeting_id'])}?done=meeting"
     return RedirectResponse(target, status_code=303)
 
@@ -100,7 +101,7 @@ async def meeting_step(request: Request, who: Who, meeting_id: str, action: str)
     """Add a case to the agenda, record the board's advice, or close the meeting."""
     form = await read_form(request)
     if action not in MEETING_ACTION_FIELDS:
-        raise Refusal(404, "unknown_action", f"no meeting action '{quote_id(action)}'")
+        raise Refusal("unknown_action", f"no meeting action '{quote_id(action)}'")
     fields: dict[str, Any] = {}
     for name in MEETING_ACTION_FIELDS[action]:
         value = form.get(name)
@@ -114,12 +115,12 @@ async def meeting_step(request: Request, who: Who, meeting_id: str, action: str)
     except Refusal as exc:
         if back_to_case:
             context = case_context(request, who, fields["case_id"], error=exc.message)
-            return page("case.html", context, exc.status)
+            return page("case.html", context, status_of(exc))
         try:
             context = await _meeting_context(request, who, meeting_id, error=exc.message)
         except Refusal:
             raise exc from None
-        return page("meeting.html", context, exc.status)
+        return page("meeting.html", context, status_of(exc))
     if back_to_case:
         target = f"/ui/cases/{quote(fields['case_id'])}?done={action}"
     else:

@@ -19,6 +19,7 @@ import structlog
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
+from ratify.http.errors import status_of
 from ratify.http.oidc_login import (
     FLOW_COOKIE,
     MAX_CODE,
@@ -46,8 +47,8 @@ def _refused(
     request: Request, exc: OidcSignInError, next_path: str = "/ui/", *, clear: bool = True
 ) -> Response:
     client = request.client.host if request.client else None
-    log.info("sign_in_refused", via="oidc", code=exc.code, status=exc.status, client=client)
-    response = sign_in_page(request, safe_next(next_path), error=exc.message, status=exc.status)
+    log.info("sign_in_refused", via="oidc", code=exc.code, status=status_of(exc), client=client)
+    response = sign_in_page(request, safe_next(next_path), error=exc.message, status=status_of(exc))
     if clear:
         response.delete_cookie(FLOW_COOKIE, path=START_PATH)
     response.headers["Referrer-Policy"] = "no-referrer"  # the callback URL holds the code
@@ -75,7 +76,6 @@ async def oidc_start(request: Request) -> Response:
     sign_in = _configured(request)
     if sign_in is None:
         error = OidcSignInError(
-            404,
             "not_found",
             "Sign-in with your organisation is not set up here (RATIFY_OIDC_CLIENT_ID is "
             "unset): sign in with your user id and password.",
@@ -95,10 +95,10 @@ async def oidc_start(request: Request) -> Response:
 def _param(request: Request, name: str, limit: int) -> str:
     values = request.query_params.getlist(name)
     if len(values) > 1:
-        raise OidcSignInError(422, "invalid", f"{name}: given more than once")
+        raise OidcSignInError("invalid", f"{name}: given more than once")
     value = values[0] if values else ""
     if len(value) > limit:
-        raise OidcSignInError(422, "invalid", f"{name}: must be at most {limit} characters")
+        raise OidcSignInError("invalid", f"{name}: must be at most {limit} characters")
     return value
 
 
@@ -111,7 +111,7 @@ async def oidc_callback(request: Request) -> Response:
     if sign_in is None:
         return _refused(
             request,
-            OidcSignInError(404, "not_found", "Sign-in with your organisation is not set up here."),
+            OidcSignInError("not_found", "Sign-in with your organisation is not set up here."),
         )
     next_path = "/ui/"
     try:
@@ -121,7 +121,6 @@ async def oidc_callback(request: Request) -> Response:
         if error:
             shown = "".join(ch for ch in error if ch.isalnum() or ch in "_-")[:60]
             raise OidcSignInError(
-                401,
                 "oidc_declined",
                 f"Your organisation did not sign you in ({shown or 'error'}): try again, or "
                 "sign in with your user id and password.",
@@ -131,7 +130,7 @@ async def oidc_callback(request: Request) -> Response:
         missing = [name for name, value in (("code", code), ("state", state)) if not value]
         if missing:
             raise OidcSignInError(
-                422, "invalid", f"{' and '.join(missing)}: required (the provider's answer)"
+                "invalid", f"{' and '.join(missing)}: required (the provider's answer)"
             )
         found = await sign_in.finish(flow, state=state, code=code, directory=services.directory)
     except OidcSignInError as exc:
@@ -141,7 +140,6 @@ async def oidc_callback(request: Request) -> Response:
         return _refused(
             request,
             OidcSignInError(
-                500,
                 "internal",
                 "Ratify could not finish the sign-in with your organisation because of an "
                 "internal error; it has been logged. Try again.",

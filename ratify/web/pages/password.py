@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from ratify.http.auth import AuthRefusal
+from ratify.http.errors import status_of
 from ratify.services.identity.service import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from ratify.web.pages.common import Who, log, page_context, read_form, router, services_of
 from ratify.web.render import page
@@ -67,10 +68,10 @@ async def change_password(request: Request, who: Who) -> Response:
         await services.auth.check_sign_in(services.directory, who.user_id, current, client)
     except AuthRefusal as exc:
         log.info("password_change_refused", user_id=who.user_id, client=client, code=exc.code)
-        if exc.status == 401:
+        if status_of(exc) == 401:
             errors["current_password"] = "This is not your current password."
             return _password_page(request, errors, 422)
-        refused = _password_page(request, {"current_password": exc.message}, exc.status)
+        refused = _password_page(request, {"current_password": exc.message}, status_of(exc))
         refused.headers.update(exc.headers or {})
         return refused
     async with services.auth.password_hash_slot():

@@ -10,8 +10,9 @@ from urllib.parse import urlencode
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from ratify.http.limits import DateWindow, quote_id
+from domain.bounds import quote_id
 from ratify.services.commands import Refusal
+from ratify.services.dates import DateWindow
 from ratify.services.projections import queries
 from ratify.web.pages.common import MaybeWho, page_context, router, services_of
 from ratify.web.render import page
@@ -88,6 +89,6 @@ async def register_entry(request: Request, who: MaybeWho, reference: str) -> Res
     except queries.QueryError:  # a NUL: no reference has one
         row = None
     if row is None:
-        raise Refusal(404, "not_found", f"no published decision {quote_id(reference)}")
+        raise Refusal("not_found", f"no published decision {quote_id(reference)}")
     title = f"{row.reference or row.case_id}: {row.title}"
     return page("register_entry.html", page_context(request, title, entry=row))

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from ratify.http.auth import CSRF_FIELD, AuthRefusal
+from ratify.http.errors import status_of
 from ratify.web.pages.common import (
     SIGN_IN_PATH,
     MaybeWho,
@@ -103,7 +104,7 @@ async def sign_in(request: Request) -> Response:
         principal = await services.auth.check_sign_in(services.directory, user_id, password, client)
     except AuthRefusal as exc:
         log.info("sign_in_refused", user_id=user_id, client=client, reason=exc.message, via="web")
-        refused = sign_in_page(request, next_path, user_id, exc.message, exc.status)
+        refused = sign_in_page(request, next_path, user_id, exc.message, status_of(exc))
         refused.headers.update(exc.headers or {})
         return refused
     value, _session = await services.auth.start_session(

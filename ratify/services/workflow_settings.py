@@ -1,0 +1,20 @@
+"""What a new decision workflow is started with, from the environment's settings.
+
+The settings (`ratify.infra.settings`) know nothing of the workflows; the services that start
+a workflow (`ratify.services.commands.start_case`, `ratify.services.caseinput`) build its
+`workflows.messages.Settings` here. A workflow keeps them for its life.
+"""
+
+from __future__ import annotations
+
+from ratify.infra.settings import Settings
+from workflows import messages as m
+
+
+def workflow_settings(settings: Settings) -> m.Settings:
+    """What a new decision workflow is started with (fixed for its life)."""
+    return m.Settings(
+        reminder_working_days=settings.reminder_working_days,
+        alternate_decision_maker=settings.alternate_decision_maker,
+        first_reference=settings.first_reference,
+    )
