@@ -13,7 +13,7 @@ from domain import events as ev
 from domain.roles import AdviceArea, Role
 from domain.state import Part1Status, Part2Status, Stage
 from eventstore import EventStore
-from ratify.register import published_register
+from tests.published import published_register
 from ratify.services.projections import queries as q
 from ratify.services.projections.projector import Projector
 from ratify.services.projections.queries import CaseSummary

@@ -334,7 +334,7 @@ async def test_a_submit_sent_straight_after_starting_waits_for_the_draft(harness
 
 
 async def test_a_deferred_part1_is_published_on_its_date_by_a_durable_timer(harness: Harness):
-    from ratify.register import published_register
+    from tests.published import published_register
 
     today = await harness.today()
     until = today + timedelta(days=90)

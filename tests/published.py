@@ -1,9 +1,9 @@
-"""The public register, read from the event store: published Part 1 decisions.
+"""The public register read straight from the event store: the tests' oracle.
 
-Anyone may read it (no sign-in). Each entry is exactly what a `publication.part1_published`
-event recorded, so it holds Part 1 only; Part 2 text appears only once a Part 2 review has
-published it, in full or redacted. This reads the log directly; the HTTP API (issue 4) will
-serve it from a projection that keeps up with the log.
+Each entry is exactly what a `publication.part1_published` event recorded (Part 1 only;
+Part 2 text once a Part 2 review published it, in full or redacted). Ratify serves the
+register from a projection (`ratify.services.projections`); the tests compare it with this
+direct read of the log.
 """
 
 from __future__ import annotations
