@@ -42,7 +42,9 @@ from eventstore import EventStore, InvalidEvent
 from eventstore.records import check_stream_id
 from ratify.services.accesslog import PART2_READ, AccessLog
 from ratify.services.dates import DateWindow, default_window
-from ratify.services.identity.service import Directory, IdentityError, NotPermitted, Principal
+from ratify.services.identity.directory import Directory
+from ratify.services.identity.errors import IdentityError
+from ratify.services.identity.values import Principal
 from ratify.services.journal import CaseHistory, CaseJournal
 from ratify.services.reconcile import ENDED_OUTSIDE_RATIFY
 from ratify.services.views import case_view
@@ -210,8 +212,7 @@ def acting(me: Principal, role: Role, on_behalf_of: str | None) -> Actor:
     try:
         return me.acting_as(role, on_behalf_of, today())
     except IdentityError as exc:
-        code = "wrong_role" if isinstance(exc, NotPermitted) else "invalid"
-        raise Refusal(code, str(exc)) from None
+        raise Refusal(exc.code, str(exc)) from None
 
 
 def _written(services: Services) -> None:
