@@ -49,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from ratify.infra.db import migrate_all
     from ratify.infra.devserver import DEV_SERVER_PRAGMAS, bin_path
     from ratify.infra.payloads import new_key
-    from ratify.services.identity.service import Directory
+    from ratify.services.identity.directory import Directory
 
 REPO = Path(__file__).resolve().parent.parent
 METTRACE = (REPO / "examples" / "mettrace.yaml").read_text("utf-8")

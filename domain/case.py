@@ -49,7 +49,7 @@ ShortText = Annotated[
 
 _FY = re.compile(r"^(\d{4})/(\d{2})$")
 
-#: A person's user id, by the identity rule (`ratify.services.identity.service.check_user_id`):
+#: A person's user id, by the identity rule (`ratify.services.identity.rules.check_user_id`):
 #: lower-case letters, digits and . _ -, starting and ending with a letter or digit, at most 200.
 USER_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9._-]{0,198}[a-z0-9])?$"
 UserId = Annotated[

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from ratify.http.auth import Authenticated, AuthRefusal
 from ratify.http.services import HttpServices
 from ratify.services.commands import Refusal
-from ratify.services.identity.service import Principal
+from ratify.services.identity.values import Principal
 from ratify.services.projections import queries
 
 

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 
 from ratify.http.errors import status_of
 from ratify.services.commands import Refusal
-from ratify.services.identity.service import IdentityError, NotPermitted
+from ratify.services.identity.errors import IdentityError
 
 
 async def refused(request: Request, exc: Refusal) -> JSONResponse:
@@ -46,8 +46,7 @@ async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse
 
 async def identity_refused(request: Request, exc: IdentityError) -> JSONResponse:
     """A refusal of the directory (a role not held, a delegation it will not make)."""
-    code = "wrong_role" if isinstance(exc, NotPermitted) else "invalid"
-    return JSONResponse(status_code=exc.status_code, content={"code": code, "detail": str(exc)})
+    return JSONResponse(status_code=status_of(exc), content={"code": exc.code, "detail": str(exc)})
 
 
 def add_exception_handlers(app: FastAPI) -> None:

@@ -26,7 +26,7 @@ from ratify.cli.common import (
     parse_date,
 )
 from ratify.infra.db import migrate_all
-from ratify.services.identity.service import ApiToken
+from ratify.services.identity.values import ApiToken
 
 commands = typer.Typer()
 """The admin commands at the top level (`payload-key`, `demo`)."""

@@ -18,7 +18,8 @@ from rich.table import Table
 
 from domain.clock import LONDON
 from eventstore import create_engine_for
-from ratify.services.identity.service import Directory, IdentityError
+from ratify.services.identity.directory import Directory
+from ratify.services.identity.errors import IdentityError
 from ratify.services.identity.tables import users as users_table
 
 if TYPE_CHECKING:  # loaded when used: see cli_settings and _window

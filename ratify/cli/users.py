@@ -21,7 +21,8 @@ from ratify.cli.common import (
 )
 from ratify.services import delegations
 from ratify.services.identity.oidc_subjects import OidcSubjects
-from ratify.services.identity.service import Delegation, User, check_user_id, parse_role
+from ratify.services.identity.rules import check_user_id, parse_role
+from ratify.services.identity.values import Delegation, User
 
 users_app = typer.Typer(help="People, their roles and their deputies.", no_args_is_help=True)
 

@@ -58,15 +58,11 @@ from starlette.concurrency import run_in_threadpool
 
 from ratify.http.oidc import OidcError, OidcUnavailable, OidcVerifier
 from ratify.infra.settings import Settings, load_settings
-from ratify.services.identity.service import (
-    MAX_PASSWORD_LENGTH,
-    TOKEN_PREFIX,
-    Directory,
-    Principal,
-    SignInPolicy,
-    SignInThrottled,
-    UnknownUser,
-)
+from ratify.services.identity.directory import Directory
+from ratify.services.identity.errors import SignInThrottled, UnknownUser
+from ratify.services.identity.rules import MAX_PASSWORD_LENGTH, TOKEN_PREFIX
+from ratify.services.identity.signin import SignInPolicy
+from ratify.services.identity.values import Principal
 
 log = structlog.get_logger("ratify.auth")
 

@@ -1,9 +1,10 @@
 """The one table from a refusal's code to the HTTP status the API and the pages answer with.
 
-The services refuse with a `ratify.services.commands.Refusal`, sign-in with an
-`AuthRefusal` (`ratify.http.auth`) or an `OidcSignInError` (`ratify.http.oidc_login`): each
-carries a code and a message naming the rule, never an HTTP status. The front doors answer
-with `status_of(refusal)`. A code not in the table (a workflow's or the domain's own
+The services refuse with a `ratify.services.commands.Refusal`, the directory of people with
+an `IdentityError` (`ratify.services.identity.errors`), sign-in with an `AuthRefusal`
+(`ratify.http.auth`) or an `OidcSignInError` (`ratify.http.oidc_login`): each carries a
+code and a message naming the rule, never an HTTP status. The front doors answer with
+`status_of(refusal)`. A code not in the table (a workflow's or the domain's own
 refusal, e.g. `wrong_stage`, `limit`, `rules`) is the person's mistake: 422.
 """
 
@@ -27,6 +28,7 @@ STATUS_FOR_CODE: dict[str, int] = {
     "unauthenticated": 401,
     # Without the role, or against the rules over persons: another officer's case; two parts
     # in one case; the same person twice where four eyes are needed; a form from another site.
+    # The directory's `NotPermitted` (a role not held, a delegation not in force) is wrong_role.
     "wrong_role": 403,
     "four_eyes": 403,
     "not_case_officer": 403,
@@ -38,6 +40,7 @@ STATUS_FOR_CODE: dict[str, int] = {
     "stale": 409,
     # Two people acting on the same task: the second is told what has happened since.
     "already_done": 409,
+    # The input breaks a rule; also every other refusal of the directory (`IdentityError`).
     "invalid": 422,
     "invalid_case_file": 422,
     "wrong_stage": 422,

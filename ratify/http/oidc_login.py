@@ -50,8 +50,9 @@ from starlette.concurrency import run_in_threadpool
 
 from ratify.http.oidc import OidcError, OidcUnavailable, OidcVerifier
 from ratify.infra.settings import Settings, load_settings
+from ratify.services.identity.directory import Directory
+from ratify.services.identity.errors import IdentityError
 from ratify.services.identity.oidc_subjects import MAX_SUBJECT, OidcSubjects, check_subject
-from ratify.services.identity.service import Directory, IdentityError
 
 log = structlog.get_logger("ratify.oidc_login")
 

@@ -57,7 +57,7 @@ from ratify.infra.settings import Settings
 from ratify.infra.temporal import connect, private_data_dir, require_temporal_secrets
 from ratify.processes.app import build_app
 from ratify.processes.worker import build_worker, channels, configure_process_logging
-from ratify.services.identity.service import Directory
+from ratify.services.identity.directory import Directory
 from ratify.services.identity.tables import users
 from ratify.services.projections.projector import Projector
 from ratify.services.projections.tables import projection_positions

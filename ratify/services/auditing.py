@@ -20,7 +20,7 @@ from eventstore.digest import Digest, digest, verify_since
 from ratify.services.accesslog import EVIDENCE_EXPORTED, AccessLog, AccessRecord
 from ratify.services.commands import Refusal, Services, shown_part2, viewer
 from ratify.services.evidence import Evidence, bundle_sha256, export_bundle
-from ratify.services.identity.service import Principal
+from ratify.services.identity.values import Principal
 from ratify.services.journal import CaseHistory
 from ratify.services.projections import queries
 

@@ -1,11 +1,12 @@
 """The steps the front doors share: who acts, running a workflow update, and refusals.
 
 The HTTP API (`ratify.api.app`) and the web pages (`ratify.web`) take every step through
-these functions: the actor from the signed-in principal (`acting`, own or delegated role),
-the action validated by its workflow message (`ACTIONS`), the workflow update run and its
-refusal raised as a `Refusal` (a code; `ratify.http.errors` maps it to an HTTP status), the
-read views woken after a write (`Services.after_write`). Nothing here holds a business rule:
-the workflows and the domain do.
+these functions (a board meeting's through `ratify.services.meetings`, built on them): the
+actor from the signed-in principal (`acting`, own or delegated role), the action validated
+by its workflow message (`ACTIONS`), the workflow update run and its refusal raised as a
+`Refusal` (a code; `ratify.http.errors` maps it to an HTTP status), the read views woken
+after a write (`Services.after_write`). Nothing here holds a business rule: the workflows
+and the domain do.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.bounds import EDGE, MAX_CASE_JSON_BYTES, check_identifier, quote_id
 from domain.case import Case
 from domain.clock import london_date
-from domain.ids import PART2_REVIEW_PREFIX, meeting_workflow_id, part2_review_id, reserved_prefix
+from domain.ids import PART2_REVIEW_PREFIX, part2_review_id, reserved_prefix
 from domain.roles import Actor, AdviceArea, Role
 from domain.state import Part2Status
 from domain.visibility import Viewer, has_confidential_part2, part2_clearance
@@ -42,13 +43,14 @@ from eventstore import EventStore, InvalidEvent
 from eventstore.records import check_stream_id
 from ratify.services.accesslog import PART2_READ, AccessLog
 from ratify.services.dates import DateWindow, default_window
-from ratify.services.identity.service import Directory, IdentityError, NotPermitted, Principal
+from ratify.services.identity.directory import Directory
+from ratify.services.identity.errors import IdentityError
+from ratify.services.identity.values import Principal
 from ratify.services.journal import CaseHistory, CaseJournal
 from ratify.services.reconcile import ENDED_OUTSIDE_RATIFY
 from ratify.services.views import case_view
 from workflows import messages as m
 from workflows.decision import DecisionWorkflow
-from workflows.meeting import BoardMeetingWorkflow
 
 log = structlog.get_logger("ratify.api")
 
@@ -180,14 +182,6 @@ def problems(exc: ValidationError) -> str:
     )
 
 
-#: The meeting steps of the API's `POST /meetings/{id}/{action}`: the update and message.
-MEETING_ACTIONS: dict[str, tuple[str, type[m.Action]]] = {
-    "cases": ("add_case", m.AddToAgenda),
-    "advice": ("record_advice", m.RecordCaseAdvice),
-    "close": ("close", m.CloseMeeting),
-}
-
-
 def today() -> date:
     """Today in London (the day roles and delegations are judged on)."""
     return london_date(datetime.now(UTC))
@@ -210,16 +204,17 @@ def acting(me: Principal, role: Role, on_behalf_of: str | None) -> Actor:
     try:
         return me.acting_as(role, on_behalf_of, today())
     except IdentityError as exc:
-        code = "wrong_role" if isinstance(exc, NotPermitted) else "invalid"
-        raise Refusal(code, str(exc)) from None
+        raise Refusal(exc.code, str(exc)) from None
 
 
-def _written(services: Services) -> None:
+def notify_written(services: Services) -> None:
+    """Wake the read views after a write (`Services.after_write`), if anyone listens."""
     if services.after_write is not None:
         services.after_write()
 
 
-def _refusal(exc: WorkflowUpdateFailedError) -> Refusal | None:
+def refusal_of(exc: WorkflowUpdateFailedError) -> Refusal | None:
+    """The `Refusal` a workflow update failed with, or None if it failed otherwise."""
     cause = exc.cause
     if isinstance(cause, ApplicationError):
         code = cause.type or "refused"
@@ -275,7 +270,8 @@ def temporal_down(exc: RPCError) -> bool:
     return exc.status in TEMPORAL_DOWN
 
 
-def _not_started(what: str, check: str) -> Refusal:
+def not_started(what: str, check: str) -> Refusal:
+    """The refusal (503) when Temporal did not answer a start: `check` says what to do."""
     return Refusal(
         "temporal_unavailable",
         f"Temporal (the workflow service) did not answer, so {what} may not have started: "
@@ -318,7 +314,7 @@ async def run_update(
             ),
         ) from None
     except WorkflowUpdateFailedError as exc:
-        refusal = _refusal(exc)
+        refusal = refusal_of(exc)
         if refusal is None:
             raise
         if refusal.code in TOO_LATE and not workflow_id.startswith(PART2_REVIEW_PREFIX):
@@ -329,15 +325,16 @@ async def run_update(
         if exc.status is RPCStatusCode.NOT_FOUND:
             raise _no_workflow(services, workflow_id, review=update == "review") from None
         if temporal_down(exc):
-            raise _outcome_unknown(
+            raise outcome_unknown(
                 update, f"case {quote_id(workflow_id)}", idempotency_key
             ) from None
         raise
-    _written(services)
+    notify_written(services)
     return result
 
 
-def _outcome_unknown(update: str, target: str, idempotency_key: str | None) -> Refusal:
+def outcome_unknown(update: str, target: str, idempotency_key: str | None) -> Refusal:
+    """The refusal (503) when Temporal did not answer an update: it may have been done."""
     return Refusal(
         "outcome_unknown",
         f"Temporal (the workflow service) did not answer, so the outcome of the "
@@ -521,7 +518,7 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
         if exc.status is RPCStatusCode.ALREADY_EXISTS:
             raise Refusal("exists", f"case {quote_id(case_id)} exists already") from None
         if temporal_down(exc):
-            raise _not_started(
+            raise not_started(
                 f"case {quote_id(case_id)}",
                 f"look for it (GET /cases/{quote_id(case_id)}); sending it again with this "
                 "case_id is safe (a case that started answers 409)",
@@ -531,93 +528,5 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
         if services.store.stream_version(case_id) >= 1:
             break
         await asyncio.sleep(0.02)
-    _written(services)
+    notify_written(services)
     return case_id
-
-
-async def create_meeting(
-    services: Services, me: Principal, meeting_id: str, board: str, meeting_date: date
-) -> None:
-    """`POST /meetings` of the API: start a board meeting's workflow."""
-    actor = acting(me, Role.BOARD_SECRETARIAT, None)
-    try:
-        check_identifier(meeting_id, "meeting_id")
-    except ValueError as exc:
-        raise Refusal("invalid", str(exc)) from None
-    check_dates(services, meeting_date, "meeting_date")
-    try:
-        params = m.MeetingInput(
-            meeting_id=meeting_id, board=board, meeting_date=meeting_date, created_by=actor
-        )
-    except ValidationError as exc:
-        raise Refusal("invalid", problems(exc)) from None
-    try:
-        await services.client.start_workflow(
-            BoardMeetingWorkflow.run,
-            params,
-            id=meeting_workflow_id(meeting_id),
-            task_queue=services.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
-    except WorkflowAlreadyStartedError:
-        raise Refusal("exists", f"meeting {quote_id(meeting_id)} exists") from None
-    except RPCError as exc:
-        if exc.status is RPCStatusCode.ALREADY_EXISTS:
-            raise Refusal("exists", f"meeting {quote_id(meeting_id)} exists") from None
-        if temporal_down(exc):
-            raise _not_started(
-                f"meeting {quote_id(meeting_id)}",
-                "look for it (GET /meetings); sending it again is safe (a meeting that "
-                "started answers 409)",
-            ) from None
-        raise
-
-
-async def meeting_view(services: Services, meeting_id: str) -> m.MeetingView:
-    """`GET /meetings/{id}` of the API: the meeting and its agenda."""
-    handle = services.client.get_workflow_handle(meeting_workflow_id(meeting_id))
-    try:
-        view: m.MeetingView = await handle.query("view", result_type=m.MeetingView)
-    except RPCError as exc:
-        if temporal_down(exc):
-            raise Refusal(
-                "temporal_unavailable",
-                "Temporal (the workflow service) did not answer: try again later",
-                headers={"Retry-After": str(TEMPORAL_RETRY_AFTER)},
-            ) from None
-        raise Refusal("not_found", f"there is no meeting {quote_id(meeting_id)}") from None
-    return view
-
-
-async def meeting_action(
-    services: Services, me: Principal, meeting_id: str, action: str, fields: dict[str, Any]
-) -> Any:
-    """`POST /meetings/{id}/{cases|advice|close}` of the API."""
-    if action not in MEETING_ACTIONS:
-        raise Refusal("unknown_action", f"no meeting action '{quote_id(action)}'")
-    update, message_type = MEETING_ACTIONS[action]
-    actor = acting(me, Role.BOARD_SECRETARIAT, None)
-    try:
-        message = message_type.model_validate({**fields, "actor": actor}, context=EDGE)
-    except ValidationError as exc:
-        raise Refusal("invalid", problems(exc)) from None
-    check_dates(services, message)
-    handle = services.client.get_workflow_handle(meeting_workflow_id(meeting_id))
-    try:
-        result = await handle.execute_update(update, message)
-    except WorkflowUpdateFailedError as exc:
-        refusal = _refusal(exc)
-        if refusal is None:
-            raise
-        raise refusal from None
-    except RPCError as exc:
-        if exc.status is RPCStatusCode.NOT_FOUND:
-            raise Refusal(
-                "not_found",
-                f"there is no open meeting {quote_id(meeting_id)} (closed, or unknown)",
-            ) from None
-        if temporal_down(exc):
-            raise _outcome_unknown(update, f"meeting {quote_id(meeting_id)}", None) from None
-        raise
-    _written(services)
-    return result

@@ -17,7 +17,10 @@ from datetime import date
 from sqlalchemy.engine import Engine
 
 from domain.roles import Role
-from ratify.services.identity.service import Delegation, Directory, NotPermitted, parse_role
+from ratify.services.identity.directory import Directory
+from ratify.services.identity.errors import NotPermitted
+from ratify.services.identity.rules import parse_role
+from ratify.services.identity.values import Delegation
 from ratify.services.projections.queries import cases_acted_on
 
 #: The roles that take decisions.

@@ -23,7 +23,7 @@ from ratify.infra.db import migrate_all
 from ratify.infra.devserver import bin_path
 from ratify.processes.app import build_app
 from ratify.processes.worker import build_worker
-from ratify.services.identity.service import Directory
+from ratify.services.identity.directory import Directory
 from ratify.services.projections.projector import Projector
 from tests.keys import signer
 from workflows import messages as m

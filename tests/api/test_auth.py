@@ -33,7 +33,7 @@ from ratify.http.errors import status_of
 from ratify.http.oidc import OidcError, OidcUnavailable, OidcVerifier
 from ratify.infra.db import migrate_all
 from ratify.infra.settings import Settings
-from ratify.services.identity.service import Directory
+from ratify.services.identity.directory import Directory
 from tests.api.conftest import Api
 from tests.identity.conftest import FAST_HASHER
 

@@ -24,7 +24,7 @@ from eventstore.verify import VerificationResult
 from ratify.api.app import create_app
 from ratify.http.services import HttpServices
 from ratify.infra.db import migrate_all
-from ratify.services.identity.service import Directory
+from ratify.services.identity.directory import Directory
 from workflows import messages as m
 
 #: How long the held read waits at most: only a regression ever reaches it (the route

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from ratify.http.auth import SESSION_COOKIE, WRONG_CREDENTIALS, Authenticator
 from ratify.http.services import HttpServices
 from ratify.infra.settings import Settings
-from ratify.services.identity.service import SignInPolicy
+from ratify.services.identity.signin import SignInPolicy
 from ratify.services.identity.tables import sessions
 from tests.api.conftest import Api
 from tests.api.test_auth import cookie_attributes, sign_in, with_cookie

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest_asyncio
 
 from domain.roles import Role
-from ratify.services.identity.service import PERSON_ROLES
+from ratify.services.identity.rules import PERSON_ROLES
 from tests.api.conftest import PEOPLE, Api, api_stack
 from workflows import messages as m
 

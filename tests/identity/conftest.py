@@ -21,8 +21,8 @@ from sqlalchemy.engine import URL, make_url
 from eventstore import create_engine_for, migrate
 from eventstore.engine import write_engine
 from ratify.infra.db import migrate_app
+from ratify.services.identity.directory import Directory
 from ratify.services.identity.oidc_subjects import oidc_subjects
-from ratify.services.identity.service import Directory
 from ratify.services.identity.tables import (
     api_tokens,
     delegations,

@@ -18,7 +18,7 @@ from domain.clock import london_date
 from domain.roles import Role
 from ratify.cli.admin import DEMO_PEOPLE
 from ratify.cli.main import app
-from ratify.services.identity.service import Directory
+from ratify.services.identity.directory import Directory
 from ratify.services.identity.tables import api_tokens, delegations, user_roles, users
 
 runner = CliRunner()

@@ -12,12 +12,9 @@ import sqlalchemy as sa
 from domain.errors import DomainError
 from domain.fold import _four_eyes
 from domain.roles import Actor, Role
-from ratify.services.identity.service import (
-    Directory,
-    InvalidInput,
-    NotPermitted,
-    UnknownUser,
-)
+from ratify.http.errors import status_of
+from ratify.services.identity.directory import Directory
+from ratify.services.identity.errors import InvalidInput, NotPermitted, UnknownUser
 from ratify.services.identity.tables import delegations, user_roles, users
 from tests.identity.conftest import FAST_HASHER
 
@@ -80,7 +77,7 @@ def test_add_user_refusals_name_the_rule_and_write_nothing(
     with pytest.raises(InvalidInput) as refused:
         directory.add_user(**args)  # type: ignore[arg-type]
     assert str(refused.value).startswith(message)
-    assert refused.value.status_code == 422
+    assert status_of(refused.value) == 422
     assert count(engine, users) == 0 and count(engine, user_roles) == 0
 
 
@@ -142,7 +139,7 @@ def test_a_deputy_acts_for_the_principal_within_the_range(people: Directory) -> 
             "role: dan.deputy does not hold the role finance_adviser and no delegation gives "
             f"it today ({day.isoformat()})"
         )
-        assert refused.value.status_code == 403
+        assert status_of(refused.value) == 403
     with pytest.raises(NotPermitted, match=re.escape("on_behalf_of: no delegation from lee.legal")):
         dan.acting_as(Role.FINANCE_ADVISER, "lee.legal", AUG_10)
     with pytest.raises(NotPermitted, match=re.escape("does not hold the role dmpc")):

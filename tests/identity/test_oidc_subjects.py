@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from domain.roles import Role
 from ratify.cli.main import app
+from ratify.services.identity.directory import Directory
 from ratify.services.identity.oidc_subjects import OidcSubjects, oidc_subjects
-from ratify.services.identity.service import Directory
 
 runner = CliRunner()
 ISSUER = "https://login.example.org/tenant/v2.0"

@@ -17,7 +17,9 @@ from domain.roles import Role
 from ratify.cli.main import app
 from ratify.http.auth import WRONG_CREDENTIALS, Authenticator, AuthRefusal
 from ratify.http.errors import status_of
-from ratify.services.identity.service import Directory, SignInPolicy, SignInThrottled, UnknownUser
+from ratify.services.identity.directory import Directory
+from ratify.services.identity.errors import SignInThrottled, UnknownUser
+from ratify.services.identity.signin import SignInPolicy
 from ratify.services.identity.tables import sessions, sign_in_failures
 
 from .conftest import FAST_HASHER

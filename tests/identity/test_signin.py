@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from domain.roles import Role
-from ratify.services.identity.service import Directory, InvalidInput, UnknownUser
+from ratify.services.identity.directory import Directory
+from ratify.services.identity.errors import InvalidInput, UnknownUser
 from ratify.services.identity.tables import api_tokens, users
 
 from .conftest import FAST_HASHER

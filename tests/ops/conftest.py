@@ -36,7 +36,7 @@ from ratify.infra.observability.interceptors import client_interceptors
 from ratify.infra.observability.logs import configure_logging
 from ratify.processes.app import build_app
 from ratify.processes.worker import build_worker
-from ratify.services.identity.service import Directory
+from ratify.services.identity.directory import Directory
 from ratify.services.projections.projector import Projector
 from tests import factories as f
 from tests.keys import signer

@@ -18,7 +18,7 @@ from ratify.http.services import HttpServices
 from ratify.infra.db import migrate_all
 from ratify.infra.devserver import bin_path
 from ratify.infra.observability.metrics import free_loopback_port
-from ratify.services.identity.service import Directory
+from ratify.services.identity.directory import Directory
 from workflows import messages as m
 
 

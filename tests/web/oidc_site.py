@@ -24,8 +24,8 @@ from ratify.http.oidc_login import OidcSignIn
 from ratify.http.services import HttpServices
 from ratify.infra.db import migrate_all
 from ratify.processes.app import build_app
+from ratify.services.identity.directory import Directory
 from ratify.services.identity.oidc_subjects import OidcSubjects, oidc_subjects
-from ratify.services.identity.service import Directory
 from tests.api.conftest import PEOPLE
 from tests.web.oidc_provider import Provider
 from workflows import messages as m

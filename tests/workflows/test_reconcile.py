@@ -34,7 +34,7 @@ from ratify.http.services import HttpServices
 from ratify.infra.db import migrate_all
 from ratify.infra.devserver import bin_path
 from ratify.processes.worker import build_worker
-from ratify.services.identity.service import Directory
+from ratify.services.identity.directory import Directory
 from ratify.services.journal import CaseJournal
 from ratify.services.reconcile import (
     Difference,

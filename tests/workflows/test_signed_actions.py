@@ -313,7 +313,7 @@ async def test_an_api_with_another_key_than_the_workers_is_told_so(harness: Harn
     from ratify.http.services import HttpServices
     from ratify.infra.signing import signed
     from ratify.services.commands import Refusal, run_update
-    from ratify.services.identity.service import Directory
+    from ratify.services.identity.directory import Directory
 
     run = await harness.start()
     services = HttpServices(

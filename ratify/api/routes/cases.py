@@ -18,7 +18,7 @@ from ratify.api.schemas import MAX_VERSION, REFUSED, CaseCreated, CaseView, NewC
 from ratify.http.services import HttpServices
 from ratify.services import commands as steps
 from ratify.services.commands import Refusal
-from ratify.services.identity.service import Principal
+from ratify.services.identity.values import Principal
 from ratify.services.projections import queries
 from ratify.services.views import case_view
 

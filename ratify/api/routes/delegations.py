@@ -11,7 +11,7 @@ from ratify.api.schemas import REFUSED, NewDelegation
 from ratify.services import commands as steps
 from ratify.services import delegations
 from ratify.services.commands import Refusal
-from ratify.services.identity.service import Delegation
+from ratify.services.identity.values import Delegation
 
 #: A delegation's id as the directory makes it.
 _DELEGATION_ID = re.compile(r"del_[0-9a-f]{12}")

@@ -18,6 +18,7 @@ from ratify.api.schemas import (
     NewMeeting,
 )
 from ratify.services import commands as steps
+from ratify.services import meetings as meeting_steps
 from ratify.services.projections import queries
 from workflows import messages as m
 
@@ -26,7 +27,7 @@ router = APIRouter(tags=["meetings"], route_class=SignedInFirst, responses=REFUS
 
 @router.post("/meetings", status_code=201)
 async def create_meeting(me: Me, services: Svc, body: NewMeeting) -> MeetingCreated:
-    await steps.create_meeting(services, me, body.meeting_id, body.board, body.meeting_date)
+    await meeting_steps.create_meeting(services, me, body.meeting_id, body.board, body.meeting_date)
     return MeetingCreated(meeting_id=body.meeting_id)
 
 
@@ -58,14 +59,14 @@ def list_meetings(me: Me, services: Svc, from_date: date | None = None) -> list[
 
 @router.get("/meetings/{meeting_id}")
 async def get_meeting(me: Me, services: Svc, meeting_id: str) -> m.MeetingView:
-    return await steps.meeting_view(services, meeting_id)
+    return await meeting_steps.meeting_view(services, meeting_id)
 
 
 @router.post("/meetings/{meeting_id}/{action}", response_model=MeetingStepResult)
 async def meeting_action(
     me: Me, services: Svc, meeting_id: str, action: str, body: MeetingAction
 ) -> dict[str, Any]:
-    result = await steps.meeting_action(
+    result = await meeting_steps.meeting_action(
         services, me, meeting_id, action, dict(body.model_extra or {})
     )
     return result if isinstance(result, dict) else {"result": result}

@@ -12,7 +12,7 @@ from ratify.api.deps import Cursor, Me, SignedInFirst, Svc, read_view
 from ratify.api.schemas import REFUSED, ActionBody, StepTaken
 from ratify.http.services import HttpServices
 from ratify.services import commands as steps
-from ratify.services.identity.service import Principal
+from ratify.services.identity.values import Principal
 from ratify.services.projections import queries
 from ratify.services.views import HASH_WITHHELD
 

@@ -30,7 +30,9 @@ from sqlalchemy.exc import IntegrityError
 from eventstore.engine import write_engine
 from eventstore.schema import UTCDateTime
 from ratify.infra.db import metadata
-from ratify.services.identity.service import Directory, InvalidInput, UnknownUser, check_user_id
+from ratify.services.identity.directory import Directory
+from ratify.services.identity.errors import InvalidInput, UnknownUser
+from ratify.services.identity.rules import check_user_id
 from ratify.services.identity.tables import users
 
 #: The longest subject OpenID Connect allows (Core 1.0, section 2: at most 255 ASCII chars).

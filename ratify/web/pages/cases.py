@@ -23,6 +23,7 @@ from ratify.http.errors import status_of
 from ratify.http.services import HttpServices
 from ratify.infra.observability.interceptors import record_refusal
 from ratify.services import commands
+from ratify.services import meetings as meeting_steps
 from ratify.services.commands import Refusal
 from ratify.services.journal import CaseHistory
 from ratify.services.views import chain_view
@@ -265,7 +266,7 @@ async def place_on_agenda(request: Request, who: Who, case_id: str) -> Response:
     try:
         if not meeting_id:
             raise Refusal("invalid", "meeting_id: say which meeting")
-        await commands.meeting_action(
+        await meeting_steps.meeting_action(
             services_of(request), who.principal, meeting_id, "cases", {"case_id": case_id}
         )
     except Refusal as exc:

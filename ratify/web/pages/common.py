@@ -30,7 +30,8 @@ from ratify.http.services import HttpServices
 from ratify.infra.observability.interceptors import record_refusal
 from ratify.services import commands
 from ratify.services.commands import Refusal
-from ratify.services.identity.service import IdentityError, Principal
+from ratify.services.identity.errors import IdentityError
+from ratify.services.identity.values import Principal
 from ratify.web.pages.actions import DONE
 from ratify.web.render import STATIC_DIR, page
 
@@ -205,7 +206,7 @@ class WebRoute(APIRoute):
             except AuthRefusal as exc:
                 return _error_page(request, status_of(exc), exc.message, exc.code)
             except IdentityError as exc:
-                return _error_page(request, exc.status_code, str(exc), "invalid")
+                return _error_page(request, status_of(exc), str(exc), exc.code)
             except RequestValidationError as exc:
                 problems = "; ".join(
                     f"{'.'.join(str(p) for p in e['loc'][1:]) or 'request'}: {e['msg']}"

@@ -15,6 +15,7 @@ from domain.roles import Role
 from domain.state import Stage
 from ratify.http.errors import status_of
 from ratify.services import commands
+from ratify.services import meetings as meeting_steps
 from ratify.services.commands import Refusal
 from ratify.services.projections import queries
 from ratify.web.pages.actions import MEETING_ACTION_FIELDS
@@ -56,7 +57,7 @@ async def new_meeting(request: Request, who: Who) -> Response:
             meeting_date = date.fromisoformat(values["meeting_date"])
         except ValueError:
             raise Refusal("invalid", "meeting_date: a date, e.g. 2019-07-18") from None
-        await commands.create_meeting(
+        await meeting_steps.create_meeting(
             services_of(request), who.principal, values["meeting_id"], values["board"], meeting_date
         )
     except Refusal as exc:
@@ -69,7 +70,7 @@ async def _meeting_context(
     request: Request, who: Visitor, meeting_id: str, error: str | None = None
 ) -> dict[str, Any]:
     services = services_of(request)
-    view = await commands.meeting_view(services, meeting_id)
+    view = await meeting_steps.meeting_view(services, meeting_id)
     on_agenda = {item.case_id for item in view.agenda}
     titles = {i.case_id: queries.case_summary(services.engine, i.case_id) for i in view.agenda}
     candidates = [
@@ -109,7 +110,7 @@ async def meeting_step(request: Request, who: Who, meeting_id: str, action: str)
             fields[name] = value.strip()
     back_to_case = form.get("return_to") == "case" and "case_id" in fields
     try:
-        await commands.meeting_action(
+        await meeting_steps.meeting_action(
             services_of(request), who.principal, meeting_id, action, fields
         )
     except Refusal as exc:
