@@ -19,7 +19,7 @@ from ratify.http.auth import Authenticated, AuthRefusal
 from ratify.http.services import HttpServices
 from ratify.services.commands import Refusal
 from ratify.services.identity.service import Principal
-from ratify.services.projections import queries
+from ratify.services.projections import paging
 
 
 async def services(request: Request) -> HttpServices:
@@ -82,7 +82,7 @@ class SignedInFirst(APIRoute):
 Cursor = Annotated[
     str | None,
     Query(
-        max_length=queries.MAX_CURSOR,
+        max_length=paging.MAX_CURSOR,
         description="The `next` of the page before, unchanged; none for the first page.",
     ),
 ]

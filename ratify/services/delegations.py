@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from domain.roles import Role
 from ratify.services.identity.service import Delegation, Directory, NotPermitted, parse_role
-from ratify.services.projections.queries import cases_acted_on
+from ratify.services.projections.case_search import cases_acted_on
 
 #: The roles that take decisions.
 DECISION_MAKER_ROLES: frozenset[Role] = frozenset(
