@@ -15,7 +15,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from ratify.http.auth import Authenticated, AuthRefusal
+from ratify.http.auth import Authenticated
+from ratify.http.refusal import AuthRefusal
 from ratify.http.services import HttpServices
 from ratify.services.commands import Refusal
 from ratify.services.identity.service import Principal

@@ -1,7 +1,7 @@
 """The one table from a refusal's code to the HTTP status the API and the pages answer with.
 
 The services refuse with a `ratify.services.commands.Refusal`, sign-in with an
-`AuthRefusal` (`ratify.http.auth`) or an `OidcSignInError` (`ratify.http.oidc_login`): each
+`AuthRefusal` (`ratify.http.refusal`) or an `OidcSignInError` (`ratify.http.oidc_login`): each
 carries a code and a message naming the rule, never an HTTP status. The front doors answer
 with `status_of(refusal)`. A code not in the table (a workflow's or the domain's own
 refusal, e.g. `wrong_stage`, `limit`, `rules`) is the person's mistake: 422.
