@@ -50,7 +50,7 @@ from domain.roles import Role
 from eventstore import create_engine_for, migrate
 from ratify.infra.db import migrate_all
 from ratify.services.journal import CaseHistory, replay, to_new_event
-from ratify.services.projections import queries
+from ratify.services.projections import case_search, public_register, task_list
 from ratify.services.projections.projector import case_rows
 from ratify.services.projections.tables import case_summaries, case_tasks, register_entries
 
@@ -201,10 +201,12 @@ def measure(engine: Engine, cases: int) -> dict[str, Any]:
     items = "case_id, reference, title, date_signed, decision_maker, published_at, " \
         "part2_published_at FROM register_entries"  # fmt: skip
     newest = "ORDER BY published_at DESC, case_id DESC LIMIT 51"
-    deep_page, deep = _cursor_at(100, lambda c: queries.register(engine, cursor=c).next)
-    inbox_page, inbox_deep = _cursor_at(10, lambda c: queries.inbox(engine, finance, cursor=c).next)
+    deep_page, deep = _cursor_at(100, lambda c: public_register.register(engine, cursor=c).next)
+    inbox_page, inbox_deep = _cursor_at(
+        10, lambda c: task_list.inbox(engine, finance, cursor=c).next
+    )
     # a decision on the deep page: its reference, and the month it was signed in
-    sample = queries.register(engine, cursor=deep).items[0]
+    sample = public_register.register(engine, cursor=deep).items[0]
     reference = sample.reference or ""
     first_day = sample.date_signed.replace(day=1)
     month = (first_day, (first_day + timedelta(days=31)).replace(day=1) - timedelta(days=1))
@@ -224,42 +226,42 @@ def measure(engine: Engine, cases: int) -> dict[str, Any]:
 
     workloads: dict[str, tuple[Callable[[], Any], Callable[[], Any], int]] = {
         "register": (
-            lambda: queries.register(engine),
+            lambda: public_register.register(engine),
             raw(f"SELECT {items} {newest}"),
             REPEAT,
         ),
         f"register_page_{deep_page}": (
-            lambda: queries.register(engine, cursor=deep),
+            lambda: public_register.register(engine, cursor=deep),
             raw(f"SELECT {items} {newest} OFFSET {(deep_page - 1) * 50}"),
             REPEAT,
         ),
         "register_entry": (
-            lambda: queries.register_entry(engine, reference),
+            lambda: public_register.register_entry(engine, reference),
             raw("SELECT * FROM register_entries WHERE reference = :r", r=reference),
             REPEAT,
         ),
         "search_reference": (
-            lambda: queries.register(engine, reference=reference.lower()),
+            lambda: public_register.register(engine, reference=reference.lower()),
             raw(f"SELECT {items} WHERE reference = :r {newest}", r=reference),
             REPEAT,
         ),
         "search_title_rare": (
-            lambda: queries.register(engine, title_contains=RARE.lower()),
+            lambda: public_register.register(engine, title_contains=RARE.lower()),
             raw(f"SELECT {items} WHERE {like} {newest}", term=f"%{RARE.lower()}%"),
             50,
         ),
         "search_title_absent": (
-            lambda: queries.register(engine, title_contains="zebra crossing"),
+            lambda: public_register.register(engine, title_contains="zebra crossing"),
             raw(f"SELECT {items} WHERE {like} {newest}", term="%zebra crossing%"),
             50,
         ),
         "search_title_common": (
-            lambda: queries.register(engine, title_contains="trace"),
+            lambda: public_register.register(engine, title_contains="trace"),
             raw(f"SELECT {items} WHERE {like} {newest}", term="%trace%"),
             REPEAT,
         ),
         "search_signed_month": (
-            lambda: queries.register(engine, signed_from=month[0], signed_to=month[1]),
+            lambda: public_register.register(engine, signed_from=month[0], signed_to=month[1]),
             raw(
                 f"SELECT {items} WHERE date_signed BETWEEN :a AND :b {newest}",
                 a=month[0],
@@ -268,22 +270,22 @@ def measure(engine: Engine, cases: int) -> dict[str, Any]:
             REPEAT,
         ),
         "inbox": (
-            lambda: queries.inbox(engine, finance),
+            lambda: task_list.inbox(engine, finance),
             raw(inbox_sql("'finance_adviser'")),
             REPEAT,
         ),
         "inbox_two_roles": (
-            lambda: queries.inbox(engine, legal),
+            lambda: task_list.inbox(engine, legal),
             raw(inbox_sql("'finance_adviser', 'legal_adviser'")),
             REPEAT,
         ),
         f"inbox_page_{inbox_page}": (
-            lambda: queries.inbox(engine, finance, cursor=inbox_deep),
+            lambda: task_list.inbox(engine, finance, cursor=inbox_deep),
             raw(inbox_sql("'finance_adviser'", offset=(inbox_page - 1) * 50)),
             REPEAT,
         ),
         "case_list": (
-            lambda: queries.cases(engine),
+            lambda: case_search.cases(engine),
             raw("SELECT * FROM case_summaries ORDER BY updated_at DESC, case_id DESC LIMIT 51"),
             REPEAT,
         ),
@@ -297,7 +299,7 @@ def measure(engine: Engine, cases: int) -> dict[str, Any]:
             "ours": percentiles(ours, repeat),
             "raw_sql": percentiles(baseline, repeat),
         }
-    first = queries.inbox(engine, finance)
+    first = task_list.inbox(engine, finance)
     results["inbox"]["total"], results["inbox"]["more"] = first.total, first.more
     return results
 

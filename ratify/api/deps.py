@@ -15,11 +15,12 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from ratify.http.auth import Authenticated, AuthRefusal
+from ratify.http.auth import Authenticated
+from ratify.http.refusal import AuthRefusal
 from ratify.http.services import HttpServices
 from ratify.services.commands import Refusal
 from ratify.services.identity.values import Principal
-from ratify.services.projections import queries
+from ratify.services.projections import paging
 
 
 async def services(request: Request) -> HttpServices:
@@ -82,7 +83,7 @@ class SignedInFirst(APIRoute):
 Cursor = Annotated[
     str | None,
     Query(
-        max_length=queries.MAX_CURSOR,
+        max_length=paging.MAX_CURSOR,
         description="The `next` of the page before, unchanged; none for the first page.",
     ),
 ]

@@ -30,7 +30,7 @@ from ratify.cli.common import (
 )
 from ratify.cli.remote import DEFAULT_API_URL, ApiUrlOption, TokenOption, api_client, stage_label
 from ratify.services.evidence import bundle_sha256, check_bundle, read_evidence
-from ratify.services.projections import queries
+from ratify.services.projections import agenda
 
 audit_app = typer.Typer(
     help="Auditors: timelines, as-of views, evidence bundles and their offline check, "
@@ -380,7 +380,7 @@ def _meeting_ids(url: str) -> list[str]:
     """The board meetings Ratify knows of (from the read views; none if not built yet)."""
     engine = create_engine_for(url)
     try:
-        return sorted({m.meeting_id for m in queries.meetings(engine)})
+        return sorted({m.meeting_id for m in agenda.meetings(engine)})
     except (OperationalError, ProgrammingError):
         return []
     finally:

@@ -2,7 +2,7 @@
 
 The services refuse with a `ratify.services.commands.Refusal`, the directory of people with
 an `IdentityError` (`ratify.services.identity.errors`), sign-in with an `AuthRefusal`
-(`ratify.http.auth`) or an `OidcSignInError` (`ratify.http.oidc_login`): each carries a
+(`ratify.http.refusal`) or an `OidcSignInError` (`ratify.http.oidc_login`): each carries a
 code and a message naming the rule, never an HTTP status. The front doors answer with
 `status_of(refusal)`. A code not in the table (a workflow's or the domain's own
 refusal, e.g. `wrong_stage`, `limit`, `rules`) is the person's mistake: 422.

@@ -22,7 +22,7 @@ from ratify.services.commands import Refusal, Services, shown_part2, viewer
 from ratify.services.evidence import Evidence, bundle_sha256, export_bundle
 from ratify.services.identity.values import Principal
 from ratify.services.journal import CaseHistory
-from ratify.services.projections import queries
+from ratify.services.projections import case_search, paging
 
 
 def require_auditor(me: Principal, what: str) -> None:
@@ -36,8 +36,8 @@ def resolve_case(services: Services, ref: str) -> str:
     if services.store.stream_version(ref) > 0:
         return ref
     try:
-        found = queries.list_cases(services.engine, reference=ref, limit=2)
-    except queries.QueryError:  # a NUL: no reference has one
+        found = case_search.list_cases(services.engine, reference=ref, limit=2)
+    except paging.QueryError:  # a NUL: no reference has one
         found = []
     if len(found) == 1:
         return found[0].case_id

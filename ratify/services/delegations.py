@@ -21,7 +21,7 @@ from ratify.services.identity.directory import Directory
 from ratify.services.identity.errors import NotPermitted
 from ratify.services.identity.rules import parse_role
 from ratify.services.identity.values import Delegation
-from ratify.services.projections.queries import cases_acted_on
+from ratify.services.projections.case_search import cases_acted_on
 
 #: The roles that take decisions.
 DECISION_MAKER_ROLES: frozenset[Role] = frozenset(

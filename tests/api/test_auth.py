@@ -28,9 +28,12 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from pydantic import ValidationError
 
-from ratify.http.auth import SESSION_COOKIE, WRONG_CREDENTIALS, Authenticator, AuthRefusal
+from ratify.http.auth import Authenticator
 from ratify.http.errors import status_of
 from ratify.http.oidc import OidcError, OidcUnavailable, OidcVerifier
+from ratify.http.passwords import WRONG_CREDENTIALS
+from ratify.http.refusal import AuthRefusal
+from ratify.http.sessions import SESSION_COOKIE
 from ratify.infra.db import migrate_all
 from ratify.infra.settings import Settings
 from ratify.services.identity.directory import Directory

@@ -21,8 +21,10 @@ from argon2 import PasswordHasher
 from limits import parse_many
 from pydantic import ValidationError
 
-from ratify.http.auth import SESSION_COOKIE, WRONG_CREDENTIALS, Authenticator
+from ratify.http.auth import Authenticator
+from ratify.http.passwords import WRONG_CREDENTIALS
 from ratify.http.services import HttpServices
+from ratify.http.sessions import SESSION_COOKIE
 from ratify.infra.settings import Settings
 from ratify.services.identity.signin import SignInPolicy
 from ratify.services.identity.tables import sessions

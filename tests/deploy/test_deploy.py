@@ -13,9 +13,9 @@ All offline; no docker and no cluster needed:
   checks that need tools not installed here (`docker compose config`, `nginx -t`,
   hadolint) are listed in deploy/README.md, to run by hand.
 - deploy/helm: the values' keys for the official chart 1.x (no chart or helm here).
-- Dockerfile: deploy/check-image-build.py replays the build stage's RUN steps in a
-  temporary directory and checks the result, up to running the processes against a
-  Temporal dev server (slow: a fresh `pip install .`).
+- Dockerfile: deploy/check-image-build.py (its steps in deploy/imagecheck/) replays the
+  build stage's RUN steps in a temporary directory and checks the result, up to running
+  the processes against a Temporal dev server (slow: a fresh `pip install .`).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
 K8S_DIR = DEPLOY / "k8s"
 HELM_VALUES = DEPLOY / "helm" / "temporal-values.yaml"
 CHECK_SCRIPT = DEPLOY / "check-image-build.py"
+IMAGE_CHECK = DEPLOY / "imagecheck"
 
 #: Stand-ins for the secrets .env.example leaves empty (compose refuses to run without them).
 TEST_SECRETS = {
@@ -60,18 +61,22 @@ TEST_SECRETS = {
 RATIFY_SERVICES = ("ratify-migrate", "ratify-worker", "ratify-projector", "ratify-api")
 
 
-def check_script() -> ModuleType:
-    """deploy/check-image-build.py as a module (its name is no identifier)."""
-    spec = importlib.util.spec_from_file_location("check_image_build", CHECK_SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def image_check(name: str) -> ModuleType:
+    """Module `name` of deploy/imagecheck, the steps check-image-build.py runs, loaded by
+    path as the script finds it (deploy/ is no package)."""
+    if "imagecheck" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "imagecheck", IMAGE_CHECK / "__init__.py", submodule_search_locations=[str(IMAGE_CHECK)]
+        )
+        assert spec is not None and spec.loader is not None
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = package
+        spec.loader.exec_module(package)
+    return importlib.import_module(f"imagecheck.{name}")
 
 
 def process_commands() -> set[tuple[str, ...]]:
-    return set(check_script().PROCESS_COMMANDS)
+    return set(image_check("runtime").PROCESS_COMMANDS)
 
 
 # -- Kubernetes --------------------------------------------------------------------------
@@ -773,7 +778,7 @@ def test_compose_temporal_scripts_are_valid_shell() -> None:
 
 
 def test_dockerignore_sends_only_the_package_sources() -> None:
-    files = {p.as_posix() for p in check_script().context_files(REPO)}
+    files = {p.as_posix() for p in image_check("context").context_files(REPO)}
     for wanted in ("pyproject.toml", "README.md", "worker.py", "ratify/cli/main.py"):
         assert wanted in files, wanted
     assert any(f.startswith("ratify/infra/migrations/versions/") for f in files)
@@ -788,7 +793,7 @@ def test_dockerignore_sends_only_the_package_sources() -> None:
 
 
 def test_dockerfile_runtime_stage() -> None:
-    script = check_script()
+    script = image_check("dockerfile")
     _, stages = script.parse_dockerfile(REPO / "Dockerfile")
     build, runtime = script.stage(stages, "build"), script.stage(stages, "runtime")
     assert build.base == runtime.base and build.base.startswith("python:3.11")

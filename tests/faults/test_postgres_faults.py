@@ -43,8 +43,8 @@ from domain.roles import Actor, Role
 from eventstore import ConcurrencyConflict, EventStore, NewEvent, StoredEvent
 from ratify.infra.db import migrate_app
 from ratify.services.journal import CaseJournal
+from ratify.services.projections.case_search import case_summary
 from ratify.services.projections.projector import Projector
-from ratify.services.projections.queries import case_summary
 from tests.faults.helpers import METTRACE
 
 pytestmark = pytest.mark.postgres

@@ -15,8 +15,10 @@ from typer.testing import CliRunner, Result
 
 from domain.roles import Role
 from ratify.cli.main import app
-from ratify.http.auth import WRONG_CREDENTIALS, Authenticator, AuthRefusal
+from ratify.http.auth import Authenticator
 from ratify.http.errors import status_of
+from ratify.http.passwords import WRONG_CREDENTIALS
+from ratify.http.refusal import AuthRefusal
 from ratify.services.identity.directory import Directory
 from ratify.services.identity.errors import SignInThrottled, UnknownUser
 from ratify.services.identity.signin import SignInPolicy

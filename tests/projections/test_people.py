@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from domain import events as ev
 from domain.roles import Actor, Role
 from eventstore import EventStore
-from ratify.services.projections import queries as q
+from ratify.services.projections import case_search, paging, task_list
 from ratify.services.projections.projector import Projector
 from tests.factories import CEO, DMPC, FINANCE, OFFICER, SECRETARIAT
 from tests.projections.stories import Story, snapshot
@@ -22,7 +22,9 @@ OO = Role.ORIGINATING_OFFICER
 def officer_tasks(
     engine: Engine, user_id: str, deputy_for: list[tuple[Role, str]] | None = None
 ) -> list[tuple[str, str]]:
-    page = q.inbox(engine, [OO], user_id=user_id, deputy_for=deputy_for or [], limit=q.MAX_PAGE)
+    page = task_list.inbox(
+        engine, [OO], user_id=user_id, deputy_for=deputy_for or [], limit=paging.MAX_PAGE
+    )
     # the counts agree with the rows shown
     assert page.total == len(page.items) and page.more == 0
     return [(t.case_id, t.kind) for t in page.items]
@@ -51,7 +53,7 @@ def test_an_officers_tasks_show_only_to_the_case_officers_and_their_deputies(
     # a delegation of another role does not open an officer's tasks
     assert officer_tasks(engine, "dep.dan", [(Role.FINANCE_ADVISER, "officer.ollie")]) == []
     # without a person, no personal task is listed
-    assert q.inbox(engine, [OO]).items == []
+    assert task_list.inbox(engine, [OO]).items == []
 
 
 def test_paging_an_officers_inbox_counts_only_their_tasks(
@@ -63,9 +65,9 @@ def test_paging_an_officers_inbox_counts_only_their_tasks(
         story = Story(store, f"olga-{n}")
         story.do(ev.CaseDrafted, olga, case=story.case)
     projector.catch_up()
-    first = q.inbox(engine, [OO], user_id="officer.ollie", limit=2)
+    first = task_list.inbox(engine, [OO], user_id="officer.ollie", limit=2)
     assert (first.total, first.more) == (3, 1)
-    second = q.inbox(engine, [OO], user_id="officer.ollie", limit=2, cursor=first.next)
+    second = task_list.inbox(engine, [OO], user_id="officer.ollie", limit=2, cursor=first.next)
     assert [t.case_id for t in [*first.items, *second.items]] == [
         "ollie-0",
         "ollie-1",
@@ -83,13 +85,15 @@ def test_cases_acted_on_lists_open_cases_and_roles_for_deputies_and_principals(
     open_case.do(ev.IrregularityRecorded, CEO, description="Grants paid before referral.")
     Story(store, "done").to_advice().sign_all().approve("PCD 1")
     projector.catch_up()
-    assert q.cases_acted_on(engine, "dep.dan") == [("open", Role.FINANCE_ADVISER)]
-    assert q.cases_acted_on(engine, FINANCE.user_id) == [("open", Role.FINANCE_ADVISER)]
-    assert q.cases_acted_on(engine, OFFICER.user_id) == [("open", OO)]
-    assert q.cases_acted_on(engine, SECRETARIAT.user_id) == [("open", Role.BOARD_SECRETARIAT)]
+    assert case_search.cases_acted_on(engine, "dep.dan") == [("open", Role.FINANCE_ADVISER)]
+    assert case_search.cases_acted_on(engine, FINANCE.user_id) == [("open", Role.FINANCE_ADVISER)]
+    assert case_search.cases_acted_on(engine, OFFICER.user_id) == [("open", OO)]
+    assert case_search.cases_acted_on(engine, SECRETARIAT.user_id) == [
+        ("open", Role.BOARD_SECRETARIAT)
+    ]
     # the approved case is closed; recording an irregularity is not acting on a case
-    assert q.cases_acted_on(engine, DMPC.user_id) == []
-    assert q.cases_acted_on(engine, CEO.user_id) == []
+    assert case_search.cases_acted_on(engine, DMPC.user_id) == []
+    assert case_search.cases_acted_on(engine, CEO.user_id) == []
     # and the views rebuild from zero to the same rows
     before = snapshot(engine)
     projector.rebuild()

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain.errors import UnknownEventError
 from eventstore import EventStore, NewEvent
-from ratify.services.projections import queries as q
+from ratify.services.projections import agenda, case_search, freshness
 from ratify.services.projections.projector import CaseRows, Projector, case_amount
 from tests.factories import make_case
 from tests.projections.stories import Story, money, notification, snapshot
@@ -91,7 +91,7 @@ def test_a_crash_mid_batch_rolls_the_batch_back_and_a_retry_equals_a_clean_run(
         assert position > 0
     # the views show exactly the log up to the position: nothing past it, nothing missing
     assert projected_versions(engine) == versions_up_to(store, position)
-    assert q.lag(engine, store) == total - position
+    assert freshness.lag(engine, store) == total - position
 
     monkeypatch.undo()
     assert projector.catch_up(batch=batch) == total - position
@@ -135,15 +135,15 @@ def test_rebuild_from_zero_equals_the_incremental_views(
 def test_lag_counts_the_events_not_yet_projected_and_notifications_are_passed_over(
     store: EventStore, engine: Engine, projector: Projector
 ):
-    assert q.lag(engine, store) == 0 and projector.catch_up() == 0
+    assert freshness.lag(engine, store) == 0 and projector.catch_up() == 0
     total = build(store)
-    assert q.lag(engine, store) == total
+    assert freshness.lag(engine, store) == total
     projector.catch_up(batch=4)
-    assert q.lag(engine, store) == 0
+    assert freshness.lag(engine, store) == 0
     notification("case-c", store)
-    assert q.lag(engine, store) == 1
+    assert freshness.lag(engine, store) == 1
     assert projector.catch_up() == 1
-    assert q.lag(engine, store) == 0
+    assert freshness.lag(engine, store) == 0
     assert set(projected_versions(engine)) == {"case-a", "case-b", "case-c"}
 
 
@@ -165,7 +165,7 @@ def test_an_unknown_case_event_stops_the_projector_instead_of_being_skipped(
     notification("case-a", store)
     with pytest.raises(UnknownEventError, match=r"case\.reopened"):
         projector.catch_up()
-    assert projector.position() == 1 and q.lag(engine, store) == 2
+    assert projector.position() == 1 and freshness.lag(engine, store) == 2
 
 
 def test_two_projectors_at_once_apply_each_event_once(store: EventStore, engine: Engine):
@@ -213,13 +213,13 @@ def test_the_background_thread_keeps_up_survives_an_error_and_stops(
         Story(store, "live").draft()
         projector.wake()
         time.sleep(0.2)
-        assert thread.is_alive() and q.lag(engine, store) == 1  # logged, retried, not dead
+        assert thread.is_alive() and freshness.lag(engine, store) == 1  # logged, retried, not dead
         monkeypatch.undo()
-        _wait_until(lambda: q.lag(engine, store) == 0)
-        assert q.case_summary(engine, "live") is not None
+        _wait_until(lambda: freshness.lag(engine, store) == 0)
+        assert case_search.case_summary(engine, "live") is not None
         Story(store, "live-2").draft()
         projector.wake()
-        _wait_until(lambda: q.case_summary(engine, "live-2") is not None)
+        _wait_until(lambda: case_search.case_summary(engine, "live-2") is not None)
     finally:
         projector.stop()
         thread.join(5)
@@ -232,7 +232,7 @@ async def test_run_forever_as_a_task_of_the_api_process(store: EventStore, engin
     Story(store, "async").draft()
     projector.wake()  # no need to wait for the poll
     deadline = time.monotonic() + 10
-    while q.case_summary(engine, "async") is None:
+    while case_search.case_summary(engine, "async") is None:
         assert time.monotonic() < deadline
         await asyncio.sleep(0.02)
     projector.stop()
@@ -277,7 +277,7 @@ def test_a_nul_stored_before_it_was_refused_does_not_stop_the_views(
 
     projector.catch_up()
 
-    meetings = sorted(row.meeting_id for row in q.meetings(engine))
+    meetings = sorted(row.meeting_id for row in agenda.meetings(engine))
     assert meetings == ["IAM-case-after", "IAM\ufffd1"]
-    assert q.case_summary(engine, "case-after") is not None
+    assert case_search.case_summary(engine, "case-after") is not None
     assert store.read_stream("case-nul")[-1].data["meeting_id"] == "IAM\x001"

@@ -13,30 +13,32 @@ from domain import events as ev
 from domain.roles import AdviceArea, Role
 from domain.state import Part1Status, Part2Status, Stage
 from eventstore import EventStore
-from tests.published import published_register
-from ratify.services.projections import queries as q
+from ratify.services.projections import case_search, paging, public_register, task_list
+from ratify.services.projections.case_search import CaseSummary
 from ratify.services.projections.projector import Projector
-from ratify.services.projections.queries import CaseSummary
 from tests.factories import FINANCE, MPS, OFFICER, PUBLISHER, SYSTEM
 from tests.projections.stories import PART2, PART2_TEXT, Story, money, required_by, snapshot
+from tests.published import published_register
 
 
-def tasks(engine: Engine, roles: Iterable[Role], user_id: str | None = None) -> list[q.TaskRow]:
+def tasks(
+    engine: Engine, roles: Iterable[Role], user_id: str | None = None
+) -> list[task_list.TaskRow]:
     """Every open task of the roles that `user_id` sees (one page holds them all here)."""
-    page = q.inbox(engine, roles, limit=q.MAX_PAGE, user_id=user_id)
+    page = task_list.inbox(engine, roles, limit=paging.MAX_PAGE, user_id=user_id)
     assert page.next is None and page.total == len(page.items)
     return page.items
 
 
-def published(engine: Engine) -> list[q.RegisterItem]:
+def published(engine: Engine) -> list[public_register.RegisterItem]:
     """The whole register (one page holds it all here)."""
-    page = q.register(engine, limit=q.MAX_PAGE)
+    page = public_register.register(engine, limit=paging.MAX_PAGE)
     assert page.next is None
     return page.items
 
 
 def summary(engine: Engine, case_id: str) -> CaseSummary:
-    found = q.case_summary(engine, case_id)
+    found = case_search.case_summary(engine, case_id)
     assert found is not None, f"no summary of {case_id}"
     return found
 
@@ -108,7 +110,7 @@ def test_a_withdrawn_case_and_an_mps_decision(
     )
     assert view.part1 is Part1Status.NOT_DUE
     assert published(engine) == []  # MPS-delegated decisions are not on the register
-    assert q.case_summary(engine, "nobody") is None
+    assert case_search.case_summary(engine, "nobody") is None
 
 
 # -- search ----------------------------------------------------------------------------------
@@ -166,72 +168,82 @@ def ids(rows: list[CaseSummary]) -> list[str]:
 @pytest.mark.usefixtures("five_cases")
 def test_each_search_filter_filters(engine: Engine):
     # most recently changed first
-    assert ids(q.list_cases(engine)) == ["c-gone", "c-draft", "c-small", "c-mettrace", "c-data"]
-    assert ids(q.list_cases(engine, stage="advice")) == ["c-mettrace"]
-    assert ids(q.list_cases(engine, stage=Stage.APPROVED)) == ["c-data"]
-    assert ids(q.list_cases(engine, stage=Stage.DECLINED)) == []
-    assert ids(q.list_cases(engine, reference="pcd  679")) == ["c-data"]
-    assert ids(q.list_cases(engine, reference="PCD 680")) == []
-    assert ids(q.list_cases(engine, title_contains="data")) == ["c-draft", "c-data"]
-    assert ids(q.list_cases(engine, title_contains="DATA ENV")) == ["c-data"]
-    assert ids(q.list_cases(engine, title_contains="100% i")) == ["c-gone"]
-    assert ids(q.list_cases(engine, title_contains="1%I")) == []  # % is not a wildcard
-    assert ids(q.list_cases(engine, title_contains="_")) == []
+    assert ids(case_search.list_cases(engine)) == [
+        "c-gone",
+        "c-draft",
+        "c-small",
+        "c-mettrace",
+        "c-data",
+    ]
+    assert ids(case_search.list_cases(engine, stage="advice")) == ["c-mettrace"]
+    assert ids(case_search.list_cases(engine, stage=Stage.APPROVED)) == ["c-data"]
+    assert ids(case_search.list_cases(engine, stage=Stage.DECLINED)) == []
+    assert ids(case_search.list_cases(engine, reference="pcd  679")) == ["c-data"]
+    assert ids(case_search.list_cases(engine, reference="PCD 680")) == []
+    assert ids(case_search.list_cases(engine, title_contains="data")) == ["c-draft", "c-data"]
+    assert ids(case_search.list_cases(engine, title_contains="DATA ENV")) == ["c-data"]
+    assert ids(case_search.list_cases(engine, title_contains="100% i")) == ["c-gone"]
+    assert ids(case_search.list_cases(engine, title_contains="1%I")) == []  # % is not a wildcard
+    assert ids(case_search.list_cases(engine, title_contains="_")) == []
     # submission days, London days with both ends included; a draft has no submission
-    assert ids(q.list_cases(engine, submitted_to=date(2019, 11, 18))) == ["c-data"]
-    assert ids(q.list_cases(engine, submitted_from=date(2019, 12, 2))) == [
+    assert ids(case_search.list_cases(engine, submitted_to=date(2019, 11, 18))) == ["c-data"]
+    assert ids(case_search.list_cases(engine, submitted_from=date(2019, 12, 2))) == [
         "c-gone",
         "c-small",
         "c-mettrace",
     ]
     assert ids(
-        q.list_cases(engine, submitted_from=date(2019, 12, 1), submitted_to=date(2019, 12, 31))
+        case_search.list_cases(
+            engine, submitted_from=date(2019, 12, 1), submitted_to=date(2019, 12, 31)
+        )
     ) == ["c-mettrace"]
     instant = datetime(2019, 12, 2, 11, tzinfo=UTC)  # c-mettrace was submitted at 12:00
-    assert ids(q.list_cases(engine, submitted_from=instant, submitted_to=date(2019, 12, 2))) == [
-        "c-mettrace"
-    ]
-    assert ids(q.list_cases(engine, submitted_to=instant)) == ["c-data"]
+    assert ids(
+        case_search.list_cases(engine, submitted_from=instant, submitted_to=date(2019, 12, 2))
+    ) == ["c-mettrace"]
+    assert ids(case_search.list_cases(engine, submitted_to=instant)) == ["c-data"]
     # required-by: on or before the day
-    assert ids(q.list_cases(engine, required_by_before=date(2019, 12, 13))) == ["c-data"]
-    assert ids(q.list_cases(engine, required_by_before=date(2020, 1, 31))) == [
+    assert ids(case_search.list_cases(engine, required_by_before=date(2019, 12, 13))) == ["c-data"]
+    assert ids(case_search.list_cases(engine, required_by_before=date(2020, 1, 31))) == [
         "c-mettrace",
         "c-data",
     ]
     # amounts, inclusive
-    assert ids(q.list_cases(engine, min_amount=Decimal("600000"))) == [
+    assert ids(case_search.list_cases(engine, min_amount=Decimal("600000"))) == [
         "c-draft",
         "c-mettrace",
         "c-data",
     ]
-    assert ids(q.list_cases(engine, max_amount=Decimal("600000.00"))) == [
+    assert ids(case_search.list_cases(engine, max_amount=Decimal("600000.00"))) == [
         "c-gone",
         "c-small",
         "c-data",
     ]
     assert ids(
-        q.list_cases(engine, min_amount=Decimal("600000.01"), max_amount=Decimal("700000"))
+        case_search.list_cases(
+            engine, min_amount=Decimal("600000.01"), max_amount=Decimal("700000")
+        )
     ) == ["c-draft"]
     # filters combine
-    assert ids(q.list_cases(engine, title_contains="data", stage="draft")) == ["c-draft"]
-    assert ids(q.list_cases(engine, title_contains="data", min_amount=Decimal("650000"))) == [
-        "c-draft"
-    ]
+    assert ids(case_search.list_cases(engine, title_contains="data", stage="draft")) == ["c-draft"]
+    assert ids(
+        case_search.list_cases(engine, title_contains="data", min_amount=Decimal("650000"))
+    ) == ["c-draft"]
     # pages
-    assert ids(q.list_cases(engine, limit=2)) == ["c-gone", "c-draft"]
-    assert ids(q.list_cases(engine, limit=2, offset=2)) == ["c-small", "c-mettrace"]
-    assert ids(q.list_cases(engine, limit=2, offset=4)) == ["c-data"]
+    assert ids(case_search.list_cases(engine, limit=2)) == ["c-gone", "c-draft"]
+    assert ids(case_search.list_cases(engine, limit=2, offset=2)) == ["c-small", "c-mettrace"]
+    assert ids(case_search.list_cases(engine, limit=2, offset=4)) == ["c-data"]
 
 
 def test_search_refuses_nonsense(engine: Engine):
     with pytest.raises(ValueError, match="unknown stage 'bogus'"):
-        q.list_cases(engine, stage="bogus")
+        case_search.list_cases(engine, stage="bogus")
     with pytest.raises(ValueError, match="limit"):
-        q.list_cases(engine, limit=0)
+        case_search.list_cases(engine, limit=0)
     with pytest.raises(ValueError, match="offset"):
-        q.list_cases(engine, offset=-1)
+        case_search.list_cases(engine, offset=-1)
     with pytest.raises(ValueError, match="timezone"):
-        q.list_cases(engine, submitted_from=datetime(2019, 1, 1))
+        case_search.list_cases(engine, submitted_from=datetime(2019, 1, 1))
 
 
 # -- tasks -----------------------------------------------------------------------------------
@@ -294,8 +306,10 @@ def test_register_shows_part1_only_until_a_review_publishes_part2(
     assert [r.reference for r in rows] == ["PCD 700"]  # PCD 701 is approved, not yet published
     listed = rows[0]
     assert (listed.title, listed.part2_published_at) == ("Covert Kit", None)
-    assert "executive_summary" not in q.RegisterItem.model_fields  # the list is for finding
-    entry = q.register_entry(engine, "pcd 700")
+    assert (
+        "executive_summary" not in public_register.RegisterItem.model_fields
+    )  # the list is for finding
+    entry = public_register.register_entry(engine, "pcd 700")
     assert entry is not None
     assert (entry.title, entry.part2_text, entry.part2_published_at) == ("Covert Kit", None, None)
     assert entry.decision_maker == listed.decision_maker == "Deputy Mayor for Policing and Crime"
@@ -303,11 +317,11 @@ def test_register_shows_part1_only_until_a_review_publishes_part2(
     assert entry.published_at == listed.published_at
     assert entry.recommendations == secret.case.recommendations
     assert entry.executive_summary == "A summary."
-    assert q.register_entry(engine, "PCD 701") is None
+    assert public_register.register_entry(engine, "PCD 701") is None
     assert summary(engine, "secret").part2 is Part2Status.EXEMPT
     # the Part 2 text is nowhere in the views
     assert PART2_TEXT not in repr(snapshot(engine))
-    assert "unit prices" not in repr(q.list_cases(engine)) + repr(published(engine))
+    assert "unit prices" not in repr(case_search.list_cases(engine)) + repr(published(engine))
 
     secret.clock.jump_to(date(2024, 4, 1))
     secret.do(ev.Part2ReviewDue, SYSTEM, review_date=date(2024, 4, 1))
@@ -316,7 +330,7 @@ def test_register_shows_part1_only_until_a_review_publishes_part2(
     assert [(t.case_id, t.kind, t.due) for t in review] == [
         ("secret", "review_part2", date(2024, 4, 1))
     ]
-    assert q.register_entry(engine, "PCD 700").part2_text is None  # type: ignore[union-attr]
+    assert public_register.register_entry(engine, "PCD 700").part2_text is None  # type: ignore[union-attr]
 
     redacted = "The [REDACTED] are set out in the confidential annex."
     secret.do(
@@ -327,7 +341,7 @@ def test_register_shows_part1_only_until_a_review_publishes_part2(
         redactions=[{"passage": "unit prices", "reason": "s43 still applies"}],
     )
     projector.catch_up()
-    entry = q.register_entry(engine, "PCD 700")
+    entry = public_register.register_entry(engine, "PCD 700")
     assert entry is not None
     assert (entry.part2_text, entry.part2_published_at) == (redacted, secret.clock.now)
     assert summary(engine, "secret").part2 is Part2Status.PUBLISHED_REDACTED
@@ -337,7 +351,10 @@ def test_register_shows_part1_only_until_a_review_publishes_part2(
 
     # the projection says what a direct read of the log says
     direct = {d.entry.case_id: (d.entry, d.part2) for d in published_register(store)}
-    projected = {r.case_id: q.register_entry(engine, r.reference or "") for r in published(engine)}
+    projected = {
+        r.case_id: public_register.register_entry(engine, r.reference or "")
+        for r in published(engine)
+    }
     assert direct.keys() == projected.keys() == {"secret"}
     e, part2 = direct["secret"]
     row = projected["secret"]

@@ -18,8 +18,9 @@ import pytest_asyncio
 import structlog
 from pydantic import ValidationError
 
-from ratify.http.auth import SESSION_COOKIE, Authenticator
+from ratify.http.auth import Authenticator
 from ratify.http.oidc_login import FLOW_COOKIE, OidcSignIn
+from ratify.http.sessions import SESSION_COOKIE
 from ratify.infra.settings import Settings
 from tests.web.oidc_provider import Provider, oidc_provider, s256
 from tests.web.oidc_site import CLIENT_ID, Site, oidc_site

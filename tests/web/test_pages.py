@@ -15,8 +15,8 @@ import pytest
 
 from domain.clock import london_date
 from domain.roles import Role
-from ratify.http.auth import SESSION_COOKIE
-from ratify.services.projections import queries
+from ratify.http.sessions import SESSION_COOKIE
+from ratify.services.projections import public_register, task_list
 from tests.projections.stories import Story, required_by
 from tests.web.conftest import METTRACE, PART2_TEXT, Browser, Web, csrf_of
 
@@ -105,10 +105,10 @@ async def to_approval(web: Web, case_id: str = "mettrace") -> None:
     assert r.status_code == 303, r.text
 
 
-async def published(web: Web) -> list[queries.RegisterItem]:
+async def published(web: Web) -> list[public_register.RegisterItem]:
     for _ in range(200):  # Part 1 is published by the workflow once the decision is stored
         web.stack.projector.catch_up()
-        rows = queries.register(web.stack.services.engine).items
+        rows = public_register.register(web.stack.services.engine).items
         if rows:
             return rows
         await asyncio.sleep(0.05)
@@ -522,7 +522,7 @@ async def test_an_internal_error_is_a_short_page_never_a_stack_trace(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the database is on fire")
 
-    monkeypatch.setattr(queries, "inbox", broken)
+    monkeypatch.setattr(task_list, "inbox", broken)
     r = await finance.get("/ui/")
     assert r.status_code == 500 and is_page(r)
     assert "internal error" in alert(r) and "on fire" not in r.text
@@ -551,9 +551,9 @@ async def test_the_publication_officer_reviews_part2_from_the_case_page(web: Web
     )
     assert r.status_code == 303, r.text
     web.stack.projector.catch_up()
-    [listed] = queries.register(web.stack.services.engine).items
+    [listed] = public_register.register(web.stack.services.engine).items
     assert listed.part2_published_at is not None
-    row = queries.register_entry(web.stack.services.engine, listed.reference or "")
+    row = public_register.register_entry(web.stack.services.engine, listed.reference or "")
     assert row is not None and row.part2_text is not None and "[REDACTED]" in row.part2_text
     assert passage not in row.part2_text
     entry = await web.anonymous().get(f"/ui/register/{quote(row.reference or '')}")

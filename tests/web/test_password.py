@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ratify.http.auth import SESSION_COOKIE
 from ratify.http.services import HttpServices
+from ratify.http.sessions import SESSION_COOKIE
 from ratify.services.identity.signin import SignInPolicy
 from tests.web.conftest import PASSWORD, Web, csrf_of
 from tests.web.test_pages import alert, is_page

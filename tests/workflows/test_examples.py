@@ -11,8 +11,8 @@ from temporalio.exceptions import ApplicationError
 from domain.register import REDACTED
 from domain.roles import Actor, Role
 from domain.state import Part1Status, Part2Status
-from tests.published import published_register
 from tests import factories as f
+from tests.published import published_register
 from tests.workflows.lifecycle import CaseRun, Harness, example, shift_dates
 from workflows import messages as m
 

@@ -14,7 +14,7 @@ from ratify.http.services import HttpServices
 from ratify.services import auditing as audit_steps
 from ratify.services import commands as steps
 from ratify.services.accesslog import AccessRecord
-from ratify.services.projections import queries
+from ratify.services.projections import agenda
 from ratify.services.reconcile import reconcile
 from ratify.services.replay import replay_workflows, workflow_ids
 from ratify.services.views import chain_view, event_data_view
@@ -98,7 +98,7 @@ async def audit_reconcile(me: Me, services: Svc) -> Reconciled:
 
 def _workflow_ids(services: HttpServices) -> list[str]:
     """Every decision's, review's and meeting's workflow id (reads the store and views)."""
-    meetings = sorted({m.meeting_id for m in queries.meetings(services.engine)})
+    meetings = sorted({m.meeting_id for m in agenda.meetings(services.engine)})
     return workflow_ids(services.store, meetings)
 
 

@@ -19,7 +19,7 @@ from ratify.http.services import HttpServices
 from ratify.services import commands as steps
 from ratify.services.commands import Refusal
 from ratify.services.identity.values import Principal
-from ratify.services.projections import queries
+from ratify.services.projections import case_search, paging
 from ratify.services.views import case_view
 
 router = APIRouter(tags=["cases"], route_class=SignedInFirst, responses=REFUSED)
@@ -71,13 +71,13 @@ async def list_cases(
     required_by_before: date | None = None,
     min_amount: Annotated[Decimal | None, Query(ge=0, le=MAX_AMOUNT)] = None,
     max_amount: Annotated[Decimal | None, Query(ge=0, le=MAX_AMOUNT)] = None,
-    limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = queries.DEFAULT_PAGE,
+    limit: Annotated[int, Query(ge=1, le=paging.MAX_LIMIT)] = paging.DEFAULT_PAGE,
     cursor: Cursor = None,
     offset: Annotated[
         int,
         Query(ge=0, le=2**31 - 1, deprecated=True, description="Rows to skip; use `cursor`."),
     ] = 0,
-) -> queries.CasePage:
+) -> case_search.CasePage:
     """Search the cases, most recently changed first (from the read views; no Part 2).
 
     A page of `limit` cases (at most 500) and `next`, the cursor of the next page (null
@@ -92,7 +92,7 @@ async def list_cases(
         },
     )
     return await read_view(
-        queries.cases,
+        case_search.cases,
         services.engine,
         limit=limit,
         cursor=cursor,

@@ -19,7 +19,7 @@ from ratify.api.schemas import (
 )
 from ratify.services import commands as steps
 from ratify.services import meetings as meeting_steps
-from ratify.services.projections import queries
+from ratify.services.projections import agenda
 from workflows import messages as m
 
 router = APIRouter(tags=["meetings"], route_class=SignedInFirst, responses=REFUSED)
@@ -36,7 +36,7 @@ def list_meetings(me: Me, services: Svc, from_date: date | None = None) -> list[
     """Meetings and their agendas (from the read view), by date."""
     steps.check_dates(services, from_date, "from_date")
     grouped: dict[str, MeetingAgenda] = {}
-    for row in queries.meetings(services.engine, from_date=from_date):
+    for row in agenda.meetings(services.engine, from_date=from_date):
         meeting = grouped.setdefault(
             row.meeting_id,
             MeetingAgenda(

@@ -12,7 +12,7 @@ from ratify.api.deps import Cursor, SignedInFirst, Svc, read_view
 from ratify.api.schemas import REFUSED
 from ratify.services import commands as steps
 from ratify.services.commands import Refusal
-from ratify.services.projections import queries
+from ratify.services.projections import paging, public_register
 
 router = APIRouter(tags=["register"], route_class=SignedInFirst, responses=REFUSED)
 
@@ -20,7 +20,7 @@ router = APIRouter(tags=["register"], route_class=SignedInFirst, responses=REFUS
 @router.get("/register")
 async def register(
     services: Svc,
-    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = queries.DEFAULT_PAGE,
+    limit: Annotated[int, Query(ge=1, le=paging.MAX_PAGE)] = paging.DEFAULT_PAGE,
     cursor: Cursor = None,
     reference: Annotated[
         str | None, Query(max_length=50, description="e.g. `PCD 679`: that one decision.")
@@ -31,14 +31,14 @@ async def register(
     ] = None,
     signed_from: Annotated[date | None, Query(description="Signed on or after this day.")] = None,
     signed_to: Annotated[date | None, Query(description="Signed on or before this day.")] = None,
-) -> queries.RegisterPage:
+) -> public_register.RegisterPage:
     """Published decisions, most recently published first, `limit` at a time (at most
     200), each with its reference, title, date signed and decision maker; the papers
     are at `/register/{reference}`. `next` is the cursor of the next (older) page, or
     null on the last: decisions published meanwhile never shift the pages. Public."""
     steps.check_dates(services, {"signed_from": signed_from, "signed_to": signed_to})
     return await read_view(
-        queries.register,
+        public_register.register,
         services.engine,
         limit=limit,
         cursor=cursor,
@@ -50,12 +50,12 @@ async def register(
 
 
 @router.get("/register/{reference}")
-def register_entry(services: Svc, reference: str) -> queries.RegisterRow:
+def register_entry(services: Svc, reference: str) -> public_register.RegisterRow:
     """One published decision: Part 1 as published (executive summary,
     recommendations), and Part 2 once a review published it. Public."""
     try:
-        row = queries.register_entry(services.engine, reference)
-    except queries.QueryError:  # a NUL: no reference has one
+        row = public_register.register_entry(services.engine, reference)
+    except paging.QueryError:  # a NUL: no reference has one
         row = None
     if row is None:
         raise Refusal("not_found", f"no published decision {quote_id(reference)}")

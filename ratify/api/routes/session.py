@@ -6,7 +6,9 @@ from fastapi import APIRouter, Request, Response
 
 from ratify.api.deps import Me, SignedInFirst, Svc
 from ratify.api.schemas import REFUSED, WhoAmI
-from ratify.http.auth import SIGN_IN_OPENAPI, Authenticated, AuthRefusal, whoami
+from ratify.http.auth import Authenticated, whoami
+from ratify.http.passwords import SIGN_IN_OPENAPI
+from ratify.http.refusal import AuthRefusal
 from ratify.services.commands import Refusal
 
 router = APIRouter(tags=["session"], route_class=SignedInFirst)

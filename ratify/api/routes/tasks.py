@@ -13,7 +13,7 @@ from ratify.api.schemas import REFUSED, ActionBody, StepTaken
 from ratify.http.services import HttpServices
 from ratify.services import commands as steps
 from ratify.services.identity.values import Principal
-from ratify.services.projections import queries
+from ratify.services.projections import paging, task_list
 from ratify.services.views import HASH_WITHHELD
 
 router = APIRouter(tags=["tasks"], route_class=SignedInFirst, responses=REFUSED)
@@ -67,16 +67,16 @@ async def act(
 async def my_tasks(
     me: Me,
     services: Svc,
-    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = queries.DEFAULT_PAGE,
+    limit: Annotated[int, Query(ge=1, le=paging.MAX_PAGE)] = paging.DEFAULT_PAGE,
     cursor: Cursor = None,
-) -> queries.InboxPage:
+) -> task_list.InboxPage:
     """My open tasks, including those I hold as a deputy: soonest due first (undated
     last), `limit` at a time (at most 200), with `total` (all of them), `more` (how
     many come after this page) and `next` (the cursor of the next page, or null). An
     officer's tasks (submit, revise) are listed only for the case's own officers."""
     who = steps.viewer(me)
     return await read_view(
-        queries.inbox,
+        task_list.inbox,
         services.engine,
         who.roles,
         limit=limit,

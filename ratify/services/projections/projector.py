@@ -48,7 +48,7 @@ from eventstore import EventStore, StoredEvent
 from eventstore.engine import write_engine
 from ratify.infra.observability import metrics
 from ratify.services.journal import CaseHistory, CaseJournal
-from ratify.services.projections.queries import projection_position
+from ratify.services.projections.freshness import projection_position
 from ratify.services.projections.tables import (
     CASE_VIEWS,
     VIEW_TABLES,

@@ -7,9 +7,10 @@ as those effects. Part 2 text appears only in `register_entries.part2_text`, and
 Part 2 review has published it.
 
 The migrations of the `projections` branch (`ratify/infra/migrations/versions/p0*.py`) must build
-exactly these models (a test compares them). The indexes serve the queries of `queries`, one
-index per list, in the list's order, so a page is a short range scan on SQLite and PostgreSQL
-alike (`p0003_list_indexes.py` says which query each one serves).
+exactly these models (a test compares them). The indexes serve the lists' queries
+(`case_search`, `task_list`, `public_register`; `paging` says how they page), one index per
+list, in the list's order, so a page is a short range scan on SQLite and PostgreSQL alike
+(`p0003_list_indexes.py` says which query each one serves).
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ case_participants = sa.Table(
     sa.Column("role", sa.String(50), primary_key=True),
     #: When the person first took a step of the case in that role.
     sa.Column("first_acted_at", UTCDateTime(), nullable=False),
-    #: The cases one person acted on (`queries.cases_acted_on`).
+    #: The cases one person acted on (`case_search.cases_acted_on`).
     sa.Index("ix_case_participants_user", "user_id", "case_id"),
     comment=(
         "who took a step of each case in which role (not an irregularity or a date change): "

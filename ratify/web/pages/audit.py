@@ -18,7 +18,7 @@ from ratify.http.services import HttpServices
 from ratify.services import auditing, commands
 from ratify.services.accesslog import AccessLog
 from ratify.services.commands import Refusal
-from ratify.services.projections import queries
+from ratify.services.projections import agenda
 from ratify.services.reconcile import reconcile
 from ratify.services.replay import replay_workflows, workflow_ids
 from ratify.web.pages.cases import load_history, timeline_rows
@@ -174,7 +174,7 @@ async def audit_replay(request: Request, who: Who) -> Response:
     """Replay every workflow's history against the current code."""
     auditing.require_auditor(who.principal, "replay the workflows")
     services = services_of(request)
-    meetings = sorted({m.meeting_id for m in queries.meetings(services.engine)})
+    meetings = sorted({m.meeting_id for m in agenda.meetings(services.engine)})
     replayed, failures = await replay_workflows(
         services.client, workflow_ids(services.store, meetings)
     )

@@ -24,9 +24,10 @@ from starlette.exceptions import HTTPException
 
 from domain.bounds import MAX_CASE_FILE_BYTES
 from domain.roles import Role
-from ratify.http.auth import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, AuthRefusal
 from ratify.http.errors import status_of
+from ratify.http.refusal import AuthRefusal
 from ratify.http.services import HttpServices
+from ratify.http.sessions import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE
 from ratify.infra.observability.interceptors import record_refusal
 from ratify.services import commands
 from ratify.services.commands import Refusal

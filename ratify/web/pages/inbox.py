@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from domain.state import Stage
 from ratify.services.commands import Refusal
-from ratify.services.projections import queries
+from ratify.services.projections import case_search, paging, task_list
 from ratify.web.pages.common import Who, page_context, router, services_of
 from ratify.web.render import page
 
@@ -20,7 +20,7 @@ async def _read_views(read: Callable[..., Any], *args: Any, **kwargs: Any) -> An
     """A read of the views in a worker thread; a parameter it cannot use is a 422 naming it."""
     try:
         return await run_in_threadpool(read, *args, **kwargs)
-    except queries.QueryError as exc:
+    except paging.QueryError as exc:
         raise Refusal("invalid", str(exc)) from None
 
 
@@ -28,8 +28,8 @@ async def _read_views(read: Callable[..., Any], *args: Any, **kwargs: Any) -> An
 async def inbox(request: Request, who: Who, cursor: str = "") -> Response:
     """My open tasks, including those I hold as a deputy, soonest due first, a page at a
     time: how many there are, and a link to the next page."""
-    found: queries.InboxPage = await _read_views(
-        queries.inbox,
+    found: task_list.InboxPage = await _read_views(
+        task_list.inbox,
         services_of(request).engine,
         who.roles,
         cursor=cursor or None,
@@ -61,9 +61,9 @@ async def cases(
 ) -> Response:
     """Search the cases (from the read views; no Part 2)."""
     error = None
-    rows: list[queries.CaseSummary] = []
+    rows: list[case_search.CaseSummary] = []
     try:
-        rows = queries.list_cases(
+        rows = case_search.list_cases(
             services_of(request).engine,
             title_contains=title.strip() or None,
             stage=stage or None,

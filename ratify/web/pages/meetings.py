@@ -17,7 +17,7 @@ from ratify.http.errors import status_of
 from ratify.services import commands
 from ratify.services import meetings as meeting_steps
 from ratify.services.commands import Refusal
-from ratify.services.projections import queries
+from ratify.services.projections import case_search
 from ratify.web.pages.actions import MEETING_ACTION_FIELDS
 from ratify.web.pages.cases import case_context
 from ratify.web.pages.common import Visitor, Who, page_context, read_form, router, services_of
@@ -72,10 +72,10 @@ async def _meeting_context(
     services = services_of(request)
     view = await meeting_steps.meeting_view(services, meeting_id)
     on_agenda = {item.case_id for item in view.agenda}
-    titles = {i.case_id: queries.case_summary(services.engine, i.case_id) for i in view.agenda}
+    titles = {i.case_id: case_search.case_summary(services.engine, i.case_id) for i in view.agenda}
     candidates = [
         c
-        for c in queries.list_cases(services.engine, stage=Stage.BOARD, limit=200)
+        for c in case_search.list_cases(services.engine, stage=Stage.BOARD, limit=200)
         if c.case_id not in on_agenda
     ]
     return page_context(

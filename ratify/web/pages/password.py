@@ -8,8 +8,8 @@ from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from ratify.http.auth import AuthRefusal
 from ratify.http.errors import status_of
+from ratify.http.refusal import AuthRefusal
 from ratify.services.identity.rules import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from ratify.web.pages.common import Who, log, page_context, read_form, router, services_of
 from ratify.web.render import page

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from domain.bounds import quote_id
 from ratify.services.commands import Refusal
 from ratify.services.dates import DateWindow
-from ratify.services.projections import queries
+from ratify.services.projections import paging, public_register
 from ratify.web.pages.common import MaybeWho, page_context, router, services_of
 from ratify.web.render import page
 
@@ -24,9 +24,9 @@ def _day_field(name: str, value: str, window: DateWindow) -> date | None:
     try:
         day = date.fromisoformat(value.strip())
     except ValueError:
-        raise queries.QueryError(name, f"{value!r} is not a date, e.g. 2019-12-13") from None
+        raise paging.QueryError(name, f"{value!r} is not a date, e.g. 2019-12-13") from None
     for problem in window.problems(day):
-        raise queries.QueryError(name, problem.removeprefix("date: "))
+        raise paging.QueryError(name, problem.removeprefix("date: "))
     return day
 
 
@@ -49,11 +49,11 @@ async def register(
         "signed_to": signed_to,
     }
     error = None
-    found = queries.RegisterPage(items=[], next=None)
+    found = public_register.RegisterPage(items=[], next=None)
     window = services_of(request).window
     try:
         found = await run_in_threadpool(
-            queries.register,
+            public_register.register,
             services_of(request).engine,
             cursor=cursor or None,
             reference=reference,
@@ -61,7 +61,7 @@ async def register(
             signed_from=_day_field("signed_from", signed_from, window),
             signed_to=_day_field("signed_to", signed_to, window),
         )
-    except queries.QueryError as exc:
+    except paging.QueryError as exc:
         error = str(exc)
     kept = {k: v for k, v in search.items() if v.strip()}
     next_url = None
@@ -85,8 +85,8 @@ async def register(
 async def register_entry(request: Request, who: MaybeWho, reference: str) -> Response:
     """One published decision, laid out like the published decision form."""
     try:
-        row = queries.register_entry(services_of(request).engine, reference)
-    except queries.QueryError:  # a NUL: no reference has one
+        row = public_register.register_entry(services_of(request).engine, reference)
+    except paging.QueryError:  # a NUL: no reference has one
         row = None
     if row is None:
         raise Refusal("not_found", f"no published decision {quote_id(reference)}")

@@ -14,8 +14,9 @@ from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from ratify.http.auth import CSRF_FIELD, AuthRefusal
 from ratify.http.errors import status_of
+from ratify.http.refusal import AuthRefusal
+from ratify.http.sessions import CSRF_FIELD
 from ratify.web.pages.common import (
     SIGN_IN_PATH,
     MaybeWho,

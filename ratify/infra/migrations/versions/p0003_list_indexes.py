@@ -1,7 +1,7 @@
 """Indexes for paged lists: the register newest first, the inbox by due date, the case list.
 
 Each list is read in pages in the order of one index, so a page is a short range scan
-whatever its depth (keyset pagination, `ratify.services.projections.queries`):
+whatever its depth (keyset pagination, `ratify.services.projections.paging`):
 
 * `ix_register_entries_published` (published_at, case_id, title): the register, newest
   first, read backwards; the title is in the index so that on SQLite a title search

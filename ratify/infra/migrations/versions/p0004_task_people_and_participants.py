@@ -6,7 +6,7 @@
 * `case_task_people` (case_id, kind, role, area, user_id): those people.
 * `case_participants` (case_id, user_id, role, first_acted_at): who took a step of each
   case in which role (not an irregularity or a date change), the deputy and the principal
-  (`ratify.services.projections.queries.cases_acted_on`).
+  (`ratify.services.projections.case_search.cases_acted_on`).
 
 The views are projected again from zero (rows are replaced case by case), so existing cases
 fill the new tables and the officers' tasks of existing cases become personal.
