@@ -6,9 +6,10 @@ again per execution: more than SQLite needs to run the whole transaction. The ho
 paths therefore check a DBAPI connection out of the engine's pool (so pool events,
 ``pool_pre_ping``, reset-on-return and SQLite's pragmas from
 :mod:`eventstore.engine` all still apply) and run plain SQL on it, in a transaction
-managed here with the same rules as :mod:`eventstore.engine`: on SQLite a writer
-starts with ``BEGIN IMMEDIATE`` and a reader with ``BEGIN``; on PostgreSQL psycopg
-opens the transaction with the first statement.
+managed here with the same rules as :mod:`eventstore.engine`. What differs between
+databases (how a transaction begins, the placeholder style, how a lone SELECT runs) is
+in each backend's :class:`Database` subclass: :mod:`eventstore.backends.sqlite`,
+:mod:`eventstore.backends.postgres`.
 
 Errors keep SQLAlchemy's semantics: a DBAPI error is raised as the matching
 :class:`sqlalchemy.exc.DBAPIError` subclass (``OperationalError``,
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -71,15 +72,19 @@ class Transaction:
 
 
 class Database:
-    """The store's engine, used through DBAPI connections from its pool."""
+    """The store's engine, used through DBAPI connections from its pool.
+
+    A backend subclasses it with its driver's placeholder and, where its driver needs
+    them, its own :meth:`begin` and :meth:`read`.
+    """
+
+    param: ClassVar[str]
+    """The driver's placeholder: ``?`` (sqlite3's qmark) or ``%s`` (psycopg's format)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect
-        self.sqlite = engine.dialect.name == "sqlite"
         self.error: type[Exception] = engine.dialect.loaded_dbapi.Error
-        self.param = "?" if self.sqlite else "%s"
-        """The driver's placeholder: ``?`` (sqlite3's qmark) or ``%s`` (psycopg's format)."""
 
     def placeholders(self, count: int) -> str:
         """``?, ?, ...`` (or ``%s, ...``): ``count`` placeholders for a VALUES or IN list."""
@@ -89,9 +94,7 @@ class Database:
     def transaction(self, *, write: bool) -> Iterator[Transaction]:
         """A transaction, committed when the block ends, rolled back if it raises.
 
-        ``write=True`` makes a SQLite transaction start with ``BEGIN IMMEDIATE``, so
-        the writer holds SQLite's write lock from its first read (see
-        :mod:`eventstore.engine`). On PostgreSQL the caller takes its own lock.
+        ``write`` says whether the transaction will write: see :meth:`begin`.
         """
         try:
             fairy = self.engine.raw_connection()
@@ -100,8 +103,7 @@ class Database:
         tx: Transaction | None = None
         try:
             tx = Transaction(fairy.driver_connection)
-            if self.sqlite:
-                tx.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            self.begin(tx, write)
             yield tx
             tx.commit()
         except BaseException as exc:
@@ -116,33 +118,13 @@ class Database:
         finally:
             fairy.close()
 
-    def read(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
-        """The rows of one SELECT, run in a transaction of its own.
+    def begin(self, tx: Transaction, write: bool) -> None:
+        """Begin the transaction; by default the driver does, with the first statement."""
 
-        On PostgreSQL the statement runs in autocommit mode: one statement sees one
-        snapshot either way, and BEGIN and COMMIT would each cost a round trip.
-        """
-        if self.sqlite:
-            with self.transaction(write=False) as tx:
-                rows: list[Any] = tx.execute(statement, params).fetchall()
-            return rows
-        try:
-            fairy = self.engine.raw_connection()
-        except self.error as exc:
-            raise self._wrap(exc, None, None, None) from exc
-        try:
-            connection = fairy.driver_connection
-            assert connection is not None
-            try:
-                connection.autocommit = True
-                try:
-                    rows = connection.cursor().execute(statement, params).fetchall()
-                finally:
-                    _restore_autocommit(fairy)
-            except self.error as exc:
-                raise self._wrap(exc, statement, params, fairy) from exc
-        finally:
-            fairy.close()
+    def read(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        """The rows of one SELECT, run in a transaction of its own."""
+        with self.transaction(write=False) as tx:
+            rows: list[Any] = tx.execute(statement, params).fetchall()
         return rows
 
     def _wrap(
@@ -168,17 +150,6 @@ class Database:
         )
         assert isinstance(wrapped, sa.exc.DBAPIError)
         return wrapped
-
-
-def _restore_autocommit(fairy: PoolProxiedConnection) -> None:
-    """Back to transactions, as the pool's other users expect; a connection that cannot
-    be (it is broken) is invalidated rather than pooled in autocommit mode."""
-    if not fairy.is_valid:
-        return
-    try:
-        fairy.driver_connection.autocommit = False  # type: ignore[union-attr]
-    except Exception as exc:
-        fairy.invalidate(exc)
 
 
 def _rollback(fairy: PoolProxiedConnection) -> None:

@@ -1,17 +1,18 @@
 """The event store: atomic, idempotent, hash-chained appends and ordered reads.
 
 Ordering guarantee. Writers are serialised for the whole append transaction:
-on PostgreSQL by a transaction-scoped advisory lock (:data:`PG_APPEND_LOCK_KEY`),
-taken in its own statement before anything is read; on SQLite by
-``BEGIN IMMEDIATE`` (see :mod:`eventstore.engine`). Inside the lock the next
-positions are allocated as ``max(position) + 1``, so positions are 1, 2, 3, ...
-with no gaps, and the lock is released only when the transaction has committed
-and become visible. Hence commits happen in position order: a reader that has
+on PostgreSQL by a transaction-scoped advisory lock
+(:data:`eventstore.backends.postgres.APPEND_LOCK_KEY`), taken in its own statement
+before anything is read; on SQLite by ``BEGIN IMMEDIATE`` (see :mod:`eventstore.engine`).
+Inside the lock the next positions are allocated as ``max(position) + 1``, so positions
+are 1, 2, 3, ... with no gaps, and the lock is released only when the transaction has
+committed and become visible. Hence commits happen in position order: a reader that has
 seen position *n* will never later find a newly committed event at a position
 below *n*, and can tail the log with ``read_all(after=last_seen)``.
 
 Cost. Appends, reads and verification run plain SQL on a DBAPI connection from
-the engine's pool (:mod:`eventstore.rawdb`): an append is one query for the
+the engine's pool (:mod:`eventstore.rawdb`), each database's SQL and stored forms
+being its backend's (:mod:`eventstore.backends`): an append is one query for the
 stream's head and the last position (after the lock, on PostgreSQL), then one
 INSERT for the whole batch (``executemany``; on PostgreSQL a COPY for a larger
 batch), with everything an event needs (canonical JSON, stored forms, its hash)
@@ -33,10 +34,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
 
 from eventstore import verify
-from eventstore.engine import create_engine_for, is_configured_sqlite_engine, write_engine
+from eventstore.backends import backend_for
+from eventstore.backends.base import Backend
+from eventstore.engine import create_engine_for, write_engine
 from eventstore.errors import (
     ConcurrencyConflict,
-    EngineNotConfigured,
     EventIdConflict,
     InvalidEvent,
     PartialBatchConflict,
@@ -45,10 +47,9 @@ from eventstore.hashing import (
     GENESIS_HASH,
     canonicalise,
     chain_hash,
-    parse_json,
     recanonicalise,
 )
-from eventstore.rawdb import COLUMNS, EVENTS, Database, Transaction
+from eventstore.rawdb import Transaction
 from eventstore.records import (
     MAX_STREAM_ID_LENGTH,
     NewEvent,
@@ -61,54 +62,7 @@ from eventstore.records import (
 )
 from eventstore.schema import sequence_allocations as _sequences
 
-PG_APPEND_LOCK_KEY = 0x5261_7469_6679_4553
-"""``pg_advisory_xact_lock`` key serialising appends ("RatifyES" in ASCII)."""
-
 _MAX_BATCH = 10_000
-_COPY_FROM = 8
-"""PostgreSQL: batches of this many events or more go in with COPY, not an INSERT per
-event (measured: a fifth less time per event at 100; its extra round trip costs more
-than it saves below about 5)."""
-_ID_CHUNK = 500
-"""Event ids per ``IN (...)`` list when looking stored events up (SQLite's limit on
-bound parameters is far above it)."""
-
-#: Serialises sequence allocations (a different key: they need not wait for appends).
-PG_SEQUENCE_LOCK_KEY = 0x5261_7469_6679_5351
-_PG_SEQUENCE_LOCK = sa.text("SELECT pg_advisory_xact_lock(:key)").bindparams(
-    key=PG_SEQUENCE_LOCK_KEY
-)
-
-
-class _Sql:
-    """The statements of the hot paths, in the driver's placeholder style."""
-
-    def __init__(self, db: Database) -> None:
-        p = db.param
-        tail = f"FROM {EVENTS} WHERE stream_id = {p} ORDER BY version DESC LIMIT 1"
-        self.lock = f"SELECT pg_advisory_xact_lock({PG_APPEND_LOCK_KEY:d})"
-        self.state = (
-            f"SELECT (SELECT version {tail}), (SELECT hash {tail}), "
-            f'(SELECT max("position") FROM {EVENTS})'
-        )
-        """The stream's version and head hash and the last position: all an append needs."""
-        self.insert = f"INSERT INTO {EVENTS} ({COLUMNS}) VALUES ({db.placeholders(14)})"
-        self.copy = f"COPY {EVENTS} ({COLUMNS}) FROM STDIN"
-        self.read_all = f'SELECT {COLUMNS} FROM {EVENTS} WHERE "position" > {p} ORDER BY "position"'
-        self.read_all_limit = f"{self.read_all} LIMIT {p}"
-        self.read_stream = f"SELECT {COLUMNS} FROM {EVENTS} WHERE stream_id = {p}"
-        self.to_version = f" AND version <= {p}"
-        self.as_of = f" AND occurred_at <= {p}"
-        self.by_version = " ORDER BY version"
-        self.stream_version = f"SELECT max(version) FROM {EVENTS} WHERE stream_id = {p}"
-        self.last_position = f'SELECT max("position") FROM {EVENTS}'
-        self._db = db
-
-    def stored_by_id(self, count: int) -> str:
-        if self._db.sqlite:
-            ids = self._db.placeholders(count)
-            return f"SELECT {COLUMNS} FROM {EVENTS} WHERE event_id IN ({ids})"
-        return f"SELECT {COLUMNS} FROM {EVENTS} WHERE event_id = ANY(%s)"
 
 
 class _IdsTaken(Exception):
@@ -129,21 +83,13 @@ class EventStore:
     """
 
     def __init__(self, engine: Engine, *, owns_engine: bool = False) -> None:
-        backend = engine.dialect.name
-        if backend == "sqlite" and not is_configured_sqlite_engine(engine):
-            raise EngineNotConfigured(
-                "this SQLite engine was not made by eventstore.create_engine_for(): it lacks "
-                "WAL mode and BEGIN IMMEDIATE write transactions"
-            )
-        if backend not in ("sqlite", "postgresql"):
-            raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+        backend: Backend = backend_for(engine)
         self._engine = engine
         self._writer = write_engine(engine)
-        self._postgres = backend == "postgresql"
         self._owns_engine = owns_engine
-        self._db = Database(engine)
-        self._sql = _Sql(self._db)
-        self._decode = _decode_postgres if self._postgres else _decode_sqlite
+        self._backend = backend
+        self._db = backend.db
+        self._decode = backend.decode
 
     @classmethod
     def from_url(cls, url: str | URL, **engine_kwargs: Any) -> EventStore:
@@ -209,16 +155,15 @@ class EventStore:
             if item.event_id in seen:
                 raise InvalidEvent(f"event id {item.event_id} appears twice in the batch")
             seen.add(item.event_id)
-        sqlite = self._db.sqlite
-        prepared = [_Prepared(item, sqlite) for item in batch]
+        backend = self._backend
+        prepared = [_Prepared(item, backend) for item in batch]
         try:
             return self._append(stream_id, expected_version, prepared)
         except _IdsTaken as taken:
             # Some id of the batch may be stored already: a retry, or a conflict. (The
             # failed transaction has been rolled back; stored events stay stored.)
             with self._db.transaction(write=True) as tx:
-                if self._postgres:
-                    tx.execute(self._sql.lock)
+                backend.lock_appends(tx)
                 stored = self._stored_by_id(tx, [p.event.event_id for p in prepared])
             if stored:
                 return _resolve_retry(stream_id, prepared, stored)
@@ -227,14 +172,11 @@ class EventStore:
     def _append(
         self, stream_id: str, expected_version: int, prepared: list[_Prepared]
     ) -> list[StoredEvent]:
-        sql = self._sql
+        backend = self._backend
         try:
             with self._db.transaction(write=True) as tx:
-                if self._postgres:
-                    # The lock in its own statement, so the query after it takes its
-                    # snapshot once the previous holder's commit is visible.
-                    tx.execute(sql.lock)
-                version, head, last = tx.execute(sql.state, (stream_id, stream_id)).fetchone()
+                backend.lock_appends(tx)
+                version, head, last = tx.execute(backend.state, (stream_id, stream_id)).fetchone()
                 if version is None:
                     version, head = 0, GENESIS_HASH
                 if version != expected_version:
@@ -242,14 +184,8 @@ class EventStore:
                     if stored:
                         return _resolve_retry(stream_id, prepared, stored)
                     raise ConcurrencyConflict(stream_id, expected_version, version)
-                sqlite = self._db.sqlite
-                records, rows = _chain(stream_id, version, head, last or 0, prepared, sqlite)
-                if len(rows) == 1:
-                    tx.execute(sql.insert, rows[0])
-                elif self._postgres and len(rows) >= _COPY_FROM:
-                    tx.copy(sql.copy, rows)
-                else:
-                    tx.executemany(sql.insert, rows)
+                records, rows = _chain(stream_id, version, head, last or 0, prepared, backend)
+                backend.insert_rows(tx, rows)
         except sa.exc.IntegrityError as error:
             raise _IdsTaken(error) from None
         return records
@@ -258,16 +194,9 @@ class EventStore:
         """The stored events with these ids (run while holding the append lock)."""
         decode = self._decode
         found: dict[UUID, _StoredRow] = {}
-        if self._db.sqlite:
-            for start in range(0, len(ids), _ID_CHUNK):
-                chunk = [i.hex for i in ids[start : start + _ID_CHUNK]]
-                for row in tx.execute(self._sql.stored_by_id(len(chunk)), chunk).fetchall():
-                    record = decode(row)
-                    found[record.event_id] = _StoredRow(record, row[10], row[11])
-        else:
-            for row in tx.execute(self._sql.stored_by_id(len(ids)), (ids,)).fetchall():
-                record = decode(row)
-                found[record.event_id] = _StoredRow(record, row[10], row[11])
+        for row in self._backend.rows_by_id(tx, ids):
+            record = decode(row)
+            found[record.event_id] = _StoredRow(record, row[10], row[11])
         return found
 
     # ------------------------------------------------------------------ reads
@@ -285,7 +214,7 @@ class EventStore:
         events whose ``occurred_at`` is at or before that (timezone-aware) instant.
         An id no stream can have (see :meth:`append`) reads as an empty stream.
         """
-        sql = self._sql
+        sql = self._backend
         query = sql.read_stream
         params: list[Any] = [stream_id]
         if to_version is not None:
@@ -295,7 +224,8 @@ class EventStore:
         if as_of is not None:
             check_aware(as_of, "as_of")
             query += sql.as_of
-            params.append(_stored_datetime(as_of.astimezone(UTC), self._db.sqlite))
+            utc = as_of.astimezone(UTC)
+            params.append(sql.datetime_param(utc, utc.isoformat(timespec="microseconds")))
         if not _may_exist(stream_id):
             return []
         return self._read(query + sql.by_version, params)
@@ -307,20 +237,20 @@ class EventStore:
         """
         _check_count(after, "after")
         if limit is None:
-            return self._read(self._sql.read_all, (after,))
+            return self._read(self._backend.read_all, (after,))
         _check_count(limit, "limit", minimum=1)
-        return self._read(self._sql.read_all_limit, (after, limit))
+        return self._read(self._backend.read_all_limit, (after, limit))
 
     def stream_version(self, stream_id: str) -> int:
         """The stream's current version: the number of events in it (0 if none)."""
         if not _may_exist(stream_id):
             return 0
-        ((version,),) = self._db.read(self._sql.stream_version, (stream_id,))
+        ((version,),) = self._db.read(self._backend.stream_version, (stream_id,))
         return int(version or 0)
 
     def last_position(self) -> int:
         """The highest stored position (0 if the store is empty)."""
-        ((position,),) = self._db.read(self._sql.last_position)
+        ((position,),) = self._db.read(self._backend.last_position)
         return int(position or 0)
 
     def _read(self, query: str, params: Sequence[Any]) -> list[StoredEvent]:
@@ -336,7 +266,7 @@ class EventStore:
         digest (a later issue); :meth:`verify_all` sees it through the gap in
         global positions unless the removed events were the newest of all.
         """
-        return verify.verify_stream(self._engine, check_stream_id(stream_id))
+        return verify.verify_stream(self._backend, check_stream_id(stream_id))
 
     def verify_all(self) -> verify.VerificationResult:
         """Check every stream's hash chain and that positions have no gaps.
@@ -344,7 +274,7 @@ class EventStore:
         See :mod:`eventstore.verify`. Removal of the newest events of the whole
         log needs an external digest to detect (a later issue).
         """
-        return verify.verify_all(self._engine)
+        return verify.verify_all(self._backend)
 
     # ------------------------------------------------------------------ sequences
 
@@ -361,8 +291,7 @@ class EventStore:
         _check_count(first, "first", minimum=1)
         table = _sequences
         with self._writer.connect() as conn, conn.begin():
-            if self._postgres:
-                conn.execute(_PG_SEQUENCE_LOCK)
+            self._backend.lock_sequences(conn)
             mine = conn.execute(
                 sa.select(table.c.number).where(
                     table.c.sequence == sequence, table.c.owner == owner
@@ -409,7 +338,7 @@ class _Prepared:
         "occurred_at_text",
     )
 
-    def __init__(self, event: NewEvent, sqlite: bool) -> None:
+    def __init__(self, event: NewEvent, backend: Backend) -> None:
         occurred_at = event.occurred_at
         if type(occurred_at) is not datetime or occurred_at.utcoffset() is None:
             check_aware(occurred_at, f"occurred_at of event {event.event_id}")
@@ -431,14 +360,8 @@ class _Prepared:
         occurred_at = occurred_at.astimezone(UTC)
         self.occurred_at = occurred_at
         self.occurred_at_text = occurred_at.isoformat(timespec="microseconds")
-        if sqlite:
-            # sa.Uuid and sa.DateTime on SQLite: 32 hex digits, "YYYY-MM-DD HH:MM:SS.ffffff".
-            self.event_id_param: Any = event.event_id.hex
-            text = self.occurred_at_text
-            self.occurred_at_param: Any = f"{text[:10]} {text[11:26]}"
-        else:
-            self.event_id_param = event.event_id
-            self.occurred_at_param = occurred_at
+        self.event_id_param: Any = backend.uuid_param(event.event_id)
+        self.occurred_at_param: Any = backend.datetime_param(occurred_at, self.occurred_at_text)
 
 
 class _StoredRow:
@@ -458,12 +381,12 @@ def _chain(
     prev_hash: str,
     position: int,
     prepared: list[_Prepared],
-    sqlite: bool,
+    backend: Backend,
 ) -> tuple[list[StoredEvent], list[tuple[Any, ...]]]:
     """The records of a batch appended after (version, prev_hash, position), and its rows."""
     recorded_at = datetime.now(UTC)
     recorded_text = recorded_at.isoformat(timespec="microseconds")
-    recorded_param: Any = f"{recorded_text[:10]} {recorded_text[11:26]}" if sqlite else recorded_at
+    recorded_param = backend.datetime_param(recorded_at, recorded_text)
     records: list[StoredEvent] = []
     rows: list[tuple[Any, ...]] = []
     for prep in prepared:
@@ -523,86 +446,6 @@ def _chain(
         )
         prev_hash = digest
     return records, rows
-
-
-def _stored_datetime(value: datetime, sqlite: bool) -> Any:
-    """A UTC datetime as the backend stores it (a bound parameter)."""
-    if not sqlite:
-        return value
-    text = value.isoformat(timespec="microseconds")
-    return f"{text[:10]} {text[11:26]}"
-
-
-def _decode_sqlite(row: Sequence[Any]) -> StoredEvent:
-    """A row (columns in table order) of a SQLite store as a StoredEvent."""
-    (
-        position,
-        event_id,
-        stream_id,
-        version,
-        event_type,
-        schema_version,
-        occurred_at,
-        recorded_at,
-        actor_id,
-        actor_role,
-        data,
-        metadata,
-        prev_hash,
-        hash_,
-    ) = row
-    return stored_event(
-        position,
-        UUID(hex=event_id),
-        stream_id,
-        version,
-        event_type,
-        schema_version,
-        datetime.fromisoformat(occurred_at + "+00:00"),
-        datetime.fromisoformat(recorded_at + "+00:00"),
-        actor_id,
-        actor_role,
-        parse_json(data),
-        parse_json(metadata),
-        prev_hash,
-        hash_,
-    )
-
-
-def _decode_postgres(row: Sequence[Any]) -> StoredEvent:
-    """A row (columns in table order) of a PostgreSQL store as a StoredEvent."""
-    (
-        position,
-        event_id,
-        stream_id,
-        version,
-        event_type,
-        schema_version,
-        occurred_at,
-        recorded_at,
-        actor_id,
-        actor_role,
-        data,
-        metadata,
-        prev_hash,
-        hash_,
-    ) = row
-    return stored_event(
-        position,
-        event_id,
-        stream_id,
-        version,
-        event_type,
-        schema_version,
-        occurred_at.astimezone(UTC),
-        recorded_at.astimezone(UTC),
-        actor_id,
-        actor_role,
-        parse_json(data),
-        parse_json(metadata),
-        prev_hash,
-        hash_,
-    )
 
 
 def _may_exist(stream_id: str) -> bool:

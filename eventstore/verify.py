@@ -4,7 +4,9 @@ Rows are read *raw* (no type conversion), because a tampered row may no longer
 convert: a verifier must report such a row, not crash on it. Each raw value must
 be exactly the stored form the store itself writes (for example SQLite datetimes
 as ``YYYY-MM-DD HH:MM:SS.ffffff``, UUIDs as 32 lower-case hex digits), so even an
-edit that keeps the meaning but changes the stored bytes is reported.
+edit that keeps the meaning but changes the stored bytes is reported. Those forms,
+the columns selected and the fast row hash are each backend's
+(:mod:`eventstore.backends`); the rules below are the same for every backend.
 
 One pass in global position order looks for three kinds of problem:
 
@@ -34,32 +36,20 @@ authorship).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
-from json.encoder import encode_basestring
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy.engine import Engine
-
+from eventstore.backends import BACKENDS
+from eventstore.backends.base import Backend, Malformed
 from eventstore.hashing import GENESIS_HASH, HashInput, row_hash
-from eventstore.rawdb import COLUMNS, EVENTS, Database, Transaction
+from eventstore.rawdb import EVENTS
 from eventstore.schema import COLUMN_NAMES
 
-_SQLITE_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}")
-"""The stored form of a SQLite timestamp, ASCII digits only (a ``\\d`` would also take
-other scripts' digits, which ``strptime`` reads as the same instant: an edit the hash,
-computed over the canonical form, would not show)."""
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_esc = encode_basestring
-_sha256 = hashlib.sha256
-_from_iso = datetime.fromisoformat
-_FETCH = 5000
-"""Rows fetched at a time (PostgreSQL: from a server-side cursor)."""
 
 
 class ProblemKind(StrEnum):
@@ -114,91 +104,36 @@ class _Decoded:
     stored_hash: str
 
 
-class _Malformed(Exception):
-    pass
-
-
-def verify_stream(engine: Engine, stream_id: str) -> VerificationResult:
+def verify_stream(backend: Backend, stream_id: str) -> VerificationResult:
     """Verify one stream's rows: each row's hash, versions 1..n, the prev_hash chain."""
-    db = Database(engine)
-    query = f"SELECT {_columns(db)} FROM {EVENTS} WHERE stream_id = {db.param} "
-    with db.transaction(write=False) as tx:
-        rows = _fetch(tx, db, query + 'ORDER BY "position"', (stream_id,))
-        return check_rows(rows, engine.dialect.name, check_positions=False)
+    query = f"SELECT {backend.verify_columns} FROM {EVENTS} WHERE stream_id = {backend.db.param} "
+    with backend.db.transaction(write=False) as tx:
+        rows = backend.fetch(tx, query + 'ORDER BY "position"', (stream_id,))
+        return check_rows(rows, backend.dialect_name, check_positions=False)
 
 
-def verify_all(engine: Engine) -> VerificationResult:
+def verify_all(backend: Backend) -> VerificationResult:
     """Verify every stream, and that global positions run 1, 2, 3, ... without gaps."""
-    db = Database(engine)
-    query = f'SELECT {_columns(db)} FROM {EVENTS} ORDER BY "position"'
-    with db.transaction(write=False) as tx:
-        rows = _fetch(tx, db, query, ())
-        return check_rows(rows, engine.dialect.name, check_positions=True)
-
-
-def _utc_text(column: str) -> str:
-    """A PostgreSQL timestamptz column as the text :func:`canonical_datetime` gives for it,
-    followed by its era: ``2024-04-01T09:30:00.000000+00:00AD``."""
-    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"AD')"""
-
-
-_POSTGRES_COLUMNS = ", ".join(
-    [
-        '"position"',
-        "event_id::text",
-        "stream_id",
-        "version",
-        "event_type",
-        "schema_version",
-        _utc_text("occurred_at"),
-        _utc_text("recorded_at"),
-        "actor_id",
-        "actor_role",
-        "data",
-        "metadata",
-        "prev_hash",
-        "hash",
-    ]
-)
-"""PostgreSQL's columns are typed, so every value is a valid one of its type: the server
-gives the event id and the timestamps as text, in the forms that are hashed (a UUID's
-text is its canonical form; ``to_char`` at UTC with microseconds is ``canonical_datetime``
-for the years 1 to 9999), sparing the client building objects only to format them."""
-
-
-def _columns(db: Database) -> str:
-    return COLUMNS if db.sqlite else _POSTGRES_COLUMNS
-
-
-def _fetch(
-    tx: Transaction, db: Database, query: str, params: Sequence[Any]
-) -> Iterator[Sequence[Any]]:
-    """The rows of ``query``, exactly as the driver returns them, a batch at a time."""
-    if db.sqlite:
-        cursor = tx.execute(query, params)
-    else:
-        cursor = tx.connection.cursor(name="eventstore_verify")
-        tx.statement, tx.params = query, params
-        cursor.execute(query, params)
-    try:
-        while batch := cursor.fetchmany(_FETCH):
-            yield from batch
-    finally:
-        cursor.close()
+    query = f'SELECT {backend.verify_columns} FROM {EVENTS} ORDER BY "position"'
+    with backend.db.transaction(write=False) as tx:
+        rows = backend.fetch(tx, query, ())
+        return check_rows(rows, backend.dialect_name, check_positions=True)
 
 
 def check_rows(
     rows: Iterable[Sequence[Any]], dialect_name: str, *, check_positions: bool
 ) -> VerificationResult:
-    """Check raw rows (columns in table order) given in position order.
+    """Check raw rows (columns in table order, as the backend of ``dialect_name``
+    selects them for verification) given in position order.
 
     See the module docstring. A row whose values all have exactly the stored form is
-    hashed straight from them (:func:`_sqlite_row_hash`, :func:`_postgres_row_hash`);
-    if that matches its stored hash the row is intact (and its stored hash, equal to
-    a SHA-256 hex digest, well formed). Any other row goes through :func:`_decode`
-    and :func:`~eventstore.hashing.row_hash`, which say what is wrong with it.
+    hashed straight from them (the backend's ``row_hash``); if that matches its stored
+    hash the row is intact (and its stored hash, equal to a SHA-256 hex digest, well
+    formed). Any other row goes through :func:`decode` and
+    :func:`~eventstore.hashing.row_hash`, which say what is wrong with it.
     """
-    fast_hash = _sqlite_row_hash if dialect_name == "sqlite" else _postgres_row_hash
+    backend = BACKENDS[dialect_name]
+    fast_hash = backend.row_hash
     link_problem: VerificationProblem | None = None
     position_problem: VerificationProblem | None = None
     streams: dict[str, tuple[int, str]] = {}
@@ -216,11 +151,11 @@ def check_rows(
             # The fast path hashes prev_hash as any text: it must still be 64 hex digits,
             # which it is if it equals the (well-formed) hash it links to.
             if prev_hash != last_hash and not _HEX64.fullmatch(prev_hash):
-                return _malformed(raw, dialect_name, checked)
+                return _malformed(raw, backend, checked)
         else:
             try:
-                decoded = _decode(raw, dialect_name)
-            except _Malformed as exc:
+                decoded = decode(raw, backend)
+            except Malformed as exc:
                 return VerificationResult(
                     False, checked, _problem(ProblemKind.MALFORMED_ROW, raw, str(exc))
                 )
@@ -283,11 +218,11 @@ def check_rows(
     return VerificationResult(first is None, checked, first)
 
 
-def _malformed(raw: Sequence[Any], dialect_name: str, checked: int) -> VerificationResult:
-    """The result for a row :func:`_decode` refuses."""
+def _malformed(raw: Sequence[Any], backend: type[Backend], checked: int) -> VerificationResult:
+    """The result for a row :func:`decode` refuses."""
     try:
-        _decode(raw, dialect_name)
-    except _Malformed as exc:
+        decode(raw, backend)
+    except Malformed as exc:
         return VerificationResult(
             False, checked, _problem(ProblemKind.MALFORMED_ROW, raw, str(exc))
         )
@@ -319,191 +254,39 @@ def _mapping(row: Sequence[Any]) -> Mapping[str, Any]:
     return dict(zip(COLUMN_NAMES, row, strict=True))
 
 
-_SQLITE_TYPES = (int, str, str, int, str, int, str, str, str, str, str, str, str, str)
-_POSTGRES_TYPES = (int, str, str, int, str, int, str, str, str, str, str, str, str, str)
-_POSTGRES_DATETIME = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}\+00:00AD"
-)
-"""A timestamp as :func:`_utc_text` gives it, in the years 1 to 9999 (one Python has)."""
-_UUID_TEXT = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-_POSTGRES_FORMS = re.compile(_UUID_TEXT + 2 * _POSTGRES_DATETIME.pattern)
-_SQLITE_FORMS = re.compile(r"[0-9a-f]{32}" + 2 * _SQLITE_DATETIME.pattern)
-"""A stored event id and two stored timestamps, one after the other (one match for all)."""
-
-
-def _sqlite_row_hash(raw: Sequence[Any]) -> str | None:
-    """The hash of a SQLite row if its values have exactly the stored forms, else None.
-
-    The same hash :func:`_decode` and :func:`~eventstore.hashing.row_hash` give (the
-    tests compare them), without building datetimes and UUIDs only to format them
-    again: a stored timestamp ``YYYY-MM-DD HH:MM:SS.ffffff`` (a valid date and time)
-    becomes ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``, 32 hex digits the hyphenated UUID.
-    ``prev_hash`` is hashed as any text, escaped: :func:`check_rows` checks its form.
-    """
-    if tuple(map(type, raw)) != _SQLITE_TYPES:
-        return None
-    (
-        position,
-        event_id,
-        stream_id,
-        version,
-        event_type,
-        schema_version,
-        occurred_at,
-        recorded_at,
-        actor_id,
-        actor_role,
-        data,
-        metadata,
-        prev_hash,
-        _,
-    ) = raw
-    if not (
-        len(event_id) == 32
-        and len(occurred_at) == 26
-        and len(recorded_at) == 26
-        and _SQLITE_FORMS.fullmatch(event_id + occurred_at + recorded_at)
-    ):
-        return None
-    try:
-        _from_iso(occurred_at)
-        _from_iso(recorded_at)
-    except ValueError:  # e.g. 2024-02-30
-        return None
-    return _sha256(
-        (
-            f'{{"actor_id":{_esc(actor_id)},"actor_role":{_esc(actor_role)},'
-            f'"data":{_esc(data)},"event_id":"{event_id[:8]}-{event_id[8:12]}-'
-            f'{event_id[12:16]}-{event_id[16:20]}-{event_id[20:]}",'
-            f'"event_type":{_esc(event_type)},"metadata":{_esc(metadata)},'
-            f'"occurred_at":"{occurred_at[:10]}T{occurred_at[11:]}+00:00",'
-            f'"position":{position},"prev_hash":{_esc(prev_hash)},'
-            f'"recorded_at":"{recorded_at[:10]}T{recorded_at[11:]}+00:00",'
-            f'"schema_version":{schema_version},"stream_id":{_esc(stream_id)},'
-            f'"version":{version}}}'
-        ).encode()
-    ).hexdigest()
-
-
-def _postgres_row_hash(raw: Sequence[Any]) -> str | None:
-    """The hash of a PostgreSQL row (as :data:`_POSTGRES_COLUMNS` selects it) if its
-    values have exactly the expected forms, else None.
-
-    The same hash :func:`_decode` and :func:`~eventstore.hashing.row_hash` give (the
-    tests compare them). ``prev_hash`` is hashed as any text: :func:`check_rows`
-    checks its form.
-    """
-    if tuple(map(type, raw)) != _POSTGRES_TYPES:
-        return None
-    (
-        position,
-        event_id,
-        stream_id,
-        version,
-        event_type,
-        schema_version,
-        occurred_at,
-        recorded_at,
-        actor_id,
-        actor_role,
-        data,
-        metadata,
-        prev_hash,
-        _,
-    ) = raw
-    if not (
-        len(event_id) == 36
-        and len(occurred_at) == 34
-        and len(recorded_at) == 34
-        and _POSTGRES_FORMS.fullmatch(event_id + occurred_at + recorded_at)
-    ):
-        return None
-    return _sha256(
-        (
-            f'{{"actor_id":{_esc(actor_id)},"actor_role":{_esc(actor_role)},'
-            f'"data":{_esc(data)},"event_id":"{event_id}",'
-            f'"event_type":{_esc(event_type)},"metadata":{_esc(metadata)},'
-            f'"occurred_at":"{occurred_at[:32]}",'
-            f'"position":{position},"prev_hash":{_esc(prev_hash)},'
-            f'"recorded_at":"{recorded_at[:32]}",'
-            f'"schema_version":{schema_version},"stream_id":{_esc(stream_id)},'
-            f'"version":{version}}}'
-        ).encode()
-    ).hexdigest()
-
-
-def _decode(row: Sequence[Any], dialect_name: str) -> _Decoded:
-    """Turn a raw row into the values that are hashed, or raise :class:`_Malformed`."""
-    sqlite = dialect_name == "sqlite"
+def decode(row: Sequence[Any], backend: type[Backend]) -> _Decoded:
+    """Turn a raw row into the values that are hashed, or raise
+    :class:`~eventstore.backends.base.Malformed`."""
     raw = _mapping(row)
 
     def integer(name: str) -> int:
         value = raw[name]
         if not _is_int(value):
-            raise _Malformed(f"{name} is {value!r}, not an integer")
+            raise Malformed(f"{name} is {value!r}, not an integer")
         return int(value)
 
     def text(name: str) -> str:
         value = raw[name]
         if not isinstance(value, str):
-            raise _Malformed(f"{name} is {value!r}, not text")
+            raise Malformed(f"{name} is {value!r}, not text")
         return value
-
-    def timestamp(name: str) -> datetime:
-        value = raw[name]
-        if sqlite:
-            if not isinstance(value, str) or not _SQLITE_DATETIME.fullmatch(value):
-                raise _Malformed(f"{name} is {value!r}, not a stored UTC timestamp")
-            try:
-                return datetime.strptime(value, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
-            except ValueError:
-                raise _Malformed(f"{name} is {value!r}, not a valid timestamp") from None
-        if isinstance(value, str):  # as _utc_text gives it
-            if not _POSTGRES_DATETIME.fullmatch(value):
-                raise _Malformed(f"{name} is {value!r}, not a timestamp of the years 1 to 9999")
-            try:
-                return datetime.fromisoformat(value[:32])
-            except ValueError:
-                raise _Malformed(f"{name} is {value!r}, not a valid timestamp") from None
-        if not isinstance(value, datetime) or value.tzinfo is None:
-            raise _Malformed(f"{name} is {value!r}, not a timezone-aware timestamp")
-        return value.astimezone(UTC)
-
-    def event_id() -> UUID:
-        value = raw["event_id"]
-        if isinstance(value, UUID) and not sqlite:
-            return value
-        if not sqlite and isinstance(value, str):  # PostgreSQL's text for a uuid
-            try:
-                parsed = UUID(value)
-            except ValueError:
-                parsed = None
-            if parsed is not None and str(parsed) == value:
-                return parsed
-        if sqlite and isinstance(value, str):
-            try:
-                parsed = UUID(hex=value)
-            except ValueError:
-                parsed = None
-            if parsed is not None and parsed.hex == value:
-                return parsed
-        raise _Malformed(f"event_id is {value!r}, not a stored UUID")
 
     def digest(name: str) -> str:
         value = text(name)
         if not _HEX64.fullmatch(value):
-            raise _Malformed(f"{name} is {value!r}, not 64 lower-case hex digits")
+            raise Malformed(f"{name} is {value!r}, not 64 lower-case hex digits")
         return value
 
+    timestamp = backend.timestamp
     hash_input = HashInput(
         position=integer("position"),
-        event_id=event_id(),
+        event_id=backend.event_id(raw["event_id"]),
         stream_id=text("stream_id"),
         version=integer("version"),
         event_type=text("event_type"),
         schema_version=integer("schema_version"),
-        occurred_at=timestamp("occurred_at"),
-        recorded_at=timestamp("recorded_at"),
+        occurred_at=timestamp("occurred_at", raw["occurred_at"]),
+        recorded_at=timestamp("recorded_at", raw["recorded_at"]),
         actor_id=text("actor_id"),
         actor_role=text("actor_role"),
         data_text=text("data"),

@@ -39,6 +39,8 @@ from eventstore import (
     migrate,
 )
 from eventstore import verify as verify_module
+from eventstore.backends import backend_for
+from eventstore.backends.postgres import utc_text
 from eventstore.engine import write_engine
 from eventstore.hashing import (
     HashInput,
@@ -51,7 +53,6 @@ from eventstore.hashing import (
     reference_row_hash,
     row_hash,
 )
-from eventstore.rawdb import Database
 from eventstore.records import stored_event, take_canonical
 from eventstore.schema import COLUMN_NAMES
 from eventstore.schema import events as events_table
@@ -859,7 +860,7 @@ def test_postgres_renders_uuids_and_instants_as_python_does(
             for instant in instants:
                 identifier = uuid.uuid4()
                 text_id, text_at = conn.exec_driver_sql(
-                    f"SELECT %(id)s::uuid::text, {verify_module._utc_text('%(at)s::timestamptz')}",
+                    f"SELECT %(id)s::uuid::text, {utc_text('%(at)s::timestamptz')}",
                     {"id": str(identifier), "at": instant},
                 ).one()
                 assert text_id == str(identifier)
@@ -871,13 +872,14 @@ def test_postgres_renders_uuids_and_instants_as_python_does(
 def test_reads_leave_pooled_postgres_connections_in_transaction_mode(store: EventStore) -> None:
     store.append("s", 0, [new_event()])
     assert len(store.read_all()) == 1 and store.stream_version("s") == 1
-    db = Database(store.engine)
-    with pytest.raises(sa.exc.ProgrammingError if not db.sqlite else sa.exc.OperationalError):
+    db = backend_for(store.engine).db
+    sqlite = store.engine.dialect.name == "sqlite"
+    with pytest.raises(sa.exc.ProgrammingError if not sqlite else sa.exc.OperationalError):
         db.read("SELECT no_such_column FROM events")
     fairies = [store.engine.raw_connection() for _ in range(3)]
     try:
         for fairy in fairies:
-            if not db.sqlite:
+            if not sqlite:
                 assert fairy.driver_connection.autocommit is False  # type: ignore[union-attr]
     finally:
         for fairy in fairies:
