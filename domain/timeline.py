@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain import events as ev
 from domain.clock import london_date, long_date
-from domain.fold import apply, changed_sections
+from domain.fold import apply
+from domain.fold.drafting import changed_sections
 from domain.money import format_pounds
 from domain.revisions import SectionDiff, diff_cases, withhold_part2
 from domain.state import CaseState

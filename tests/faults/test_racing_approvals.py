@@ -19,7 +19,7 @@ handlers, both racers' validators pass against the same state and both events ar
 (two `advice.signed_off` for one area: the per-case counts catch it, and so does the fold of
 the stored stream). If the fold refused the loser with `wrong_stage` once the winner had moved
 the case on (it did, for the last sign-off, the chief executive, the decision and submit,
-before the fix in `domain/fold.py`), the loser gets a 422 without the state: the status
+before the fix in `domain/fold/`), the loser gets a 422 without the state: the status
 assertion catches it.
 """
 

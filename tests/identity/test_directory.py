@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from domain.errors import DomainError
-from domain.fold import _four_eyes
+from domain.fold.people import four_eyes_rule
 from domain.roles import Actor, Role
 from ratify.http.errors import status_of
 from ratify.services.identity.directory import Directory
@@ -315,10 +315,10 @@ def test_the_deputy_of_the_submitter_meets_the_four_eyes_rule(people: Directory)
         drafted_at=None,
     )
     with pytest.raises(DomainError, match=re.escape("fiona.fry submitted this case")):
-        _four_eyes(state, dan.acting_as(Role.FINANCE_ADVISER, today=AUG_10), "sign off")  # type: ignore[arg-type]
+        four_eyes_rule(state, dan.acting_as(Role.FINANCE_ADVISER, today=AUG_10), "sign off")  # type: ignore[arg-type]
     lee = people.principal_for("lee.legal")
     assert lee is not None
-    _four_eyes(state, lee.acting_as(Role.FINANCE_ADVISER, today=AUG_10), "sign off")  # type: ignore[arg-type]
+    four_eyes_rule(state, lee.acting_as(Role.FINANCE_ADVISER, today=AUG_10), "sign off")  # type: ignore[arg-type]
 
 
 def test_now_must_be_aware(people: Directory) -> None:

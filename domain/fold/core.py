@@ -1,0 +1,77 @@
+"""The core of the fold: `apply` one event, `apply_new` for a step taken now, `fold` a
+history, and the dispatch table from each event type to the area module that applies it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from domain.errors import DomainError
+from domain.events import CaseDrafted, Event
+from domain.fold import advice, board, decision, drafting, irregularities, publication, required_by
+from domain.fold.guards import Handler
+from domain.fold.irregularities import check_limits
+from domain.fold.people import CAPACITY, check_people
+from domain.roles import Role
+from domain.state import CaseState, Participation, evolve
+
+#: Every event type the fold knows, and the function that applies it (each area module
+#: lists its own in `APPLIERS`). An event type not here cannot happen.
+_HANDLERS: dict[type[Event], Handler] = {
+    **drafting.APPLIERS,
+    **board.APPLIERS,
+    **advice.APPLIERS,
+    **decision.APPLIERS,
+    **publication.APPLIERS,
+    **required_by.APPLIERS,
+    **irregularities.APPLIERS,
+}
+
+
+def apply(state: CaseState, event: Event) -> CaseState:
+    """Fold one event into the state, or raise DomainError if it cannot happen now."""
+    if event.case_id != state.case_id:
+        raise DomainError(
+            f"event {event.event_id} belongs to case {event.case_id}, not {state.case_id}"
+        )
+    handler = _HANDLERS.get(type(event))
+    if handler is None:
+        raise DomainError(f"no rule for {event.TYPE} events", code="illegal_transition")
+    if state.case is None and not isinstance(event, CaseDrafted):
+        raise DomainError(
+            f"{event.TYPE} cannot happen: case {state.case_id} has not been drafted",
+            code="wrong_stage",
+        )
+    new = handler(state, event)
+    update: dict[str, Any] = {"version": state.version + 1}
+    capacity = CAPACITY.get(type(event))
+    if capacity is not None and event.actor.role is not Role.SYSTEM:
+        # Built from a validated event: no need to validate again (the fold is measured).
+        took = Participation.model_construct(
+            actor=event.actor,
+            capacity=capacity,
+            step=event.TYPE,
+            at=event.occurred_at,
+            area=getattr(event, "area", None),
+        )
+        update["participants"] = [*state.participants, took]
+    return evolve(new, update)
+
+
+def apply_new(state: CaseState, event: Event) -> CaseState:
+    """Fold a step someone is taking now: `apply`, then the rules over persons
+    (`check_people`) and the bounds of what a case holds (`check_limits`) on the state
+    before it. The workflows use this for new steps; a
+    stored history is folded with `apply`."""
+    new = apply(state, event)
+    check_people(state, event)
+    check_limits(state, event)
+    return new
+
+
+def fold(case_id: str, events: Iterable[Event]) -> CaseState:
+    """The state of a case after all its events, from nothing."""
+    state = CaseState(case_id=case_id)
+    for event in events:
+        state = apply(state, event)
+    return state
