@@ -9,7 +9,7 @@ from typing import Any
 from domain.clock import london_date
 from domain.roles import Role
 from tests.api.conftest import Api
-from tests.projections.stories import Story, required_by
+from tests.services.projections.stories import Story, required_by
 
 METTRACE = (Path(__file__).resolve().parents[2] / "examples" / "mettrace.yaml").read_text()
 PART2_TEXT = "held separately"  # a phrase of the MetTrace example's Part 2 placeholder

@@ -38,7 +38,7 @@ from ratify.infra.db import migrate_all
 from ratify.infra.settings import Settings
 from ratify.services.identity.directory import Directory
 from tests.api.conftest import Api
-from tests.identity.conftest import FAST_HASHER
+from tests.services.identity.conftest import FAST_HASHER
 
 METTRACE = (Path(__file__).resolve().parents[2] / "examples" / "mettrace.yaml").read_text()
 PASSWORD = "correct horse battery staple"

@@ -29,7 +29,7 @@ from ratify.cli.client import ApiRefusal, RatifyClient
 from ratify.cli.common import CliContext
 from ratify.cli.main import app
 from tests.api.conftest import Api, api  # noqa: F401  (the fixture)
-from tests.projections.stories import Story, required_by
+from tests.services.projections.stories import Story, required_by
 
 METTRACE_PATH = Path(__file__).resolve().parents[2] / "examples" / "mettrace.yaml"
 METTRACE = METTRACE_PATH.read_text()

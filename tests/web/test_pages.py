@@ -17,7 +17,7 @@ from domain.clock import london_date
 from domain.roles import Role
 from ratify.http.sessions import SESSION_COOKIE
 from ratify.services.projections import public_register, task_list
-from tests.projections.stories import Story, required_by
+from tests.services.projections.stories import Story, required_by
 from tests.web.conftest import METTRACE, PART2_TEXT, Browser, Web, csrf_of
 
 ADVISERS = [

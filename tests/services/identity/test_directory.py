@@ -16,7 +16,7 @@ from ratify.http.errors import status_of
 from ratify.services.identity.directory import Directory
 from ratify.services.identity.errors import InvalidInput, NotPermitted, UnknownUser
 from ratify.services.identity.tables import delegations, user_roles, users
-from tests.identity.conftest import FAST_HASHER
+from tests.services.identity.conftest import FAST_HASHER
 
 AUG_1, AUG_10, AUG_15, AUG_16 = (date(2099, 8, d) for d in (1, 10, 15, 16))
 

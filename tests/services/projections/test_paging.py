@@ -21,7 +21,7 @@ from eventstore import EventStore
 from ratify.services.projections import case_search, paging, public_register, task_list
 from ratify.services.projections.projector import Projector
 from tests.factories import FINANCE, LEGAL
-from tests.projections.stories import Story, required_by
+from tests.services.projections.stories import Story, required_by
 
 FIRST_DAY = datetime(2020, 1, 6, 9, tzinfo=UTC)
 

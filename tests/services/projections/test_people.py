@@ -14,7 +14,7 @@ from eventstore import EventStore
 from ratify.services.projections import case_search, paging, task_list
 from ratify.services.projections.projector import Projector
 from tests.factories import CEO, DMPC, FINANCE, OFFICER, SECRETARIAT
-from tests.projections.stories import Story, snapshot
+from tests.services.projections.stories import Story, snapshot
 
 OO = Role.ORIGINATING_OFFICER
 

@@ -9,7 +9,7 @@ import pytest
 from ratify.services.caseinput import main
 from workflows.messages import DecisionInput
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mettrace.yaml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "mettrace.yaml"
 
 
 def test_a_case_file_becomes_the_workflow_input(capsys: pytest.CaptureFixture[str]):

@@ -17,7 +17,7 @@ from eventstore import EventStore, NewEvent
 from ratify.services.projections import agenda, case_search, freshness
 from ratify.services.projections.projector import CaseRows, Projector, case_amount
 from tests.factories import make_case
-from tests.projections.stories import Story, money, notification, snapshot
+from tests.services.projections.stories import Story, money, notification, snapshot
 
 
 def build(store: EventStore) -> int:

@@ -17,8 +17,15 @@ from ratify.services.projections import case_search, paging, public_register, ta
 from ratify.services.projections.case_search import CaseSummary
 from ratify.services.projections.projector import Projector
 from tests.factories import FINANCE, MPS, OFFICER, PUBLISHER, SYSTEM
-from tests.projections.stories import PART2, PART2_TEXT, Story, money, required_by, snapshot
 from tests.published import published_register
+from tests.services.projections.stories import (
+    PART2,
+    PART2_TEXT,
+    Story,
+    money,
+    required_by,
+    snapshot,
+)
 
 
 def tasks(
