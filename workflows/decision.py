@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.roles import SYSTEM_ACTOR, Actor, Role
     from domain.rules.delegation import route_case
     from domain.state import CaseState, Part1Status, Part2Status, Stage, Task, open_tasks
+    from workflows import activity_names as names
     from workflows import messages as m
     from workflows.common import (
         RETRY,
@@ -454,7 +455,7 @@ class DecisionWorkflow:
             self._fold([candidate])
             if cls is ev.DecisionApproved and self.state.is_dmpc_decision:
                 number = await workflow.execute_activity(
-                    "allocate_reference",
+                    names.ALLOCATE_REFERENCE,
                     m.AllocateRequest(
                         sequence="PCD", owner=self.case_id, first=self.settings.first_reference
                     ),
