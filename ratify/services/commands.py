@@ -47,6 +47,7 @@ from ratify.services.journal import CaseHistory, CaseJournal
 from ratify.services.reconcile import ENDED_OUTSIDE_RATIFY
 from ratify.services.views import Viewer, case_view, has_confidential_part2, part2_clearance
 from workflows import messages as m
+from workflows.actions import CATALOGUE, ActionSpec, RoleFrom, Workflow
 from workflows.decision import DecisionWorkflow
 from workflows.meeting import BoardMeetingWorkflow, meeting_workflow_id
 
@@ -127,32 +128,9 @@ class _Journal(CaseJournal):
             raise Refusal(422, "invalid", str(exc).replace("to_version", "version")) from None
 
 
-#: action name -> (workflow update, message type, role it is done in when not given).
-ACTIONS: dict[str, tuple[str, type[m.Action], Role | None]] = {
-    "revise": ("revise", m.Revise, Role.ORIGINATING_OFFICER),
-    "submit": ("submit", m.Submit, Role.ORIGINATING_OFFICER),
-    "withdraw": ("withdraw", m.Withdraw, Role.ORIGINATING_OFFICER),
-    "change_required_by": ("change_required_by", m.ChangeRequiredBy, Role.ORIGINATING_OFFICER),
-    "agree_extremis": ("agree_extremis", m.AgreeExtremis, Role.BOARD_CHAIR),
-    "sign_off": ("sign_off", m.SignOff, None),
-    "advice_not_required": ("advice_not_required", m.AdviceNotRequired, None),
-    "request_changes": ("request_changes", m.RequestChanges, None),
-    "consult_chief_executive": (
-        "consult_chief_executive",
-        m.ConsultChiefExecutive,
-        Role.CHIEF_EXECUTIVE,
-    ),
-    "chief_executive_send_back": (
-        "chief_executive_send_back",
-        m.ChiefExecutiveSendBack,
-        Role.CHIEF_EXECUTIVE,
-    ),
-    "declare_interests": ("declare_interests", m.DeclareInterests, None),
-    "decide": ("decide", m.Decide, None),
-    "record_irregularity": ("record_irregularity", m.RecordIrregularity, None),
-    # The Part 2 review's outcome (publish, redact, extend), on the case's review workflow.
-    "review_part2": ("review", m.Part2Outcome, Role.PUBLICATION_OFFICER),
-}
+#: The actions a person takes on a case (`POST /cases/{id}/actions/{name}`), by name: the
+#: workflows' catalogue, less the steps only a board meeting takes.
+ACTIONS: dict[str, ActionSpec] = {name: spec for name, spec in CATALOGUE.items() if spec.direct}
 
 
 def part2_review_id(case_id: str) -> str:
@@ -160,14 +138,15 @@ def part2_review_id(case_id: str) -> str:
 
 
 def role_for(action: str, fields: dict[str, Any], services: Services, case_id: str) -> Role:
-    """The role an action is done in, when the body does not say."""
-    if action in ("sign_off", "advice_not_required", "request_changes"):
+    """The role an action is done in, when the body does not say and it has no default."""
+    role_from = ACTIONS[action].role_from
+    if role_from is RoleFrom.AREA:
         try:
             return AdviceArea(str(fields.get("area"))).adviser_role
         except ValueError:
             areas = ", ".join(a.value for a in AdviceArea)
             raise Refusal(422, "invalid", f"area: one of {areas}") from None
-    if action in ("declare_interests", "decide"):
+    if role_from is RoleFrom.DECISION_MAKER:
         state = services.journal.load(case_id)
         if state.decision_maker_role is None:
             raise Refusal(422, "wrong_stage", "the case is not awaiting a decision")
@@ -475,19 +454,19 @@ async def act(
         raise Refusal(
             404, "unknown_action", f"no action '{quote_id(action)}'; one of {sorted(ACTIONS)}"
         )
-    update, message_type, default_role = ACTIONS[action]
-    role = role or default_role or role_for(action, fields, services, case_id)
+    spec = ACTIONS[action]
+    role = role or spec.role or role_for(action, fields, services, case_id)
     actor = acting(me, role, on_behalf_of)
     try:
-        message = message_type.model_validate({**fields, "actor": actor}, context=EDGE)
+        message = spec.message.model_validate({**fields, "actor": actor}, context=EDGE)
     except ValidationError as exc:
         raise Refusal(422, "invalid", problems(exc)) from None
     check_dates(services, message)
     if isinstance(message, m.Revise):
         check_co_officers(services, message.case)
         check_case_size(message.case)
-    target = part2_review_id(case_id) if action == "review_part2" else case_id
-    return await run_update(services, target, update, message, idempotency_key=idempotency_key)
+    target = part2_review_id(case_id) if spec.workflow is Workflow.PART2_REVIEW else case_id
+    return await run_update(services, target, spec.update, message, idempotency_key=idempotency_key)
 
 
 def check_co_officers(services: Services, case: Case) -> None:
