@@ -88,13 +88,15 @@ class DecisionWorkflow:
         #: Whether the update handlers apply the rules over persons (set by `run`, under
         #: PERSON_RULES_PATCH); the validators always do, and never run on replay.
         self.person_rules = False
+        #: The draft as stored (set by `run`): what the `drafted` update answers.
+        self.draft: m.ActionResult | None = None
 
     # -- run ---------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, params: m.DecisionInput) -> m.DecisionOutcome:
         self.person_rules = workflow.patched(PERSON_RULES_PATCH)
-        await self._commit(
+        self.draft = await self._commit(
             lambda: [self._event(ev.CaseDrafted, params.officer, case=params.case)],
             drafting=True,
         )
@@ -419,6 +421,22 @@ class DecisionWorkflow:
     @decide.validator
     def _v_decide(self, action: m.Decide) -> None:
         self._validate(action)
+
+    # -- the draft ---------------------------------------------------------------------
+
+    @workflow.update
+    async def drafted(self) -> m.ActionResult:
+        """The draft once it is stored: the API starts a case with this update (update with
+        start), so it answers when the case exists, with its version and stage. It records
+        nothing, so a run that never received it replays the same."""
+        await workflow.wait_condition(lambda: self.draft is not None)
+        assert self.draft is not None
+        return self.draft
+
+    @drafted.validator
+    def _v_drafted(self) -> None:
+        """Nothing to check; declared so that the signed-action interceptor checks the
+        update's proof (it runs in an update's validator, and only when there is one)."""
 
     # -- queries -----------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ refusal mapped to an HTTP status (`STATUS_FOR_CODE`), the read views woken after
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
 import uuid
@@ -23,10 +24,11 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from temporalio.client import (
     Client,
+    WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -517,7 +519,11 @@ def check_case_id(case_id: str) -> str:
 
 
 async def start_case(services: Services, me: Principal, case: Case, case_id: str | None) -> str:
-    """`POST /cases` of the API: start a draft's workflow and wait until it is stored."""
+    """`POST /cases` of the API: start a draft's workflow; returns once the draft is stored.
+
+    One call starts the workflow and asks it for the drafted case (update with start): the
+    workflow answers once the draft is recorded. Both halves carry Ratify's proof.
+    """
     officer = acting(me, Role.ORIGINATING_OFFICER, None)
     case_id = check_case_id(case_id) if case_id is not None else f"case-{uuid.uuid4().hex[:12]}"
     check_co_officers(services, case)
@@ -528,19 +534,41 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
     # and the new run would fail to draft over the stored case).
     if services.store.stream_version(case_id) >= 1:
         raise Refusal(409, "exists", f"case {quote_id(case_id)} exists already")
+    start = WithStartWorkflowOperation(
+        DecisionWorkflow.run,
+        m.DecisionInput(
+            case_id=case_id, officer=officer, case=case, settings=services.workflow_settings
+        ),
+        id=case_id,
+        task_queue=services.task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        # A retry of a start that got through finds the case running: 409, never a second
+        # draft (nor an answer about a case someone else started under the id).
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+    )
     try:
-        await services.client.start_workflow(
-            DecisionWorkflow.run,
-            m.DecisionInput(
-                case_id=case_id, officer=officer, case=case, settings=services.workflow_settings
-            ),
-            id=case_id,
-            task_queue=services.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
+        async with asyncio.timeout(UPDATE_WAIT_SECONDS):
+            await services.client.execute_update_with_start_workflow(
+                DecisionWorkflow.drafted, start_workflow_operation=start
+            )
     except WorkflowAlreadyStartedError:
+        await _start_settled(start)
         raise Refusal(409, "exists", f"case {quote_id(case_id)} exists already") from None
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
+        raise Refusal(
+            503,
+            "outcome_unknown",
+            f"case {quote_id(case_id)} was sent but its draft did not come back in time: look "
+            f"for it (GET /cases/{quote_id(case_id)}); sending it again with this case_id is "
+            "safe (a case that started answers 409)",
+        ) from None
+    except WorkflowUpdateFailedError as exc:
+        refusal = _refusal(exc)
+        if refusal is None:
+            raise
+        raise refusal from None
     except RPCError as exc:
+        await _start_settled(start)
         if exc.status is RPCStatusCode.ALREADY_EXISTS:
             raise Refusal(409, "exists", f"case {quote_id(case_id)} exists already") from None
         if temporal_down(exc):
@@ -550,12 +578,15 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
                 "case_id is safe (a case that started answers 409)",
             ) from None
         raise
-    for _ in range(250):
-        if services.store.stream_version(case_id) >= 1:
-            break
-        await asyncio.sleep(0.02)
     _written(services)
     return case_id
+
+
+async def _start_settled(start: WithStartWorkflowOperation[Any, Any]) -> None:
+    """Take the start's own error (the update call has raised it already), so that asyncio
+    does not log it as never retrieved."""
+    with contextlib.suppress(Exception):
+        await start.workflow_handle()
 
 
 async def create_meeting(
