@@ -10,7 +10,6 @@ refusal mapped to an HTTP status (`STATUS_FOR_CODE`), the read views woken after
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import re
 import uuid
@@ -552,7 +551,7 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
                 DecisionWorkflow.drafted, start_workflow_operation=start
             )
     except WorkflowAlreadyStartedError:
-        await _start_settled(start)
+        _start_settled(start)
         raise Refusal(409, "exists", f"case {quote_id(case_id)} exists already") from None
     except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
         raise Refusal(
@@ -568,7 +567,7 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
             raise
         raise refusal from None
     except RPCError as exc:
-        await _start_settled(start)
+        _start_settled(start)
         if exc.status is RPCStatusCode.ALREADY_EXISTS:
             raise Refusal(409, "exists", f"case {quote_id(case_id)} exists already") from None
         if temporal_down(exc):
@@ -582,11 +581,14 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
     return case_id
 
 
-async def _start_settled(start: WithStartWorkflowOperation[Any, Any]) -> None:
+def _start_settled(start: WithStartWorkflowOperation[Any, Any]) -> None:
     """Take the start's own error (the update call has raised it already), so that asyncio
-    does not log it as never retrieved."""
-    with contextlib.suppress(Exception):
-        await start.workflow_handle()
+    does not log it as never retrieved. Never waits: the operation's future is resolved only
+    when the call reached the client's own code (not when a stand-in client raised), and
+    `workflow_handle()` would wait on it for ever; hence the SDK's private attribute."""
+    future = getattr(start, "_workflow_handle", None)
+    if isinstance(future, asyncio.Future) and future.done() and not future.cancelled():
+        future.exception()
 
 
 async def create_meeting(
