@@ -20,6 +20,7 @@ from domain.state import CaseState
 from eventstore import EventIdConflict, InvalidEvent
 from ratify.infra.observability import metrics
 from ratify.services.journal import CaseJournal
+from workflows import activity_names as names
 from workflows.messages import AllocateRequest, RecordRequest, StoredRef
 
 #: Each line carries the request id, case, workflow, run and activity bound by the
@@ -33,7 +34,7 @@ class CaseActivities:
     def __init__(self, journal: CaseJournal) -> None:
         self.journal = journal
 
-    @activity.defn(name="record_events")
+    @activity.defn(name=names.RECORD_EVENTS)
     def record_events(self, request: RecordRequest) -> list[StoredRef]:
         events = [e.decode() for e in request.events]
         before = self.journal.store.stream_version(request.case_id)
@@ -47,7 +48,7 @@ class CaseActivities:
             raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
         # ConcurrencyConflict and database errors are retried by Temporal.
         finally:
-            metrics.APPEND_SECONDS.labels(activity="record_events").observe(
+            metrics.APPEND_SECONDS.labels(activity=names.RECORD_EVENTS).observe(
                 time.perf_counter() - started
             )
         new = [r for r in stored if r.version > before]  # not the ones a retry found stored
@@ -73,10 +74,10 @@ class CaseActivities:
             for r in stored
         ]
 
-    @activity.defn(name="allocate_reference")
+    @activity.defn(name=names.ALLOCATE_REFERENCE)
     def allocate_reference(self, request: AllocateRequest) -> int:
         return self.journal.store.allocate(request.sequence, request.owner, first=request.first)
 
-    @activity.defn(name="load_case")
+    @activity.defn(name=names.LOAD_CASE)
     def load_case(self, case_id: str) -> CaseState:
         return self.journal.load(case_id)

@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities import refusal
+from workflows import activity_names as names
 from workflows.messages import ActionResult, CaseUpdateRequest
 
 
@@ -21,7 +22,7 @@ class DecisionActivities:
     def __init__(self, client: Client) -> None:
         self.client = client
 
-    @activity.defn(name="update_decision")
+    @activity.defn(name=names.UPDATE_DECISION)
     async def update_decision(self, request: CaseUpdateRequest) -> ActionResult:
         handle = self.client.get_workflow_handle(request.case_id)
         try:

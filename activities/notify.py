@@ -20,6 +20,7 @@ from temporalio import activity
 from domain.ids import notification_stream
 from eventstore import ConcurrencyConflict, EventStore, NewEvent
 from ratify.infra.observability import metrics
+from workflows import activity_names as names
 from workflows.messages import Notification
 
 log = structlog.get_logger("ratify.notify")
@@ -84,10 +85,12 @@ class NotifyActivities:
                 except ConcurrencyConflict:
                     continue
         finally:
-            metrics.APPEND_SECONDS.labels(activity="notify").observe(time.perf_counter() - started)
+            metrics.APPEND_SECONDS.labels(activity=names.NOTIFY).observe(
+                time.perf_counter() - started
+            )
         raise RuntimeError(f"could not record notification {notification.notification_id}")
 
-    @activity.defn(name="notify")
+    @activity.defn(name=names.NOTIFY)
     def notify(self, notification: Notification) -> None:
         if self._recorded(notification):
             return

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import DomainError, RulesError
     from domain.fold import apply, apply_new
     from domain.state import CaseState, Task
+    from workflows import activity_names as names
     from workflows import messages as m
 
 #: How long one attempt of an activity may take, and how it is retried: for ever, backing
@@ -83,7 +84,7 @@ def stale(action: m.Action, state: CaseState | None) -> None:
 async def record(case_id: str, events: list[ev.Event]) -> list[m.StoredRef]:
     """Commit events through the journal activity; returns once they are stored."""
     stored: list[m.StoredRef] = await workflow.execute_activity(
-        "record_events",
+        names.RECORD_EVENTS,
         m.RecordRequest(case_id=case_id, events=[m.EncodedEvent.of(e) for e in events]),
         result_type=list[m.StoredRef],
         start_to_close_timeout=STORE_TIMEOUT,
@@ -95,7 +96,7 @@ async def record(case_id: str, events: list[ev.Event]) -> list[m.StoredRef]:
 async def notify(case_id: str, kind: str, task: Task, subject: str, body: str) -> None:
     """Tell the holders of a task's role, through the notify activity."""
     await workflow.execute_activity(
-        "notify",
+        names.NOTIFY,
         m.Notification(
             notification_id=workflow.uuid4(),
             case_id=case_id,

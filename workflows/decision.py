@@ -6,6 +6,9 @@ and refuses with the domain's reason (wrong stage, wrong role, already done, fou
 interests not declared, stale) before anything is written. An accepted action takes the
 lock, folds again (the state may have moved while it waited), commits its events through the
 `record_events` activity, and only then answers, with the positions and hashes stored.
+The actions are listed once, in `workflows.actions` (their messages, events and roles):
+each update Temporal needs declared here hands its action to one implementation (`_act`,
+its validator to `_validate`).
 
 Alongside the actions, the workflow watches the required-by date (reminders, escalation,
 deadline missed; timers follow a changed date), publishes Part 1 on approval or on the
@@ -33,7 +36,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.roles import SYSTEM_ACTOR, Actor, Role
     from domain.rules.delegation import route_case
     from domain.state import CaseState, Part1Status, Part2Status, Stage, Task, open_tasks
+    from workflows import activity_names as names
     from workflows import messages as m
+    from workflows.actions import BY_MESSAGE
     from workflows.common import (
         RETRY,
         STORE_TIMEOUT,
@@ -84,13 +89,15 @@ class DecisionWorkflow:
         #: Whether the update handlers apply the rules over persons (set by `run`, under
         #: PERSON_RULES_PATCH); the validators always do, and never run on replay.
         self.person_rules = False
+        #: The draft as stored (set by `run`): what the `drafted` update answers.
+        self.draft: m.ActionResult | None = None
 
     # -- run ---------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, params: m.DecisionInput) -> m.DecisionOutcome:
         self.person_rules = workflow.patched(PERSON_RULES_PATCH)
-        await self._commit(
+        self.draft = await self._commit(
             lambda: [self._event(ev.CaseDrafted, params.officer, case=params.case)],
             drafting=True,
         )
@@ -201,7 +208,7 @@ class DecisionWorkflow:
                 asyncio.create_task(notify(self.case_id, "new_task", task, subject, body))
             )
 
-    # -- drafting ----------------------------------------------------------------------
+    # -- actions: one implementation for every step a person takes -----------------------
 
     def _routing_for(self, case: Any) -> Any:
         judged_on = london_date(self.state.submitted_at or workflow.now())
@@ -210,194 +217,44 @@ class DecisionWorkflow:
         except RulesError as exc:
             raise refuse(exc) from None
 
-    @workflow.update
-    async def revise(self, action: m.Revise) -> m.ActionResult:
-        def make() -> list[ev.Event]:
-            routing = self._routing_for(action.case) if self.state.submitted_at else None
-            return [
-                self._event(
-                    ev.CaseRevised,
-                    action.actor,
-                    case=action.case,
-                    note=action.note,
-                    routing=routing,
-                )
-            ]
-
-        return await self._commit(make, action=action)
-
-    @revise.validator
-    def _v_revise(self, action: m.Revise) -> None:
-        routing = self._routing_for(action.case) if self.state.submitted_at else None
-        self._check(action, ev.CaseRevised, case=action.case, note=action.note, routing=routing)
-
-    @workflow.update
-    async def submit(self, action: m.Submit) -> m.ActionResult:
-        return await self._commit(
-            lambda: [
-                self._event(ev.CaseSubmitted, action.actor, routing=self._routing_for(self._case()))
-            ],
-            action=action,
-        )
-
-    @submit.validator
-    def _v_submit(self, action: m.Submit) -> None:
-        if self.state.case is not None:
-            self._check(action, ev.CaseSubmitted, routing=self._routing_for(self._case()))
-
     def _case(self) -> Any:
         assert self.state.case is not None
         return self.state.case
 
-    @workflow.update
-    async def withdraw(self, action: m.Withdraw) -> m.ActionResult:
-        return await self._commit(
-            lambda: [self._event(ev.CaseWithdrawn, action.actor, reason=action.reason)],
-            action=action,
-        )
+    def _step(self, action: m.Action) -> tuple[type[ev.Event], dict[str, Any]]:
+        """The event an action records, and its fields: the message's own fields (see
+        `workflows.actions`), and what the workflow works out (a routing, a reference)."""
+        if isinstance(action, m.Decide):
+            return self._decision_candidate(action)
+        spec = BY_MESSAGE[type(action)]
+        fields = {name: getattr(action, name) for name in spec.fields}
+        if isinstance(action, m.Revise):
+            # Re-judged after submission: a revision can change who must approve.
+            fields["routing"] = self._routing_for(action.case) if self.state.submitted_at else None
+        elif isinstance(action, m.Submit):
+            # No case before the draft is committed (the validator lets such a submit through).
+            fields["routing"] = (
+                self._routing_for(self._case()) if self.state.case is not None else None
+            )
+        return spec.events[0], fields
 
-    @withdraw.validator
-    def _v_withdraw(self, action: m.Withdraw) -> None:
-        self._check(action, ev.CaseWithdrawn, reason=action.reason)
+    async def _act(self, action: m.Action) -> m.ActionResult:
+        """The update of every action: commit its event, checked again under the lock."""
+        if isinstance(action, m.Decide):
+            return await self._decide(action)
 
-    @workflow.update
-    async def change_required_by(self, action: m.ChangeRequiredBy) -> m.ActionResult:
-        return await self._commit(
-            lambda: [
-                self._event(
-                    ev.RequiredByChanged,
-                    action.actor,
-                    required_by=action.required_by,
-                    reason=action.reason,
-                )
-            ],
-            action=action,
-        )
+        def make() -> list[ev.Event]:
+            cls, fields = self._step(action)
+            return [self._event(cls, action.actor, **fields)]
 
-    @change_required_by.validator
-    def _v_change_required_by(self, action: m.ChangeRequiredBy) -> None:
-        self._check(
-            action, ev.RequiredByChanged, required_by=action.required_by, reason=action.reason
-        )
+        return await self._commit(make, action=action)
 
-    @workflow.update
-    async def record_irregularity(self, action: m.RecordIrregularity) -> m.ActionResult:
-        return await self._commit(
-            lambda: [
-                self._event(ev.IrregularityRecorded, action.actor, description=action.description)
-            ],
-            action=action,
-        )
-
-    @record_irregularity.validator
-    def _v_record_irregularity(self, action: m.RecordIrregularity) -> None:
-        self._check(action, ev.IrregularityRecorded, description=action.description)
-
-    # -- board -------------------------------------------------------------------------
-
-    @workflow.update
-    async def place_on_agenda(self, action: m.PlaceOnAgenda) -> m.ActionResult:
-        fields = action.model_dump(include={"meeting_id", "meeting_date", "board"})
-        return await self._commit(
-            lambda: [self._event(ev.PlacedOnAgenda, action.actor, **fields)], action=action
-        )
-
-    @place_on_agenda.validator
-    def _v_place_on_agenda(self, action: m.PlaceOnAgenda) -> None:
-        fields = action.model_dump(include={"meeting_id", "meeting_date", "board"})
-        self._check(action, ev.PlacedOnAgenda, **fields)
-
-    @workflow.update
-    async def record_board_advice(self, action: m.RecordBoardAdvice) -> m.ActionResult:
-        fields = action.model_dump(include={"meeting_id", "advice", "conditions", "comment"})
-        return await self._commit(
-            lambda: [self._event(ev.BoardAdviceRecorded, action.actor, **fields)], action=action
-        )
-
-    @record_board_advice.validator
-    def _v_record_board_advice(self, action: m.RecordBoardAdvice) -> None:
-        fields = action.model_dump(include={"meeting_id", "advice", "conditions", "comment"})
-        self._check(action, ev.BoardAdviceRecorded, **fields)
-
-    @workflow.update
-    async def agree_extremis(self, action: m.AgreeExtremis) -> m.ActionResult:
-        return await self._commit(
-            lambda: [self._event(ev.ExtremisAgreed, action.actor, reason=action.reason)],
-            action=action,
-        )
-
-    @agree_extremis.validator
-    def _v_agree_extremis(self, action: m.AgreeExtremis) -> None:
-        self._check(action, ev.ExtremisAgreed, reason=action.reason)
-
-    # -- advice ------------------------------------------------------------------------
-
-    @workflow.update
-    async def sign_off(self, action: m.SignOff) -> m.ActionResult:
-        return await self._commit(
-            lambda: [
-                self._event(ev.SignOffGiven, action.actor, area=action.area, comment=action.comment)
-            ],
-            action=action,
-        )
-
-    @sign_off.validator
-    def _v_sign_off(self, action: m.SignOff) -> None:
-        self._check(action, ev.SignOffGiven, area=action.area, comment=action.comment)
-
-    @workflow.update
-    async def request_changes(self, action: m.RequestChanges) -> m.ActionResult:
-        fields = action.model_dump(include={"area", "reasons", "sections"})
-        return await self._commit(
-            lambda: [self._event(ev.ChangesRequested, action.actor, **fields)], action=action
-        )
-
-    @request_changes.validator
-    def _v_request_changes(self, action: m.RequestChanges) -> None:
-        self._check(
-            action,
-            ev.ChangesRequested,
-            **action.model_dump(include={"area", "reasons", "sections"}),
-        )
-
-    @workflow.update
-    async def advice_not_required(self, action: m.AdviceNotRequired) -> m.ActionResult:
-        return await self._commit(
-            lambda: [
-                self._event(
-                    ev.AdviceNotRequired, action.actor, area=action.area, reason=action.reason
-                )
-            ],
-            action=action,
-        )
-
-    @advice_not_required.validator
-    def _v_advice_not_required(self, action: m.AdviceNotRequired) -> None:
-        self._check(action, ev.AdviceNotRequired, area=action.area, reason=action.reason)
-
-    # -- chief executive and decision --------------------------------------------------
-
-    @workflow.update
-    async def consult_chief_executive(self, action: m.ConsultChiefExecutive) -> m.ActionResult:
-        return await self._commit(
-            lambda: [self._event(ev.ChiefExecutiveConsulted, action.actor, comment=action.comment)],
-            action=action,
-        )
-
-    @consult_chief_executive.validator
-    def _v_consult_chief_executive(self, action: m.ConsultChiefExecutive) -> None:
-        self._check(action, ev.ChiefExecutiveConsulted, comment=action.comment)
-
-    @workflow.update
-    async def chief_executive_send_back(self, action: m.ChiefExecutiveSendBack) -> m.ActionResult:
-        return await self._commit(
-            lambda: [self._event(ev.ChiefExecutiveSentBack, action.actor, reasons=action.reasons)],
-            action=action,
-        )
-
-    @chief_executive_send_back.validator
-    def _v_chief_executive_send_back(self, action: m.ChiefExecutiveSendBack) -> None:
-        self._check(action, ev.ChiefExecutiveSentBack, reasons=action.reasons)
+    def _validate(self, action: m.Action) -> None:
+        """The validator of every action: a named alternate, then `_check`."""
+        if isinstance(action, m.DeclareInterests | m.Decide):
+            self._check_alternate(action.actor)
+        cls, fields = self._step(action)
+        self._check(action, cls, **fields)
 
     def _check_alternate(self, actor: Actor) -> None:
         configured = self.settings.alternate_decision_maker
@@ -407,27 +264,6 @@ class DecisionWorkflow:
                 type="wrong_role",
                 non_retryable=True,
             )
-
-    @workflow.update
-    async def declare_interests(self, action: m.DeclareInterests) -> m.ActionResult:
-        return await self._commit(
-            lambda: [
-                self._event(
-                    ev.InterestsDeclared,
-                    action.actor,
-                    has_interest=action.has_interest,
-                    details=action.details,
-                )
-            ],
-            action=action,
-        )
-
-    @declare_interests.validator
-    def _v_declare_interests(self, action: m.DeclareInterests) -> None:
-        self._check_alternate(action.actor)
-        self._check(
-            action, ev.InterestsDeclared, has_interest=action.has_interest, details=action.details
-        )
 
     def _decision_candidate(self, action: m.Decide) -> tuple[type[ev.Event], dict[str, Any]]:
         if not action.approve:
@@ -441,8 +277,7 @@ class DecisionWorkflow:
         reference = "PCD 0" if self.state.is_dmpc_decision else None
         return ev.DecisionApproved, {"comment": action.comment, "reference": reference}
 
-    @workflow.update
-    async def decide(self, action: m.Decide) -> m.ActionResult:
+    async def _decide(self, action: m.Decide) -> m.ActionResult:
         await workflow.wait_condition(lambda: self.state.version > 0)
         # One lock hold from the check to the stored decision: a refused decision never
         # takes a PCD number, and no other step (a withdrawal) can slip in between the
@@ -455,7 +290,7 @@ class DecisionWorkflow:
             self._fold([candidate])
             if cls is ev.DecisionApproved and self.state.is_dmpc_decision:
                 number = await workflow.execute_activity(
-                    "allocate_reference",
+                    names.ALLOCATE_REFERENCE,
                     m.AllocateRequest(
                         sequence="PCD", owner=self.case_id, first=self.settings.first_reference
                     ),
@@ -466,11 +301,143 @@ class DecisionWorkflow:
                 fields["reference"] = f"PCD {number}"
             return await self._commit_locked(lambda: [self._event(cls, action.actor, **fields)])
 
+    # -- the actions' updates: Temporal needs each declared; `workflows.actions` lists them.
+
+    @workflow.update
+    async def revise(self, action: m.Revise) -> m.ActionResult:
+        return await self._act(action)
+
+    @revise.validator
+    def _v_revise(self, action: m.Revise) -> None:
+        self._validate(action)
+
+    @workflow.update
+    async def submit(self, action: m.Submit) -> m.ActionResult:
+        return await self._act(action)
+
+    @submit.validator
+    def _v_submit(self, action: m.Submit) -> None:
+        self._validate(action)
+
+    @workflow.update
+    async def withdraw(self, action: m.Withdraw) -> m.ActionResult:
+        return await self._act(action)
+
+    @withdraw.validator
+    def _v_withdraw(self, action: m.Withdraw) -> None:
+        self._validate(action)
+
+    @workflow.update
+    async def change_required_by(self, action: m.ChangeRequiredBy) -> m.ActionResult:
+        return await self._act(action)
+
+    @change_required_by.validator
+    def _v_change_required_by(self, action: m.ChangeRequiredBy) -> None:
+        self._validate(action)
+
+    @workflow.update
+    async def record_irregularity(self, action: m.RecordIrregularity) -> m.ActionResult:
+        return await self._act(action)
+
+    @record_irregularity.validator
+    def _v_record_irregularity(self, action: m.RecordIrregularity) -> None:
+        self._validate(action)
+
+    @workflow.update
+    async def place_on_agenda(self, action: m.PlaceOnAgenda) -> m.ActionResult:
+        return await self._act(action)
+
+    @place_on_agenda.validator
+    def _v_place_on_agenda(self, action: m.PlaceOnAgenda) -> None:
+        self._validate(action)
+
+    @workflow.update
+    async def record_board_advice(self, action: m.RecordBoardAdvice) -> m.ActionResult:
+        return await self._act(action)
+
+    @record_board_advice.validator
+    def _v_record_board_advice(self, action: m.RecordBoardAdvice) -> None:
+        self._validate(action)
+
+    @workflow.update
+    async def agree_extremis(self, action: m.AgreeExtremis) -> m.ActionResult:
+        return await self._act(action)
+
+    @agree_extremis.validator
+    def _v_agree_extremis(self, action: m.AgreeExtremis) -> None:
+        self._validate(action)
+
+    @workflow.update
+    async def sign_off(self, action: m.SignOff) -> m.ActionResult:
+        return await self._act(action)
+
+    @sign_off.validator
+    def _v_sign_off(self, action: m.SignOff) -> None:
+        self._validate(action)
+
+    @workflow.update
+    async def request_changes(self, action: m.RequestChanges) -> m.ActionResult:
+        return await self._act(action)
+
+    @request_changes.validator
+    def _v_request_changes(self, action: m.RequestChanges) -> None:
+        self._validate(action)
+
+    @workflow.update
+    async def advice_not_required(self, action: m.AdviceNotRequired) -> m.ActionResult:
+        return await self._act(action)
+
+    @advice_not_required.validator
+    def _v_advice_not_required(self, action: m.AdviceNotRequired) -> None:
+        self._validate(action)
+
+    @workflow.update
+    async def consult_chief_executive(self, action: m.ConsultChiefExecutive) -> m.ActionResult:
+        return await self._act(action)
+
+    @consult_chief_executive.validator
+    def _v_consult_chief_executive(self, action: m.ConsultChiefExecutive) -> None:
+        self._validate(action)
+
+    @workflow.update
+    async def chief_executive_send_back(self, action: m.ChiefExecutiveSendBack) -> m.ActionResult:
+        return await self._act(action)
+
+    @chief_executive_send_back.validator
+    def _v_chief_executive_send_back(self, action: m.ChiefExecutiveSendBack) -> None:
+        self._validate(action)
+
+    @workflow.update
+    async def declare_interests(self, action: m.DeclareInterests) -> m.ActionResult:
+        return await self._act(action)
+
+    @declare_interests.validator
+    def _v_declare_interests(self, action: m.DeclareInterests) -> None:
+        self._validate(action)
+
+    @workflow.update
+    async def decide(self, action: m.Decide) -> m.ActionResult:
+        return await self._act(action)
+
     @decide.validator
     def _v_decide(self, action: m.Decide) -> None:
-        self._check_alternate(action.actor)
-        cls, fields = self._decision_candidate(action)
-        self._check(action, cls, **fields)
+        self._validate(action)
+
+    # -- the draft ---------------------------------------------------------------------
+
+    @workflow.update
+    async def drafted(self) -> m.ActionResult:
+        """The draft once it is stored: the API starts a case with this update (update with
+        start), so it answers when the case exists, with its version and stage. It records
+        nothing, so a run that never received it replays the same."""
+        await workflow.wait_condition(lambda: self.draft is not None)
+        assert self.draft is not None
+        return self.draft
+
+    @drafted.validator
+    def _v_drafted(self) -> None:
+        """Nothing to check; declared so that the signed-action interceptor checks the
+        update's proof (it runs in an update's validator, and only when there is one)."""
 
     # -- queries -----------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain.clock import london_date, long_date
     from domain.roles import Role
+    from workflows import activity_names as names
     from workflows import messages as m
     from workflows.common import ACTIVITY_TIMEOUT, RETRY
 
@@ -53,7 +54,7 @@ class BoardMeetingWorkflow:
 
     async def _call_update(self, case_id: str, update: str, action: m.Action) -> m.ActionResult:
         result: m.ActionResult = await workflow.execute_activity(
-            "update_decision",
+            names.UPDATE_DECISION,
             m.CaseUpdateRequest(
                 case_id=case_id,
                 update=update,

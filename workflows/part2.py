@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.register import redact
     from domain.roles import SYSTEM_ACTOR, Role
     from domain.state import CaseState, Part2Status, Task
+    from workflows import activity_names as names
     from workflows import messages as m
     from workflows.common import (
         ACTIVITY_TIMEOUT,
@@ -53,7 +54,7 @@ class Part2ReviewWorkflow:
         if wake > workflow.now():
             await workflow.sleep(wake - workflow.now())
         state = await workflow.execute_activity(
-            "load_case",
+            names.LOAD_CASE,
             params.case_id,
             result_type=CaseState,
             start_to_close_timeout=ACTIVITY_TIMEOUT,

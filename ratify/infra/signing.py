@@ -11,7 +11,8 @@ any actor. So every person's action carries a *proof* in its Temporal header
 * when it was issued (seconds since the epoch) and the key's id.
 
 `ActionSigner` (a client interceptor) adds the proof to every workflow start and update
-Ratify's clients send. `ActionVerifier` (a worker interceptor) checks it:
+Ratify's clients send, the two halves of an update-with-start included. `ActionVerifier` (a
+worker interceptor) checks it:
 
 * an update in its validator, before the workflow's own validator and before anything is
   recorded; validators are not run on replay, so histories recorded before signing (or
@@ -306,6 +307,32 @@ class _SigningOutbound(temporalio.client.OutboundInterceptor):
         )
         input.headers = {**input.headers, PROOF_HEADER: proof}
         return await super().start_workflow_update(input)
+
+    async def start_update_with_start_workflow(
+        self, input: temporalio.client.StartWorkflowUpdateWithStartInput
+    ) -> temporalio.client.WorkflowUpdateHandle[Any]:
+        # Both halves are checked on their own (the start before the run, the update in its
+        # validator), so each carries its own proof, as if sent one after the other.
+        start, update = input.start_workflow_input, input.update_workflow_input
+        start.headers = {
+            **start.headers,
+            PROOF_HEADER: make_proof(
+                self._keys, kind="start", workflow_id=start.id, name=start.workflow, args=start.args
+            ),
+        }
+        update.update_id = update.update_id or str(uuid.uuid4())
+        update.headers = {
+            **update.headers,
+            PROOF_HEADER: make_proof(
+                self._keys,
+                kind="update",
+                workflow_id=start.id,
+                name=update.update,
+                update_id=update.update_id,
+                args=update.args,
+            ),
+        }
+        return await super().start_update_with_start_workflow(input)
 
 
 class ActionSigner(temporalio.client.Interceptor):

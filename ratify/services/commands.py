@@ -25,10 +25,11 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from temporalio.client import (
     Client,
+    WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -50,6 +51,7 @@ from ratify.services.journal import CaseHistory, CaseJournal
 from ratify.services.reconcile import ENDED_OUTSIDE_RATIFY
 from ratify.services.views import case_view
 from workflows import messages as m
+from workflows.actions import CATALOGUE, ActionSpec, RoleFrom, Workflow
 from workflows.decision import DecisionWorkflow
 
 log = structlog.get_logger("ratify.api")
@@ -114,43 +116,21 @@ class _Journal(CaseJournal):
             raise Refusal("invalid", str(exc).replace("to_version", "version")) from None
 
 
-#: action name -> (workflow update, message type, role it is done in when not given).
-ACTIONS: dict[str, tuple[str, type[m.Action], Role | None]] = {
-    "revise": ("revise", m.Revise, Role.ORIGINATING_OFFICER),
-    "submit": ("submit", m.Submit, Role.ORIGINATING_OFFICER),
-    "withdraw": ("withdraw", m.Withdraw, Role.ORIGINATING_OFFICER),
-    "change_required_by": ("change_required_by", m.ChangeRequiredBy, Role.ORIGINATING_OFFICER),
-    "agree_extremis": ("agree_extremis", m.AgreeExtremis, Role.BOARD_CHAIR),
-    "sign_off": ("sign_off", m.SignOff, None),
-    "advice_not_required": ("advice_not_required", m.AdviceNotRequired, None),
-    "request_changes": ("request_changes", m.RequestChanges, None),
-    "consult_chief_executive": (
-        "consult_chief_executive",
-        m.ConsultChiefExecutive,
-        Role.CHIEF_EXECUTIVE,
-    ),
-    "chief_executive_send_back": (
-        "chief_executive_send_back",
-        m.ChiefExecutiveSendBack,
-        Role.CHIEF_EXECUTIVE,
-    ),
-    "declare_interests": ("declare_interests", m.DeclareInterests, None),
-    "decide": ("decide", m.Decide, None),
-    "record_irregularity": ("record_irregularity", m.RecordIrregularity, None),
-    # The Part 2 review's outcome (publish, redact, extend), on the case's review workflow.
-    "review_part2": ("review", m.Part2Outcome, Role.PUBLICATION_OFFICER),
-}
+#: The actions a person takes on a case (`POST /cases/{id}/actions/{name}`), by name: the
+#: workflows' catalogue, less the steps only a board meeting takes.
+ACTIONS: dict[str, ActionSpec] = {name: spec for name, spec in CATALOGUE.items() if spec.direct}
 
 
 def role_for(action: str, fields: dict[str, Any], services: Services, case_id: str) -> Role:
-    """The role an action is done in, when the body does not say."""
-    if action in ("sign_off", "advice_not_required", "request_changes"):
+    """The role an action is done in, when the body does not say and it has no default."""
+    role_from = ACTIONS[action].role_from
+    if role_from is RoleFrom.AREA:
         try:
             return AdviceArea(str(fields.get("area"))).adviser_role
         except ValueError:
             areas = ", ".join(a.value for a in AdviceArea)
             raise Refusal("invalid", f"area: one of {areas}") from None
-    if action in ("declare_interests", "decide"):
+    if role_from is RoleFrom.DECISION_MAKER:
         state = services.journal.load(case_id)
         if state.decision_maker_role is None:
             raise Refusal("wrong_stage", "the case is not awaiting a decision")
@@ -441,19 +421,19 @@ async def act(
     update; a retry with the same `idempotency_key` gets the first attempt's outcome."""
     if action not in ACTIONS:
         raise Refusal("unknown_action", f"no action '{quote_id(action)}'; one of {sorted(ACTIONS)}")
-    update, message_type, default_role = ACTIONS[action]
-    role = role or default_role or role_for(action, fields, services, case_id)
+    spec = ACTIONS[action]
+    role = role or spec.role or role_for(action, fields, services, case_id)
     actor = acting(me, role, on_behalf_of)
     try:
-        message = message_type.model_validate({**fields, "actor": actor}, context=EDGE)
+        message = spec.message.model_validate({**fields, "actor": actor}, context=EDGE)
     except ValidationError as exc:
         raise Refusal("invalid", problems(exc)) from None
     check_dates(services, message)
     if isinstance(message, m.Revise):
         check_co_officers(services, message.case)
         check_case_size(message.case)
-    target = part2_review_id(case_id) if action == "review_part2" else case_id
-    return await run_update(services, target, update, message, idempotency_key=idempotency_key)
+    target = part2_review_id(case_id) if spec.workflow is Workflow.PART2_REVIEW else case_id
+    return await run_update(services, target, spec.update, message, idempotency_key=idempotency_key)
 
 
 def check_co_officers(services: Services, case: Case) -> None:
@@ -491,7 +471,11 @@ def check_case_id(case_id: str) -> str:
 
 
 async def start_case(services: Services, me: Principal, case: Case, case_id: str | None) -> str:
-    """`POST /cases` of the API: start a draft's workflow and wait until it is stored."""
+    """`POST /cases` of the API: start a draft's workflow; returns once the draft is stored.
+
+    One call starts the workflow and asks it for the drafted case (update with start): the
+    workflow answers once the draft is recorded. Both halves carry Ratify's proof.
+    """
     officer = acting(me, Role.ORIGINATING_OFFICER, None)
     case_id = check_case_id(case_id) if case_id is not None else f"case-{uuid.uuid4().hex[:12]}"
     check_co_officers(services, case)
@@ -502,19 +486,40 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
     # and the new run would fail to draft over the stored case).
     if services.store.stream_version(case_id) >= 1:
         raise Refusal("exists", f"case {quote_id(case_id)} exists already")
+    start = WithStartWorkflowOperation(
+        DecisionWorkflow.run,
+        m.DecisionInput(
+            case_id=case_id, officer=officer, case=case, settings=services.workflow_settings
+        ),
+        id=case_id,
+        task_queue=services.task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        # A retry of a start that got through finds the case running: 409, never a second
+        # draft (nor an answer about a case someone else started under the id).
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+    )
     try:
-        await services.client.start_workflow(
-            DecisionWorkflow.run,
-            m.DecisionInput(
-                case_id=case_id, officer=officer, case=case, settings=services.workflow_settings
-            ),
-            id=case_id,
-            task_queue=services.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
+        async with asyncio.timeout(UPDATE_WAIT_SECONDS):
+            await services.client.execute_update_with_start_workflow(
+                DecisionWorkflow.drafted, start_workflow_operation=start
+            )
     except WorkflowAlreadyStartedError:
+        _start_settled(start)
         raise Refusal("exists", f"case {quote_id(case_id)} exists already") from None
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
+        raise Refusal(
+            "outcome_unknown",
+            f"case {quote_id(case_id)} was sent but its draft did not come back in time: look "
+            f"for it (GET /cases/{quote_id(case_id)}); sending it again with this case_id is "
+            "safe (a case that started answers 409)",
+        ) from None
+    except WorkflowUpdateFailedError as exc:
+        refusal = refusal_of(exc)
+        if refusal is None:
+            raise
+        raise refusal from None
     except RPCError as exc:
+        _start_settled(start)
         if exc.status is RPCStatusCode.ALREADY_EXISTS:
             raise Refusal("exists", f"case {quote_id(case_id)} exists already") from None
         if temporal_down(exc):
@@ -524,9 +529,15 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
                 "case_id is safe (a case that started answers 409)",
             ) from None
         raise
-    for _ in range(250):
-        if services.store.stream_version(case_id) >= 1:
-            break
-        await asyncio.sleep(0.02)
     notify_written(services)
     return case_id
+
+
+def _start_settled(start: WithStartWorkflowOperation[Any, Any]) -> None:
+    """Take the start's own error (the update call has raised it already), so that asyncio
+    does not log it as never retrieved. Never waits: the operation's future is resolved only
+    when the call reached the client's own code (not when a stand-in client raised), and
+    `workflow_handle()` would wait on it for ever; hence the SDK's private attribute."""
+    future = getattr(start, "_workflow_handle", None)
+    if isinstance(future, asyncio.Future) and future.done() and not future.cancelled():
+        future.exception()

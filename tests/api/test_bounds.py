@@ -529,6 +529,9 @@ class _TemporalDown:
     async def start_workflow(self, *args: object, **kw: object) -> NoReturn:
         self._fail()
 
+    async def execute_update_with_start_workflow(self, *args: object, **kw: object) -> NoReturn:
+        self._fail()
+
     async def execute_update(self, *args: object, **kw: object) -> NoReturn:
         self._fail()
 

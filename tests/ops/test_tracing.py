@@ -63,12 +63,12 @@ async def test_a_new_case_is_one_trace_from_the_request_to_the_activity(
     assert http.attributes["ratify.request_id"] == "trace-new-case"
     in_trace = {s.name for s in spans if s.context.trace_id == http.context.trace_id}
     assert {
-        "StartWorkflow:DecisionWorkflow",  # the API's client
+        "StartUpdateWithStartWorkflow:DecisionWorkflow",  # the API's client
         "RunWorkflow:DecisionWorkflow",  # the worker's workflow
         "StartActivity:record_events",
         "RunActivity:record_events",  # the activity that stored the draft
     } <= in_trace, sorted(in_trace)
-    [start] = [s for s in spans if s.name == "StartWorkflow:DecisionWorkflow"]
+    [start] = [s for s in spans if s.name == "StartUpdateWithStartWorkflow:DecisionWorkflow"]
     assert start.parent is not None and start.parent.span_id == http.context.span_id
 
 

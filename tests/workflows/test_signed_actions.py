@@ -24,11 +24,13 @@ from temporalio.client import (
     OutboundInterceptor,
     StartWorkflowInput,
     StartWorkflowUpdateInput,
+    WithStartWorkflowOperation,
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateHandle,
 )
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
@@ -351,3 +353,36 @@ async def test_a_signed_history_replays_without_the_key(harness: Harness):
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
+
+
+async def test_a_case_started_with_its_draft_update_is_checked_in_both_halves(harness: Harness):
+    """The API starts a case and asks for its draft in one call (update with start): the
+    signer signs the start and the update, and the worker checks each, so the same call
+    from outside is refused and stores nothing."""
+
+    def starting(case_id: str) -> WithStartWorkflowOperation[Any, Any]:
+        return WithStartWorkflowOperation(
+            DecisionWorkflow.run,
+            m.DecisionInput(case_id=case_id, officer=f.OFFICER, case=f.make_case()),
+            id=case_id,
+            task_queue=harness.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        )
+
+    forged = f"case-{uuid.uuid4().hex[:12]}"
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await outsider(harness).execute_update_with_start_workflow(
+            DecisionWorkflow.drafted, start_workflow_operation=starting(forged)
+        )
+    assert isinstance(caught.value.cause, ApplicationError)
+    assert caught.value.cause.type == UNSIGNED
+    assert harness.store.stream_version(forged) == 0, "the forged draft was stored"
+
+    case_id = f"case-{uuid.uuid4().hex[:12]}"
+    drafted = await harness.env.client.execute_update_with_start_workflow(
+        DecisionWorkflow.drafted, start_workflow_operation=starting(case_id)
+    )
+    assert (drafted.case_id, drafted.version, drafted.stage) == (case_id, 1, "draft")
+    assert [e.event_type for e in drafted.events] == ["case.drafted"]
+    assert harness.store.stream_version(case_id) == 1
+    await harness.env.client.get_workflow_handle(case_id).terminate()

@@ -131,6 +131,15 @@ class _ContextClientOutbound(temporalio.client.OutboundInterceptor):
         input.headers = _with_header(input.headers, _outgoing_context(input.args))
         return await super().start_workflow_update(input)
 
+    async def start_update_with_start_workflow(
+        self, input: temporalio.client.StartWorkflowUpdateWithStartInput
+    ) -> temporalio.client.WorkflowUpdateHandle[Any]:
+        start, update = input.start_workflow_input, input.update_workflow_input
+        ctx = _outgoing_context(start.args)  # one request: the same context on both halves
+        start.headers = _with_header(start.headers, ctx)
+        update.headers = _with_header(update.headers, ctx)
+        return await super().start_update_with_start_workflow(input)
+
     async def signal_workflow(self, input: temporalio.client.SignalWorkflowInput) -> None:
         input.headers = _with_header(input.headers, _outgoing_context(input.args))
         await super().signal_workflow(input)
@@ -292,6 +301,17 @@ class _MetricsClientOutbound(temporalio.client.OutboundInterceptor):
             pass
         else:
             metrics.ACTIONS_ACCEPTED.labels(action=input.update).inc()
+        return handle
+
+    async def start_update_with_start_workflow(
+        self, input: temporalio.client.StartWorkflowUpdateWithStartInput
+    ) -> temporalio.client.WorkflowUpdateHandle[Any]:
+        # The start is the action (a new case); the update only waits for its outcome.
+        handle = await super().start_update_with_start_workflow(input)
+        if _counted():
+            workflow_type = input.start_workflow_input.workflow
+            action = START_ACTIONS.get(workflow_type, f"start_{workflow_type}")
+            metrics.ACTIONS_ACCEPTED.labels(action=action).inc()
         return handle
 
 
