@@ -85,15 +85,20 @@ class ActionSpec:
 
     @property
     def typed_fields(self) -> tuple[tuple[str, bool], ...]:
-        """The fields a person types, each with whether it is a list (one item a line):
-        every field but a whole document (a revised case, Part 2 redactions), which a form
-        or the CLI builds on its own."""
-        typed = []
-        for name in self.fields:
-            kind = _field_kind(self.message.model_fields[name].annotation)
-            if kind is not None:
-                typed.append((name, kind))
-        return tuple(typed)
+        """The fields a person types (see `typed_fields`)."""
+        return typed_fields(self.message)
+
+
+def typed_fields(message: type[m.Action]) -> tuple[tuple[str, bool], ...]:
+    """The fields of an action's message a person types, each with whether it is a list (one
+    item a line): every field but the envelope and a whole document (a revised case, Part 2
+    redactions), which a form or the CLI builds on its own."""
+    typed = []
+    for name, info in message.model_fields.items():
+        kind = None if name in ENVELOPE else _field_kind(info.annotation)
+        if kind is not None:
+            typed.append((name, kind))
+    return tuple(typed)
 
 
 def _field_kind(annotation: Any) -> bool | None:

@@ -36,9 +36,13 @@ from ratify.cli.remote import (
     next_page,
     stage_label,
 )
+from workflows.actions import CATALOGUE
 
 commands = typer.Typer()
 """The people's commands at the top level (`tasks`, `act`, `history`, `register`)."""
+
+#: The actions a person takes on a case (`ratify act CASE ACTION`), from the catalogue.
+PERSONS_ACTIONS = sorted(name for name, spec in CATALOGUE.items() if spec.direct)
 
 
 # -- tasks and actions ----------------------------------------------------------------------
@@ -146,7 +150,7 @@ def act(
         str,
         typer.Argument(
             metavar="ACTION",
-            help="e.g. submit, sign_off, request_changes, consult_chief_executive, decide.",
+            help=f"One of: {', '.join(PERSONS_ACTIONS)}.",
         ),
     ],
     field: Annotated[
