@@ -32,7 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHandle, WorkflowHistory
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowHandle,
+    WorkflowHistory,
+)
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -108,20 +114,19 @@ class Recorder:
     # -- decisions -------------------------------------------------------------------
 
     async def start_case(self, case_id: str, case: Case) -> WorkflowHandle[Any, Any]:
-        handle = await self.client.start_workflow(
+        """Start the case as the API does: one update-with-start, which the workflow answers
+        (`drafted`) once the draft is stored."""
+        start = WithStartWorkflowOperation(
             DecisionWorkflow.run,
             m.DecisionInput(case_id=case_id, officer=f.OFFICER, case=case, settings=SETTINGS),
             id=case_id,
             task_queue=TASK_QUEUE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         )
-
-        async def drafted() -> bool:
-            return (await self.state(handle)).version >= 1
-
-        # The draft is committed by the workflow's first task; the validators refuse every
-        # action until the workflow has seen that activity complete.
-        await eventually(drafted, f"{case_id} to be drafted")
-        return handle
+        await self.client.execute_update_with_start_workflow(
+            DecisionWorkflow.drafted, start_workflow_operation=start
+        )
+        return await start.workflow_handle()
 
     async def act(
         self, handle: WorkflowHandle[Any, Any], update: str, action: m.Action
