@@ -105,7 +105,7 @@ def open_directory(ctx: typer.Context) -> Iterator[Directory]:
 
 def _window() -> DateWindow:
     """The window of dates a person can write (the settings', else the default one)."""
-    # Start-up cost: the limits load the settings (the Temporal SDK) and NumPy.
+    # Start-up cost: the dates' window loads the settings (the Temporal SDK).
     from ratify.services.dates import DateWindow, default_window
 
     try:

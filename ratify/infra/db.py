@@ -1,7 +1,7 @@
 """The application's own tables (identity, projections) and their migrations.
 
 They live in the same database as the event store but have their own Alembic history
-(`ratify/migrations`, version table `ratify_alembic_version`), with one branch per concern,
+(`ratify/infra/migrations`, version table `ratify_alembic_version`), with one branch per concern,
 so `migrate_all(url)` upgrades the event store and then every branch here to its head.
 Modules that define tables put them on `metadata` and import it from here.
 """

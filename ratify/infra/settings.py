@@ -137,7 +137,7 @@ class Settings(BaseSettings):
     #: only an administrator links (`ratify users link-oidc USER --subject SUB`).
     oidc_link_by_claim: bool = False
 
-    # -- operating (see ratify/observability) ---------------------------------------------
+    # -- operating (see ratify/infra/observability) ---------------------------------------
     #: Log lines as JSON (one object per line) or for the console, on stderr. Unset: console
     #: on the embedded defaults, JSON everywhere else.
     log_format: Literal["json", "console"] | None = None

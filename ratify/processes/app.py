@@ -1,4 +1,4 @@
-"""The whole HTTP service: the API (`ratify.api.create_app`) and the web pages
+"""The whole HTTP service: the API (`ratify.api.app.create_app`) and the web pages
 (`ratify.web.router`) in one app, as `ratify serve` and `ratify api` serve it.
 
 The two front doors never import each other: they meet here.

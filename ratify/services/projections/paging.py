@@ -1,6 +1,6 @@
 """What every list of the read views shares: pages, cursors, limits and parameter checks.
 
-The lists (`public_register.register`, `tasks.inbox`, `case_search.cases`) come a page at a
+The lists (`public_register.register`, `task_list.inbox`, `case_search.cases`) come a page at a
 time, in a fixed order that an index of `tables` holds, with keyset pagination: a page that
 is not the last carries `next`, an opaque cursor naming its last row, and the next page is
 the rows after that row in the list's order (`cursor=next`). So a page costs one short index
