@@ -7,8 +7,9 @@ it passes the cap. A body that should be JSON is checked before any route sees i
 in or not: sent under another content type, not UTF-8, or nested deeper than
 `MAX_JSON_DEPTH`, it gets a 400 naming the problem. That check runs at C speed on any body
 within the caps (no parsing, no Python loop over the bytes): an anonymous client cannot make
-the service spend its time. The body is parsed only after sign-in (`ratify.api.app` signs
-the person in before FastAPI reads the JSON), and JSON that is not valid gets the same 400
+the service spend its time. The body is parsed only after sign-in (the API's routes are
+`ratify.api.deps.SignedInFirst`: they sign the person in before FastAPI reads the JSON),
+and JSON that is not valid gets the same 400
 `malformed` there. Nothing is written on a refusal.
 """
 
@@ -89,7 +90,7 @@ def json_problem(body: bytes) -> str | None:
     """What is wrong with a JSON body that can be told without parsing it (too deep, not
     UTF-8), naming no content; None otherwise. It costs little on any body within the caps
     (it runs before sign-in): the parse itself, and its 400 for JSON that is not valid,
-    come after sign-in (`ratify.api.app`)."""
+    come after sign-in (`ratify.api.deps.SignedInFirst`)."""
     if json_depth_exceeds(body, MAX_JSON_DEPTH):
         return f"body: JSON nested deeper than {MAX_JSON_DEPTH} levels"
     try:

@@ -1,6 +1,6 @@
 """The steps the front doors share: who acts, running a workflow update, and refusals.
 
-The HTTP API (`ratify.api.app`) and the web pages (`ratify.web`) take every step through
+The HTTP API (`ratify.api.routes`) and the web pages (`ratify.web.pages`) take every step through
 these functions (a board meeting's through `ratify.services.meetings`, built on them): the
 actor from the signed-in principal (`acting`, own or delegated role), the action validated
 by its workflow message (`ACTIONS`), the workflow update run and its refusal raised as a
