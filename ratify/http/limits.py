@@ -1,4 +1,5 @@
-"""Bounded input at the edge: request bodies, JSON shape, the configured window of dates.
+"""Bounded input at the edge: request bodies and JSON shape (the window of dates a person may
+write is `ratify.services.dates`).
 
 `BodyLimitMiddleware` runs before routing and authentication. Each request body has a cap
 by route (`body_limit`): a `Content-Length` over it is refused with 413 before a byte is
@@ -9,8 +10,8 @@ in or not: sent under another content type, not UTF-8, or nested deeper than
 within the caps (no parsing, no Python loop over the bytes): an anonymous client cannot make
 the service spend its time. The body is parsed only after sign-in (the API's routes are
 `ratify.api.deps.SignedInFirst`: they sign the person in before FastAPI reads the JSON),
-and JSON that is not valid gets the same 400
-`malformed` there. Nothing is written on a refusal.
+and JSON that is not valid gets the same 400 `malformed` there. Nothing is written on a
+refusal.
 """
 
 from __future__ import annotations
