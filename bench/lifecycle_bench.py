@@ -2,8 +2,8 @@
 
 Run: .venv/bin/python bench/lifecycle_bench.py [--lifecycles N] [--concurrency K] [--json PATH]
 
-It starts the bundled dev server (SQLite file in a temporary directory, WAL pragmas, as
-`make run` does), and in this process a Ratify worker (`worker.build_worker`, SQLite event
+It starts the bundled dev server (SQLite file in a temporary directory, WAL pragmas, as `make run`
+does), and in this process a Ratify worker (`ratify.processes.worker.build_worker`, SQLite event
 store in the same directory) and a baseline worker. One lifecycle is, as a client sees it:
 start the decision, wait until its draft is in the workflow's state, then nine updates
 (submit, place on agenda, board advice, three sign-offs, chief executive, interests,

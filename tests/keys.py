@@ -1,7 +1,7 @@
 """The action-signing key of the test harnesses (never used outside the tests).
 
-Every harness that runs a worker gives its Temporal client `signer()`: the client signs the
-starts and updates it sends, and `worker.build_worker` verifies them with the same keys.
+Every harness that runs a worker gives its Temporal client `signer()`: the client signs the starts
+and updates it sends, and `ratify.processes.worker.build_worker` verifies them with the same keys.
 """
 
 from __future__ import annotations

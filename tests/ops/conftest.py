@@ -96,7 +96,8 @@ async def start_stack(
         test_server_startup_timeout=timedelta(seconds=60),
         interceptors=[signer()],
     )
-    # As `worker.connect` makes the processes' clients: Ratify's interceptors, then tracing.
+    # As `ratify.infra.temporal.connect` makes the processes' clients: Ratify's interceptors,
+    # then tracing.
     config = env.client.config()
     config["interceptors"] = [
         *config["interceptors"],

@@ -1,7 +1,7 @@
 """TLS and mutual TLS to the Temporal frontend (RATIFY_TEMPORAL_TLS*).
 
-`worker.temporal_tls` builds the SDK's `TLSConfig` from the settings, and `worker.connect`
-(every process's client) uses it: here against a TLS listener on the loopback with its own
+`ratify.infra.temporal.temporal_tls` builds the SDK's `TLSConfig` from the settings, and `connect`
+beside it (every process's client) uses it: here against a TLS listener on the loopback with its own
 CA, which records the handshake (the server name the client asked for, the certificate it
 presented). It speaks no gRPC, so the connection then fails: the handshake is the point.
 """

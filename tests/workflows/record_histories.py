@@ -4,8 +4,8 @@
     .venv/bin/python -m tests.workflows.record_histories late part2      # only these
     .venv/bin/python -m tests.workflows.record_histories approved --suffix notify-officer
 
-Starts Temporal's time-skipping test server and a worker from `worker.build_worker` against
-a throwaway SQLite event store, drives each scenario to completion through the same updates
+Starts Temporal's time-skipping test server and a worker from `ratify.processes.worker.build_worker`
+against a throwaway SQLite event store, drives each scenario to completion through the same updates
 the approvers use, and writes each workflow's history (`fetch_history().to_json()`, the
 format of the Temporal CLI and Web UI) to `tests/workflows/histories/<name>.json`.
 `tests/workflows/test_replay.py` replays every file there with the current workflow code,

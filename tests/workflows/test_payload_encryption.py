@@ -65,7 +65,7 @@ async def sealed(wf_store: EventStore) -> AsyncIterator[Harness]:
         test_server_startup_timeout=timedelta(seconds=60),
         interceptors=[signer()],
     )
-    # As `worker.connect` makes a client with payload keys: headers encrypted too.
+    # As `ratify.infra.temporal.connect` makes a client with payload keys: headers encrypted too.
     config = env.client.config()
     config["header_codec_behavior"] = HeaderCodecBehavior.CODEC
     client = Client(**config)

@@ -51,7 +51,7 @@ def load(path: Path) -> WorkflowHistory:
 
 
 def replayer(*interceptors: Interceptor) -> Replayer:
-    """A replayer configured as `worker.build_worker` configures the worker."""
+    """A replayer configured as `ratify.processes.worker.build_worker` configures the worker."""
     return Replayer(
         workflows=WORKFLOWS,
         workflow_runner=workflow_runner(),
