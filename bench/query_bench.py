@@ -48,6 +48,7 @@ from fold_bench import examples, lifecycle, varied
 
 from domain.roles import Role
 from eventstore import create_engine_for, migrate
+from eventstore.records import StoredEvent
 from ratify.infra.db import migrate_all
 from ratify.services.journal import CaseHistory, replay, to_new_event
 from ratify.services.projections import case_search, public_register, task_list
@@ -59,8 +60,6 @@ REPEAT = 200
 
 def templates() -> list[Any]:
     """The view rows of the examples cut at every step of their lifecycle."""
-    from eventstore.records import StoredEvent
-
     cuts = []
     for n, base in enumerate(examples()):
         case_id = f"template-{n}"
