@@ -1,5 +1,5 @@
 """The whole HTTP service: the API (`ratify.api.app.create_app`) and the web pages
-(`ratify.web.router`) in one app, as `ratify serve` and `ratify api` serve it.
+(`ratify.web.pages.router`) in one app, as `ratify serve` and `ratify api` serve it.
 
 The two front doors never import each other: they meet here.
 """
@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from ratify.api.app import create_app
 from ratify.http.services import HttpServices
-from ratify.web import router as web_router
+from ratify.web.pages import router as web_router
 
 
 def build_app(services: HttpServices) -> FastAPI:

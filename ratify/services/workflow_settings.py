@@ -1,8 +1,8 @@
 """What a new decision workflow is started with, from the environment's settings.
 
-The settings (`ratify.infra.settings`) know nothing of the workflows; the services that start
-a workflow (`ratify.services.commands.start_case`, `ratify.services.caseinput`) build its
-`workflows.messages.Settings` here. A workflow keeps them for its life.
+The settings (`ratify.infra.settings`) know nothing of the workflows; the processes build the
+`workflows.messages.Settings` that `ratify.services.commands.start_case` starts a case with
+here. A workflow keeps them for its life.
 """
 
 from __future__ import annotations

@@ -1,13 +1,9 @@
 """Ratify's web pages: server-rendered HTML under `/ui` for officers, approvers, the board
 secretariat, auditors and the public register (see `ratify.web.pages`).
 
-`router` is a FastAPI `APIRouter` with every page's route (importing `ratify.web.pages`
-registers them); the composition root (`ratify.processes`) includes it in the application
-with `app.include_router(router)`. It serves its stylesheet itself, at
+`ratify.web.pages.router` is a FastAPI `APIRouter` with every page's route (importing
+`ratify.web.pages` registers them); the composition root (`ratify.processes.app`)
+includes it in the application. It serves its stylesheet itself, at
 `/ui/static/ratify.css`. Rendering (the Jinja2 environment, its filters, the security
 headers) is `ratify.web.render`.
 """
-
-from ratify.web.pages import router
-
-__all__ = ["router"]

@@ -11,8 +11,7 @@ from eventstore.digest import Digest
 from ratify.api.deps import Me, SignedInFirst, Svc
 from ratify.api.schemas import REFUSED, CaseEvent, Reconciled, Replayed, Verified, VerifyBody
 from ratify.http.services import HttpServices
-from ratify.services import auditing as audit_steps
-from ratify.services import commands as steps
+from ratify.services import auditing, commands
 from ratify.services.accesslog import AccessRecord
 from ratify.services.projections import agenda
 from ratify.services.reconcile import reconcile
@@ -29,9 +28,9 @@ def case_events(me: Me, services: Svc, case_id: str) -> list[CaseEvent]:
     Without clearance, the hashes that would confirm a guess of a withheld Part 2 are
     withheld too (`hash` and `prev_hash` null, `hash_withheld` says why).
     """
-    audit_steps.require_auditor(me, "read a case's events")
-    history = audit_steps.history_of(services, case_id)
-    cleared = steps.shown_part2(services, me, history, "events")
+    auditing.require_auditor(me, "read a case's events")
+    history = auditing.history_of(services, case_id)
+    cleared = commands.shown_part2(services, me, history, "events")
     return [
         CaseEvent(
             position=r.position,
@@ -54,7 +53,7 @@ def case_events(me: Me, services: Svc, case_id: str) -> list[CaseEvent]:
 @router.get("/cases/{case_id}/timeline")
 def case_timeline(me: Me, services: Svc, case_id: str) -> list[TimelineEntry]:
     """Every event in plain words, revisions section by section (auditors)."""
-    _, entries, _ = audit_steps.case_timeline(services, me, case_id, "timeline")
+    _, entries, _ = auditing.case_timeline(services, me, case_id, "timeline")
     return entries
 
 
@@ -64,7 +63,7 @@ def case_bundle(me: Me, services: Svc, ref: str) -> Response:
 
     `ref` is a case id or a decision reference such as `PCD 679`.
     """
-    evidence, content = audit_steps.export(services, me, ref, "api")
+    evidence, content = auditing.export(services, me, ref, "api")
     name = (evidence.reference or evidence.case_id).replace(" ", "-")
     return Response(
         content,
@@ -79,19 +78,19 @@ def case_bundle(me: Me, services: Svc, ref: str) -> Response:
 @router.get("/cases/{case_id}/access")
 def case_access(me: Me, services: Svc, case_id: str) -> list[AccessRecord]:
     """Who read the case's confidential Part 2, and who exported its evidence."""
-    return audit_steps.access_records(services, me, case_id)
+    return auditing.access_records(services, me, case_id)
 
 
 @router.get("/audit/digest")
 def audit_digest(me: Me, services: Svc) -> Digest:
     """The store-wide digest now: keep it somewhere Ratify cannot write."""
-    return audit_steps.store_digest(services, me)
+    return auditing.store_digest(services, me)
 
 
 @router.get("/audit/reconcile")
 async def audit_reconcile(me: Me, services: Svc) -> Reconciled:
     """Every live case's workflow against the fold of its events; orphans either way."""
-    audit_steps.require_auditor(me, "reconcile the workflows with the record")
+    auditing.require_auditor(me, "reconcile the workflows with the record")
     report = await reconcile(services.client, services.store)
     return Reconciled.model_validate(report.model_dump())
 
@@ -105,7 +104,7 @@ def _workflow_ids(services: HttpServices) -> list[str]:
 @router.get("/audit/replay")
 async def audit_replay(me: Me, services: Svc) -> Replayed:
     """Replay every decision's, review's and meeting's history against the current code."""
-    audit_steps.require_auditor(me, "replay the workflows")
+    auditing.require_auditor(me, "replay the workflows")
     ids = await run_in_threadpool(_workflow_ids, services)
     replayed, failures = await replay_workflows(services.client, ids)
     return Replayed(replayed=replayed, failures=failures, ok=not failures)
@@ -114,4 +113,4 @@ async def audit_replay(me: Me, services: Svc) -> Replayed:
 @router.post("/audit/verify")
 def audit_verify(me: Me, services: Svc, body: VerifyBody) -> Verified:
     """Check every hash chain; with `since`, prove nothing that digest covered changed."""
-    return Verified.model_validate(audit_steps.verify_store(services, me, body.since))
+    return Verified.model_validate(auditing.verify_store(services, me, body.since))

@@ -16,7 +16,7 @@ from domain.money import MAX_AMOUNT
 from ratify.api.deps import Cursor, Me, SignedInFirst, Svc, read_view
 from ratify.api.schemas import MAX_VERSION, REFUSED, CaseCreated, CaseView, NewCase
 from ratify.http.services import HttpServices
-from ratify.services import commands as steps
+from ratify.services import commands
 from ratify.services.commands import Refusal
 from ratify.services.identity.values import Principal
 from ratify.services.projections import case_search, paging
@@ -28,7 +28,7 @@ router = APIRouter(tags=["cases"], route_class=SignedInFirst, responses=REFUSED)
 async def _start_case(
     services: HttpServices, me: Principal, case: Case, case_id: str | None
 ) -> CaseCreated:
-    case_id = await steps.start_case(services, me, case, case_id)
+    case_id = await commands.start_case(services, me, case, case_id)
     version = await run_in_threadpool(services.store.stream_version, case_id)
     return CaseCreated(case_id=case_id, version=version)
 
@@ -83,7 +83,7 @@ async def list_cases(
     A page of `limit` cases (at most 500) and `next`, the cursor of the next page (null
     on the last): pass it back as `cursor`, with the same filters, for the next page.
     """
-    steps.check_dates(
+    commands.check_dates(
         services,
         {
             "submitted_from": submitted_from,
@@ -118,13 +118,13 @@ def get_case(
 ) -> dict[str, Any]:
     """The case now, or as of a version or an instant; Part 2 only if cleared."""
     if version is None and as_of is None:
-        return steps.current_state(services, case_id, me)
+        return commands.current_state(services, case_id, me)
     if as_of is not None and as_of.tzinfo is None:
         raise Refusal("invalid", "as_of: give a timezone, e.g. 2019-12-13T17:00:00Z")
-    steps.check_dates(services, as_of, "as_of")
+    commands.check_dates(services, as_of, "as_of")
     history = services.journal.history(case_id, to_version=version, as_of=as_of)
     if history.state.version == 0:
         raise Refusal("not_found", f"case {quote_id(case_id)} had no events by then")
     full = services.journal.history(case_id)
-    cleared = steps.shown_part2(services, me, full, "api", version=history.state.version)
+    cleared = commands.shown_part2(services, me, full, "api", version=history.state.version)
     return case_view(history.state, part2=cleared)

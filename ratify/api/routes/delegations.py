@@ -8,8 +8,7 @@ from fastapi import APIRouter
 
 from ratify.api.deps import Me, SignedInFirst, Svc
 from ratify.api.schemas import REFUSED, NewDelegation
-from ratify.services import commands as steps
-from ratify.services import delegations
+from ratify.services import commands, delegations
 from ratify.services.commands import Refusal
 from ratify.services.identity.values import Delegation
 
@@ -22,7 +21,7 @@ router = APIRouter(tags=["identity"], route_class=SignedInFirst, responses=REFUS
 @router.post("/delegations", status_code=201)
 def delegate(me: Me, services: Svc, body: NewDelegation) -> Delegation:
     """Let a named deputy act in one of my roles for a date range (out of office)."""
-    steps.check_dates(services, body)
+    commands.check_dates(services, body)
     return delegations.delegate(
         services.directory,
         services.engine,

@@ -1,4 +1,4 @@
-"""Board meetings: create one, list them with their agendas, read one, take its steps."""
+"""Board meetings: create one, list them with their agendas, read one, take its commands."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ratify.api.schemas import (
     MeetingStepResult,
     NewMeeting,
 )
-from ratify.services import commands as steps
+from ratify.services import commands
 from ratify.services import meetings as meeting_steps
 from ratify.services.projections import agenda
 from workflows import messages as m
@@ -34,7 +34,7 @@ async def create_meeting(me: Me, services: Svc, body: NewMeeting) -> MeetingCrea
 @router.get("/meetings")
 def list_meetings(me: Me, services: Svc, from_date: date | None = None) -> list[MeetingAgenda]:
     """Meetings and their agendas (from the read view), by date."""
-    steps.check_dates(services, from_date, "from_date")
+    commands.check_dates(services, from_date, "from_date")
     grouped: dict[str, MeetingAgenda] = {}
     for row in agenda.meetings(services.engine, from_date=from_date):
         meeting = grouped.setdefault(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from domain.bounds import quote_id
 from ratify.api.deps import Cursor, SignedInFirst, Svc, read_view
 from ratify.api.schemas import REFUSED
-from ratify.services import commands as steps
+from ratify.services import commands
 from ratify.services.commands import Refusal
 from ratify.services.projections import paging, public_register
 
@@ -36,7 +36,7 @@ async def register(
     200), each with its reference, title, date signed and decision maker; the papers
     are at `/register/{reference}`. `next` is the cursor of the next (older) page, or
     null on the last: decisions published meanwhile never shift the pages. Public."""
-    steps.check_dates(services, {"signed_from": signed_from, "signed_to": signed_to})
+    commands.check_dates(services, {"signed_from": signed_from, "signed_to": signed_to})
     return await read_view(
         public_register.register,
         services.engine,

@@ -11,7 +11,7 @@ from domain.visibility import may_see_part2
 from ratify.api.deps import Cursor, Me, SignedInFirst, Svc, read_view
 from ratify.api.schemas import REFUSED, ActionBody, StepTaken
 from ratify.http.services import HttpServices
-from ratify.services import commands as steps
+from ratify.services import commands
 from ratify.services.identity.values import Principal
 from ratify.services.projections import paging, task_list
 from ratify.services.views import HASH_WITHHELD
@@ -22,7 +22,7 @@ router = APIRouter(tags=["tasks"], route_class=SignedInFirst, responses=REFUSED)
 def _cleared(services: HttpServices, me: Principal, case_id: str) -> bool:
     """Whether `me` may see the case's Part 2 (reads the case's history)."""
     history = services.journal.history(case_id)
-    return may_see_part2(steps.viewer(me), history.state, history.events)
+    return may_see_part2(commands.viewer(me), history.state, history.events)
 
 
 @router.post("/cases/{case_id}/actions/{action}", response_model=StepTaken)
@@ -44,7 +44,7 @@ async def act(
 ) -> dict[str, Any]:
     """Act on a case: submit, sign off, request changes, confirm, decide, ..."""
     fields = body.model_dump(exclude={"role", "on_behalf_of"})
-    result = await steps.act(
+    result = await commands.act(
         services,
         me,
         case_id,
@@ -74,7 +74,7 @@ async def my_tasks(
     last), `limit` at a time (at most 200), with `total` (all of them), `more` (how
     many come after this page) and `next` (the cursor of the next page, or null). An
     officer's tasks (submit, revise) are listed only for the case's own officers."""
-    who = steps.viewer(me)
+    who = commands.viewer(me)
     return await read_view(
         task_list.inbox,
         services.engine,
