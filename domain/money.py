@@ -52,9 +52,35 @@ Pounds = Annotated[
 ]
 
 
+def _check_signed_amount(value: Decimal) -> Decimal:
+    if value.is_finite() and value < 0:
+        return -_check_amount(-value)
+    return _check_amount(value)
+
+
+#: Pounds that may be negative (an underspend, a variance in a financial table): exact to
+#: the penny, at most £10bn either way. Accepts "-12,500" and "(12,500)" as minus £12,500.
+SignedPounds = Annotated[
+    Decimal,
+    BeforeValidator(lambda v: _exact_decimal(_parenthesised(v))),
+    AfterValidator(_check_signed_amount),
+    PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
+]
+
+
+def _parenthesised(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("(") and text.endswith(")"):
+            return "-" + text[1:-1]
+    return value
+
+
 def format_pounds(amount: Decimal) -> str:
     """Render an amount as the papers do: `£788,000` or `£181,302.50`."""
     q = amount.quantize(PENNY, rounding=ROUND_HALF_UP)
+    if q < 0:
+        return "-" + format_pounds(-q)
     if q == q.to_integral_value():
         return f"£{q:,.0f}"
     return f"£{q:,.2f}"

@@ -45,6 +45,8 @@ PART2_SECTIONS = frozenset({"part2"})
 
 #: The section labels, as the papers write them.
 SECTION_LABELS: dict[str, str] = {
+    "schema_version": "Case-file format version",
+    "form_version": "Form version",
     "title": "Title",
     "executive_summary": "Executive summary",
     "recommendations": "Recommendations",
@@ -61,6 +63,7 @@ SECTION_LABELS: dict[str, str] = {
     "real_estate_implications": "Real estate implications",
     "environmental_implications": "Environmental implications",
     "background_papers": "Background papers",
+    "cross_references": "Other decisions referred to",
     "report_author": "Report author",
     "co_officers": "Co-officers",
     "board": "Board",
@@ -68,6 +71,8 @@ SECTION_LABELS: dict[str, str] = {
     "money_lines": "Money lines",
     "grant_lines": "Grant lines",
     "procurements": "Procurements",
+    "incoming_funding": "Incoming funding",
+    "financial_tables": "Financial tables",
     "virement_amount": "Virement amount",
     "time_sensitivity": "Time sensitivity",
     "part1_deferral": "Part 1 deferral",
@@ -82,6 +87,9 @@ _ITEM_NOUNS: dict[str, str] = {
     "money_lines": "Money line",
     "grant_lines": "Grant line",
     "procurements": "Procurement",
+    "incoming_funding": "Incoming funding",
+    "financial_tables": "Financial table",
+    "cross_references": "Reference",
     "background_papers": "Background paper",
     "financial_years": "financial year",
     "foi_sections": "FOI section",

@@ -45,6 +45,8 @@ SECTION_AREAS: dict[str, frozenset[AdviceArea]] = {
     "financial_comments": frozenset({AdviceArea.FINANCE}),
     "grant_lines": frozenset({AdviceArea.FINANCE, AdviceArea.LEGAL}),
     "procurements": frozenset({AdviceArea.FINANCE, AdviceArea.LEGAL, AdviceArea.COMMERCIAL}),
+    "incoming_funding": frozenset({AdviceArea.FINANCE, AdviceArea.LEGAL}),
+    "financial_tables": frozenset({AdviceArea.FINANCE}),
     "commercial_comments": frozenset({AdviceArea.COMMERCIAL}),
     "procurement_comments": frozenset({AdviceArea.COMMERCIAL, AdviceArea.LEGAL}),
     "legal_comments": frozenset({AdviceArea.LEGAL}),

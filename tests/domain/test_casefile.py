@@ -243,9 +243,11 @@ def test_no_recommendations() -> None:
     ]
 
 
-def test_both_board_and_extremis() -> None:
+def test_an_extremis_submission_keeps_its_board() -> None:
     text = mutated(lambda d: d.update(extremis_reason="Urgent: the funding lapses."))
-    assert problems(text) == ["board: give either board or extremis_reason, not both"]
+    case = parse_case(text, "yaml")
+    assert case.is_extremis
+    assert case.board is not None and case.board.board.value == "IAM"
 
 
 def test_neither_board_nor_extremis() -> None:
@@ -273,21 +275,75 @@ def test_part2_needs_exactly_one_date(dates: dict[str, str]) -> None:
 
 
 def test_part2_unknown_foi_section() -> None:
-    part2 = _part2(review_on="2029-06-01") | {"foi_sections": ["s99 Secrets"]}
+    part2 = _part2(review_on="2029-06-01") | {"foi_sections": ["s99"]}
     (problem,) = problems(mutated(lambda d: d.update(part2=part2)))
-    assert problem.startswith("part2.foi_sections.0: must be one of 's21 Information")
+    assert problem.startswith("part2.foi_sections.0: FOI exemption 's99' is not one of")
 
 
-def test_unticked_declaration_without_reason() -> None:
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("s31(1)(a)", "s31(1)(a)"),
+        ("S.31(1)(b)", "s31(1)(b)"),
+        ("section 40(2)", "s40(2)"),
+        ("s43 Commercial interests", "s43"),
+    ],
+)
+def test_part2_foi_citations_keep_their_subsections(written: str, read: str) -> None:
+    part2 = _part2(review_on="2029-06-01") | {"foi_sections": [written]}
+    case = parse_case(mutated(lambda d: d.update(part2=part2)), "yaml")
+    assert case.part2 is not None and case.part2.foi_sections == [read]
+
+
+def test_part2_basis_is_never_assumed_in_a_version_2_file() -> None:
+    part2 = _part2(review_on="2029-06-01")
+    case = parse_case(mutated(lambda d: d.update(part2=part2, schema_version=2)), "yaml")
+    assert case.part2 is not None and case.part2.exemption_basis is None
+
+
+def test_a_version_1_file_keeps_the_basis_it_defaulted_to() -> None:
+    part2 = _part2(review_on="2029-06-01")
+    case = parse_case(mutated(lambda d: d.update(part2=part2)), "yaml")
+    assert case.schema_version == 2 and case.form_version.value == "dmpc-2019"
+    assert case.part2 is not None
+    assert case.part2.exemption_basis is not None
+    assert case.part2.exemption_basis.startswith("Article 2(2)(a)")
+
+
+def test_a_newer_schema_version_is_refused_by_name() -> None:
+    assert problems(mutated(lambda d: d.update(schema_version=3))) == [
+        "schema_version: schema_version 3 is not one this Ratify reads (1 or 2)"
+    ]
+
+
+def test_unticked_declaration_without_reason_is_kept_in_a_draft() -> None:
+    # Nothing typed is lost: the draft keeps the line; submission refuses it (the checks).
     def untick(data: dict[str, Any]) -> None:
         data["officer_declaration"]["legal_advice"] = {
             "confirmed": False,
             "statement": "The MPS legal team has been consulted on the proposal.",
         }
 
-    assert problems(mutated(untick)) == [
-        "officer_declaration.legal_advice.reason: an unticked declaration line needs a reason"
+    case = parse_case(mutated(untick), "yaml")
+    assert case.officer_declaration.unexplained() == ["legal_advice"]
+
+
+def test_a_section_the_form_requires_names_the_form() -> None:
+    assert problems(mutated(lambda d: d.pop("real_estate_implications"))) == [
+        "real_estate_implications: real_estate_implications is required by the dmpc-2019 "
+        'form (write "Not applicable" if it does not apply)'
     ]
+
+
+def test_a_later_form_needs_no_real_estate_section_and_reads_n_a() -> None:
+    def later(data: dict[str, Any]) -> None:
+        data.pop("real_estate_implications")
+        data["form_version"] = "dmpc-2020"
+        data["commercial_comments"] = "N/A"
+
+    case = parse_case(mutated(later), "yaml")
+    assert case.real_estate_implications is None
+    assert case.commercial_comments == "Not applicable"
 
 
 def test_unticked_declaration_with_reason_is_fine() -> None:
@@ -298,7 +354,8 @@ def test_unticked_declaration_with_reason_is_fine() -> None:
             "reason": "Legal advice is not required.",
         }
 
-    assert not parse_case(mutated(untick), "yaml").officer_declaration.legal_advice.confirmed
+    legal = parse_case(mutated(untick), "yaml").officer_declaration.legal_advice
+    assert legal is not None and not legal.confirmed
 
 
 def test_single_tender_action_without_justification() -> None:
