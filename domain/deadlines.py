@@ -22,7 +22,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from domain.calendar import WorkingCalendar, subtract_working_days
-from domain.clock import LONDON
+from domain.clock import LONDON, london_date, long_date
 
 #: Working hours start: reminders and escalations go out at this London time.
 OFFICE_OPENS = time(9, 0)
@@ -111,3 +111,14 @@ def due_steps(
     ]
     upcoming = next((s for s in ordered if s.at > now and not done(s)), None)
     return due, upcoming
+
+
+def overdue_words(required_by: date, at: datetime) -> str:
+    """How a required-by date stands on the day something is said about it: "due today",
+    or for a date that has passed, when it was ("due on 9 March 2022, 1,004 days
+    earlier") — never "due today" for a date long gone."""
+    on = london_date(at)
+    if on <= required_by:
+        return "due today" if on == required_by else f"due on {long_date(required_by)}"
+    days = (on - required_by).days
+    return f"due on {long_date(required_by)}, {days:,} day{'s' if days != 1 else ''} earlier"

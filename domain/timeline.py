@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain import events as ev
 from domain.clock import london_date, long_date
+from domain.deadlines import overdue_words
 from domain.fold import apply
 from domain.fold.drafting import changed_sections
 from domain.money import format_pounds
@@ -131,7 +132,9 @@ SUMMARIES: dict[type[ev.Event], Callable[[Any, CaseState, CaseState], str]] = {
     ev.DeadlineReminderSent: lambda e, b, a: (
         f"Reminder: {e.working_days_before} working day(s) before {long_date(e.required_by)}"
     ),
-    ev.DeadlineEscalated: lambda e, b, a: f"Escalated to the {e.escalated_to}: due today",
+    ev.DeadlineEscalated: lambda e, b, a: (
+        f"Escalated to the {e.escalated_to}: {overdue_words(e.required_by, e.occurred_at)}"
+    ),
     ev.DeadlineMissed: lambda e, b, a: f"Deadline of {long_date(e.required_by)} missed",
     ev.IrregularityRecorded: lambda e, b, a: f"Irregularity recorded: {e.description}",
 }

@@ -29,7 +29,13 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain import events as ev
     from domain.clock import LONDON, london_date
-    from domain.deadlines import DeadlineStep, DeadlineStepKind, deadline_schedule, due_steps
+    from domain.deadlines import (
+        DeadlineStep,
+        DeadlineStepKind,
+        deadline_schedule,
+        due_steps,
+        overdue_words,
+    )
     from domain.errors import RulesError
     from domain.ids import part2_review_id
     from domain.register import part1_entry
@@ -512,7 +518,7 @@ class DecisionWorkflow:
                 Task(
                     kind="escalation",
                     role=Role.CHIEF_EXECUTIVE,
-                    description=f"Decision required today ({when})",
+                    description=(f"Decision {overdue_words(required_by, workflow.now())} ({when})"),
                     due=required_by,
                 )
             ]

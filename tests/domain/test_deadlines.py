@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from domain.deadlines import DeadlineStepKind, deadline_schedule, due_steps
+from domain.deadlines import DeadlineStepKind, deadline_schedule, due_steps, overdue_words
 
 # Friday 27 December 2019: Christmas Day and Boxing Day are bank holidays.
 REQUIRED_BY = date(2019, 12, 27)
@@ -57,3 +57,14 @@ def test_a_date_the_arithmetic_cannot_handle_gives_no_schedule_rather_than_an_er
     assert deadline_schedule(date(9999, 12, 31), [5, 1]) == []
     assert deadline_schedule(date(1, 1, 3), [5, 1]) == []
     assert len(deadline_schedule(date(2100, 12, 31), [5, 1])) == 4
+
+
+def test_an_escalation_on_the_day_says_due_today_and_a_late_one_says_when() -> None:
+
+    due = date(2022, 3, 9)
+    assert overdue_words(due, datetime(2022, 3, 9, 9, 0, tzinfo=UTC)) == "due today"
+    # Ratify first saw the case three years after its date (a case drafted late, or one
+    # brought in from paper): the escalation says when it was due, not "today".
+    late = overdue_words(due, datetime(2025, 3, 10, 9, 0, tzinfo=UTC))
+    assert late == "due on 9 March 2022, 1,097 days earlier"
+    assert "today" not in late
