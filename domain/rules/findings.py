@@ -65,6 +65,13 @@ class ProcurementTest(_Frozen):
     threshold_effective_from: date
     engaged: bool
     explanation: str
+    #: False when a contract of the group does not state its VAT basis: the value was then
+    #: compared both ways, and `compared_value` is the stricter reading (as net of VAT).
+    vat_basis_known: bool = True
+    #: When the basis is unknown: the value on the threshold's basis had the contracts of
+    #: unknown basis included VAT, and whether that reading engages the Regulations.
+    compared_value_if_gross: Decimal | None = None
+    engaged_if_gross: bool | None = None
 
 
 class ProcedureAssessment(_Frozen):
@@ -81,6 +88,14 @@ class ProcedureAssessment(_Frozen):
     #: True: allowed; False: not allowed as described; None: the engine cannot tell.
     allowed: bool | None
     explanation: str
+    #: The PCR threshold in force on the day judged (None in answers recorded before
+    #: December 2026).
+    threshold: Decimal | None = None
+    threshold_vat_included: bool | None = None
+    threshold_effective_from: date | None = None
+    #: What the procedure relies on, as the engine read it: a regulation ground ("reg
+    #: 32(2)(b)"), the exemption, or the framework of a call-off; None when nothing is.
+    ground: str | None = None
 
 
 class GrantLineOutcome(_Frozen):

@@ -274,3 +274,36 @@ def test_a_single_tender_action_must_ask_for_the_contract_exemption():
 
     with pytest.raises(ValidationError, match="add contract_exemption to approval_sought"):
         make_case(procurements=[_procurement("200000", sta=True)], approval_sought=["procurement"])
+
+
+def test_the_seed_papers_procedures_are_assessed():
+    from pathlib import Path
+
+    from domain.casefile import parse_case
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    answers = {}
+    for name in ("pcd-679-data-environment-solution.yaml", "mettrace.yaml"):
+        path = examples / name
+        routing = route_case(parse_case(path.read_text(encoding="utf-8"), str(path)), ON)
+        [assessment] = routing.procedures
+        answers[name] = assessment
+        assert assessment.regulations_engaged and assessment.allowed is True
+        assert assessment.threshold == Decimal("181302.00")
+        assert routing.warnings == []
+    # The G-Cloud call-off names its framework only in route_detail: it is read from there.
+    des = answers["pcd-679-data-environment-solution.yaml"]
+    assert des.procedure == "framework" and des.ground == "CCS G-Cloud 11 framework"
+    assert "an open procedure (reg 27)" in answers["mettrace.yaml"].explanation
+
+
+def test_a_grant_funding_offer_is_never_expenditure_within_existing_budgets():
+    offer = {"id": "HO", "funder": "Home Office", "amount": "2100000", "spend_by": "2021-03-31"}
+    lines = [{**_revenue("2100000")[0], "funded_by": "HO"}]
+    case = make_case(
+        approval_sought=["grant_funding_offer"], incoming_funding=[offer], money_lines=lines
+    )
+    routing = route_case(case, ON)
+    assert [(f.rule, f.outcome) for f in routing.findings] == [
+        (RuleKind.GRANT_FUNDING_OFFER, Outcome.DMPC_APPROVES)
+    ]
