@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +24,7 @@ from domain.fold import apply
 from domain.fold.drafting import changed_sections
 from domain.money import format_pounds
 from domain.revisions import SectionDiff, diff_cases, withhold_part2
+from domain.rules.findings import GrantGroup, Outcome
 from domain.state import CaseState
 
 
@@ -52,7 +54,29 @@ def _submitted(e: ev.CaseSubmitted, before: CaseState, after: CaseState) -> str:
     who = "the DMPC" if r.decision_maker.value == "dmpc" else "the MPS (delegated authority)"
     paras = ", ".join(r.paragraphs) or "no DMPC threshold met"
     signoffs = ", ".join(a.label for a in r.required_signoffs)
-    return f"Submitted by the {r.route.value} route: {who} decides ({paras}); sign-offs: {signoffs}"
+    summary = (
+        f"Submitted by the {r.route.value} route: {who} decides ({paras}); sign-offs: {signoffs}"
+    )
+    return summary + _grant_outcomes(r.grant_groups)
+
+
+def _grant_outcomes(groups: list[GrantGroup]) -> str:
+    """ "; grants: 4 awards for approval (£612,000: Safer London, ...), 31 noted (£402,118)"."""
+    if not groups:
+        return ""
+    parts = []
+    for outcome, words in (
+        (Outcome.DMPC_APPROVES, "for the DMPC's approval"),
+        (Outcome.DMPC_NOTES, "noted"),
+    ):
+        chosen = [g for g in groups if g.outcome is outcome]
+        if not chosen:
+            continue
+        total = format_pounds(sum((g.total for g in chosen), Decimal("0.00")))
+        names = ", ".join(g.label for g in chosen[:5]) + (", ..." if len(chosen) > 5 else "")
+        noun = "award" if len(chosen) == 1 else "awards"
+        parts.append(f"{len(chosen)} {noun} {words} ({total}: {names})")
+    return "; grants: " + "; ".join(parts)
 
 
 def _revised(e: ev.CaseRevised, before: CaseState, after: CaseState) -> str:
