@@ -6,6 +6,7 @@ call-off, a budget drawdown)."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -534,3 +535,41 @@ def test_an_unknown_schema_version_is_refused_with_the_versions_read() -> None:
     data["schema_version"] = 3
     with pytest.raises(CaseFileError, match=r"schema_version 3 is not one this Ratify reads"):
         parse_case(json.dumps(data, default=str), "json")
+
+
+# -- the case-file documentation's examples are case-file YAML -----------------------------
+
+DOC = EXAMPLES.parent / "docs" / "case-file.md"
+
+
+def test_every_yaml_example_in_the_case_file_documentation_is_valid() -> None:
+    from pydantic import TypeAdapter
+
+    blocks = re.findall(r"```yaml\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    assert len(blocks) >= 12
+    checked: set[str] = set()
+    for block in blocks:
+        data = yaml.safe_load(block)
+        if not isinstance(data, dict):
+            continue  # the schema line alone, or a continuation of a list shown above it
+        for name, value in data.items():
+            assert name in Case.model_fields, f"docs/case-file.md names no field {name!r}"
+            annotation = Case.model_fields[name].annotation
+            assert annotation is not None
+            TypeAdapter(annotation).validate_python(value)
+            checked.add(name)
+    # Every new part of format 2 has an example.
+    assert checked >= {
+        "schema_version",
+        "form_version",
+        "recommendations",
+        "grant_lines",
+        "incoming_funding",
+        "procurements",
+        "financial_tables",
+        "cross_references",
+        "board",
+        "extremis_reason",
+        "part2",
+        "officer_declaration",
+    }
