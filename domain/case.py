@@ -189,6 +189,7 @@ class GrantLine(_Model):
     recipient: ShortText | None = None
     #: The grant (for a batch: the batch's total).
     amount: Pounds
+    #: What the grant is for, as the paper says.
     purpose: Text
     #: The award or programme the line belongs to, as the paper names it ("Safer London:
     #: Youth Violence Fund 2019-22"): lines of one group are one award for the threshold.
@@ -262,6 +263,7 @@ class Procurement(_Model):
     """A contract to be procured: procedure, value, VAT basis, term, single tender action."""
 
     id: LineId | None = None
+    #: What is bought, as the paper names it.
     subject: ShortText
     #: The procedure (see `ProcurementRoute`).
     route: ProcurementRoute
@@ -285,13 +287,16 @@ class Procurement(_Model):
     )
     #: The initial term in years, and the most the extension options add.
     term_years: Decimal | None = Field(default=None, gt=0, le=50)
+    #: The most years the extension options can add to the term.
     extension_years: Decimal | None = Field(default=None, ge=0, le=50)
     #: Supplier, where known. Contracts with one supplier are added together for the
     #: thresholds, so that a purchase cannot be split to slip under them.
     supplier: ShortText | None = None
     #: Further suppliers of the same contract (a multi-supplier award), where known.
     other_suppliers: list[ShortText] = Field(default_factory=list, max_length=100)
+    #: A contract exemption (single tender action) under para 4.13.
     single_tender_action: bool = False
+    #: Why no competition: required with a single tender action.
     single_tender_justification: Text | None = None
 
     @model_validator(mode="after")
@@ -335,15 +340,19 @@ class IncomingFunding(_Model):
     #: Who offers it ("Home Office").
     funder: ShortText
     amount: Pounds
+    #: What the money is for.
     purpose: Text | None = None
+    #: The funder's conditions (reporting, eligible spend, clawback).
     conditions: Text | None = None
     #: The date by which the money must be spent.
     spend_by: Day | None = None
     #: The split between capital and revenue, when the offer makes one.
     capital: Pounds | None = None
+    #: The revenue part of the offer, when it is split.
     revenue: Pounds | None = None
     #: Match funding MOPAC must put in, if any, and from where.
     match_funding_required: Pounds | None = None
+    #: Where the match funding comes from (an approved budget).
     match_funding_source: ShortText | None = None
 
     @model_validator(mode="after")
@@ -363,7 +372,10 @@ class IncomingFunding(_Model):
 class TableRow(_Model):
     """One row of a financial table: a label and one amount (or blank) per column."""
 
+    #: The row's name (a programme, a year, "Total").
     label: ShortText
+    #: One amount per column, in the columns' order; blank (null) where the paper has none;
+    #: negative amounts (an underspend) as -12500 or "(12,500)".
     amounts: list[SignedPounds | None] = Field(min_length=1, max_length=40)
     #: This row states the total of the rows above it (back to the previous total row).
     total: bool = False
@@ -374,12 +386,14 @@ class FinancialTable(_Model):
     programme; capital and revenue by year). Ratify checks that stated totals add up."""
 
     id: LineId | None = None
+    #: The table's caption, as the paper has it.
     title: ShortText
     #: The column headings ("2019/20", "2020/21", "Total").
     columns: list[ShortText] = Field(min_length=1, max_length=40)
     #: The last column states each row's total of the other columns.
     total_column: bool = False
     rows: list[TableRow] = Field(min_length=1, max_length=500)
+    #: A note under the table.
     note: Text | None = None
 
     @model_validator(mode="after")
@@ -408,7 +422,9 @@ class CrossReference(_Model):
     """Another decision this case refers to: "PCD 512", or a Ratify case id."""
 
     reference: ShortText = Field(description='A decision reference ("PCD 512") or a case id')
+    #: How this case stands to the other decision.
     relation: CrossReferenceKind = CrossReferenceKind.RELATED
+    #: A few words on the link ("draws down the reserve approved in").
     note: ShortText | None = None
 
 
@@ -765,6 +781,7 @@ class Case(_Model):
     #: The decision form the paper is written on: which sections and declaration lines
     #: it must have.
     form_version: FormVersion = FormVersion.DMPC_2019
+    #: The decision's title, as on the form.
     title: ShortText
     executive_summary: Text
     recommendations: list[Recommendation] = Field(min_length=1, max_length=99)
@@ -782,6 +799,7 @@ class Case(_Model):
     #: Required by the forms that have the section (`FORM_VERSIONS`); may say
     #: "Not applicable".
     real_estate_implications: Section | None = None
+    #: The environmental implications (required by the forms that have the section).
     environmental_implications: Section | None = None
     background_papers: list[ShortText] = Field(default_factory=list)
     #: Other decisions this one builds on, accompanies, varies or supersedes.
