@@ -68,8 +68,18 @@ def _acknowledged(state: CaseState, e: CheckAcknowledged) -> CaseState:
     return evolve(state, {"acknowledgements": {**state.acknowledgements, e.check: acknowledgement}})
 
 
+#: How much of each check's message a refusal quotes (the key names the whole check).
+MAX_QUOTED = 300
+
+
+def _quoted(text: str) -> str:
+    return text if len(text) <= MAX_QUOTED else text[: MAX_QUOTED - 1] + "…"
+
+
 def _listed(checks: list[Check]) -> str:
-    shown = [f"[{c.severity.value}] {c.message} (check {c.key})" for c in checks[:MAX_LISTED]]
+    shown = [
+        f"[{c.severity.value}] {_quoted(c.message)} (check {c.key})" for c in checks[:MAX_LISTED]
+    ]
     if len(checks) > MAX_LISTED:
         shown.append(f"and {len(checks) - MAX_LISTED} more")
     return "; ".join(shown)

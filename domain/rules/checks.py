@@ -172,8 +172,17 @@ def _covered(names: list[str], lines: list[_Line]) -> list[_Line]:
     ]
 
 
+#: The most lines a message names one by one (the rest are counted), so that a message
+#: stays short enough to quote in an acknowledgement.
+MAX_NAMED_LINES = 10
+
+
 def _labels(lines: list[_Line]) -> str:
-    return "; ".join(f"{line.label}: {format_pounds(line.amount)}" for line in lines)
+    named = "; ".join(
+        f"{line.label}: {format_pounds(line.amount)}" for line in lines[:MAX_NAMED_LINES]
+    )
+    more = len(lines) - MAX_NAMED_LINES
+    return named + (f"; and {more} more line(s)" if more > 0 else "")
 
 
 def _recommendation_checks(case: Case, routing: Routing) -> list[Check]:

@@ -335,3 +335,20 @@ def test_the_engines_warnings_come_first_and_keys_follow_the_facts():
     assert again[0].key == first[0].key
     assert again[1].key != first[1].key
     assert again[1].key.startswith("recommendation:")
+
+
+def test_a_message_names_at_most_ten_lines_and_counts_the_rest():
+    grants = [
+        {"id": f"G{n}", "recipient": f"Group {n}", "amount": "1000", "purpose": "Youth work"}
+        for n in range(1, 31)
+    ]
+    case = make_case(
+        approval_sought=["third_party_grants"],
+        money_lines=[],
+        grant_lines=grants,
+        recommendations=[rec(1, "note", [g["id"] for g in grants], "1")],
+    )
+    routing = judged(case, {g["id"]: Outcome.DMPC_NOTES for g in grants})
+    [message] = messages(case, routing, CheckKind.RECOMMENDATION)
+    assert "grant line 10 (G10, Group 10): £1,000; and 20 more line(s)" in message
+    assert "G11" not in message and "add up to £30,000" in message
