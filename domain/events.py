@@ -93,6 +93,24 @@ class CaseWithdrawn(Event):
     reason: Text
 
 
+#: A check's key (`domain.rules.findings.make_check`): its kind, a colon, a hex digest.
+CHECK_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,39}:[0-9a-f]{6,64}$"
+
+
+@_register
+class CheckAcknowledged(Event):
+    """The officer acknowledged a check (a recommendation that disagrees with the routing,
+    a total that does not add up, a possible split award) with a reason, instead of fixing
+    it. The check's subject and message are kept as the officer saw them, so the record
+    reads on its own after a revision has changed the checks."""
+
+    TYPE = "case.check_acknowledged"
+    check: str = Field(min_length=1, max_length=100, pattern=CHECK_KEY_PATTERN)
+    reason: Text
+    subject: Text
+    message: Text
+
+
 # -- board -----------------------------------------------------------------------------
 
 

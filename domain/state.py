@@ -185,6 +185,19 @@ def persons(actor: Actor) -> frozenset[str]:
     return frozenset(p for p in (actor.user_id, actor.on_behalf_of) if p)
 
 
+class Acknowledgement(_State):
+    """A check the officer acknowledged instead of fixing: who, when, why, and the check as
+    they saw it. Kept by the check's key; a revision that changes the facts gives the check
+    a new key, so the acknowledgement stops matching and stays only as history."""
+
+    check: str
+    by: Actor
+    at: datetime
+    reason: str
+    subject: str
+    message: str
+
+
 class CaseState(_State):
     case_id: str
     #: How many events have been folded (the stream version).
@@ -240,6 +253,9 @@ class CaseState(_State):
     irregularities: list[str] = Field(default_factory=list)
     #: Who recorded each irregularity (the accountable person), in the same order.
     irregularities_by: list[str] = Field(default_factory=list)
+
+    #: The checks acknowledged with a reason, by key (`domain.rules.checks`), in order.
+    acknowledgements: dict[str, Acknowledgement] = Field(default_factory=dict)
 
     #: Every step a person took in a capacity the separation of duties weighs (officer,
     #: board chair agreeing an extremis case, adviser, chief executive, decision maker), in

@@ -110,6 +110,9 @@ SUMMARIES: dict[type[ev.Event], Callable[[Any, CaseState, CaseState], str]] = {
     ev.CaseRevised: _revised,
     ev.CaseSubmitted: _submitted,
     ev.CaseWithdrawn: lambda e, b, a: f"Withdrawn: {e.reason}",
+    ev.CheckAcknowledged: lambda e, b, a: (
+        f"Check acknowledged ({e.subject}): {e.message} Reason: {e.reason}"
+    ),
     ev.PlacedOnAgenda: lambda e, b, a: (
         f"Placed on the agenda of {e.board.value} meeting {e.meeting_id} "
         f"({long_date(e.meeting_date)})"

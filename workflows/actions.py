@@ -137,6 +137,14 @@ ALL: tuple[ActionSpec, ...] = (
         _OFFICER,
     ),
     ActionSpec(
+        "acknowledge_check",
+        "acknowledge_check",
+        m.AcknowledgeCheck,
+        (ev.CheckAcknowledged,),
+        "The check was acknowledged.",
+        _OFFICER,
+    ),
+    ActionSpec(
         "record_irregularity",
         "record_irregularity",
         m.RecordIrregularity,

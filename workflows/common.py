@@ -43,13 +43,16 @@ def refuse(exc: DomainError | RulesError) -> ApplicationError:
     return ApplicationError(str(exc), type="rules", non_retryable=True)
 
 
-def apply_or_refuse(state: CaseState, events: list[ev.Event], *, new: bool = False) -> CaseState:
+def apply_or_refuse(
+    state: CaseState, events: list[ev.Event], *, new: bool = False, with_checks: bool = True
+) -> CaseState:
     """Fold events into a state, or refuse with the domain's reason. `new`: the events are
-    steps someone is taking now, judged by the rules over persons too (`apply_new`)."""
-    step = apply_new if new else apply
+    steps someone is taking now, judged by the rules over persons too (`apply_new`), and,
+    unless `with_checks` is False, by the rule of the checks (nothing goes on with checks
+    open)."""
     try:
         for event in events:
-            state = step(state, event)
+            state = apply_new(state, event, with_checks=with_checks) if new else apply(state, event)
     except DomainError as exc:
         raise refuse(exc) from None
     return state

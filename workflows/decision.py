@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         overdue_words,
     )
     from domain.errors import RulesError
+    from domain.fold.checks import current_checks
     from domain.ids import part2_review_id
     from domain.register import part1_entry
     from domain.roles import SYSTEM_ACTOR, Actor, Role
@@ -64,6 +65,12 @@ PUBLISH_AT = time(9, 0)
 #: cases only, separation of duties) as well as the validators: runs started before it keep
 #: their recorded path on replay (see docs/changing-workflows.md).
 PERSON_RULES_PATCH = "person-rules-in-handlers"
+
+#: The patch under which update handlers also judge their step by the rule of the checks
+#: (a submission, or a revision sent back on its way, is refused while checks are open; an
+#: acknowledgement names a current check): runs recorded before it replay their recorded
+#: path. The validators always apply the rule (see docs/changing-workflows.md).
+SUBMISSION_CHECKS_PATCH = "submission-checks"
 
 
 def task_view(task: Task, settings: m.Settings) -> m.TaskView:
@@ -95,6 +102,9 @@ class DecisionWorkflow:
         #: Whether the update handlers apply the rules over persons (set by `run`, under
         #: PERSON_RULES_PATCH); the validators always do, and never run on replay.
         self.person_rules = False
+        #: Whether the update handlers apply the rule of the checks (set by `run`, under
+        #: SUBMISSION_CHECKS_PATCH); the validators always do.
+        self.submission_checks = False
         #: The draft as stored (set by `run`): what the `drafted` update answers.
         self.draft: m.ActionResult | None = None
 
@@ -103,6 +113,7 @@ class DecisionWorkflow:
     @workflow.run
     async def run(self, params: m.DecisionInput) -> m.DecisionOutcome:
         self.person_rules = workflow.patched(PERSON_RULES_PATCH)
+        self.submission_checks = workflow.patched(SUBMISSION_CHECKS_PATCH)
         self.draft = await self._commit(
             lambda: [self._event(ev.CaseDrafted, params.officer, case=params.case)],
             drafting=True,
@@ -149,8 +160,13 @@ class DecisionWorkflow:
 
     def _fold(self, events: list[ev.Event], *, new: bool | None = None) -> CaseState:
         """Fold events into the current state, or refuse. `new` (default: as the run's
-        patch says) judges them by the rules over persons too."""
-        return apply_or_refuse(self.state, events, new=self.person_rules if new is None else new)
+        patches say) judges them by the rules over persons too, and by the rule of the
+        checks (a validator: always; a handler: under SUBMISSION_CHECKS_PATCH)."""
+        if new is None:
+            return apply_or_refuse(
+                self.state, events, new=self.person_rules, with_checks=self.submission_checks
+            )
+        return apply_or_refuse(self.state, events, new=new)
 
     def _check(self, action: m.Action, cls: type[ev.Event], **fields: Any) -> None:
         """The validator of every action: not stale, and allowed by the fold.
@@ -237,12 +253,33 @@ class DecisionWorkflow:
         if isinstance(action, m.Revise):
             # Re-judged after submission: a revision can change who must approve.
             fields["routing"] = self._routing_for(action.case) if self.state.submitted_at else None
+        elif isinstance(action, m.AcknowledgeCheck):
+            fields.update(self._quoted_check(action.check))
         elif isinstance(action, m.Submit):
             # No case before the draft is committed (the validator lets such a submit through).
             fields["routing"] = (
                 self._routing_for(self._case()) if self.state.case is not None else None
             )
         return spec.events[0], fields
+
+    def _quoted_check(self, key: str) -> dict[str, str]:
+        """The subject and message of the check `key` as it stands on the case now, for
+        the acknowledgement's record; refused (`invalid`) when there is no such check."""
+        if self.state.case is None:
+            # Before the draft is committed: the handler waits for it and asks again.
+            return {"subject": key, "message": key}
+        try:
+            checks = current_checks(self.state, london_date(workflow.now()))
+        except RulesError as exc:
+            raise refuse(exc) from None
+        for check in checks:
+            if check.key == key:
+                return {"subject": check.subject, "message": check.message}
+        raise ApplicationError(
+            f"the check cannot be acknowledged: {key} is not a check on this case",
+            type="invalid",
+            non_retryable=True,
+        )
 
     async def _act(self, action: m.Action) -> m.ActionResult:
         """The update of every action: commit its event, checked again under the lock."""
@@ -339,6 +376,14 @@ class DecisionWorkflow:
 
     @change_required_by.validator
     def _v_change_required_by(self, action: m.ChangeRequiredBy) -> None:
+        self._validate(action)
+
+    @workflow.update
+    async def acknowledge_check(self, action: m.AcknowledgeCheck) -> m.ActionResult:
+        return await self._act(action)
+
+    @acknowledge_check.validator
+    def _v_acknowledge_check(self, action: m.AcknowledgeCheck) -> None:
         self._validate(action)
 
     @workflow.update

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.bounds import BoundedId, BoundedShortText, BoundedText, bounded_list
 from domain.case import BoardAdvice, BoardName, Case
-from domain.events import Event, Redaction, decode, encode
+from domain.events import CHECK_KEY_PATTERN, Event, Redaction, decode, encode
 from domain.roles import Actor, AdviceArea, Role
 from domain.state import CaseState
 
@@ -124,6 +124,14 @@ class ChangeRequiredBy(Action):
 
 class RecordIrregularity(Action):
     description: BoundedText
+
+
+class AcknowledgeCheck(Action):
+    """Acknowledge a check with a reason instead of fixing it (the officer, before
+    submission). The workflow adds the check's subject and message as they stand."""
+
+    check: str = Field(min_length=1, max_length=100, pattern=CHECK_KEY_PATTERN)
+    reason: BoundedText
 
 
 class Part2Outcome(Action):

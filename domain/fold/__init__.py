@@ -24,7 +24,9 @@ One fold, in modules read bottom up:
   `drafting` (drafting, submission, revision, withdrawal), `board` (the board's agenda and
   advice, extremis), `advice` (sign-offs), `decision` (chief executive, interests,
   decision), `publication` (Part 1 and the Part 2 review), `required_by` (the required-by
-  date and its reminders), `irregularities` (and `check_limits`);
+  date and its reminders), `irregularities` (and `check_limits`), `checks` (acknowledging a
+  check, and `check_steps`: nothing is submitted with checks open, a rule for new steps
+  that `apply_new` applies unless a recorded run's handler says not to);
 - `core`: the dispatch table, `apply`, `apply_new` and `fold`.
 
 This module is the fold's interface: what the workflows, the journal, the timeline and the

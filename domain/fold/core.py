@@ -8,7 +8,16 @@ from typing import Any
 
 from domain.errors import DomainError
 from domain.events import CaseDrafted, Event
-from domain.fold import advice, board, decision, drafting, irregularities, publication, required_by
+from domain.fold import (
+    advice,
+    board,
+    checks,
+    decision,
+    drafting,
+    irregularities,
+    publication,
+    required_by,
+)
 from domain.fold.guards import Handler
 from domain.fold.irregularities import check_limits
 from domain.fold.people import CAPACITY, check_people
@@ -25,6 +34,7 @@ _HANDLERS: dict[type[Event], Handler] = {
     **publication.APPLIERS,
     **required_by.APPLIERS,
     **irregularities.APPLIERS,
+    **checks.APPLIERS,
 }
 
 
@@ -58,14 +68,18 @@ def apply(state: CaseState, event: Event) -> CaseState:
     return evolve(new, update)
 
 
-def apply_new(state: CaseState, event: Event) -> CaseState:
+def apply_new(state: CaseState, event: Event, *, with_checks: bool = True) -> CaseState:
     """Fold a step someone is taking now: `apply`, then the rules over persons
-    (`check_people`) and the bounds of what a case holds (`check_limits`) on the state
-    before it. The workflows use this for new steps; a
+    (`check_people`), the bounds of what a case holds (`check_limits`) and, unless
+    `with_checks` is False, the rule of the checks (`checks.check_steps`: nothing goes on
+    with checks open) on the state before it. The workflows use this for new steps (a run
+    recorded before the rule of the checks passes `with_checks=False` in its handlers); a
     stored history is folded with `apply`."""
     new = apply(state, event)
     check_people(state, event)
     check_limits(state, event)
+    if with_checks:
+        checks.check_steps(state, event)
     return new
 
 

@@ -23,6 +23,7 @@ from domain.events import (
     CaseSubmitted,
     CaseWithdrawn,
     ChangesRequested,
+    CheckAcknowledged,
     ChiefExecutiveConsulted,
     ChiefExecutiveSentBack,
     DecisionApproved,
@@ -93,6 +94,7 @@ CAPACITY: dict[type[Event], Capacity] = {
     CaseRevised: Capacity.OFFICER,
     CaseSubmitted: Capacity.OFFICER,
     CaseWithdrawn: Capacity.OFFICER,
+    CheckAcknowledged: Capacity.OFFICER,
     ExtremisAgreed: Capacity.BOARD_CHAIR,
     SignOffGiven: Capacity.ADVISER,
     AdviceNotRequired: Capacity.ADVISER,
@@ -144,6 +146,7 @@ _DID: dict[str, str] = {
     CaseRevised.TYPE: "revised this case",
     CaseSubmitted.TYPE: "submitted this case",
     CaseWithdrawn.TYPE: "withdrew this case",
+    CheckAcknowledged.TYPE: "acknowledged a check on this case",
     ExtremisAgreed.TYPE: "agreed this case as an extremis submission",
     SignOffGiven.TYPE: "signed off {area} advice on this case",
     AdviceNotRequired.TYPE: "recorded {area} advice on this case as not required",
@@ -160,6 +163,7 @@ _OWN_CASE_ONLY: dict[type[Event], str] = {
     CaseRevised: "the case cannot be revised",
     CaseSubmitted: "the case cannot be submitted",
     CaseWithdrawn: "the case cannot be withdrawn",
+    CheckAcknowledged: "the check cannot be acknowledged",
 }
 
 
@@ -225,6 +229,7 @@ _WHAT: dict[type[Event], str] = {
     CaseRevised: "the case cannot be revised",
     CaseSubmitted: "the case cannot be submitted",
     CaseWithdrawn: "the case cannot be withdrawn",
+    CheckAcknowledged: "the check cannot be acknowledged",
     ExtremisAgreed: "the extremis route cannot be agreed",
     SignOffGiven: "{area} sign-off cannot be given",
     AdviceNotRequired: "{area} advice cannot be recorded as not required",

@@ -1,5 +1,5 @@
-"""`ratify case submit|show|list`: the people's case commands, through the HTTP API with their
-token.
+"""`ratify case submit|show|checks|list`: the people's case commands, through the HTTP API
+with their token.
 
 They hold no rules (see `ratify.cli.remote`). `case show` works out the open tasks from the
 case view with the domain's own `open_tasks`, as the API's view does not carry them.
@@ -297,3 +297,69 @@ def case_list(
     )
     if more:
         out.print(f"more cases: {more}", markup=False, soft_wrap=True)
+
+
+@case_app.command("checks")
+def case_checks(
+    ctx: typer.Context,
+    case_id: Annotated[str, typer.Argument(metavar="CASE")],
+    api_url: ApiUrlOption = DEFAULT_API_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The checks on a case (recommendations against the routing, totals, the officer
+    declaration, the engine's warnings): which are open, and how each was acknowledged.
+    Acknowledge one with `ratify act CASE acknowledge_check --check KEY --reason ...`."""
+    with api_client(ctx, api_url, token) as ratify:
+        view = ratify.checks(case_id)
+    if as_json:
+        echo_json(view)
+        return
+    out = output()
+    checks = view.get("checks") or []
+    out.print(
+        f"{view.get('case_id')} (version {view.get('version')}, {view.get('stage')}): "
+        f"{len(checks)} check(s), {view.get('open')} open; judged on {view.get('judged_on')}"
+    )
+    if view.get("problem"):
+        out.print(f"no checks could be judged: {view['problem']}", markup=False)
+    if checks:
+        table = make_table(
+            "Checks", "key", "kind", "severity", "status", "check", keep={"key", "severity"}
+        )
+        for c in checks:
+            ack = c.get("acknowledgement")
+            status = (
+                f"acknowledged by {ack.get('by')} on {london_text(ack.get('at'))}: "
+                f"{ack.get('reason')}"
+                if isinstance(ack, dict)
+                else ("open" if c.get("open") else "-")
+            )
+            table.add_row(
+                str(c.get("key")),
+                str(c.get("kind")),
+                str(c.get("severity")),
+                Text(status),
+                Text(str(c.get("message"))),
+            )
+        out.print(table)
+    earlier = view.get("earlier_acknowledgements") or []
+    if earlier:
+        table = make_table(
+            "Earlier acknowledgements (checks the case no longer has)",
+            "key",
+            "by",
+            "at",
+            "reason",
+            "check as seen",
+            keep={"key", "at"},
+        )
+        for a in earlier:
+            table.add_row(
+                str(a.get("check")),
+                str(a.get("by")),
+                london_text(a.get("at")),
+                Text(str(a.get("reason"))),
+                Text(str(a.get("message"))),
+            )
+        out.print(table)

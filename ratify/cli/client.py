@@ -276,6 +276,10 @@ class RatifyClient:
             "GET", f"/cases/{_segment(case_id)}", params={"version": version, "as_of": when}
         )
 
+    def checks(self, case_id: str) -> dict[str, Any]:
+        """The checks on a case, each with whether and how it was acknowledged."""
+        return self._object("GET", f"/cases/{_segment(case_id)}/checks")
+
     def list_cases(self, **filters: str | int | None) -> dict[str, Any]:
         """A page of the case search, most recently changed first: `{"items", "next"}`.
 

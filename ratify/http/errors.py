@@ -40,6 +40,10 @@ STATUS_FOR_CODE: dict[str, int] = {
     "stale": 409,
     # Two people acting on the same task: the second is told what has happened since.
     "already_done": 409,
+    # Submitting (or sending back on its way) a case with checks open: the request is well
+    # formed, but the case as it stands conflicts with the step until the officer fixes or
+    # acknowledges each check; the same request succeeds then, as for `stale`.
+    "checks_open": 409,
     # The input breaks a rule; also every other refusal of the directory (`IdentityError`).
     "invalid": 422,
     "invalid_case_file": 422,

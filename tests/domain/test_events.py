@@ -76,6 +76,12 @@ def _payloads() -> dict[type[ev.Event], dict]:
         ev.CaseRevised: {"case": case, "note": "Legal comments"},
         ev.CaseSubmitted: {"routing": route_case(case, date(2019, 11, 20))},
         ev.CaseWithdrawn: {"reason": "No longer needed"},
+        ev.CheckAcknowledged: {
+            "check": "figures:0123456789ab",
+            "reason": "The paper's table rounds to the nearest thousand",
+            "subject": "table 1 (Budget), row 3 (Total), column 2019/20",
+            "message": "In table 1 (Budget), row 3 (Total) states £1,000 ...",
+        },
         ev.PlacedOnAgenda: {"meeting_id": "IAM-1", "meeting_date": when, "board": "IAM"},
         ev.BoardAdviceRecorded: {
             "meeting_id": "IAM-1",

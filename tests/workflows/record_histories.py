@@ -45,6 +45,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.case import Case
 from domain.clock import LONDON, london_date
 from domain.events import Redaction
+from domain.fold.checks import current_checks, open_checks
 from domain.ids import meeting_workflow_id
 from domain.roles import Actor, AdviceArea
 from domain.state import CaseState
@@ -400,12 +401,41 @@ async def part2(rec: Recorder) -> None:
     await rec.save_chain(["part2-review-extended", "part2-review-redacted"], review.id)
 
 
+async def checks(rec: Recorder) -> None:
+    """A recommendation's amount is not the sum of the line it covers: the officer
+    acknowledges the check with a reason, submits, and the case is approved."""
+    case_id = "case-checks"
+    data = f.case_data()
+    data["money_lines"] = [{**data["money_lines"][0], "id": "M1"}]
+    data["recommendations"] = [
+        {"number": 1, "text": "Approve £650,000.", "covers": ["M1"], "amount": "650000"}
+    ]
+    handle = await rec.start_case(case_id, Case.model_validate(data))
+    drafted = await rec.state(handle)
+    [check] = open_checks(drafted, current_checks(drafted, await rec.today()))
+    await rec.act(
+        handle,
+        "acknowledge_check",
+        m.AcknowledgeCheck(
+            actor=f.OFFICER, check=check.key, reason="The contingency is held in the reserve."
+        ),
+    )
+    await rec.to_advice(handle, "IAM-C")
+    await rec.sign_offs(handle)
+    await rec.to_decision(handle)
+    await rec.act(handle, "decide", m.Decide(actor=f.DMPC, approve=True, comment="Approved."))
+    outcome = await rec.outcome(handle)
+    assert outcome.stage == "approved" and outcome.reference, outcome
+    await rec.save("decision-checks-acknowledged", case_id)
+
+
 SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
     "approved": approved,
     "sent-back": sent_back,
     "late": late,
     "meeting": meeting,
     "part2": part2,
+    "checks": checks,
 }
 
 #: The files each scenario writes (before any suffix).
@@ -415,6 +445,7 @@ FILES: dict[str, tuple[str, ...]] = {
     "late": ("decision-late",),
     "meeting": ("meeting", "decision-deferred-withdrawn"),
     "part2": ("decision-part2", "part2-review-extended", "part2-review-redacted"),
+    "checks": ("decision-checks-acknowledged",),
 }
 
 

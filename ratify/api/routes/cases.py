@@ -16,7 +16,7 @@ from domain.money import MAX_AMOUNT
 from ratify.api.deps import Cursor, Me, SignedInFirst, Svc, read_view
 from ratify.api.schemas import MAX_VERSION, REFUSED, CaseCreated, CaseView, NewCase
 from ratify.http.services import HttpServices
-from ratify.services import commands
+from ratify.services import checks, commands
 from ratify.services.commands import Refusal
 from ratify.services.identity.values import Principal
 from ratify.services.projections import case_search, paging
@@ -128,3 +128,11 @@ def get_case(
     full = services.journal.history(case_id)
     cleared = commands.shown_part2(services, me, full, "api", version=history.state.version)
     return case_view(history.state, part2=cleared)
+
+
+@router.get("/cases/{case_id}/checks", response_model=checks.CaseChecks)
+def get_case_checks(me: Me, services: Svc, case_id: str) -> checks.CaseChecks:
+    """The checks on the case (recommendations against the routing, totals, the officer
+    declaration, the engine's warnings), each with whether and how it was acknowledged.
+    Part 1 only: whoever may read the case may read them."""
+    return checks.case_checks(services, case_id)
