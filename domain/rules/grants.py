@@ -54,6 +54,13 @@ SHARED_PURPOSE = 0.5
 #: Recipients whose normalised names are this alike, but not equal, may be one
 #: organisation misspelt ("Bright Futures Trust" and "Bright Futures Trsut").
 SLIGHTLY_DIFFERENT = 0.9
+#: Alike by ratio is not enough: long names that share most of their words ("London
+#: Borough of Barnet" and "London Borough of Brent", ratio 0.94) are different bodies. Two
+#: names are near-identical only when a typing slip apart: at most this many letters
+#: inserted, deleted, changed or swapped with a neighbour (one more for names of
+#: `LONG_NAME` characters or more).
+MAX_SLIPS = 1
+LONG_NAME = 30
 #: Names are compared only when they begin or end with the same three letters, on their
 #: first `MAX_COMPARED_CHARS` characters, and at most `MAX_COMPARISONS` pairs of names or of
 #: groups are compared: a bound on the work for 1,000 grant lines, each of which may name a
@@ -177,6 +184,13 @@ def _key(name: str) -> str:
     return recipient_key(name) or " ".join(name.casefold().split())
 
 
+def declared_group_key(group: str) -> str:
+    """The `GrantGroup.key` of the group a paper names `group` (names compared normalised,
+    so "Youth Fund 2019-22" and "youth fund 2019 22" are one): for a recommendation that
+    covers a group by name."""
+    return f"group:{_key(group)}"
+
+
 def _group(grants: list[GrantLine]) -> list[_Group]:
     """The groups in the order of their first line: a declared group, the ungrouped lines
     to one recipient, or one batch line."""
@@ -187,7 +201,7 @@ def _group(grants: list[GrantLine]) -> list[_Group]:
             label = grant.recipient or f"{grant.batch.count} grants (grant line {index + 1})"
             groups[key] = _Group(key=key, label=label, kind="batch")
         elif grant.group is not None:
-            key = f"group:{_key(grant.group)}"
+            key = declared_group_key(grant.group)
             groups.setdefault(key, _Group(key=key, label=grant.group, kind="declared"))
         else:
             key = f"recipient:{_key(grant.recipient or '')}"
@@ -305,14 +319,36 @@ def _groups_in_words(parts: list[str]) -> str:
 
 
 def _alike(a: str, b: str, at_least: float) -> bool:
+    """Equal, or alike by `at_least` (difflib ratio) and a typing slip or two apart."""
     if a == b:
         return True
-    matcher = SequenceMatcher(None, a[:MAX_COMPARED_CHARS], b[:MAX_COMPARED_CHARS], autojunk=False)
+    a, b = a[:MAX_COMPARED_CHARS], b[:MAX_COMPARED_CHARS]
+    slips = MAX_SLIPS + (1 if max(len(a), len(b)) >= LONG_NAME else 0)
+    if abs(len(a) - len(b)) > slips:
+        return False
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
     return (
         matcher.real_quick_ratio() >= at_least
         and matcher.quick_ratio() >= at_least
         and matcher.ratio() >= at_least
+        and _slips(a, b) <= slips
     )
+
+
+def _slips(a: str, b: str) -> int:
+    """The optimal string alignment distance: letters inserted, deleted, changed, or two
+    neighbours swapped ('trust' and 'trsut' are one slip apart)."""
+    before: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], before[j - 2] + 1)
+        before, previous = previous, current
+    return previous[len(b)]
 
 
 def _similar_pairs(keys: list[str], at_least: float) -> list[tuple[int, int]]:

@@ -11,6 +11,7 @@ import pytest
 
 from domain.rules.delegation import DecisionMaker, Outcome, Routing, route_case
 from domain.rules.findings import CheckKind, Severity, name_key, recipient_key
+from domain.rules.grants import declared_group_key
 from tests.factories import make_case
 
 ON = date(2019, 11, 20)
@@ -187,6 +188,7 @@ def test_group_totals_outcomes_and_paragraphs_are_in_the_answer():
         victim.key,
         batch.key,
     ]
+    assert fund.key == declared_group_key("YOUTH VIOLENCE FUND 2019/22")
     assert routing.grant_lines[3].line_id == "B1"
     assert [line.reference for line in routing.grant_lines] == [REFERENCE] * 4
     assert 'the total of group "Youth Violence Fund 2019-22"' in routing.grant_lines[0].explanation
@@ -323,3 +325,26 @@ def test_a_warning_about_many_groups_lists_a_dozen_and_counts_the_rest():
     assert warning.subject == (
         "grant lines 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 and 28 others (Safer London)"
     )
+
+
+BOROUGHS = [
+    "Barking and Dagenham", "Barnet", "Bexley", "Brent", "Bromley", "Camden", "Croydon",
+    "Ealing", "Enfield", "Greenwich", "Hackney", "Hammersmith and Fulham", "Haringey",
+    "Harrow", "Havering", "Hillingdon", "Hounslow", "Islington", "Kensington and Chelsea",
+    "Kingston upon Thames", "Lambeth", "Lewisham", "Merton", "Newham", "Redbridge",
+    "Richmond upon Thames", "Southwark", "Sutton", "Tower Hamlets", "Waltham Forest",
+    "Wandsworth", "Westminster",
+]  # fmt: skip
+
+
+def test_one_programme_to_each_london_borough_raises_no_warning():
+    # Alike by ratio alone ("London Borough of Barnet" and "... of Brent": 0.94; "... of
+    # Merton" and "... of Sutton": 0.88), but different councils, not a typing slip.
+    routing = _route(
+        *(
+            _grant(f"London Borough of {b}", "45000", "Violence reduction: local action plan")
+            for b in BOROUGHS
+        )
+    )
+    assert _outcomes(routing) == [Outcome.DMPC_NOTES] * 32
+    assert routing.warnings == []
