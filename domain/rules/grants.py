@@ -70,8 +70,9 @@ MAX_COMPARED_CHARS = 100
 #: A warning lists at most this many groups, names or line numbers, then says how many more.
 MAX_LISTED = 12
 
-_TO_DO = "confirm with a reason that the awards are unrelated, or put the lines in one group"
+#: What the officer can do about a splitting warning.
 _UNRELATED = "confirm with a reason that the awards are unrelated"
+_TO_DO = f"{_UNRELATED.capitalize()}, or put the lines in one group."
 
 # Words that say nothing about what a grant is for.
 # fmt: off
@@ -514,7 +515,7 @@ def _split_awards(
             f"share {_and(shared, more='other words') or 'most of their words'}, each is "
             f"below the {format_pounds(threshold)} threshold by less than "
             f"{int(NEAR_THRESHOLD * 100)}% of it, and together they come to "
-            f"{format_pounds(together)}, at or over it. {_TO_DO[0].upper()}{_TO_DO[1:]}."
+            f"{format_pounds(together)}, at or over it. {_TO_DO}"
         )
         checks.append(
             make_check(
