@@ -188,6 +188,66 @@ def name_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", name.casefold()).strip()
 
 
+#: Words at the end of an organisation's name that say only what kind of body it is.
+_LEGAL_FORMS: tuple[tuple[str, ...], ...] = (
+    ("community", "interest", "company"),
+    ("charitable", "incorporated", "organisation"),
+    ("charitable", "incorporated", "organization"),
+    ("limited",),
+    ("ltd",),
+    ("plc",),
+    ("llp",),
+    ("cic",),
+    ("cio",),
+)
+
+
+def recipient_key(name: str) -> str:
+    """Normalise an organisation's name for comparison, so that 'Bright Futures Ltd',
+    'bright futures' and 'The Bright Futures Limited' are one, and so are 'Women & Girls
+    Network' and 'Women and Girls Network'.
+
+    Case, punctuation, whitespace and apostrophes are ignored; '&' is 'and'; a leading
+    'The' and trailing legal forms (Ltd, Limited, plc, LLP, CIC, CIO, and the words they
+    stand for) are dropped; dotted initials are joined ('C.I.C.' is 'cic'). A name that is
+    nothing but those words keeps them.
+    """
+    text = name.casefold().replace("&", " and ")
+    text = re.sub(r"['\u2019`]", "", text)
+    words = re.sub(r"[^a-z0-9]+", " ", text).split()
+    words = _join_initials(words)
+    kept = list(words)
+    if len(kept) > 1 and kept[0] == "the":
+        kept = kept[1:]
+    stripped = True
+    while stripped:
+        stripped = False
+        for form in _LEGAL_FORMS:
+            if len(kept) > len(form) and tuple(kept[-len(form) :]) == form:
+                kept = kept[: -len(form)]
+                stripped = True
+                break
+    return " ".join(kept if kept else words)
+
+
+def _join_initials(words: list[str]) -> list[str]:
+    """['c', 'i', 'c'] -> ['cic']: runs of two or more single letters are one word."""
+    out: list[str] = []
+    run: list[str] = []
+    for word in [*words, ""]:
+        if len(word) == 1 and word.isalpha():
+            run.append(word)
+            continue
+        if len(run) > 1:
+            out.append("".join(run))
+        else:
+            out.extend(run)
+        run = []
+        if word:
+            out.append(word)
+    return out
+
+
 def threshold_test(
     scheme: Scheme,
     on: date,

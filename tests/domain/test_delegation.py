@@ -83,9 +83,17 @@ def test_three_grants_to_one_recipient_are_added_together():
     approved = routing.grants(Outcome.DMPC_APPROVES)
     noted = routing.grants(Outcome.DMPC_NOTES)
     assert len(approved) == 3 and all(f.amount == Decimal("147600.00") for f in approved)
-    assert "added together with 2 related grant(s)" in approved[0].explanation
+    assert (
+        "£147,600 (the total of the ungrouped grants to Safer London: grant lines 1, 2 and 3 "
+        "added together as one award) is at or above the £50,000 threshold"
+    ) in approved[0].explanation
     assert [f.subject for f in noted] == ["grant of £20,000 to Victim Support"]
     assert routing.decision_maker is DecisionMaker.DMPC
+    [safer, victim] = routing.grant_groups
+    assert (safer.kind, safer.lines, safer.total) == ("recipient", [0, 1, 2], Decimal("147600.00"))
+    assert safer.outcome is Outcome.DMPC_APPROVES and victim.outcome is Outcome.DMPC_NOTES
+    assert [line.group for line in routing.grant_lines] == [safer.key] * 3 + [victim.key]
+    assert routing.warnings == []
 
 
 def test_small_grants_only_are_mps_delegated_and_noted_by_the_dmpc():
