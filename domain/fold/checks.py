@@ -53,9 +53,21 @@ def open_checks(state: CaseState, checks: list[Check]) -> list[Check]:
     ]
 
 
+#: Where a check can be acknowledged: before submission, and until the decision, so that a
+#: check raised by a revision sent back on its way can be acknowledged once it is there.
+ACKNOWLEDGE_STAGES = (
+    Stage.DRAFT,
+    Stage.REVISION,
+    Stage.BOARD,
+    Stage.ADVICE,
+    Stage.CHIEF_EXECUTIVE,
+    Stage.DECISION,
+)
+
+
 def _acknowledged(state: CaseState, e: CheckAcknowledged) -> CaseState:
     what = "the check cannot be acknowledged"
-    need_stage(state, what, Stage.DRAFT, Stage.REVISION)
+    need_stage(state, what, *ACKNOWLEDGE_STAGES)
     need_role(e.actor, what, Role.ORIGINATING_OFFICER)
     acknowledgement = Acknowledgement(
         check=e.check,
@@ -146,7 +158,8 @@ def _check_revision(state: CaseState, e: CaseRevised, today: date) -> None:
     """A revision after changes were requested sends the case on at once: it may leave no
     FIX check, nor an ACKNOWLEDGE check the officer could have acknowledged before revising
     (one already on the case). A check the revision itself raises cannot have been
-    acknowledged yet: it goes on, shown unacknowledged to every approver."""
+    acknowledged yet: it goes on, shown unacknowledged to every approver until the officer
+    acknowledges it (`ACKNOWLEDGE_STAGES`)."""
     assert state.case is not None and state.routing is not None
     before = {c.key for c in case_checks(state.case, state.routing, today)}
     after = case_checks(e.case, e.routing or state.routing, today)

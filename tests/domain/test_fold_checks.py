@@ -107,13 +107,41 @@ def test_only_a_current_acknowledge_check_can_be_acknowledged():
     assert "officer_declaration.legal_advice: not ticked and no reason given" in message
 
 
-def test_checks_are_acknowledged_only_in_draft_or_revision_by_an_officer():
+def test_checks_are_acknowledged_by_an_officer_until_the_case_is_decided():
     s = drafted()
     check = the_check(s)
     s.refused(ev.CheckAcknowledged, LEGAL, "wrong_role", **acknowledge(s, check))
     s.new(ev.CheckAcknowledged, OFFICER, **acknowledge(s, check))
     s.new(ev.CaseSubmitted, OFFICER, routing=routing_now(s))
+    s.do(ev.CaseWithdrawn, OFFICER, reason="Superseded by a new paper.")
     s.refused(ev.CheckAcknowledged, OFFICER, "wrong_stage", **acknowledge(s, check))
+
+
+def test_a_check_a_revision_raises_goes_on_open_and_is_acknowledged_where_the_case_is():
+    s = drafted()
+    s.new(ev.CheckAcknowledged, OFFICER, **acknowledge(s, the_check(s)))
+    s.new(ev.CaseSubmitted, OFFICER, routing=routing_now(s))
+    s.do(
+        ev.PlacedOnAgenda,
+        SECRETARIAT,
+        meeting_id="IAM-1",
+        board="IAM",
+        meeting_date=s.clock.now.date(),
+    )
+    s.do(ev.BoardAdviceRecorded, SECRETARIAT, meeting_id="IAM-1", advice="supported")
+    s.do(ev.ChangesRequested, LEGAL, area="legal", reasons=["The amount is wrong."])
+    data = s.case.model_dump(mode="json")
+    data["recommendations"][0]["amount"] = "640000"
+    revised = s.case.model_validate(data)
+    routing = route_case(revised, s.state.routing.judged_on)  # type: ignore[union-attr]
+    assert s.new(ev.CaseRevised, OFFICER, case=revised, routing=routing).stage is Stage.ADVICE
+    s.case = revised
+    raised = the_check(s)
+    assert "£640,000" in raised.message
+    # Every approver sees it open until the officer acknowledges it, at the advice stage.
+    s.new(ev.CheckAcknowledged, OFFICER, **acknowledge(s, raised))
+    assert raised.key in s.state.acknowledgements
+    assert open_checks(s.state, current_checks(s.state, london_date(s.clock.now))) == []
 
 
 def test_a_stored_submission_with_open_checks_still_folds():
