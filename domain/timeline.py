@@ -95,12 +95,22 @@ def _decided(
         if isinstance(e, ev.DecisionApproved)
         else "Declined"
     )
-    if after.required_by is None:
-        return head
-    day = london_date(e.occurred_at)
-    if after.late:
-        return f"{head}, late: required by {long_date(after.required_by)}, decided {long_date(day)}"
-    return f"{head}, on time (required by {long_date(after.required_by)})"
+    timing = timeliness(after)
+    return f"{head}, {timing}" if timing else head
+
+
+def timeliness(state: CaseState) -> str | None:
+    """Whether a decided case was decided by its required-by date, in the words every
+    reader sees (the timeline, the case page, `ratify case show`, the API's case view and
+    the register entry): "late: required by 13 December 2019, decided 16 December 2019",
+    or "on time (required by 13 December 2019)"; None before the decision or without a
+    required-by date."""
+    if state.decided_at is None or state.required_by is None:
+        return None
+    if state.late:
+        decided = long_date(london_date(state.decided_at))
+        return f"late: required by {long_date(state.required_by)}, decided {decided}"
+    return f"on time (required by {long_date(state.required_by)})"
 
 
 SUMMARIES: dict[type[ev.Event], Callable[[Any, CaseState, CaseState], str]] = {

@@ -125,13 +125,19 @@ class CaseCreated(BaseModel):
 
 class CaseView(BaseModel):
     """A case as folded from its events: its state, `part2_visible` (whether Part 2's text
-    is shown) and, once drafted, `part2_exists`."""
+    is shown), once drafted `part2_exists`, and whether it was decided late."""
 
     model_config = ConfigDict(extra="allow")
 
     case_id: str
     version: int
     stage: str
+    #: Decided after its required-by date.
+    late: bool = False
+    #: The same in words, as the timeline, the case page and the register say it ("late:
+    #: required by 13 December 2019, decided 16 December 2019", or "on time (required by
+    #: ...)"); null before the decision or without a required-by date.
+    timeliness: str | None = None
 
 
 class CaseEvent(BaseModel):

@@ -17,7 +17,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from domain.case import foi_title
 from domain.state import CaseState, Stage, open_tasks
+from ratify.cli import answer
 from ratify.cli.client import ApiRefusal
 from ratify.cli.common import (
     JsonOption,
@@ -62,12 +64,19 @@ def _actor_text(actor: Any) -> str:
     return text
 
 
+def _state(view: dict[str, Any]) -> CaseState | None:
+    """The case state of a case view (without the view's own keys); None if it is not one."""
+    data = {k: v for k, v in view.items() if k in CaseState.model_fields}
+    try:
+        return CaseState.model_validate(data)
+    except ValidationError:
+        return None
+
+
 def _open_tasks(view: dict[str, Any]) -> list[dict[str, Any]] | None:
     """The open tasks of a case view, by the domain's own rule; None if it cannot tell."""
-    data = {k: v for k, v in view.items() if k not in ("part2_exists", "part2_visible")}
-    try:
-        state = CaseState.model_validate(data)
-    except ValidationError:
+    state = _state(view)
+    if state is None:
         return None
     return [t.model_dump(mode="json") for t in open_tasks(state)]
 
@@ -176,7 +185,11 @@ def _print_case(view: dict[str, Any]) -> None:
             f"{london_text(view.get('drafted_at'))} by {_actor_text(view.get('drafted_by'))}",
         ),
         ("submitted", london_text(view.get("submitted_at"))),
-        ("decided", london_text(view.get("decided_at"))),
+        (
+            "decided",
+            london_text(view.get("decided_at"))
+            + (f", {view['timeliness']}" if view.get("timeliness") else ""),
+        ),
         ("Part 1", dash(view.get("part1"))),
         ("Part 2", dash(view.get("part2"))),
     ]
@@ -236,11 +249,18 @@ def _print_case(view: dict[str, Any]) -> None:
     else:
         out.print("open tasks: none")
 
+    state = _state(view)
+    if state is not None and state.case is not None:
+        answer.print_answer(out, state.case, state.routing)
+
     part2 = case.get("part2")
     if isinstance(part2, dict):
         out.print(Text(f"Part 2 ({part2.get('security_marking')}; confidential)", style="bold"))
         review = part2.get("review_on") or part2.get("ceases_to_be_exempt_on")
-        out.print(f"  exemption: {part2.get('exemption_basis')}; review on {dash(review)}")
+        if part2.get("exemption_basis"):
+            out.print(f"  exempt under {part2['exemption_basis']}", markup=False)
+        sections = "; ".join(foi_title(str(s)) for s in part2.get("foi_sections") or [])
+        out.print(f"  FOI Act exemptions: {dash(sections)}; review on {dash(review)}", markup=False)
         out.print(f"  {part2.get('content')}", markup=False)
     elif view.get("part2_exists"):
         out.print("Part 2: exists; you are not cleared to see it")

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from domain.state import CaseState
+from domain.timeline import timeliness
 from eventstore.records import StoredEvent
 
 #: What stands in for withheld Part 2 text.
@@ -28,6 +29,9 @@ def case_view(state: CaseState, *, part2: bool) -> dict[str, Any]:
         if not part2 and case.get("part2") is not None:
             case["part2"] = None
     data["part2_visible"] = part2
+    # Derived, not stored: decided after the required-by date, and that in words.
+    data["late"] = state.late
+    data["timeliness"] = timeliness(state)
     return data
 
 

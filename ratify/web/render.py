@@ -17,8 +17,10 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from domain.case import foi_title
 from domain.clock import LONDON, long_date
 from domain.money import format_pounds
+from ratify.services.projections.paging import normalise_reference
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -67,6 +69,15 @@ def label(value: object) -> str:
     return str(text).replace("_", " ")
 
 
+def years(value: Decimal | int | None) -> str:
+    """`3 years`, `1 year`, `1.5 years`; empty for None."""
+    if value is None:
+        return ""
+    number = Decimal(value).normalize()
+    text = f"{number:f}"
+    return f"{text} year" if number == 1 else f"{text} years"
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -82,6 +93,9 @@ def _environment() -> Environment:
         pounds=pounds,
         paragraphs=paragraphs,
         label=label,
+        years=years,
+        foi_title=foi_title,
+        reference_key=normalise_reference,
     )
     # A fresh key in each rendered action form: submitting the same form twice (a double
     # click, a resend after a timeout) is one step, answered with the first outcome.

@@ -49,6 +49,7 @@ from eventstore.engine import write_engine
 from ratify.infra.observability import metrics
 from ratify.services.journal import CaseHistory, CaseJournal
 from ratify.services.projections.freshness import projection_position
+from ratify.services.projections.public_register import register_answer
 from ratify.services.projections.tables import (
     CASE_VIEWS,
     VIEW_TABLES,
@@ -199,7 +200,7 @@ def case_rows(history: CaseHistory) -> CaseRows:
         tasks=list(tasks.values()),
         task_people=list(people.values()),
         participants=list(participants.values()),
-        register=_register_row(history.events),
+        register=_register_row(history),
         agenda=_agenda_rows(state.case_id, state.title, history.events),
     )
 
@@ -223,11 +224,12 @@ def _agenda_rows(case_id: str, title: str, events: list[ev.Event]) -> list[dict[
     return list(rows.values())
 
 
-def _register_row(events: list[ev.Event]) -> dict[str, Any] | None:
-    """Part 1 exactly as its publication event recorded it, and Part 2 once published."""
+def _register_row(history: CaseHistory) -> dict[str, Any] | None:
+    """Part 1 exactly as its publication event recorded it, with the engine's answer on
+    its grants, its cross-references and whether it was late; Part 2 once published."""
     row: dict[str, Any] | None = None
     part2: tuple[str, datetime] | None = None
-    for event in events:
+    for event in history.events:
         if isinstance(event, ev.Part1Published):
             entry = event.entry
             row = {
@@ -249,6 +251,7 @@ def _register_row(events: list[ev.Event]) -> dict[str, Any] | None:
     if row is None:
         return None
     row["part2_text"], row["part2_published_at"] = part2 if part2 else (None, None)
+    row.update(register_answer(history.state))
     return row
 
 

@@ -108,6 +108,13 @@ register_entries = sa.Table(
     sa.Column("published_at", UTCDateTime(), nullable=False),
     sa.Column("part2_text", sa.Text(), nullable=True),
     sa.Column("part2_published_at", UTCDateTime(), nullable=True),
+    #: Decided after the required-by date, and that in words (`domain.timeline.timeliness`).
+    sa.Column("late", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("timeliness", sa.String(200), nullable=True),
+    #: The appendix each grant line falls in, and each group's total (JSON; Part 1).
+    sa.Column("grants", sa.Text(), nullable=True, comment="JSON: lines and groups"),
+    #: The decisions the paper refers to (JSON list).
+    sa.Column("cross_references", sa.Text(), nullable=True, comment="JSON list"),
     sa.Index("ix_register_entries_reference", "reference"),
     #: The register, newest first (read backwards); with the title, so a title search
     #: filters the index without reading the table row by row.

@@ -18,7 +18,7 @@ from domain.case import BoardAdvice, Case
 from domain.casefile import CaseFileError, parse_case
 from domain.roles import Role
 from domain.state import Task, open_tasks
-from domain.timeline import timeline, without_part2
+from domain.timeline import timeline, timeliness, without_part2
 from ratify.http.errors import status_of
 from ratify.http.services import HttpServices
 from ratify.infra.observability.interceptors import record_refusal
@@ -26,6 +26,7 @@ from ratify.services import commands
 from ratify.services import meetings as meeting_steps
 from ratify.services.commands import Refusal
 from ratify.services.journal import CaseHistory
+from ratify.services.projections import public_register
 from ratify.services.views import chain_view
 from ratify.web.pages.actions import ACTION_FIELDS
 from ratify.web.pages.common import (
@@ -173,6 +174,12 @@ def case_context(
         may_withdraw=bool(officer) and not state.stage.is_closed,
         my_roles=sorted({r.value for r in who.holdings}),
         timeline=timeline_rows(history, cleared),
+        timeliness=timeliness(state),
+        published=public_register.published_references(
+            services.engine, [x.reference for x in state.case.cross_references]
+        )
+        if state.case
+        else set(),
         board_advice=[a.value for a in BoardAdvice],
         is_auditor=who.holds(Role.AUDITOR),
         board_cases=[],
