@@ -24,6 +24,7 @@ from ratify.http.services import HttpServices
 from ratify.infra.observability.interceptors import record_refusal
 from ratify.services import commands
 from ratify.services import meetings as meeting_steps
+from ratify.services.checks import checks_of
 from ratify.services.commands import Refusal
 from ratify.services.journal import CaseHistory
 from ratify.services.projections import public_register
@@ -183,6 +184,7 @@ def case_context(
         board_advice=[a.value for a in BoardAdvice],
         is_auditor=who.holds(Role.AUDITOR),
         board_cases=[],
+        checks=checks_of(state, commands.today()),
     )
 
 
