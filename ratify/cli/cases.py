@@ -41,6 +41,8 @@ from ratify.cli.remote import (
     refused,
     stage_label,
 )
+from ratify.services.checks import checks_of
+from ratify.services.commands import today
 
 case_app = typer.Typer(
     help="Cases through the HTTP API: submit a case file, show a case, search.",
@@ -252,6 +254,7 @@ def _print_case(view: dict[str, Any]) -> None:
     state = _state(view)
     if state is not None and state.case is not None:
         answer.print_answer(out, state.case, state.routing)
+        _print_checks_summary(out, state)
 
     part2 = case.get("part2")
     if isinstance(part2, dict):
@@ -317,6 +320,26 @@ def case_list(
     )
     if more:
         out.print(f"more cases: {more}", markup=False, soft_wrap=True)
+
+
+def _print_checks_summary(out: Console, state: CaseState) -> None:
+    """How many checks are open, and each acknowledgement with its reason: what every
+    approver must see before reading on (`ratify case checks` lists them in full)."""
+    found = checks_of(state, today())
+    acknowledged = [c for c in found.checks if c.acknowledgement is not None]
+    out.print(
+        f"checks: {found.open} open, {len(acknowledged)} acknowledged "
+        f"(`ratify case checks {state.case_id}` lists them)",
+        markup=False,
+    )
+    for c in acknowledged:
+        ack = c.acknowledgement
+        assert ack is not None
+        out.print(
+            f"  acknowledged by {ack.by} on {london_text(ack.at)}: {c.message}\n"
+            f"    reason: {ack.reason}",
+            markup=False,
+        )
 
 
 @case_app.command("checks")

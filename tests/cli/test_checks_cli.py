@@ -18,6 +18,8 @@ async def test_case_checks_shows_each_check_open_then_acknowledged(api: Api, run
     assert "ck-1 (version 1, draft): 1 check(s), 1 open" in shown.stdout
     assert "open" in shown.stdout and "Recommendation 1 states" in shown.stdout
 
+    summary = await run("ollie.lane", "case", "show", "ck-1")
+    assert "checks: 1 open, 0 acknowledged" in summary.stdout
     view = json.loads((await run("fran.fin", "case", "checks", "ck-1", "--json")).stdout)
     key = view["checks"][0]["key"]
     acted = await run(
@@ -35,5 +37,8 @@ async def test_case_checks_shows_each_check_open_then_acknowledged(api: Api, run
     shown = await run("fran.fin", "case", "checks", "ck-1")
     assert "1 check(s), 0 open" in shown.stdout
     assert "acknowledged by ollie.lane" in shown.stdout and "Held in the reserve." in shown.stdout
+    summary = await run("ollie.lane", "case", "show", "ck-1")
+    assert "checks: 0 open, 1 acknowledged" in summary.stdout
+    assert "reason: Held in the reserve." in summary.stdout
     missing = await run("fran.fin", "case", "checks", "case-nope")
     assert missing.exit_code != 0
