@@ -183,11 +183,6 @@ def make_check(kind: CheckKind, severity: Severity, subject: str, message: str) 
     )
 
 
-def name_key(name: str) -> str:
-    """Normalise a recipient or supplier name so that 'Safer  London' == 'safer london'."""
-    return re.sub(r"[^a-z0-9]+", " ", name.casefold()).strip()
-
-
 #: Words at the end of an organisation's name that say only what kind of body it is.
 _LEGAL_FORMS: tuple[tuple[str, ...], ...] = (
     ("community", "interest", "company"),

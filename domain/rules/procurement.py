@@ -30,7 +30,7 @@ from domain.rules.findings import (
     ProcurementTest,
     Severity,
     make_check,
-    name_key,
+    recipient_key,
     threshold_test,
 )
 from domain.rules.scheme import ProcurementThreshold, RuleKind, Scheme
@@ -130,7 +130,7 @@ def _by_supplier(procurements: Sequence[Procurement]) -> list[list[int]]:
     one by one. The positions of the contracts, group by group."""
     groups: dict[str, list[int]] = defaultdict(list)
     for i, p in enumerate(procurements):
-        groups[name_key(p.supplier) if p.supplier else ""].append(i)
+        groups[recipient_key(p.supplier) if p.supplier else ""].append(i)
     return list(groups.values())
 
 

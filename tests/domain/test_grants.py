@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from domain.rules.delegation import DecisionMaker, Outcome, Routing, route_case
-from domain.rules.findings import CheckKind, Severity, name_key, recipient_key
+from domain.rules.findings import CheckKind, Severity, recipient_key
 from domain.rules.grants import declared_group_key
 from tests.factories import make_case
 
@@ -61,11 +61,6 @@ def test_and_and_ampersand_apostrophes_and_a_name_of_legal_words_only():
     assert recipient_key("St Giles' Trust") == recipient_key("St Giles Trust")
     assert recipient_key("The Limited") == recipient_key("Limited") == "limited"
     assert recipient_key("Victim Support") != recipient_key("Victim Support Trust")
-
-
-def test_supplier_names_are_still_compared_as_before():
-    assert name_key("Safer  London.") == "safer london"
-    assert name_key("Acme Ltd") == "acme ltd"
 
 
 # -- the issue's cases -------------------------------------------------------------------

@@ -270,6 +270,20 @@ def test_related_contracts_engage_the_regulations_for_each():
     assert [a.index for a in routing.procedures] == [0, 1]
 
 
+def test_one_supplier_written_two_ways_is_one_supplier_for_the_thresholds():
+    # £300,000 and £250,000 with "Acme Ltd" and "The Acme Limited": one purchase of
+    # £550,000, at or over para 4.13's £500,000, not two below it.
+    lots = [
+        _contract("300000", "open_tender", supplier="Acme Ltd", subject="lot 1"),
+        _contract("250000", "open_tender", supplier="The Acme Limited", subject="lot 2"),
+    ]
+    routing = _route(*lots, sought=["procurement"])
+    [finding] = [f for f in routing.findings if f.rule is RuleKind.PROCUREMENT]
+    assert finding.outcome is Outcome.DMPC_APPROVES
+    assert finding.amount == Decimal("550000.00")
+    assert "added together" in finding.explanation
+
+
 def test_threshold_in_force_follows_the_date_of_submission():
     contract = _contract("200000", "open_tender")
     [in_2019] = _route(contract, sought=["procurement"]).procedures
