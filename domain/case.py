@@ -155,6 +155,9 @@ class MoneyLine(_Model):
     #: The id of the incoming funding (an offer) that pays for this line: such a line is
     #: new external money, not spending within existing approved budgets.
     funded_by: LineId | None = None
+    #: When the expenditure is sought: this line is not part of it. It is within existing
+    #: approved budgets (match funding already budgeted, say) and the DMPC only notes it.
+    noted: bool = False
 
     @model_validator(mode="after")
     def _years(self) -> Self:
@@ -867,6 +870,15 @@ class Case(_Model):
             raise ValueError("procurements are required when approval_sought has procurement")
         if ApprovalSought.EXPENDITURE in sought and not self.money_lines:
             raise ValueError("money_lines are required when approval_sought has expenditure")
+        if (
+            ApprovalSought.EXPENDITURE in sought
+            and self.money_lines
+            and all(line.noted for line in self.money_lines)
+        ):
+            raise ValueError(
+                "money_lines are all noted: approval_sought has expenditure, so at least one "
+                "line must be expenditure whose approval is sought"
+            )
         for funding in self.incoming_funding:
             wanted = (
                 ApprovalSought.GRANT_FUNDING_OFFER

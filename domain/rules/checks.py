@@ -30,6 +30,7 @@ from domain.case import Case, FinancialTable, IncomingFundingKind
 from domain.money import format_pounds
 from domain.rules.delegation import DecisionMaker, Routing
 from domain.rules.findings import Check, CheckKind, Finding, Outcome, Severity, make_check
+from domain.rules.funding import EXISTING_BUDGETS, EXPENDITURE_SOUGHT
 from domain.rules.scheme import RuleKind
 
 __all__ = ["case_checks"]
@@ -102,10 +103,22 @@ def _lines(case: Case, routing: Routing) -> list[_Line]:
     """Every line of the case a recommendation can cover, in the order of the form (money
     lines, grant lines, procurements, incoming funding), with its outcome in the routing."""
     lines: list[_Line] = []
-    expenditure = _strongest([f for f in routing.findings if f.rule is RuleKind.EXPENDITURE])
+    spending = [f for f in routing.findings if f.rule is RuleKind.EXPENDITURE]
+    tested = _strongest([f for f in spending if f.subject == EXPENDITURE_SOUGHT])
+    noted = _strongest([f for f in spending if f.subject == EXISTING_BUDGETS])
+    if not any(f.subject in (EXPENDITURE_SOUGHT, EXISTING_BUDGETS) for f in spending):
+        # A routing recorded before these subjects were fixed: its one expenditure finding.
+        tested = _strongest(spending)
     for position, money in enumerate(case.money_lines, start=1):
-        # A line paid for by incoming money follows the offer, not the expenditure test.
-        judged = expenditure if money.funded_by is None else None
+        judged: Finding | None
+        if tested is not None and tested.subject == EXPENDITURE_SOUGHT:
+            # The expenditure is sought: each line is part of it unless the paper notes it.
+            judged = noted if money.noted else tested
+        elif money.funded_by is None:
+            judged = noted or tested
+        else:
+            # Not sought, paid for by incoming money: it follows the offer, not this test.
+            judged = None
         lines.append(
             _Line(
                 _named("money line", position, money.id, money.description),

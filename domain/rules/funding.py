@@ -61,49 +61,69 @@ def _incoming(version: SchemeVersion, funding: IncomingFunding) -> Finding:
     )
 
 
+#: The subject of the expenditure test when the expenditure's approval is sought.
+EXPENDITURE_SOUGHT = "business case for revenue and capital expenditure"
+#: The subject of the finding that notes expenditure within existing approved budgets.
+EXISTING_BUDGETS = "expenditure within existing approved budgets"
+
+
+def _existing_budgets(version: SchemeVersion, amount: Decimal, note: str) -> Finding:
+    rule = version.rules[RuleKind.EXPENDITURE]
+    return Finding(
+        rule=RuleKind.EXPENDITURE,
+        reference=rule.reference,
+        outcome=Outcome.DMPC_NOTES,
+        subject=EXISTING_BUDGETS,
+        amount=amount,
+        threshold=rule.threshold,
+        explanation=(
+            f"Expenditure of {format_pounds(amount)} is in the case but its approval is not "
+            "sought (funded within existing approved budgets): the DMPC notes it." + note
+        ),
+    )
+
+
 def route_funding(scheme: Scheme, on: date, case: Case) -> list[Finding]:
     """The findings on expenditure, virements and grant funding bids and offers."""
     version = scheme.scheme_on(on)
     sought = set(case.approval_sought)
     findings: list[Finding] = []
     if case.money_lines:
-        total = case.total_expenditure
         if ApprovalSought.EXPENDITURE in sought:
+            # The lines the paper only notes (`MoneyLine.noted`) are not part of it.
+            asked = [line for line in case.money_lines if not line.noted]
             findings.append(
                 threshold_test(
                     scheme,
                     on,
                     RuleKind.EXPENDITURE,
-                    "business case for revenue and capital expenditure",
-                    total,
+                    EXPENDITURE_SOUGHT,
+                    sum((line.amount for line in asked), Decimal("0.00")),
                 )
             )
+            noted = [line for line in case.money_lines if line.noted]
+            if noted:
+                findings.append(
+                    _existing_budgets(
+                        version,
+                        sum((line.amount for line in noted), Decimal("0.00")),
+                        " The paper notes these lines apart from the expenditure it asks "
+                        "the DMPC to approve.",
+                    )
+                )
         else:
             # Lines paid for by incoming funding are new external money, not existing budgets.
             own = [line for line in case.money_lines if line.funded_by is None]
             if own:
-                existing = sum((line.amount for line in own), Decimal("0.00"))
-                rule = version.rules[RuleKind.EXPENDITURE]
                 external = len(own) < len(case.money_lines)
                 findings.append(
-                    Finding(
-                        rule=RuleKind.EXPENDITURE,
-                        reference=rule.reference,
-                        outcome=Outcome.DMPC_NOTES,
-                        subject="expenditure within existing approved budgets",
-                        amount=existing,
-                        threshold=rule.threshold,
-                        explanation=(
-                            f"Expenditure of {format_pounds(existing)} is in the case but its "
-                            "approval is not sought (funded within existing approved budgets): "
-                            "the DMPC notes it."
-                            + (
-                                " Lines paid for by incoming grant funding are not counted: "
-                                "that money is new, not existing budgets."
-                                if external
-                                else ""
-                            )
-                        ),
+                    _existing_budgets(
+                        version,
+                        sum((line.amount for line in own), Decimal("0.00")),
+                        " Lines paid for by incoming grant funding are not counted: that "
+                        "money is new, not existing budgets."
+                        if external
+                        else "",
                     )
                 )
     if ApprovalSought.BUDGET_VIREMENT in sought and case.virement_amount is not None:

@@ -11,9 +11,6 @@ tested by its largest award, and the splitting warning.
 
 Expected figures are the paper's own, written out or added up here from the file, never
 computed by the engine. Explanations are asserted by their key words only.
-
-Where the engine's answer is wrong for the paper, the test states the right answer and is
-marked `xfail(strict=True)` with the reason.
 """
 
 from __future__ import annotations
@@ -661,15 +658,6 @@ def test_offer_declaration_explained_line_and_date_raise_nothing(
     assert CheckKind.FIGURES not in kinds
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "The engine tests all money lines as the expenditure sought (£2,520,000), counting "
-        "the £420,000 match funding from the existing approved Violence Suppression budget; "
-        "the paper seeks approval of the £2,100,000 the grant funds and only notes the match "
-        "funding, as spending within existing approved budgets is noted (cf. MetTrace)."
-    ),
-)
 def test_offer_expenditure_sought_is_the_grant_funded_spending_and_match_funding_is_noted(
     offer: tuple[Case, Routing, list[Check]],
 ) -> None:
@@ -687,15 +675,6 @@ def test_offer_expenditure_sought_is_the_grant_funded_spending_and_match_funding
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "The match-funding line (existing approved budget) is judged by the expenditure "
-        "finding and so 'must be approved': recommendation 3, which notes it as the paper "
-        "does, is reported as a mismatch, and so is the line itself (two false "
-        "recommendation checks)."
-    ),
-)
 def test_offer_recommendations_agree_with_the_routing(
     offer: tuple[Case, Routing, list[Check]],
 ) -> None:

@@ -7,9 +7,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
+from domain.casefile import CaseFileError, case_from_data
 from domain.rules.delegation import DecisionMaker, Outcome, route_case
 from domain.rules.scheme import RuleKind
-from tests.factories import make_case
+from tests.factories import case_data, make_case
 
 ON = date(2020, 3, 2)
 
@@ -131,3 +134,29 @@ def test_expenditure_sought_still_tests_every_line():
     spend, offer = route_case(case, ON).findings
     assert spend.rule is RuleKind.EXPENDITURE and spend.amount == Decimal("2150000.00")
     assert offer.rule is RuleKind.GRANT_FUNDING_OFFER
+
+
+def test_a_noted_line_is_left_out_of_the_expenditure_sought_and_noted_on_its_own():
+    # £460,000 of grant-funded spending sought (below £500,000) and £100,000 of match
+    # funding already budgeted: adding the noted line in would have made it £560,000 and
+    # moved the spending into the DMPC's approval.
+    noted = _line("100000", funded_by=None, source="MOPAC budget") | {"noted": True}
+    case = make_case(
+        approval_sought=["grant_funding_offer", "expenditure"],
+        incoming_funding=[_offer(amount="460000")],
+        money_lines=[_line("460000"), noted],
+    )
+    routing = route_case(case, ON)
+    spending = {f.subject: f for f in routing.findings if f.rule is RuleKind.EXPENDITURE}
+    sought = spending["business case for revenue and capital expenditure"]
+    assert (sought.amount, sought.outcome) == (Decimal("460000.00"), Outcome.BELOW_THRESHOLD)
+    kept = spending["expenditure within existing approved budgets"]
+    assert (kept.amount, kept.outcome) == (Decimal("100000.00"), Outcome.DMPC_NOTES)
+
+
+def test_expenditure_sought_with_every_line_noted_is_refused_naming_the_rule():
+    data = case_data(approval_sought=["expenditure"])
+    data["money_lines"] = [{**line, "noted": True} for line in data["money_lines"]]
+    with pytest.raises(CaseFileError) as refused:
+        case_from_data(data)
+    assert "money_lines are all noted" in str(refused.value)
