@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 from domain import events as ev
+from domain.casefile import parse_case
 from domain.roles import Actor, Role
 from domain.rules.delegation import route_case
 from domain.timeline import SUMMARIES, timeline, without_part2
@@ -116,3 +118,18 @@ def test_without_part2_leaves_no_part2_text_in_any_entry():
     # the cleared view is untouched, and entries without Part 2 come back as they were
     assert "£11.90" in entries[1].model_dump_json()
     assert hidden[0] is entries[0] and hidden[2] is entries[2]
+
+
+def test_the_submission_of_a_grants_programme_says_which_awards_go_to_the_dmpc():
+    path = Path(__file__).resolve().parents[2] / "examples" / "grants-programme.yaml"
+    case = parse_case(path.read_text(encoding="utf-8"), str(path))
+    routing = route_case(case, date(2021, 9, 1))
+    s = Story()
+    s.case = case
+    s.do(ev.CaseDrafted, OFFICER, case=case)
+    s.do(ev.CaseSubmitted, OFFICER, routing=routing)
+    summary = timeline(CASE_ID, s.events)[1].summary
+    # Appendix 1 (£759,700 in 9 awards) and Appendix 2 (£818,318, batches included), as
+    # the paper's two recommendations give them.
+    assert "; grants: 9 awards for the DMPC's approval (£759,700: Bright Futures" in summary
+    assert "18 awards noted (£818,318:" in summary
