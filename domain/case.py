@@ -514,7 +514,7 @@ _FOI_CITATION = re.compile(r"^(s\d{1,2})((?:\(\d{1,2}[A-Z]?\))?(?:\([a-z]{1,4}\)
 def _foi_citation(value: Any) -> Any:
     """Read "s31(1)(a)", "S.31(1)(a)", "section 31(1)(a)"; and, from a version 1 case file,
     "s31 Law enforcement" (a section with its title) as "s31"."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > 2 * MAX_FOI_CITATION:
         return value
     text = value.strip()
     for member in FoiSection:
@@ -524,16 +524,24 @@ def _foi_citation(value: Any) -> Any:
     return text.replace(" ", "")
 
 
+#: The longest FOI citation read ("s31(1)(a)" is 9 characters).
+MAX_FOI_CITATION = 40
+
+
 def _check_foi_citation(value: str) -> str:
+    # The value is never quoted back: this is Part 2, and a refusal reaches the logs.
+    if len(value) > MAX_FOI_CITATION:
+        raise ValueError(
+            f"an FOI exemption has at most {MAX_FOI_CITATION} characters, e.g. s31(1)(a)"
+        )
     match = _FOI_CITATION.match(value)
     if not match:
         raise ValueError(
-            f"FOI exemption {value!r} must be a section with any subsections, "
-            "e.g. s43, s31(1)(a) or s40(2)"
+            "an FOI exemption must be a section with any subsections, e.g. s43, s31(1)(a) or s40(2)"
         )
     if match.group(1) not in _FOI_BY_SECTION:
         known = ", ".join(_FOI_BY_SECTION)
-        raise ValueError(f"FOI exemption {value!r} is not one of the exemptions ({known})")
+        raise ValueError(f"an FOI exemption must be one of the exemptions ({known})")
     return value
 
 
@@ -938,14 +946,15 @@ class Case(_Model):
                 f.id for f in self.incoming_funding
             }:
                 raise ValueError(
-                    f"money_lines: funded_by {line.funded_by!r} names no incoming_funding id"
+                    f"money_lines.funded_by names {line.funded_by!r}, which is no "
+                    "incoming_funding id"
                 )
         for rec in self.recommendations:
             for name in rec.covers:
                 if name not in seen and name not in groups:
                     raise ValueError(
-                        f"recommendations: recommendation {rec.number} covers {name!r}, "
-                        "which is neither a line id nor a grant group"
+                        f"recommendations.covers of recommendation {rec.number} names "
+                        f"{name!r}, which is neither a line id nor a grant group"
                     )
 
     def line_ids(self) -> list[str]:

@@ -84,3 +84,9 @@ def format_pounds(amount: Decimal) -> str:
     if q == q.to_integral_value():
         return f"£{q:,.0f}"
     return f"£{q:,.2f}"
+
+
+def format_figure(amount: Decimal) -> str:
+    """An amount in a table of figures, as the papers write it: `£12,500`, and a negative
+    one (an underspend) in brackets, `(£12,500)`."""
+    return f"({format_pounds(-amount)})" if amount < 0 else format_pounds(amount)

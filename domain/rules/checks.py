@@ -198,7 +198,23 @@ def _labels(lines: list[_Line]) -> str:
     return named + (f"; and {more} more line(s)" if more > 0 else "")
 
 
+def _each(lines: list[_Line], with_reference: bool = False) -> str:
+    """ "grant line 2 (G2, Bright Futures) (£20,000)", or several such, at most
+    `MAX_NAMED_LINES` named."""
+    said = [
+        f"{line.label} ({format_pounds(line.amount)}"
+        + (f", {line.reference})" if with_reference else ")")
+        for line in lines[:MAX_NAMED_LINES]
+    ]
+    more = len(lines) - MAX_NAMED_LINES
+    return "; ".join(said) + (f"; and {more} more line(s)" if more > 0 else "")
+
+
 def _recommendation_checks(case: Case, routing: Routing) -> list[Check]:
+    """At most three checks a recommendation (its amount; lines it asks to approve that are
+    only noted; lines it asks to note that must be approved) and one for the lines no
+    recommendation asks to approve: a paper of many lines gives a few checks to read, each
+    naming its lines, never one check a line."""
     lines = _lines(case, routing)
     checks: list[Check] = []
 
@@ -218,32 +234,41 @@ def _recommendation_checks(case: Case, routing: Routing) -> list[Check]:
                     f"Recommendation {rec.number} states {format_pounds(rec.amount)}, but the "
                     f"lines it covers add up to {format_pounds(total)} ({_labels(covered)}).",
                 )
-        for line in covered:
-            if rec.action == "approve":
-                approved_lines.add(id(line))
-                if line.outcome is Outcome.DMPC_NOTES:
-                    add(
-                        f"{subject}; {line.label}",
-                        f"Recommendation {rec.number} asks the DMPC to approve {line.label} "
-                        f"({format_pounds(line.amount)}), but the routing says the DMPC only "
-                        f"notes it ({line.reference}).",
-                    )
-            elif line.outcome is Outcome.DMPC_APPROVES:
+        if rec.action == "approve":
+            approved_lines.update(id(line) for line in covered)
+            only_noted = [line for line in covered if line.outcome is Outcome.DMPC_NOTES]
+            if only_noted:
+                reference = only_noted[0].reference
                 add(
-                    f"{subject}; {line.label}",
-                    f"Recommendation {rec.number} asks the DMPC to note {line.label} "
-                    f"({format_pounds(line.amount)}), but the routing says the DMPC must "
-                    f"approve it ({line.reference}).",
+                    f"{subject}; " + "; ".join(line.label for line in only_noted[:3]),
+                    f"Recommendation {rec.number} asks the DMPC to approve "
+                    f"{_each(only_noted)}, but the routing says the DMPC only notes "
+                    + ("it" if len(only_noted) == 1 else "them")
+                    + f" ({reference}).",
+                )
+        else:
+            must = [line for line in covered if line.outcome is Outcome.DMPC_APPROVES]
+            if must:
+                reference = must[0].reference
+                add(
+                    f"{subject}; " + "; ".join(line.label for line in must[:3]),
+                    f"Recommendation {rec.number} asks the DMPC to note {_each(must)}, but "
+                    "the routing says the DMPC must approve "
+                    + ("it" if len(must) == 1 else "them")
+                    + f" ({reference}).",
                 )
     if uses_covers:
-        for line in lines:
-            if line.outcome is Outcome.DMPC_APPROVES and id(line) not in approved_lines:
-                add(
-                    line.label,
-                    f"The routing says the DMPC must approve {line.label} "
-                    f"({format_pounds(line.amount)}, {line.reference}), but no recommendation "
-                    "to approve covers it.",
-                )
+        uncovered = [
+            line
+            for line in lines
+            if line.outcome is Outcome.DMPC_APPROVES and id(line) not in approved_lines
+        ]
+        if uncovered:
+            add(
+                "; ".join(line.label for line in uncovered[:3]),
+                f"The routing says the DMPC must approve {_each(uncovered, True)}, but no "
+                "recommendation to approve covers " + ("it." if len(uncovered) == 1 else "them."),
+            )
     elif routing.decision_maker is DecisionMaker.DMPC and not any(
         r.action == "approve" for r in case.recommendations
     ):
@@ -269,41 +294,58 @@ def _table_name(position: int, table: FinancialTable) -> str:
     return _named("table", position, table.id, table.title)
 
 
+#: The most mismatches of one table a check names one by one (the rest are counted).
+MAX_NAMED_CELLS = 5
+
+
 def _table_checks(tables: list[FinancialTable]) -> list[Check]:
+    """One check a table whose stated totals do not add up, naming its first mismatches:
+    a large table typed wrong is one thing to fix or acknowledge, not thousands."""
     checks: list[Check] = []
-
-    def add(subject: str, message: str) -> None:
-        checks.append(make_check(CheckKind.FIGURES, Severity.ACKNOWLEDGE, subject, message))
-
     for position, table in enumerate(tables, start=1):
         name = _table_name(position, table)
-        span_start = 0
-        for row_index, row in enumerate(table.rows):
-            row_name = f"row {row_index + 1} ({row.label})"
-            if row.total:
-                span = table.rows[span_start:row_index]
-                for column, heading in enumerate(table.columns):
-                    stated = row.amounts[column]
-                    summed = _sum([r.amounts[column] for r in span])
-                    if stated is None or summed is None or stated == summed:
-                        continue
-                    add(
-                        f"{name}, {row_name}, column {heading}",
-                        f"In {name}, {row_name} states {format_pounds(stated)} in column "
-                        f"{heading}, but the rows it totals add up to {format_pounds(summed)}.",
-                    )
-                span_start = row_index + 1
-            if table.total_column:
-                stated = row.amounts[-1]
-                summed = _sum(row.amounts[:-1])
-                if stated is not None and summed is not None and stated != summed:
-                    heading = table.columns[-1]
-                    add(
-                        f"{name}, {row_name}, column {heading}",
-                        f"In {name}, {row_name} states {format_pounds(stated)} in column "
-                        f"{heading}, but its other columns add up to {format_pounds(summed)}.",
-                    )
+        found = _table_mismatches(table)
+        if not found:
+            continue
+        if len(found) == 1:
+            message = f"In {name}, {found[0]}."
+        else:
+            named = "; ".join(found[:MAX_NAMED_CELLS])
+            more = len(found) - MAX_NAMED_CELLS
+            message = f"In {name}, {len(found)} stated totals do not add up: {named}" + (
+                f"; and {more} more." if more > 0 else "."
+            )
+        checks.append(make_check(CheckKind.FIGURES, Severity.ACKNOWLEDGE, name, message))
     return checks
+
+
+def _table_mismatches(table: FinancialTable) -> list[str]:
+    """Each stated total of the table that is not the sum of what it totals, in words."""
+    found: list[str] = []
+    span_start = 0
+    for row_index, row in enumerate(table.rows):
+        row_name = f"row {row_index + 1} ({row.label})"
+        if row.total:
+            span = table.rows[span_start:row_index]
+            for column, heading in enumerate(table.columns):
+                stated = row.amounts[column]
+                summed = _sum([r.amounts[column] for r in span])
+                if stated is None or summed is None or stated == summed:
+                    continue
+                found.append(
+                    f"{row_name} states {format_pounds(stated)} in column {heading}, but the "
+                    f"rows it totals add up to {format_pounds(summed)}"
+                )
+            span_start = row_index + 1
+        if table.total_column:
+            stated = row.amounts[-1]
+            summed = _sum(row.amounts[:-1])
+            if stated is not None and summed is not None and stated != summed:
+                found.append(
+                    f"{row_name} states {format_pounds(stated)} in column {table.columns[-1]}, "
+                    f"but its other columns add up to {format_pounds(summed)}"
+                )
+    return found
 
 
 # -- the officer declaration and the required-by date ----------------------------------------

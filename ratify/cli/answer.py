@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from domain.case import NOT_APPLICABLE, Case, FinancialTable, GrantLine, Procurement
-from domain.money import format_pounds
+from domain.money import format_figure, format_pounds
 from domain.rules.delegation import Routing
 from domain.rules.scheme import RuleKind
 from ratify.cli.common import make_table
@@ -26,11 +26,6 @@ _GROUP_KINDS = {
     "declared": "declared by the paper",
     "recipient": "one recipient",
     "batch": "batch of separate awards",
-}
-_TO_DO = {
-    "info": "nothing: for information",
-    "acknowledge": "fix it, or acknowledge it with a reason",
-    "fix": "fix it before submission",
 }
 _OPTIONAL_SECTIONS = (
     ("police and crime plan", "police_and_crime_plan"),
@@ -138,8 +133,6 @@ def print_answer(out: Console, case: Case, routing: Routing | None) -> None:
         for x in case.cross_references:
             note = f" ({x.note})" if x.note else ""
             out.print(f"  {x.relation.value.replace('_', ' ')}: {x.reference}{note}", markup=False)
-    if routing is not None:
-        _print_checks(out, routing)
 
 
 def _print_routing(out: Console, routing: Routing) -> None:
@@ -233,18 +226,7 @@ def financial_table(t: FinancialTable) -> Table:
         style = "bold" if row.total else None
         table.add_row(
             row.label,
-            *(format_pounds(a) if a is not None else "" for a in row.amounts),
+            *(format_figure(a) if a is not None else "" for a in row.amounts),
             style=style,
         )
     return table
-
-
-def _print_checks(out: Console, routing: Routing) -> None:
-    # Acknowledgements of each check go here once they are recorded (issue 14).
-    if not routing.warnings:
-        out.print("checks: none")
-        return
-    table = make_table("Checks", "check", "concerns", "found", "to do", keep={"check"})
-    for w in routing.warnings:
-        table.add_row(w.kind.value, w.subject, w.message, _TO_DO[w.severity.value])
-    out.print(table)

@@ -322,24 +322,38 @@ def case_list(
         out.print(f"more cases: {more}", markup=False, soft_wrap=True)
 
 
+#: What a person does about a check that is still open, by its severity.
+_TO_DO = {
+    "info": "for information",
+    "acknowledge": "open: fix it, or acknowledge it with a reason",
+    "fix": "open: fix it before submission",
+}
+
+
 def _print_checks_summary(out: Console, state: CaseState) -> None:
-    """How many checks are open, and each acknowledgement with its reason: what every
-    approver must see before reading on (`ratify case checks` lists them in full)."""
+    """Every check on the case with its status: open (and what to do) or acknowledged, by
+    whom and why. What every approver must see before reading on."""
     found = checks_of(state, today())
-    acknowledged = [c for c in found.checks if c.acknowledgement is not None]
+    acknowledged = sum(1 for c in found.checks if c.acknowledgement is not None)
     out.print(
-        f"checks: {found.open} open, {len(acknowledged)} acknowledged "
-        f"(`ratify case checks {state.case_id}` lists them)",
+        f"checks: {found.open} open, {acknowledged} acknowledged "
+        f"(`ratify case checks {state.case_id}` gives their keys)",
         markup=False,
     )
-    for c in acknowledged:
+    if found.problem:
+        out.print(f"  no checks could be judged: {found.problem}", markup=False)
+    if not found.checks:
+        return
+    table = make_table("Checks", "check", "concerns", "found", "status", keep={"check"})
+    for c in found.checks:
         ack = c.acknowledgement
-        assert ack is not None
-        out.print(
-            f"  acknowledged by {ack.by} on {london_text(ack.at)}: {c.message}\n"
-            f"    reason: {ack.reason}",
-            markup=False,
+        status = (
+            f"acknowledged by {ack.by} on {london_text(ack.at)}: {ack.reason}"
+            if ack is not None
+            else _TO_DO[c.severity.value]
         )
+        table.add_row(c.kind.value, Text(c.subject), Text(c.message), Text(status))
+    out.print(table)
 
 
 @case_app.command("checks")
@@ -350,9 +364,12 @@ def case_checks(
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The checks on a case (recommendations against the routing, totals, the officer
-    declaration, the engine's warnings): which are open, and how each was acknowledged.
-    Acknowledge one with `ratify act CASE acknowledge_check --check KEY --reason ...`."""
+    """The checks on a case: which are open, and how each was acknowledged.
+
+    The checks are the engine's warnings, the recommendations against the routing, the
+    totals of the tables and the officer declaration. Acknowledge one with
+    `ratify act CASE acknowledge_check -f check=KEY -f reason="..."`.
+    """
     with api_client(ctx, api_url, token) as ratify:
         view = ratify.checks(case_id)
     if as_json:

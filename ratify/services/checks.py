@@ -18,8 +18,9 @@ from domain.bounds import quote_id
 from domain.clock import london_date
 from domain.errors import RulesError
 from domain.fold.checks import current_checks
+from domain.rules.delegation import Routing, route_case
 from domain.rules.findings import CheckKind, Severity
-from domain.state import Acknowledgement, CaseState
+from domain.state import Acknowledgement, CaseState, Stage
 from ratify.services.commands import Refusal, Services, today
 
 
@@ -118,6 +119,21 @@ def checks_of(state: CaseState, on: date) -> CaseChecks:
         ],
         problem=problem,
     )
+
+
+def routing_shown(state: CaseState, on: date) -> Routing | None:
+    """The routing to show with a case: the one fixed at submission, or for a draft the one
+    it would be given if submitted `on` a day (a preview, so that the officer sees which
+    appendix each award falls in before submitting); None when there is nothing to judge or
+    no rules are in force."""
+    if state.routing is not None:
+        return state.routing
+    if state.case is None or state.stage is not Stage.DRAFT:
+        return None
+    try:
+        return route_case(state.case, on)
+    except RulesError:
+        return None
 
 
 def case_checks(services: Services, case_id: str) -> CaseChecks:

@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 
 from domain.case import foi_title
 from domain.clock import LONDON, long_date
-from domain.money import format_pounds
+from domain.money import format_figure, format_pounds
 from ratify.services.projections.paging import normalise_reference
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -47,6 +47,11 @@ def paper_date(value: date | None) -> str:
 def pounds(value: Decimal | int | str | None) -> str:
     """`£1,120,000`; empty for None."""
     return format_pounds(Decimal(value)) if value is not None else ""
+
+
+def figure(value: Decimal | int | str | None) -> str:
+    """An amount in a table of figures: `£12,500`, or `(£12,500)` when negative."""
+    return format_figure(Decimal(value)) if value is not None else ""
 
 
 def paragraphs(value: str | None) -> Markup:
@@ -88,6 +93,7 @@ def _environment() -> Environment:
     )
     env.filters.update(
         london_time=london_time,
+        figure=figure,
         day=day,
         paper_date=paper_date,
         pounds=pounds,

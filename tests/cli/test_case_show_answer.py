@@ -49,11 +49,14 @@ async def test_case_show_gives_each_grant_line_its_appendix_and_each_group_its_t
     # the offer, the table (negative with a minus), references, form, sections, extremis
     assert "Offer of grant funding from Home Office: £2,100,000" in out
     assert "match funding: £250,000 from MOPAC Violence Reduction budget" in out
-    assert cells(out, "Mentoring") == ["Mentoring", "£67,000", "£70,000", "-£3,000"]
+    assert cells(out, "Mentoring") == ["Mentoring", "£67,000", "£70,000", "(£3,000)"]
     assert "builds on: pcd 512 (the first year)" in out
     assert "form: dmpc-2021" in out and "commercial comments: not applicable" in flat
     assert "extremis submission to the IAB" in out
-    assert SPLIT_WARNING in flat
+    # the check, in a table whose cells wrap: its words, and its status beside it
+    assert "checks: 2 open, 0 acknowledged" in out
+    assert all(word in flat for word in SPLIT_WARNING.split())
+    assert "open: fix it, or acknowledge it with a" in out
     # Part 2 for the cleared: FOI subsections with titles, no basis the paper did not cite
     assert "s31(1)(a) Law enforcement; s43(2) Commercial interests" in out
     assert "exempt under" not in out and SECRET in out

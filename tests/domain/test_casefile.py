@@ -277,7 +277,20 @@ def test_part2_needs_exactly_one_date(dates: dict[str, str]) -> None:
 def test_part2_unknown_foi_section() -> None:
     part2 = _part2(review_on="2029-06-01") | {"foi_sections": ["s99"]}
     (problem,) = problems(mutated(lambda d: d.update(part2=part2)))
-    assert problem.startswith("part2.foi_sections.0: FOI exemption 's99' is not one of")
+    assert problem.startswith("part2.foi_sections.0: an FOI exemption must be one of the exemp")
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["The informant lives at 12 Acacia Avenue", "s31(1)" + "(a)" * 20_000],
+    ids=["part2-text-pasted", "60k-characters"],
+)
+def test_a_bad_foi_citation_is_refused_without_quoting_it(written: str) -> None:
+    # Part 2: a refusal reaches the request log, so it names the rule, never the text.
+    part2 = _part2(review_on="2029-06-01") | {"foi_sections": [written]}
+    (problem,) = problems(mutated(lambda d: d.update(part2=part2)))
+    assert problem.startswith("part2.foi_sections.0: an FOI exemption ")
+    assert "Acacia" not in problem and "(a)(a)" not in problem
 
 
 @pytest.mark.parametrize(
@@ -507,3 +520,13 @@ def test_a_date_written_as_a_number_is_refused():
     with pytest.raises(CaseFileError) as info:
         parse_case(json.dumps(data), "case.json")
     assert "time_sensitivity.required_by: a date must be written as 2019-12-13" in str(info.value)
+
+
+def test_a_recommendation_covering_an_unknown_line_names_the_field_and_the_id() -> None:
+    def cover(data: dict[str, Any]) -> None:
+        data["recommendations"][0]["covers"] = ["G99"]
+
+    assert problems(mutated(cover)) == [
+        "recommendations.covers: recommendations.covers of recommendation 1 names 'G99', "
+        "which is neither a line id nor a grant group"
+    ]

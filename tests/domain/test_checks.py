@@ -352,3 +352,36 @@ def test_a_message_names_at_most_ten_lines_and_counts_the_rest():
     [message] = messages(case, routing, CheckKind.RECOMMENDATION)
     assert "grant line 10 (G10, Group 10): £1,000; and 20 more line(s)" in message
     assert "G11" not in message and "add up to £30,000" in message
+
+
+def test_a_large_table_typed_wrong_is_one_check_naming_its_first_mismatches():
+    # 500 rows by 40 columns, every stated total wrong: one thing to fix or acknowledge,
+    # not the 10,000 checks one a cell would make (each acknowledgement an event).
+    rows: list[tuple[str, list[str | None], bool]] = [
+        (f"r{r}", [str(r + c) for c in range(40)], r % 2 == 1) for r in range(500)
+    ]
+    case = make_case(
+        financial_tables=[table(rows, columns=[f"c{i}" for i in range(40)], total_column=True)]
+    )
+    [message] = messages(case, route_case(case, DAY), CheckKind.FIGURES)
+    assert message.startswith("In table 1 (T1, Budget), ")
+    assert "stated totals do not add up: row 1 (r0) states" in message
+    assert message.endswith("more.") and message.count(" states ") == 5
+
+
+def test_lines_no_recommendation_approves_are_one_check_however_many():
+    grants = [
+        {"id": f"G{n}", "recipient": f"Group {n}", "amount": "60000", "purpose": "Youth work"}
+        for n in range(1, 31)
+    ]
+    case = make_case(
+        approval_sought=["third_party_grants"],
+        money_lines=[],
+        grant_lines=grants,
+        recommendations=[rec(1, "note", ["G1"])],
+    )
+    routing = judged(case, {g["id"]: Outcome.DMPC_APPROVES for g in grants})
+    found = messages(case, routing, CheckKind.RECOMMENDATION)
+    assert len(found) == 2  # recommendation 1 notes G1; 30 lines no one asks to approve
+    assert found[1].startswith("The routing says the DMPC must approve grant line 1 (G1")
+    assert found[1].endswith("and 20 more line(s), but no recommendation to approve covers them.")

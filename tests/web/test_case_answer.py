@@ -153,8 +153,8 @@ async def test_the_case_page_shows_procedure_funding_tables_references_and_form(
     assert "Match funding £250,000 from MOPAC Violence Reduction budget" in page
     assert "Conditions Quarterly returns to the Home Office." in page
     # the table as the paper gives it: total row bold, negatives with a minus
-    assert row_of(html, "Mentoring") == "Mentoring £67,000 £70,000 -£3,000"
-    assert "<strong>Total</strong>" in html and "<strong>-£882</strong>" in html
+    assert row_of(html, "Mentoring") == "Mentoring £67,000 £70,000 (£3,000)"
+    assert "<strong>Total</strong>" in html and "<strong>(£882)</strong>" in html
     # a reference to a published decision links to its register page; another does not
     assert '<a href="/ui/register/PCD%20512">pcd 512</a>' in html
     assert "companion: PCD 9999" in page and 'href="/ui/register/PCD%209999"' not in html

@@ -5,11 +5,14 @@ then reads the acknowledgement beside the check."""
 from __future__ import annotations
 
 from html import unescape
+from pathlib import Path
 
 import yaml
 
 from tests.web.conftest import METTRACE, Web
 from tests.web.test_pages import act, alert, upload
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def mismatched() -> str:
@@ -56,3 +59,18 @@ async def test_a_check_is_acknowledged_from_the_page_and_every_approver_reads_wh
     assert "acknowledge_check" not in seen
     types = [e.event_type for e in web.store.read_stream("mettrace")]
     assert types[-2:] == ["case.check_acknowledged", "case.submitted"]
+
+
+async def test_a_draft_shows_the_routing_it_would_get_so_the_officer_sees_each_appendix(
+    web: Web,
+):
+    text = (EXAMPLES / "grants-programme.yaml").read_text(encoding="utf-8")
+    officer = await web.as_user("ollie.lane")
+    await upload(officer, case_id="grants-draft", text=text)
+    page = unescape((await officer.get("/ui/cases/grants-draft")).text)
+    assert "A preview:" in page and "the case is not submitted yet" in page
+    assert "Who must approve, and why" in page
+    # The three Bright Futures mentoring phases added together (£147,600) for approval,
+    # the batch of 23 tested by its largest award and noted.
+    assert "£147,600" in page
+    assert "23 grants (largest £48,500)" in page

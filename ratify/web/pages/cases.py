@@ -24,7 +24,7 @@ from ratify.http.services import HttpServices
 from ratify.infra.observability.interceptors import record_refusal
 from ratify.services import commands
 from ratify.services import meetings as meeting_steps
-from ratify.services.checks import checks_of
+from ratify.services.checks import checks_of, routing_shown
 from ratify.services.commands import Refusal
 from ratify.services.journal import CaseHistory
 from ratify.services.projections import public_register
@@ -185,6 +185,7 @@ def case_context(
         is_auditor=who.holds(Role.AUDITOR),
         board_cases=[],
         checks=checks_of(state, commands.today()),
+        routing=routing_shown(state, commands.today()),
     )
 
 
