@@ -12,8 +12,9 @@ older schema keep loading after a type changes. Upcasters are never removed.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date
-from typing import Any, ClassVar, TypeVar
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -28,8 +29,60 @@ from domain.rules.delegation import Routing
 ENVELOPE_FIELDS = frozenset({"event_id", "case_id", "occurred_at", "actor"})
 
 
+class EvidenceKind(StrEnum):
+    """What a step taken outside Ratify is recorded from."""
+
+    SIGNED_FORM = "signed_form"
+    EMAIL = "email"
+    MINUTES = "minutes"
+    LETTER = "letter"
+    PHONE_NOTE = "phone_note"
+    REGISTER = "register"
+    OTHER = "other"
+
+
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+
+
+class Evidence(BaseModel):
+    """The document a step taken outside Ratify is recorded from: a scanned signed form,
+    an e-mail, the minutes of a meeting. Its reference, and optionally its SHA-256."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    kind: EvidenceKind
+    reference: str = Field(min_length=1, max_length=500)
+    sha256: str | None = Field(default=None, pattern=SHA256_PATTERN)
+
+    def describe(self) -> str:
+        """ "from the signed form (DMPC form PCD 512, scan 2022-03-14)"."""
+        return f"from the {self.kind.value.replace('_', ' ')} ({self.reference})"
+
+
+class Provenance(BaseModel):
+    """How a step Ratify did not witness came to be recorded: on paper (recorded by a
+    records officer for the person who took it), or imported from an earlier register."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    how: Literal["on_paper", "imported"]
+    #: Who recorded it in Ratify: the records officer, or the administrator who imported.
+    recorded_by: str = Field(min_length=1, max_length=200)
+    evidence: Evidence | None = None
+    #: For an import: the SHA-256 of the source file the history came from.
+    source_sha256: str | None = Field(default=None, pattern=SHA256_PATTERN)
+
+
 class Event(BaseModel):
-    """Base of every event. Subclasses set `TYPE` (stable, stored) and `VERSION`."""
+    """Base of every event. Subclasses set `TYPE` (stable, stored) and `VERSION`.
+
+    Two times: `occurred_at` is when Ratify recorded the step (the workflow's clock; the
+    store adds its own `recorded_at`), `effective_at` when it happened, where the two
+    differ (a form signed on paper, a decision imported from an earlier register). The
+    fold, deadlines and lateness go by `at` (when it happened); the hash chain and positions
+    stay in recorded order. Events stored before `effective_at` existed read it as None:
+    they happened when they were recorded.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
@@ -40,9 +93,23 @@ class Event(BaseModel):
     case_id: str = Field(min_length=1, max_length=200)
     occurred_at: AwareDatetime
     actor: Actor
+    #: When the step happened, when that is not when Ratify recorded it.
+    effective_at: AwareDatetime | None = None
+    #: How a step Ratify did not witness was recorded (on paper, imported).
+    provenance: Provenance | None = None
+
+    @property
+    def at(self) -> datetime:
+        """When the step happened: `effective_at`, else when it was recorded."""
+        return self.effective_at or self.occurred_at
 
     def payload(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude=set(ENVELOPE_FIELDS))
+        data = self.model_dump(mode="json", exclude=set(ENVELOPE_FIELDS))
+        # A step Ratify witnessed stores exactly what it stored before these two existed.
+        for name in ("effective_at", "provenance"):
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
 
 
 EVENT_TYPES: dict[str, type[Event]] = {}

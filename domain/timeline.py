@@ -170,7 +170,7 @@ SUMMARIES: dict[type[ev.Event], Callable[[Any, CaseState, CaseState], str]] = {
         f"Reminder: {e.working_days_before} working day(s) before {long_date(e.required_by)}"
     ),
     ev.DeadlineEscalated: lambda e, b, a: (
-        f"Escalated to the {e.escalated_to}: {overdue_words(e.required_by, e.occurred_at)}"
+        f"Escalated to the {e.escalated_to}: {overdue_words(e.required_by, e.at)}"
     ),
     ev.DeadlineMissed: lambda e, b, a: f"Deadline of {long_date(e.required_by)} missed",
     ev.IrregularityRecorded: lambda e, b, a: f"Irregularity recorded: {e.description}",

@@ -64,7 +64,7 @@ def _complete_signoff(
     note: str | None,
 ) -> CaseState:
     current = _signoff_guard(state, e.actor, e.area, what)
-    done = evolve(current, {"status": status, "by": e.actor, "at": e.occurred_at, "note": note})
+    done = evolve(current, {"status": status, "by": e.actor, "at": e.at, "note": note})
     return advance_after_advice(evolve(state, {"signoffs": {**state.signoffs, e.area: done}}))
 
 
@@ -89,7 +89,7 @@ def _changes(state: CaseState, e: ChangesRequested) -> CaseState:
         {
             "status": SignOffStatus.CHANGES_REQUESTED,
             "by": e.actor,
-            "at": e.occurred_at,
+            "at": e.at,
             "note": "; ".join(e.reasons),
         },
     )
@@ -101,7 +101,7 @@ def _changes(state: CaseState, e: ChangesRequested) -> CaseState:
             "returns": state.returns + 1,
             "returned": Return(
                 by=e.actor,
-                on=e.occurred_at,
+                on=e.at,
                 reasons=e.reasons,
                 area=e.area,
                 resume_stage=Stage.ADVICE,

@@ -41,7 +41,7 @@ def _board_advice(state: CaseState, e: BoardAdviceRecorded) -> CaseState:
         raise DomainError(
             f"{what}: the case is on the agenda of meeting {state.meeting_id}, not {e.meeting_id}"
         )
-    if state.meeting_date is not None and london_date(e.occurred_at) < state.meeting_date:
+    if state.meeting_date is not None and london_date(e.at) < state.meeting_date:
         raise DomainError(
             f"{what}: the board meets on {long_date(state.meeting_date)}",
             code="wrong_stage",
@@ -61,7 +61,7 @@ def _board_advice(state: CaseState, e: BoardAdviceRecorded) -> CaseState:
             returns=state.returns + 1,
             returned=Return(
                 by=e.actor,
-                on=e.occurred_at,
+                on=e.at,
                 reasons=[e.comment or "the board did not support the case"],
                 area=None,
                 resume_stage=Stage.BOARD,

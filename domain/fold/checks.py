@@ -72,7 +72,7 @@ def _acknowledged(state: CaseState, e: CheckAcknowledged) -> CaseState:
     acknowledgement = Acknowledgement(
         check=e.check,
         by=e.actor,
-        at=e.occurred_at,
+        at=e.at,
         reason=e.reason,
         subject=e.subject,
         message=e.message,
@@ -116,7 +116,7 @@ def check_steps(state: CaseState, event: Event) -> None:
     """
     if state.case is None:
         return
-    today = london_date(event.occurred_at)
+    today = london_date(event.at)
     try:
         if isinstance(event, CheckAcknowledged):
             _check_acknowledgement(state, event, today)

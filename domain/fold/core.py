@@ -61,7 +61,7 @@ def apply(state: CaseState, event: Event) -> CaseState:
             actor=event.actor,
             capacity=capacity,
             step=event.TYPE,
-            at=event.occurred_at,
+            at=event.at,
             area=getattr(event, "area", None),
         )
         update["participants"] = [*state.participants, took]

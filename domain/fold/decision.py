@@ -37,7 +37,7 @@ def _ceo(state: CaseState, e: ChiefExecutiveConsulted) -> CaseState:
         {
             "stage": Stage.DECISION,
             "ceo_consulted_by": e.actor,
-            "ceo_consulted_at": e.occurred_at,
+            "ceo_consulted_at": e.at,
             "decision_maker_role": Role.DMPC,
         },
     )
@@ -54,7 +54,7 @@ def _ceo_back(state: CaseState, e: ChiefExecutiveSentBack) -> CaseState:
             "returns": state.returns + 1,
             "returned": Return(
                 by=e.actor,
-                on=e.occurred_at,
+                on=e.at,
                 reasons=e.reasons,
                 area=None,
                 resume_stage=Stage.ADVICE,
@@ -129,7 +129,7 @@ def _approved(state: CaseState, e: DecisionApproved) -> CaseState:
         {
             "stage": Stage.APPROVED,
             "decided_by": e.actor,
-            "decided_at": e.occurred_at,
+            "decided_at": e.at,
             "reference": e.reference,
             "decision_comment": e.comment,
             "part1": Part1Status.PENDING if dmpc else Part1Status.NOT_DUE,
@@ -146,7 +146,7 @@ def _declined(state: CaseState, e: DecisionDeclined) -> CaseState:
         {
             "stage": Stage.DECLINED,
             "decided_by": e.actor,
-            "decided_at": e.occurred_at,
+            "decided_at": e.at,
             "decision_comment": e.comment,
         },
     )

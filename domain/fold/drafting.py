@@ -28,7 +28,7 @@ def _drafted(state: CaseState, e: CaseDrafted) -> CaseState:
             "case": e.case,
             "case_revision": 1,
             "drafted_by": e.actor,
-            "drafted_at": e.occurred_at,
+            "drafted_at": e.at,
             "required_by": e.case.time_sensitivity.required_by if e.case.time_sensitivity else None,
         },
     )
@@ -144,7 +144,7 @@ def _submitted(state: CaseState, e: CaseSubmitted) -> CaseState:
         {
             "stage": Stage.BOARD,
             "submitted_by": e.actor,
-            "submitted_at": e.occurred_at,
+            "submitted_at": e.at,
             "routing": e.routing,
             "signoffs": signoffs_for(e.routing, {}),
         },

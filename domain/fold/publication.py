@@ -31,7 +31,7 @@ def _p1_deferred(state: CaseState, e: Part1Deferred) -> CaseState:
         raise DomainError(
             f"{what}: Part 1 is {state.part1.value.replace('_', ' ')}", code="already_done"
         )
-    if e.until <= london_date(e.occurred_at):
+    if e.until <= london_date(e.at):
         raise DomainError(f"{what}: the date {long_date(e.until)} is not in the future")
     return evolve(state, {"part1": Part1Status.DEFERRED, "part1_deferred_until": e.until})
 
@@ -48,7 +48,7 @@ def _p1_published(state: CaseState, e: Part1Published) -> CaseState:
     until = state.part1_deferred_until or (
         state.case.part1_deferral.until if state.case.part1_deferral else None
     )
-    if until is not None and london_date(e.occurred_at) < until:
+    if until is not None and london_date(e.at) < until:
         raise DomainError(f"{what}: publication is deferred until {long_date(until)}")
     if (e.entry.case_id, e.entry.reference, e.entry.title) != (
         state.case_id,
@@ -56,7 +56,7 @@ def _p1_published(state: CaseState, e: Part1Published) -> CaseState:
         state.case.title,
     ):
         raise DomainError(f"{what}: the register entry does not match the decision")
-    return evolve(state, {"part1": Part1Status.PUBLISHED, "part1_published_at": e.occurred_at})
+    return evolve(state, {"part1": Part1Status.PUBLISHED, "part1_published_at": e.at})
 
 
 def _p2_due(state: CaseState, e: Part2ReviewDue) -> CaseState:
@@ -68,7 +68,7 @@ def _p2_due(state: CaseState, e: Part2ReviewDue) -> CaseState:
     assert state.part2_review_date is not None
     if e.review_date != state.part2_review_date:
         raise DomainError(f"{what}: the review date is {long_date(state.part2_review_date)}")
-    if london_date(e.occurred_at) < state.part2_review_date:
+    if london_date(e.at) < state.part2_review_date:
         raise DomainError(f"{what}: it is not due until {long_date(state.part2_review_date)}")
     return evolve(state, {"part2": Part2Status.REVIEW_DUE})
 
@@ -108,7 +108,7 @@ def _p2_redacted(state: CaseState, e: Part2PublishedRedacted) -> CaseState:
 def _p2_extended(state: CaseState, e: Part2ExemptionExtended) -> CaseState:
     what = "the Part 2 exemption cannot be extended"
     _review_guard(state, e.actor, what)
-    if e.new_review_date <= london_date(e.occurred_at):
+    if e.new_review_date <= london_date(e.at):
         raise DomainError(f"{what}: the new review date {long_date(e.new_review_date)} has passed")
     return evolve(
         state,

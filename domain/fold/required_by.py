@@ -72,7 +72,7 @@ def _missed(state: CaseState, e: DeadlineMissed) -> CaseState:
     _deadline_guard(state, what, e.required_by)
     if state.deadline_missed:
         raise DomainError(f"{what}: it was already recorded", code="already_done")
-    if london_date(e.occurred_at) <= e.required_by:
+    if london_date(e.at) <= e.required_by:
         raise DomainError(f"{what}: the day {long_date(e.required_by)} has not ended")
     return evolve(state, {"deadline_missed": True})
 

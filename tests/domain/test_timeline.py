@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from domain import events as ev
@@ -133,3 +133,22 @@ def test_the_submission_of_a_grants_programme_says_which_awards_go_to_the_dmpc()
     # the paper's two recommendations give them.
     assert "; grants: 9 awards for the DMPC's approval (£759,700: Bright Futures" in summary
     assert "18 awards noted (£818,318:" in summary
+
+
+def test_a_decision_signed_on_paper_is_late_or_on_time_by_its_signature_date():
+    # Required by 18 November; signed on paper on 15 November, recorded on 20 November:
+    # on time, because the fold goes by when it happened, not by when it was recorded.
+    s = Story(time_sensitivity={"required_by": "2019-11-18", "reason": "Funding year ends."})
+    s.through_board()
+    s.do(ev.SignOffGiven, FINANCE, area="finance")
+    s.do(ev.SignOffGiven, Actor(user_id="lee", role=Role.LEGAL_ADVISER), area="legal")
+    s.do(ev.SignOffGiven, Actor(user_id="eq.eve", role=Role.EQUALITIES_ADVISER), area="equalities")
+    s.do(ev.ChiefExecutiveConsulted, Actor(user_id="ceo", role=Role.CHIEF_EXECUTIVE))
+    s.do(ev.InterestsDeclared, DMPC, has_interest=False)
+    s.clock.jump_to(date(2019, 11, 20))
+    signed = datetime(2019, 11, 15, 12, 0, tzinfo=UTC)
+    state = s.do(ev.DecisionApproved, DMPC, reference="PCD 679", effective_at=signed)
+    assert state.decided_at == signed and not state.late
+    assert timeline(CASE_ID, s.events)[-1].summary == (
+        "Approved as PCD 679, on time (required by 18 November 2019)"
+    )
