@@ -27,6 +27,17 @@ from domain.clock import LONDON, london_date, long_date
 #: Working hours start: reminders and escalations go out at this London time.
 OFFICE_OPENS = time(9, 0)
 
+#: The last second of a required-by day, London time: when a deadline recorded as missed
+#: after the event (a date already past when the case was drafted, set or imported) was
+#: missed. Its London date is the deadline's own date.
+DAY_ENDS = time(23, 59, 59)
+
+
+def deadline_ended_at(required_by: date) -> datetime:
+    """The end of the required-by day, London time: the effective time of a deadline
+    recorded as missed after the event ("missed on 9 March 2022", not on the day noticed)."""
+    return datetime.combine(required_by, DAY_ENDS, tzinfo=LONDON)
+
 
 class DeadlineStepKind(StrEnum):
     REMINDER = "reminder"
@@ -87,6 +98,7 @@ def due_steps(
     reminders_sent: list[int],
     escalated: bool,
     missed: bool,
+    past_only_missed: bool = False,
 ) -> tuple[list[DeadlineStep], DeadlineStep | None]:
     """The steps to take now, and the next step to sleep until (None: nothing left).
 
@@ -94,7 +106,16 @@ def due_steps(
     passed: a case submitted two days before its date gets the 1-day reminder, not a late
     5-day one as well, and a case drafted after its date gets no reminders at all. The
     escalation and the deadline-missed record are always taken, late if need be.
+
+    `past_only_missed` (the decision workflow's `PAST_DEADLINES_PATCH`): once the day has
+    ended, the only step left is the deadline-missed record. A date already past when the
+    case is drafted, when it is set, or when a timer fires late gets no reminder and no
+    escalation in the present; reminders and escalation go out only for dates still ahead.
     """
+    if past_only_missed:
+        ended = [s for s in schedule if s.kind is DeadlineStepKind.MISSED and s.at <= now]
+        if ended:
+            return ([] if missed else ended[:1]), None
 
     def done(step: DeadlineStep) -> bool:
         if step.kind is DeadlineStepKind.REMINDER:

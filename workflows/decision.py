@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.deadlines import (
         DeadlineStep,
         DeadlineStepKind,
+        deadline_ended_at,
         deadline_schedule,
         due_steps,
         overdue_words,
@@ -72,6 +73,13 @@ PERSON_RULES_PATCH = "person-rules-in-handlers"
 #: path. The validators always apply the rule (see docs/changing-workflows.md).
 SUBMISSION_CHECKS_PATCH = "submission-checks"
 
+#: The patch under which a required-by date already past when the watcher first sees it
+#: (drafted after its date, a date set or changed to one already past, a timer that fired
+#: on a later day) gets no reminder and no escalation in the present: it is recorded as
+#: missed once, effective at the end of its own day, and no one is told of it as news.
+#: Runs recorded before it replay their recorded path (see docs/changing-workflows.md).
+PAST_DEADLINES_PATCH = "past-deadlines-recorded-missed"
+
 
 def task_view(task: Task, settings: m.Settings) -> m.TaskView:
     assignee = (
@@ -105,6 +113,9 @@ class DecisionWorkflow:
         #: Whether the update handlers apply the rule of the checks (set by `run`, under
         #: SUBMISSION_CHECKS_PATCH); the validators always do.
         self.submission_checks = False
+        #: Whether a deadline already past is only recorded as missed, at its own date (set
+        #: by `run`, under PAST_DEADLINES_PATCH).
+        self.past_deadlines = False
         #: The draft as stored (set by `run`): what the `drafted` update answers.
         self.draft: m.ActionResult | None = None
 
@@ -114,6 +125,7 @@ class DecisionWorkflow:
     async def run(self, params: m.DecisionInput) -> m.DecisionOutcome:
         self.person_rules = workflow.patched(PERSON_RULES_PATCH)
         self.submission_checks = workflow.patched(SUBMISSION_CHECKS_PATCH)
+        self.past_deadlines = workflow.patched(PAST_DEADLINES_PATCH)
         self.draft = await self._commit(
             lambda: [self._event(ev.CaseDrafted, params.officer, case=params.case)],
             drafting=True,
@@ -503,7 +515,13 @@ class DecisionWorkflow:
     # -- deadlines ---------------------------------------------------------------------
 
     async def _watch_deadline(self) -> None:
-        """Reminders, escalation and deadline-missed, each at its time; follows a new date."""
+        """Reminders, escalation and deadline-missed, each at its time; follows a new date.
+
+        Under PAST_DEADLINES_PATCH a date whose day has ended is only recorded as missed,
+        effective at the end of that day unless its timer fired on the day it was set for.
+        """
+        #: The step the watcher last slept until (its timer, unless the date moved).
+        awaited: DeadlineStep | None = None
         while not self.state.stage.is_closed:
             required_by = self.state.required_by
 
@@ -523,18 +541,30 @@ class DecisionWorkflow:
                 reminders_sent=self.state.reminders_sent,
                 escalated=self.state.escalated,
                 missed=self.state.deadline_missed,
+                past_only_missed=self.past_deadlines,
             )
             for step in due:
-                await self._deadline_step(step)
+                await self._deadline_step(
+                    step, after_the_event=self._after_the_event(step, awaited)
+                )
             if due:
                 continue
+            awaited = upcoming
             with contextlib.suppress(TimeoutError):  # the timer fired: loop to take the step
                 await workflow.wait_condition(
                     moved_or_closed,
                     timeout=(upcoming.at - workflow.now()) if upcoming else None,
                 )
 
-    async def _deadline_step(self, step: DeadlineStep) -> None:
+    def _after_the_event(self, step: DeadlineStep, awaited: DeadlineStep | None) -> bool:
+        """Whether a deadline-missed is recorded after the event (under the patch): the
+        date was already past when the watcher saw it, or its timer fired on a later day."""
+        if not self.past_deadlines or step.kind is not DeadlineStepKind.MISSED:
+            return False
+        on_time = step == awaited and london_date(workflow.now()) == london_date(step.at)
+        return not on_time
+
+    async def _deadline_step(self, step: DeadlineStep, *, after_the_event: bool = False) -> None:
         required_by = self.state.required_by
         assert required_by is not None
         cls: type[ev.Event]
@@ -543,6 +573,9 @@ class DecisionWorkflow:
             cls, fields = ev.DeadlineReminderSent, {"working_days_before": step.working_days_before}
         elif step.kind is DeadlineStepKind.ESCALATION:
             cls, fields = ev.DeadlineEscalated, {}
+        elif after_the_event:
+            # Missed at its own date, not when it was noticed.
+            cls, fields = ev.DeadlineMissed, {"effective_at": deadline_ended_at(required_by)}
         else:
             cls, fields = ev.DeadlineMissed, {}
         tasks = open_tasks(self.state)
@@ -556,6 +589,9 @@ class DecisionWorkflow:
             if isinstance(exc, ActivityError) and not isinstance(exc.cause, ApplicationError):
                 raise
             workflow.logger.info("deadline step not recorded: %s", exc)
+            return
+        if after_the_event:
+            # Recorded, not news: the date had passed before Ratify watched it.
             return
         when = required_by.isoformat()
         if step.kind is DeadlineStepKind.ESCALATION:

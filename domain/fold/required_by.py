@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.clock import london_date, long_date
+from domain.deadlines import deadline_ended_at
 from domain.errors import DomainError
 from domain.events import (
     DeadlineEscalated,
@@ -72,7 +73,13 @@ def _missed(state: CaseState, e: DeadlineMissed) -> CaseState:
     _deadline_guard(state, what, e.required_by)
     if state.deadline_missed:
         raise DomainError(f"{what}: it was already recorded", code="already_done")
-    if london_date(e.at) <= e.required_by:
+    # Recorded once the day has ended; when it was recorded later than that (a date already
+    # past when the case was drafted or the date set), it is effective at the end of the
+    # day itself, never earlier.
+    ended = deadline_ended_at(e.required_by)
+    if london_date(e.occurred_at) <= e.required_by or (
+        e.effective_at is not None and e.effective_at < ended
+    ):
         raise DomainError(f"{what}: the day {long_date(e.required_by)} has not ended")
     return evolve(state, {"deadline_missed": True})
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from domain.deadlines import DeadlineStepKind, deadline_schedule, due_steps, overdue_words
+from domain.clock import london_date
+from domain.deadlines import (
+    DeadlineStepKind,
+    deadline_ended_at,
+    deadline_schedule,
+    due_steps,
+    overdue_words,
+)
 
 # Friday 27 December 2019: Christmas Day and Boxing Day are bank holidays.
 REQUIRED_BY = date(2019, 12, 27)
@@ -68,3 +75,34 @@ def test_an_escalation_on_the_day_says_due_today_and_a_late_one_says_when() -> N
     late = overdue_words(due, datetime(2025, 3, 10, 9, 0, tzinfo=UTC))
     assert late == "due on 9 March 2022, 1,097 days earlier"
     assert "today" not in late
+
+
+def test_a_date_already_past_is_only_recorded_missed_once_under_the_patch() -> None:
+    now = datetime(2020, 1, 6, tzinfo=UTC)
+    due, upcoming = due_steps(
+        SCHEDULE, now, reminders_sent=[], escalated=False, missed=False, past_only_missed=True
+    )
+    assert [s.kind for s in due] == [DeadlineStepKind.MISSED] and upcoming is None
+    due, upcoming = due_steps(
+        SCHEDULE, now, reminders_sent=[], escalated=False, missed=True, past_only_missed=True
+    )
+    assert due == [] and upcoming is None
+
+
+def test_a_date_still_ahead_keeps_its_reminders_and_escalation_under_the_patch() -> None:
+    on_the_day = datetime(2019, 12, 27, 10, tzinfo=UTC)
+    due, upcoming = due_steps(
+        SCHEDULE,
+        on_the_day,
+        reminders_sent=[5, 1],
+        escalated=False,
+        missed=False,
+        past_only_missed=True,
+    )
+    assert [s.kind for s in due] == [DeadlineStepKind.ESCALATION]
+    assert upcoming is not None and upcoming.kind is DeadlineStepKind.MISSED
+
+
+def test_the_end_of_a_required_by_day_is_that_day_in_london() -> None:
+    ended = deadline_ended_at(date(2022, 3, 9))
+    assert london_date(ended) == date(2022, 3, 9) and ended > SCHEDULE[0].at

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from domain import events as ev
+from domain.clock import london_date
 from domain.errors import DomainError
 from domain.fold import apply, apply_new, fold
 from domain.register import RegisterEntry, part1_entry
@@ -446,6 +447,32 @@ def test_deadline_reminders_escalation_missed_and_late_decision():
     s.do(ev.InterestsDeclared, DMPC, has_interest=False)
     s.do(ev.DecisionApproved, DMPC, reference="PCD 679")
     assert s.state.late and s.state.deadline_missed
+
+
+def test_a_deadline_noticed_late_is_recorded_missed_at_the_end_of_its_own_day():
+    from domain.deadlines import deadline_ended_at
+
+    s = Story(time_sensitivity={"required_by": "2019-12-13", "reason": "Funding year ends."})
+    s.submit()
+    s.clock.jump_to(date(2019, 12, 18))
+    early = deadline_ended_at(date(2019, 12, 13)) - timedelta(hours=3)
+    msg = s.refused(
+        ev.DeadlineMissed,
+        SYSTEM,
+        "illegal_transition",
+        required_by=date(2019, 12, 13),
+        effective_at=early,
+    )
+    assert "has not ended" in msg
+    s.do(
+        ev.DeadlineMissed,
+        SYSTEM,
+        required_by=date(2019, 12, 13),
+        effective_at=deadline_ended_at(date(2019, 12, 13)),
+    )
+    assert s.state.deadline_missed
+    missed = s.events[-1]
+    assert london_date(missed.at) == date(2019, 12, 13)
 
 
 def test_changing_the_required_by_date_resets_the_reminders():

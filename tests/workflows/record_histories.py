@@ -306,6 +306,28 @@ async def late(rec: Recorder) -> None:
     await rec.save("decision-late", case_id)
 
 
+async def past_deadline(rec: Recorder) -> None:
+    """A case drafted five days after its required-by date (`past-deadlines-recorded-missed`
+    patch): no reminder, no escalation, one deadline missed effective at the date itself;
+    a late approval."""
+    case_id = "case-past-deadline"
+    today = await rec.today()
+    required_by = today - timedelta(days=5)
+    case = f.make_case(
+        time_sensitivity={"required_by": required_by.isoformat(), "reason": "Contract ended."}
+    )
+    handle = await rec.start_case(case_id, case)
+    await rec.to_advice(handle, "IAM-P")
+    await rec.sign_offs(handle)
+    await rec.to_decision(handle)
+    state = await rec.state(handle)
+    assert state.deadline_missed and not state.escalated and not state.reminders_sent, state
+    await rec.act(handle, "decide", m.Decide(actor=f.DMPC, approve=True, comment="Late."))
+    outcome = await rec.outcome(handle)
+    assert outcome.stage == "approved" and outcome.late, outcome
+    await rec.save("decision-past-deadline", case_id)
+
+
 async def meeting(rec: Recorder) -> None:
     """A board meeting: two cases on its agenda, one supported and one deferred on the day,
     then closed. The deferred case is then withdrawn (its history is kept too)."""
@@ -433,6 +455,7 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
     "approved": approved,
     "sent-back": sent_back,
     "late": late,
+    "past-deadline": past_deadline,
     "meeting": meeting,
     "part2": part2,
     "checks": checks,
@@ -443,6 +466,7 @@ FILES: dict[str, tuple[str, ...]] = {
     "approved": ("decision-approved",),
     "sent-back": ("decision-sent-back-recused-declined",),
     "late": ("decision-late",),
+    "past-deadline": ("decision-past-deadline",),
     "meeting": ("meeting", "decision-deferred-withdrawn"),
     "part2": ("decision-part2", "part2-review-extended", "part2-review-redacted"),
     "checks": ("decision-checks-acknowledged",),
