@@ -28,11 +28,66 @@ from domain.rules.findings import GrantGroup, Outcome
 from domain.state import CaseState
 
 
+def recorded_words(event: ev.Event, *, public: bool = False) -> str | None:
+    """How a step Ratify did not witness came to be recorded, when its two times differ:
+    "recorded 17 March 2022 by rec.rita, from the signed form (DMPC form 512)" ("imported
+    ..." for a step from an earlier register); None for a step recorded when it happened
+    (same London day, and no provenance). `public` (the register): the date only, without
+    who recorded it or the document's reference."""
+    if event.effective_at is None:
+        return None
+    recorded_on = london_date(event.occurred_at)
+    prov = event.provenance
+    if prov is None and london_date(event.effective_at) == recorded_on:
+        return None
+    verb = "imported" if prov is not None and prov.how == "imported" else "recorded"
+    words = f"{verb} {long_date(recorded_on)}"
+    if prov is not None and not public:
+        words += f" by {prov.recorded_by}"
+        if prov.evidence is not None:
+            words += f", {prov.evidence.describe()}"
+    return words
+
+
+def when_words(event: ev.Event, verb: str = "", *, public: bool = False) -> str:
+    """When a step happened, and when it was recorded wherever the two differ, in the words
+    every reader sees (the timeline, the case page, `ratify case show`, the evidence
+    bundle, the register): "signed 14 March 2022, recorded 17 March 2022 by rec.rita, from
+    the signed form (DMPC form 512)"; just "signed 14 March 2022" when they do not."""
+    words = f"{verb} {long_date(london_date(event.at))}".strip()
+    recorded = recorded_words(event, public=public)
+    return f"{words}, {recorded}" if recorded else words
+
+
+def decision_event(events: Iterable[ev.Event]) -> ev.Event | None:
+    """The case's decision (approved or declined), if it has one."""
+    found = None
+    for event in events:
+        if isinstance(event, ev.DecisionApproved | ev.DecisionDeclined):
+            found = event
+    return found
+
+
+def decided_words(events: Iterable[ev.Event]) -> str | None:
+    """ "signed 14 March 2022, recorded 17 March 2022 by ..." of the decision; None before it."""
+    event = decision_event(events)
+    if event is None:
+        return None
+    return when_words(event, "signed" if isinstance(event, ev.DecisionApproved) else "declined")
+
+
 class TimelineEntry(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     version: int
+    #: When Ratify recorded the step.
     occurred_at: datetime
+    #: When the step happened (the signature's date, the meeting's): `occurred_at` unless
+    #: it was taken on paper or imported.
+    effective_at: datetime | None = None
+    #: Where the two differ: "recorded 17 March 2022 by rec.rita, from the signed form
+    #: (DMPC form 512)" (`recorded_words`).
+    recorded: str | None = None
     event_type: str
     summary: str
     actor: str
@@ -194,6 +249,8 @@ def timeline(case_id: str, events: list[ev.Event]) -> list[TimelineEntry]:
             TimelineEntry(
                 version=state.version,
                 occurred_at=event.occurred_at,
+                effective_at=event.at,
+                recorded=recorded_words(event),
                 event_type=event.TYPE,
                 summary=summary,
                 actor=event.actor.user_id,

@@ -138,6 +138,10 @@ class CaseView(BaseModel):
     #: required by 13 December 2019, decided 16 December 2019", or "on time (required by
     #: ...)"); null before the decision or without a required-by date.
     timeliness: str | None = None
+    #: When the decision was recorded, where that is not when it was taken (signed on
+    #: paper, imported): "recorded 17 March 2022 by rec.rita, from the signed form (DMPC
+    #: form 512)"; null otherwise.
+    decision_recorded: str | None = None
 
 
 class CaseEvent(BaseModel):

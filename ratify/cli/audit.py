@@ -110,8 +110,12 @@ def audit_timeline(
     for e in parsed:
         table.add_row(
             str(e.version),
-            e.occurred_at.astimezone(LONDON).strftime("%d %b %Y %H:%M"),
-            Text(e.summary + (" (changes below)" if e.changes else "")),
+            (e.effective_at or e.occurred_at).astimezone(LONDON).strftime("%d %b %Y %H:%M"),
+            Text(
+                e.summary
+                + (f"\n({e.recorded})" if e.recorded else "")
+                + (" (changes below)" if e.changes else "")
+            ),
             e.actor,
             e.role.replace("_", " "),
             e.on_behalf_of or "",

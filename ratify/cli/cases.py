@@ -190,6 +190,7 @@ def _print_case(view: dict[str, Any]) -> None:
         (
             "decided",
             london_text(view.get("decided_at"))
+            + (f" ({view['decision_recorded']})" if view.get("decision_recorded") else "")
             + (f", {view['timeliness']}" if view.get("timeliness") else ""),
         ),
         ("Part 1", dash(view.get("part1"))),

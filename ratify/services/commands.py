@@ -403,7 +403,9 @@ def current_state(
     history = services.journal.history(case_id)
     if history.state.version == 0:
         raise Refusal("not_found", f"there is no case {quote_id(case_id)}")
-    return case_view(history.state, part2=shown_part2(services, me, history, via))
+    return case_view(
+        history.state, part2=shown_part2(services, me, history, via), events=history.events
+    )
 
 
 async def act(

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from domain.events import Event
 from domain.state import CaseState
-from domain.timeline import timeline
+from domain.timeline import decision_event, recorded_words, timeline
 from domain.visibility import has_confidential_part2
 from eventstore import EventStore, StoredEvent
 from eventstore.digest import Digest, InclusionProof, inclusion_proof, verify_inclusion
@@ -189,6 +189,7 @@ def render(evidence: Evidence) -> str:
     """The bundle file: the report, with the evidence as JSON inside it."""
     state, decoded = _fold(evidence.events)
     entries = timeline(evidence.case_id, decoded)
+    decision = decision_event(decoded)
     payload = json.dumps(
         evidence.model_dump(mode="json"), sort_keys=True, indent=1, ensure_ascii=False
     ).replace("</", "<\\/")
@@ -196,6 +197,7 @@ def render(evidence: Evidence) -> str:
         evidence=evidence,
         state=state,
         entries=entries,
+        decision_recorded=recorded_words(decision) if decision is not None else None,
         events=evidence.events,
         exported_at=datetime.fromisoformat(evidence.exported_at),
     )

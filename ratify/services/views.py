@@ -6,11 +6,12 @@ confirm a guess of withheld text.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+from domain.events import Event
 from domain.state import CaseState
-from domain.timeline import timeliness
+from domain.timeline import decision_event, recorded_words, timeliness
 from eventstore.records import StoredEvent
 
 #: What stands in for withheld Part 2 text.
@@ -20,8 +21,10 @@ WITHHELD = "[Part 2 withheld: needs the part2_clearance role]"
 HASH_WITHHELD = "Part 2 withheld: the hash would confirm a guess of it"
 
 
-def case_view(state: CaseState, *, part2: bool) -> dict[str, Any]:
-    """The state as JSON, with Part 2's text only when the viewer is cleared for it."""
+def case_view(state: CaseState, *, part2: bool, events: Iterable[Event] = ()) -> dict[str, Any]:
+    """The state as JSON, with Part 2's text only when the viewer is cleared for it; with
+    `events` (the case's, as folded), when the decision was recorded where that is not
+    when it was taken (`decision_recorded`)."""
     data = state.model_dump(mode="json")
     case = data.get("case")
     if case is not None:
@@ -32,6 +35,8 @@ def case_view(state: CaseState, *, part2: bool) -> dict[str, Any]:
     # Derived, not stored: decided after the required-by date, and that in words.
     data["late"] = state.late
     data["timeliness"] = timeliness(state)
+    decision = decision_event(events)
+    data["decision_recorded"] = recorded_words(decision) if decision is not None else None
     return data
 
 

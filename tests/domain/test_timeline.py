@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from domain import events as ev
 from domain.casefile import parse_case
 from domain.roles import Actor, Role
 from domain.rules.delegation import route_case
-from domain.timeline import SUMMARIES, timeline, without_part2
+from domain.timeline import SUMMARIES, recorded_words, timeline, when_words, without_part2
 from tests.domain.test_fold import CASE_ID, Story
 from tests.factories import DMPC, FINANCE, OFFICER, case_data, make_case
 
@@ -152,3 +153,64 @@ def test_a_decision_signed_on_paper_is_late_or_on_time_by_its_signature_date():
     assert timeline(CASE_ID, s.events)[-1].summary == (
         "Approved as PCD 679, on time (required by 18 November 2019)"
     )
+
+
+def _paper_signature(s: Story, **provenance: Any) -> ev.Event:
+    s.through_board()
+    s.do(ev.SignOffGiven, FINANCE, area="finance")
+    s.do(ev.SignOffGiven, Actor(user_id="lee", role=Role.LEGAL_ADVISER), area="legal")
+    s.do(ev.SignOffGiven, Actor(user_id="eq.eve", role=Role.EQUALITIES_ADVISER), area="equalities")
+    s.do(ev.ChiefExecutiveConsulted, Actor(user_id="ceo", role=Role.CHIEF_EXECUTIVE))
+    s.do(ev.InterestsDeclared, DMPC, has_interest=False)
+    s.clock.jump_to(date(2019, 11, 26))
+    s.do(
+        ev.DecisionApproved,
+        DMPC,
+        reference="PCD 679",
+        effective_at=datetime(2019, 11, 23, 12, 0, tzinfo=UTC),
+        provenance=ev.Provenance(**provenance) if provenance else None,
+    )
+    return s.events[-1]
+
+
+def test_a_paper_signature_five_days_late_shows_both_dates_in_the_timeline():
+    s = Story(time_sensitivity={"required_by": "2019-11-18", "reason": "Funding year ends."})
+    signed = _paper_signature(
+        s,
+        how="on_paper",
+        recorded_by="rec.rita",
+        evidence=ev.Evidence(kind=ev.EvidenceKind.SIGNED_FORM, reference="DMPC form 512"),
+    )
+    assert when_words(signed, "signed") == (
+        "signed 23 November 2019, recorded 26 November 2019 by rec.rita, "
+        "from the signed form (DMPC form 512)"
+    )
+    assert when_words(signed, "signed", public=True) == (
+        "signed 23 November 2019, recorded 26 November 2019"
+    )
+    last = timeline(CASE_ID, s.events)[-1]
+    assert last.summary == (
+        "Approved as PCD 679, late: required by 18 November 2019, decided 23 November 2019"
+    )
+    assert last.effective_at == datetime(2019, 11, 23, 12, 0, tzinfo=UTC)
+    assert last.occurred_at.date() == date(2019, 11, 26)
+    assert last.recorded == (
+        "recorded 26 November 2019 by rec.rita, from the signed form (DMPC form 512)"
+    )
+    # Steps Ratify witnessed say one date and carry no provenance line.
+    assert all(e.recorded is None for e in timeline(CASE_ID, s.events)[:-1])
+
+
+def test_an_imported_decision_says_imported_and_by_whom():
+    s = Story(time_sensitivity={"required_by": "2019-11-18", "reason": "Funding year ends."})
+    signed = _paper_signature(s, how="imported", recorded_by="admin.ann")
+    assert when_words(signed, "signed") == (
+        "signed 23 November 2019, imported 26 November 2019 by admin.ann"
+    )
+
+
+def test_a_step_recorded_the_day_it_happened_says_one_date():
+    s = Story()
+    s.do(ev.CaseDrafted, OFFICER, case=s.case)
+    assert when_words(s.events[-1], "drafted") == "drafted 18 November 2019"
+    assert recorded_words(s.events[-1]) is None

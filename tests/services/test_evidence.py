@@ -22,6 +22,7 @@ from ratify.cli.main import app
 from ratify.services.evidence import BundleEvent, check_bundle, export_bundle
 from ratify.services.journal import CaseJournal
 from tests.factories import LEGAL, OFFICER, SECRETARIAT, Clock, make_case
+from tests.services.projections.stories import PAPER_FORM, PAPER_RECORDED_BY, paper_decision
 
 CASE = "case-evidence-1"
 SCRIPT = re.compile(
@@ -264,3 +265,32 @@ def test_the_cli_exports_nothing_without_a_server_but_checks_offline(
     assert missing.exit_code == 2 and "BUNDLE:" in missing.stderr
     not_digest = runner.invoke(app, ["audit", "check", str(bundle), "--digest", str(bundle)])
     assert not_digest.exit_code == 2 and "--digest:" in not_digest.stderr
+
+
+def test_a_decision_signed_on_paper_shows_both_dates_and_its_bundle_checks_offline(
+    store: EventStore, tmp_path: Path
+) -> None:
+    paper_decision(store, "paper-512")
+    _, content = export_bundle(
+        store, "paper-512", exported_by="aud.ann", exported_at=datetime(2026, 1, 5, tzinfo=UTC)
+    )
+    document = content.decode()
+    recorded = f"recorded 17 March 2022 by {PAPER_RECORDED_BY}, from the signed form ({PAPER_FORM})"
+    # The decision's facts: signed on the 14th (late), recorded on the 17th, from the form.
+    assert f"14 March 2022, 12:00 by dmpc.sl ({recorded}) (required by 9 March 2022: late)" in (
+        document
+    )
+    # The timeline's row for the decision: when it happened, and how it was recorded.
+    assert "late: required by 9 March 2022, decided 14 March 2022" in document
+    assert document.count(recorded) == 2  # the facts and the timeline row
+    kept = digest(store)
+    assert check_bundle(document, kept).ok
+    bundle = tmp_path / "paper.html"
+    bundle.write_text(document, "utf-8")
+    kept_file = tmp_path / "digest.json"
+    kept_file.write_text(kept.model_dump_json(), "utf-8")
+    ok = CliRunner().invoke(app, ["audit", "check", str(bundle), "--digest", str(kept_file)])
+    assert ok.exit_code == 0, ok.output
+    # Editing the recorded date in the report is caught: it is re-rendered from the evidence.
+    edited = document.replace("recorded 17 March 2022", "recorded 14 March 2022")
+    assert not check_bundle(edited, kept).ok

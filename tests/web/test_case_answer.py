@@ -30,6 +30,7 @@ from tests.services.projections.answers import (
     SPLIT_WARNING,
     decided_grants_case,
 )
+from tests.services.projections.stories import PAPER_FORM, PAPER_RECORDED_BY, paper_decision
 from tests.web.conftest import PASSWORD, Stack, Web
 from workflows import messages as m
 
@@ -216,3 +217,19 @@ async def test_the_register_entry_shows_the_appendices_and_links_but_never_part2
     assert '<a href="/ui/register/PCD%20512">pcd 512</a>' in html
     assert SECRET not in html and "s31" not in html and "OFFICIAL-SENSITIVE" not in html
     assert table_problems(html) == []
+
+
+async def test_a_paper_signature_shows_both_dates_on_the_case_page_and_the_register(pages: Web):
+    paper_decision(pages.store)
+    pages.stack.projector.catch_up()
+    recorded = f"recorded 17 March 2022 by {PAPER_RECORDED_BY}, from the signed form ({PAPER_FORM})"
+    late = "late: required by 9 March 2022, decided 14 March 2022"
+    case_page = text_of((await (await pages.as_user("sl.dmpc")).get("/ui/cases/paper-512")).text)
+    # the decision's facts: signed on the 14th, recorded on the 17th by whom, from what
+    assert f"14 March 2022, 12:00 by dmpc.sl ({recorded}), {late}" in case_page
+    # the timeline: the row of the decision is dated when it happened, with the recording
+    assert f"14 March 2022, 12:00 {recorded}" in case_page
+    entry = text_of((await pages.anonymous().get("/ui/register/PCD%20512")).text)
+    # the paper's date format, as every register entry writes it
+    assert "Date 14/03/2022 (recorded 17 March 2022)" in entry and f"Decided {late}" in entry
+    assert PAPER_RECORDED_BY not in entry and PAPER_FORM not in entry

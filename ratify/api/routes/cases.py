@@ -127,7 +127,7 @@ def get_case(
         raise Refusal("not_found", f"case {quote_id(case_id)} had no events by then")
     full = services.journal.history(case_id)
     cleared = commands.shown_part2(services, me, full, "api", version=history.state.version)
-    return case_view(history.state, part2=cleared)
+    return case_view(history.state, part2=cleared, events=history.events)
 
 
 @router.get("/cases/{case_id}/checks", response_model=checks.CaseChecks)

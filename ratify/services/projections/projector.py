@@ -251,7 +251,7 @@ def _register_row(history: CaseHistory) -> dict[str, Any] | None:
     if row is None:
         return None
     row["part2_text"], row["part2_published_at"] = part2 if part2 else (None, None)
-    row.update(register_answer(history.state))
+    row.update(register_answer(history.state, history.events))
     return row
 
 

@@ -20,9 +20,10 @@ from pydantic import Field, TypeAdapter
 from sqlalchemy.engine import Engine, RowMapping
 
 from domain.case import GrantLine, Recommendation
+from domain.events import Event
 from domain.money import format_pounds
 from domain.state import CaseState
-from domain.timeline import timeliness
+from domain.timeline import decision_event, recorded_words, timeliness
 from ratify.services.projections.paging import (
     DEFAULT_PAGE,
     MAX_PAGE,
@@ -123,6 +124,10 @@ class RegisterRow(FrozenRow):
     #: timeline ("late: required by 13 December 2019, decided 16 December 2019").
     late: bool = False
     timeliness: str | None = None
+    #: When the decision was recorded in Ratify, where that is not the day it was signed
+    #: (signed on paper, imported from an earlier register): "recorded 17 March 2022".
+    #: The date only: who recorded it and from which document are not Part 1.
+    recorded: str | None = None
     #: The appendix each grant line falls in; None when the decision has no grants (or its
     #: routing was recorded before grant lines were judged one by one).
     grants: RegisterGrants | None = None
@@ -233,9 +238,10 @@ def grant_recipient(line: GrantLine) -> str:
     return f"{text}: {line.recipient}" if line.recipient else text
 
 
-def register_answer(state: CaseState) -> dict[str, Any]:
-    """The register's columns besides Part 1 (`late`, `timeliness`, `grants`,
-    `cross_references`), from the decided case: Part 1 facts only."""
+def register_answer(state: CaseState, events: Iterable[Event] = ()) -> dict[str, Any]:
+    """The register's columns besides Part 1 (`late`, `timeliness`, `recorded`, `grants`,
+    `cross_references`), from the decided case and its events: Part 1 facts only."""
+    decision = decision_event(events)
     case, routing = state.case, state.routing
     grants = None
     if case is not None and routing is not None and routing.grant_lines:
@@ -273,6 +279,7 @@ def register_answer(state: CaseState) -> dict[str, Any]:
     return {
         "late": state.late,
         "timeliness": timeliness(state),
+        "recorded": recorded_words(decision, public=True) if decision is not None else None,
         "grants": grants.model_dump_json() if grants is not None else None,
         "cross_references": json.dumps(
             [x.model_dump(mode="json", exclude={"published"}) for x in refs],

@@ -111,6 +111,9 @@ register_entries = sa.Table(
     #: Decided after the required-by date, and that in words (`domain.timeline.timeliness`).
     sa.Column("late", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("timeliness", sa.String(200), nullable=True),
+    #: When the decision was recorded, where that is not the day it was signed
+    #: (`domain.timeline.recorded_words`, public: the date only).
+    sa.Column("recorded", sa.String(200), nullable=True),
     #: The appendix each grant line falls in, and each group's total (JSON; Part 1).
     sa.Column("grants", sa.Text(), nullable=True, comment="JSON: lines and groups"),
     #: The decisions the paper refers to (JSON list).

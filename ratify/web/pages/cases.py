@@ -18,7 +18,13 @@ from domain.case import BoardAdvice, Case
 from domain.casefile import CaseFileError, parse_case
 from domain.roles import Role
 from domain.state import Task, open_tasks
-from domain.timeline import timeline, timeliness, without_part2
+from domain.timeline import (
+    decision_event,
+    recorded_words,
+    timeline,
+    timeliness,
+    without_part2,
+)
 from ratify.http.errors import status_of
 from ratify.http.services import HttpServices
 from ratify.infra.observability.interceptors import record_refusal
@@ -139,6 +145,8 @@ def timeline_rows(history: CaseHistory, part2_visible: bool) -> list[dict[str, A
             "summary": entry.summary,
             "changes": entry.changes,
             "occurred_at": r.occurred_at,
+            "effective_at": entry.effective_at,
+            "recorded": entry.recorded,
             "actor": r.actor_id,
             "role": r.actor_role,
             "on_behalf_of": r.metadata.get("on_behalf_of"),
@@ -147,6 +155,12 @@ def timeline_rows(history: CaseHistory, part2_visible: bool) -> list[dict[str, A
         }
         for r, entry, link in zip(history.records, entries, links, strict=True)
     ]
+
+
+def _decision_recorded(history: CaseHistory) -> str | None:
+    """When the decision was recorded, where that is not when it was taken."""
+    decision = decision_event(history.events)
+    return recorded_words(decision) if decision is not None else None
 
 
 def case_context(
@@ -176,6 +190,7 @@ def case_context(
         my_roles=sorted({r.value for r in who.holdings}),
         timeline=timeline_rows(history, cleared),
         timeliness=timeliness(state),
+        decision_recorded=_decision_recorded(history),
         published=public_register.published_references(
             services.engine, [x.reference for x in state.case.cross_references]
         )

@@ -164,3 +164,36 @@ def snapshot(engine: Engine) -> dict[str, list[dict[str, Any]]]:
 def mid_day(day: str) -> datetime:
     d = date.fromisoformat(day)
     return datetime(d.year, d.month, d.day, 10, tzinfo=UTC)
+
+
+#: The records officer who recorded the paper signature, and the form it came from.
+PAPER_RECORDED_BY = "rec.rita"
+PAPER_FORM = "DMPC form 512"
+
+
+def paper_decision(store: EventStore, case_id: str = "paper-512") -> Story:
+    """A case required by 9 March 2022, signed by the DMPC on paper on 14 March (five days
+    late) and recorded on 17 March by a records officer from the signed form; Part 1
+    published. Built from events directly, as a paper recording or an import writes them."""
+    story = Story(
+        store,
+        case_id,
+        start=datetime(2022, 3, 1, 10, tzinfo=UTC),
+        time_sensitivity=required_by("2022-03-09"),
+    )
+    story.to_advice().sign_all()
+    story.do(ev.ChiefExecutiveConsulted, CEO)
+    story.do(ev.InterestsDeclared, DMPC, has_interest=False)
+    story.clock.jump_to(date(2022, 3, 17))
+    story.do(
+        ev.DecisionApproved,
+        DMPC,
+        reference="PCD 512",
+        effective_at=datetime(2022, 3, 14, 12, tzinfo=UTC),
+        provenance=ev.Provenance(
+            how="on_paper",
+            recorded_by=PAPER_RECORDED_BY,
+            evidence=ev.Evidence(kind=ev.EvidenceKind.SIGNED_FORM, reference=PAPER_FORM),
+        ),
+    )
+    return story.publish_part1()
