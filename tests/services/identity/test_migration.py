@@ -21,6 +21,7 @@ IDENTITY_TABLES = {
     for t in (
         tables.users,
         tables.user_roles,
+        tables.role_grants,
         tables.delegations,
         tables.api_tokens,
         tables.sessions,
@@ -38,10 +39,10 @@ def only_identity(obj: Any, name: str | None, type_: str, reflected: bool, other
 def test_identity_is_its_own_branch() -> None:
     script = ScriptDirectory.from_config(alembic_config())
     head = script.get_revision("identity@head")
-    assert head is not None and head.revision == "i0003"
+    assert head is not None and head.revision == "i0004"
     # The branch starts at i0001 and every later identity revision stays on it.
     chain = [r.revision for r in script.iterate_revisions(head.revision, "base")]
-    assert chain == ["i0003", "i0002", "i0001"]
+    assert chain == ["i0004", "i0003", "i0002", "i0001"]
     base = script.get_revision("i0001")
     assert base is not None and base.down_revision is None
     assert "identity" in base.branch_labels
