@@ -516,7 +516,7 @@ def disputed_step(services: Services, case_id: str, fields: dict[str, Any]) -> P
         raise Refusal("not_found", f"there is no case {quote_id(case_id)}")
     event_id, version = fields.get("event_id"), fields.get("version")
     for step in state.paper_steps:
-        if str(step.event_id) == str(event_id) or (version is not None and step.version == version):
+        if str(step.event_id) == str(event_id) or str(step.version) == str(version):
             return step
     raise Refusal(
         "not_found",
