@@ -51,6 +51,7 @@ async def test_a_records_officer_records_a_paper_sign_off_from_the_cli(api: Api,
     r = await run(RECORDS, *sign_off, *paper, "--effective", yesterday)
     assert r.exit_code == 2 and r.stderr.startswith("error: role_not_held: "), r.output
     assert "fran.fin did not hold the role finance_adviser" in r.stderr
+    assert "your token's user" not in r.stderr
     # not a records officer
     r = await run("lee.legal", *sign_off, *paper, "--effective", today.isoformat())
     assert r.exit_code == 2 and r.stderr.startswith("error: wrong_role: "), r.output
