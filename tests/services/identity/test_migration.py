@@ -79,3 +79,31 @@ def test_downgrade_and_upgrade_again(app_url: URL) -> None:
         assert set(sa.inspect(engine).get_table_names()) >= IDENTITY_TABLES
     finally:
         engine.dispose()
+
+
+def test_roles_held_before_the_history_of_roles_are_backfilled_as_held_since_ever(
+    app_url: URL,
+) -> None:
+    engine = create_engine_for(app_url)
+    try:
+        with write_engine(engine).begin() as conn:
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, "i0003")
+            conn.execute(
+                sa.text(
+                    "INSERT INTO users (id, name, active, created_at) "
+                    "VALUES ('sl.dmpc', 'Sophie Linden', :yes, :at)"
+                ),
+                {"yes": True, "at": "2019-01-01 00:00:00+00:00"},
+            )
+            conn.execute(sa.text("INSERT INTO user_roles VALUES ('sl.dmpc', 'dmpc')"))
+            command.upgrade(config, "identity@head")
+            rows = conn.execute(
+                sa.select(tables.role_grants.c.user_id, tables.role_grants.c.role)
+                .where(tables.role_grants.c.held_from.is_(None))
+                .where(tables.role_grants.c.held_until.is_(None))
+            ).all()
+        assert [tuple(r) for r in rows] == [("sl.dmpc", "dmpc")]
+    finally:
+        engine.dispose()
