@@ -374,6 +374,22 @@ class IrregularityRecorded(Event):
     description: Text
 
 
+# -- steps recorded on paper ---------------------------------------------------------------
+
+
+@_register
+class StepDisputed(Event):
+    """The person a step was recorded for on paper says the record is wrong (they did not
+    take it, not on that date, not so). The disputed step stays in the history: the dispute
+    stands beside it for the auditors."""
+
+    TYPE = "step.disputed"
+    disputed_event_id: UUID
+    disputed_version: int = Field(ge=1)
+    disputed_type: str = Field(min_length=1, max_length=100)
+    reason: Text
+
+
 # -- encoding and upcasting ----------------------------------------------------------------
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]

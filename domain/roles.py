@@ -26,6 +26,9 @@ class Role(StrEnum):
     ALTERNATE_DECISION_MAKER = "alternate_decision_maker"
     MPS_DECISION_MAKER = "mps_decision_maker"
     PUBLICATION_OFFICER = "publication_officer"
+    #: Records a step taken on paper (a form signed while travelling, an extremis decision
+    #: agreed by phone) on behalf of the person who took it, with its date and evidence.
+    RECORDS_OFFICER = "records_officer"
     AUDITOR = "auditor"
     #: Held with AUDITOR: may read a case's unpublished Part 2 (e.g. information rights).
     PART2_CLEARANCE = "part2_clearance"

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -185,6 +186,29 @@ def persons(actor: Actor) -> frozenset[str]:
     return frozenset(p for p in (actor.user_id, actor.on_behalf_of) if p)
 
 
+class PaperStep(_State):
+    """A step recorded by a records officer for the person who took it on paper: which
+    event (id, version, type), who it is recorded for, by whom, and when it happened."""
+
+    event_id: UUID
+    version: int
+    step: str
+    actor: Actor
+    recorded_by: str
+    at: datetime
+
+
+class Dispute(_State):
+    """The person a paper step was recorded for disputes it: which step, when, why."""
+
+    event_id: UUID
+    version: int
+    step: str
+    by: Actor
+    at: datetime
+    reason: str
+
+
 class Acknowledgement(_State):
     """A check the officer acknowledged instead of fixing: who, when, why, and the check as
     they saw it. Kept by the check's key; a revision that changes the facts gives the check
@@ -261,6 +285,15 @@ class CaseState(_State):
     #: board chair agreeing an extremis case, adviser, chief executive, decision maker), in
     #: order: the record `domain.fold.check_people` judges new steps on.
     participants: list[Participation] = Field(default_factory=list)
+
+    #: When the case's latest step happened (its `at`), Ratify's own timer events
+    #: (reminders, escalation, deadline missed) and disputes aside: a step recorded on paper
+    #: may not be dated before it.
+    last_step_at: datetime | None = None
+    #: The steps recorded on paper by a records officer, in order.
+    paper_steps: list[PaperStep] = Field(default_factory=list)
+    #: The disputes of those steps by the people they were recorded for, in order.
+    disputes: list[Dispute] = Field(default_factory=list)
 
     @property
     def title(self) -> str:

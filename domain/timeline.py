@@ -229,7 +229,16 @@ SUMMARIES: dict[type[ev.Event], Callable[[Any, CaseState, CaseState], str]] = {
     ),
     ev.DeadlineMissed: lambda e, b, a: f"Deadline of {long_date(e.required_by)} missed",
     ev.IrregularityRecorded: lambda e, b, a: f"Irregularity recorded: {e.description}",
+    ev.StepDisputed: lambda e, b, a: _disputed(e, b),
 }
+
+
+def _disputed(e: ev.StepDisputed, before: CaseState) -> str:
+    """ "Disputed the step of version 9 (decision approved), recorded on paper by ..."."""
+    step = next((p for p in before.paper_steps if p.event_id == e.disputed_event_id), None)
+    by = f", recorded on paper by {step.recorded_by}" if step is not None else ""
+    what = _label(e.disputed_type.replace(".", " "))
+    return f"Disputed the step of version {e.disputed_version} ({what}){by}: {e.reason}"
 
 
 def timeline(case_id: str, events: list[ev.Event]) -> list[TimelineEntry]:

@@ -27,7 +27,7 @@ from domain.roles import Role
 from workflows import messages as m
 
 #: The fields every action carries that are not the action's own.
-ENVELOPE = frozenset({"actor", "expected_version"})
+ENVELOPE = frozenset({"actor", "expected_version", "on_paper"})
 
 
 class Workflow(StrEnum):
@@ -46,6 +46,8 @@ class RoleFrom(StrEnum):
     AREA = "area"
     #: The case's decision maker (the DMPC, the alternate, ...), from the case's state.
     DECISION_MAKER = "decision_maker"
+    #: The role the disputed step was recorded in (a dispute of a step taken on paper).
+    DISPUTED_STEP = "disputed_step"
 
 
 @dataclass(frozen=True)
@@ -235,6 +237,15 @@ ALL: tuple[ActionSpec, ...] = (
         (ev.DecisionApproved, ev.DecisionDeclined),
         "Your decision was recorded.",
         role_from=RoleFrom.DECISION_MAKER,
+    ),
+    # -- steps recorded on paper ---------------------------------------------------------
+    ActionSpec(
+        "dispute",
+        "dispute",
+        m.Dispute,
+        (ev.StepDisputed,),
+        "Your dispute was recorded: the auditors see it beside the step.",
+        role_from=RoleFrom.DISPUTED_STEP,
     ),
     # -- Part 2 review -------------------------------------------------------------------
     ActionSpec(

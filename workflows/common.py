@@ -96,8 +96,11 @@ async def record(case_id: str, events: list[ev.Event]) -> list[m.StoredRef]:
     return stored
 
 
-async def notify(case_id: str, kind: str, task: Task, subject: str, body: str) -> None:
-    """Tell the holders of a task's role, through the notify activity."""
+async def notify(
+    case_id: str, kind: str, task: Task, subject: str, body: str, *, to_user: str | None = None
+) -> None:
+    """Tell the holders of a task's role (or one person, `to_user`), through the notify
+    activity."""
     await workflow.execute_activity(
         names.NOTIFY,
         m.Notification(
@@ -105,6 +108,7 @@ async def notify(case_id: str, kind: str, task: Task, subject: str, body: str) -
             case_id=case_id,
             kind=kind,
             to_role=task.role,
+            to_user=to_user,
             subject=subject,
             body=body,
             occurred_at=workflow.now(),

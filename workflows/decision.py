@@ -260,6 +260,8 @@ class DecisionWorkflow:
         `workflows.actions`), and what the workflow works out (a routing, a reference)."""
         if isinstance(action, m.Decide):
             return self._decision_candidate(action)
+        if isinstance(action, m.Dispute):
+            return ev.StepDisputed, self._disputed_step(action)
         spec = BY_MESSAGE[type(action)]
         fields = {name: getattr(action, name) for name in spec.fields}
         if isinstance(action, m.Revise):
@@ -273,6 +275,61 @@ class DecisionWorkflow:
                 self._routing_for(self._case()) if self.state.case is not None else None
             )
         return spec.events[0], fields
+
+    def _disputed_step(self, action: m.Dispute) -> dict[str, Any]:
+        """The fields of a dispute: the paper step it names (by event id or version), and
+        the reason; refused (`not_found`) when no step recorded on paper is named so (the
+        fold judges who may dispute it)."""
+        for step in self.state.paper_steps:
+            if step.event_id == action.event_id or step.version == action.version:
+                return {
+                    "disputed_event_id": step.event_id,
+                    "disputed_version": step.version,
+                    "disputed_type": step.step,
+                    "reason": action.reason,
+                }
+        named = action.event_id if action.event_id is not None else f"version {action.version}"
+        raise ApplicationError(
+            f"the step cannot be disputed: {named} is not a step recorded on paper on this case",
+            type="not_found",
+            non_retryable=True,
+        )
+
+    @staticmethod
+    def _paper(action: m.Action) -> dict[str, Any]:
+        """The event's own date and provenance for a step taken on paper (none otherwise:
+        a step taken in Ratify is stored exactly as before)."""
+        paper = action.on_paper
+        if paper is None:
+            return {}
+        return {
+            "effective_at": paper.effective_at,
+            "provenance": ev.Provenance(
+                how="on_paper", recorded_by=paper.recorded_by, evidence=paper.evidence
+            ),
+        }
+
+    def _tell_recorded_for(self, action: m.Action, result: m.ActionResult) -> None:
+        """Tell the person a paper step was recorded for, who may dispute it."""
+        paper = action.on_paper
+        if paper is None:
+            return
+        who = action.actor
+        day = london_date(paper.effective_at).isoformat()
+        version = result.events[-1].version if result.events else self.state.version
+        task = Task(kind="dispute", role=who.role, description="Dispute it if it is wrong")
+        subject = f"[Ratify] {self.state.title}: a step was recorded for you on paper"
+        body = (
+            f"{paper.recorded_by} (records officer) recorded for you on case {self.case_id} "
+            f"({self.state.title}) a step you took on paper on {day}: version {version}, "
+            f"{paper.evidence.describe()}.\n"
+            f"If it is wrong, dispute it (action: dispute, version {version})."
+        )
+        self.background.append(
+            asyncio.create_task(
+                notify(self.case_id, "recorded_on_paper", task, subject, body, to_user=who.user_id)
+            )
+        )
 
     def _quoted_check(self, key: str) -> dict[str, str]:
         """The subject and message of the check `key` as it stands on the case now, for
@@ -300,16 +357,18 @@ class DecisionWorkflow:
 
         def make() -> list[ev.Event]:
             cls, fields = self._step(action)
-            return [self._event(cls, action.actor, **fields)]
+            return [self._event(cls, action.actor, **fields, **self._paper(action))]
 
-        return await self._commit(make, action=action)
+        result = await self._commit(make, action=action)
+        self._tell_recorded_for(action, result)
+        return result
 
     def _validate(self, action: m.Action) -> None:
         """The validator of every action: a named alternate, then `_check`."""
         if isinstance(action, m.DeclareInterests | m.Decide):
             self._check_alternate(action.actor)
         cls, fields = self._step(action)
-        self._check(action, cls, **fields)
+        self._check(action, cls, **fields, **self._paper(action))
 
     def _check_alternate(self, actor: Actor) -> None:
         configured = self.settings.alternate_decision_maker
@@ -340,6 +399,7 @@ class DecisionWorkflow:
         async with self.lock:
             stale(action, self.state)
             cls, fields = self._decision_candidate(action)
+            fields.update(self._paper(action))
             with invalid():
                 candidate = self._candidate(cls, action.actor, **fields)
             self._fold([candidate])
@@ -354,7 +414,9 @@ class DecisionWorkflow:
                     retry_policy=RETRY,
                 )
                 fields["reference"] = f"PCD {number}"
-            return await self._commit_locked(lambda: [self._event(cls, action.actor, **fields)])
+            result = await self._commit_locked(lambda: [self._event(cls, action.actor, **fields)])
+        self._tell_recorded_for(action, result)
+        return result
 
     # -- the actions' updates: Temporal needs each declared; `workflows.actions` lists them.
 
@@ -484,6 +546,14 @@ class DecisionWorkflow:
 
     @decide.validator
     def _v_decide(self, action: m.Decide) -> None:
+        self._validate(action)
+
+    @workflow.update
+    async def dispute(self, action: m.Dispute) -> m.ActionResult:
+        return await self._act(action)
+
+    @dispute.validator
+    def _v_dispute(self, action: m.Dispute) -> None:
         self._validate(action)
 
     # -- the draft ---------------------------------------------------------------------

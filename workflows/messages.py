@@ -12,15 +12,16 @@ every step a workflow ever accepted still loads when its history is replayed.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from domain.bounds import BoundedId, BoundedShortText, BoundedText, bounded_list
 from domain.case import BoardAdvice, BoardName, Case
-from domain.events import CHECK_KEY_PATTERN, Event, Redaction, decode, encode
+from domain.clock import LONDON
+from domain.events import CHECK_KEY_PATTERN, Event, Evidence, Redaction, decode, encode
 from domain.roles import Actor, AdviceArea, Role
 from domain.state import CaseState
 
@@ -48,9 +49,52 @@ class DecisionInput(_Message):
     settings: Settings = Settings()
 
 
+#: The London time a step dated only by its day is taken to have happened at.
+PAPER_NOON = time(12, 0)
+
+
+def effective_moment(value: Any) -> Any:
+    """A step's date as the moment it happened: a date (or "2022-03-14") is noon London
+    that day; a datetime without a zone is London time; anything else is left to pydantic."""
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=LONDON)
+    if isinstance(value, date):
+        return datetime.combine(value, PAPER_NOON, tzinfo=LONDON)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=LONDON)
+    return value
+
+
+class OnPaper(_Message):
+    """A step taken on paper, recorded by a records officer for the person who took it
+    (the action's actor): when it happened, who recorded it, from which evidence."""
+
+    effective_at: AwareDatetime
+    #: The records officer who recorded it (set by the services, never by the body).
+    recorded_by: BoundedId
+    evidence: Evidence
+
+    @field_validator("effective_at", mode="before")
+    @classmethod
+    def _day_or_moment(cls, value: Any) -> Any:
+        return effective_moment(value)
+
+
 class Action(_Message):
     actor: Actor
     expected_version: int | None = None
+    #: A step taken on paper, recorded for the actor by a records officer (None: the actor
+    #: takes it now, in Ratify). Histories recorded before it existed decode without it.
+    on_paper: OnPaper | None = None
 
 
 class Revise(Action):
@@ -131,6 +175,15 @@ class AcknowledgeCheck(Action):
     submission). The workflow adds the check's subject and message as they stand."""
 
     check: str = Field(min_length=1, max_length=100, pattern=CHECK_KEY_PATTERN)
+    reason: BoundedText
+
+
+class Dispute(Action):
+    """The person a step was recorded for on paper disputes it: the step by its event id or
+    its version on the case (one of the two), and why."""
+
+    event_id: UUID | None = None
+    version: int | None = Field(default=None, ge=1)
     reason: BoundedText
 
 

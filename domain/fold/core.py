@@ -15,6 +15,7 @@ from domain.fold import (
     decision,
     drafting,
     irregularities,
+    paper,
     publication,
     required_by,
 )
@@ -35,6 +36,7 @@ _HANDLERS: dict[type[Event], Handler] = {
     **required_by.APPLIERS,
     **irregularities.APPLIERS,
     **checks.APPLIERS,
+    **paper.APPLIERS,
 }
 
 
@@ -65,6 +67,7 @@ def apply(state: CaseState, event: Event) -> CaseState:
             area=getattr(event, "area", None),
         )
         update["participants"] = [*state.participants, took]
+    paper.note(state, event, update)
     return evolve(new, update)
 
 
@@ -72,12 +75,16 @@ def apply_new(state: CaseState, event: Event, *, with_checks: bool = True) -> Ca
     """Fold a step someone is taking now: `apply`, then the rules over persons
     (`check_people`), the bounds of what a case holds (`check_limits`) and, unless
     `with_checks` is False, the rule of the checks (`checks.check_steps`: nothing goes on
-    with checks open) on the state before it. The workflows use this for new steps (a run
-    recorded before the rule of the checks passes `with_checks=False` in its handlers); a
-    stored history is folded with `apply`."""
+    with checks open) on the state before it, and the rules of a step dated or recorded on
+    paper (`paper.check_paper`: not dated in the future nor before the previous step, not
+    recorded by someone who took part; no step of a recorded run has a date or paper
+    provenance, so the handlers of old runs take the same path). The workflows use this
+    for new steps (a run recorded before the rule of the checks passes `with_checks=False`
+    in its handlers); a stored history is folded with `apply`."""
     new = apply(state, event)
     check_people(state, event)
     check_limits(state, event)
+    paper.check_paper(state, event)
     if with_checks:
         checks.check_steps(state, event)
     return new

@@ -181,6 +181,7 @@ DEMO_PEOPLE: list[tuple[str, str, Role]] = [
     ("alternate.decision.maker", "Alex Alternate", Role.ALTERNATE_DECISION_MAKER),
     ("max.mps", "Max MPS decision maker", Role.MPS_DECISION_MAKER),
     ("pat.publication", "Pat Publication", Role.PUBLICATION_OFFICER),
+    ("rory.records", "Rory Records (records officer)", Role.RECORDS_OFFICER),
     ("ann.auditor", "Ann Auditor", Role.AUDITOR),
     ("ada.admin", "Ada Admin", Role.ADMIN),
 ]

@@ -142,6 +142,25 @@ def _action_fields(
     return body
 
 
+def _on_paper(
+    for_user: str | None, effective: str | None, evidence: str | None, sha256: str | None
+) -> dict[str, Any] | None:
+    """The `on_paper` part of the body from the options, or None without `--on-paper-for`."""
+    if for_user is None:
+        if effective is not None or evidence is not None or sha256 is not None:
+            fail("--effective, --evidence: only with --on-paper-for USER (a step on paper)")
+        return None
+    if effective is None or evidence is None:
+        fail("--on-paper-for: give --effective DATE and --evidence KIND:REFERENCE too")
+    kind, sep, reference = evidence.partition(":")
+    if not sep or not kind.strip() or not reference.strip():
+        fail(f"--evidence: {evidence!r} must be KIND:REFERENCE, e.g. signed_form:PCD-512-scan")
+    found: dict[str, Any] = {"kind": kind.strip(), "reference": reference.strip()}
+    if sha256 is not None:
+        found["sha256"] = sha256.strip().lower()
+    return {"effective_at": effective, "for_user": for_user, "evidence": found}
+
+
 @commands.command("act")
 def act(
     ctx: typer.Context,
@@ -184,12 +203,55 @@ def act(
             show_default=False,
         ),
     ] = None,
+    on_paper_for: Annotated[
+        str | None,
+        typer.Option(
+            "--on-paper-for",
+            help="As a records officer: record a step USER took on paper, for them (with "
+            "--effective and --evidence).",
+            show_default=False,
+        ),
+    ] = None,
+    effective: Annotated[
+        str | None,
+        typer.Option(
+            "--effective",
+            help="When the step on paper was taken: a day (2022-03-14, noon London) or an "
+            "instant (2022-03-14T09:30:00Z).",
+            show_default=False,
+        ),
+    ] = None,
+    evidence: Annotated[
+        str | None,
+        typer.Option(
+            "--evidence",
+            help="What it is recorded from, KIND:REFERENCE, e.g. signed_form:'PCD form, scan "
+            "42' (kinds: signed_form, email, minutes, letter, phone_note, register, other).",
+            show_default=False,
+        ),
+    ] = None,
+    evidence_sha256: Annotated[
+        str | None,
+        typer.Option(
+            "--evidence-sha256",
+            help="The SHA-256 (hex) of the evidence's document.",
+            show_default=False,
+        ),
+    ] = None,
     api_url: ApiUrlOption = DEFAULT_API_URL,
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Act on a case, e.g. `act C sign_off --field area=finance`, `act C decide -f approve=true`."""
+    """Act on a case, e.g. `act C sign_off --field area=finance`, `act C decide -f approve=true`.
+
+    A records officer records a step someone took on paper: `act C decide -f approve=true
+    --on-paper-for sl.dmpc --effective 2022-03-14 --evidence signed_form:REF`. The person it
+    is recorded for disputes it: `act C dispute -f version=12 -f reason=...`.
+    """
     body = _action_fields(field or [], json_body, role, on_behalf_of, expected_version)
+    paper = _on_paper(on_paper_for, effective, evidence, evidence_sha256)
+    if paper is not None:
+        body["on_paper"] = paper
     status = Console(stderr=True, highlight=False)
     reference = None
     with api_client(ctx, api_url, token) as ratify:

@@ -86,6 +86,9 @@ def refused(exc: ApiRefusal, hint: str | None = None) -> NoReturn:
         )
     elif exc.status == 401:
         typer.echo("(HTTP 401: check --token or RATIFY_TOKEN)", err=True)
+    elif exc.status == 403 and exc.code == "role_not_held":
+        # About the person a step on paper is recorded for, not the token's user.
+        typer.echo("(HTTP 403: the person did not hold that role on the step's date)", err=True)
     elif exc.status == 403:
         typer.echo("(HTTP 403: the roles your token's user holds do not allow this)", err=True)
     raise typer.Exit(BAD_INPUT)

@@ -68,7 +68,14 @@ def users_add(
     user_id: Annotated[str, typer.Argument(metavar="ID", help="e.g. ollie.lane")],
     name: Annotated[str, typer.Option("--name", help="Full name.")],
     role: Annotated[
-        list[str], typer.Option("--role", help="A role (repeat for several).", show_default=False)
+        list[str],
+        typer.Option(
+            "--role",
+            help="A role (repeat for several), e.g. originating_officer, finance_adviser, "
+            "dmpc, publication_officer, records_officer (records steps taken on paper for "
+            "the people who took them), auditor, admin.",
+            show_default=False,
+        ),
     ],
     email: Annotated[str | None, typer.Option("--email")] = None,
     password_prompt: Annotated[

@@ -33,6 +33,12 @@ STATUS_FOR_CODE: dict[str, int] = {
     "four_eyes": 403,
     "not_case_officer": 403,
     "separation_of_duties": 403,
+    # Steps recorded on paper: the person did not hold the role on the step's date; a
+    # records officer recording for themself or on a case they took part in; a dispute of
+    # a step recorded for someone else.
+    "role_not_held": 403,
+    "records_officer_conflict": 403,
+    "not_yours": 403,
     "csrf": 403,
     "not_found": 404,
     "unknown_action": 404,
@@ -48,6 +54,9 @@ STATUS_FOR_CODE: dict[str, int] = {
     "invalid": 422,
     "invalid_case_file": 422,
     "wrong_stage": 422,
+    # A step on paper dated in the future or before the case's previous step.
+    "effective_in_future": 422,
+    "effective_before_previous_step": 422,
     # Too many sign-ins: wait (`Retry-After`).
     "throttled": 429,
     # The workflow did not accept the API's own proof: the API and the workers do not share

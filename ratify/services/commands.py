@@ -21,11 +21,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import structlog
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import Engine
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -35,17 +36,19 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.bounds import EDGE, MAX_CASE_JSON_BYTES, check_identifier, quote_id
 from domain.case import Case
-from domain.clock import london_date
+from domain.clock import london_date, long_date
+from domain.errors import DomainError
+from domain.events import Evidence, StepDisputed
 from domain.ids import PART2_REVIEW_PREFIX, part2_review_id, reserved_prefix
 from domain.roles import Actor, AdviceArea, Role
-from domain.state import Part2Status
+from domain.state import PaperStep, Part2Status
 from domain.visibility import Viewer, has_confidential_part2, part2_clearance
 from eventstore import EventStore, InvalidEvent
 from eventstore.records import check_stream_id
 from ratify.services.accesslog import PART2_READ, AccessLog
 from ratify.services.dates import DateWindow, default_window
 from ratify.services.identity.directory import Directory
-from ratify.services.identity.errors import IdentityError
+from ratify.services.identity.errors import IdentityError, UnknownUser
 from ratify.services.identity.values import Principal
 from ratify.services.journal import CaseHistory, CaseJournal
 from ratify.services.reconcile import ENDED_OUTSIDE_RATIFY
@@ -130,6 +133,8 @@ def role_for(action: str, fields: dict[str, Any], services: Services, case_id: s
         except ValueError:
             areas = ", ".join(a.value for a in AdviceArea)
             raise Refusal("invalid", f"area: one of {areas}") from None
+    if role_from is RoleFrom.DISPUTED_STEP:
+        return disputed_step(services, case_id, fields).actor.role
     if role_from is RoleFrom.DECISION_MAKER:
         state = services.journal.load(case_id)
         if state.decision_maker_role is None:
@@ -424,10 +429,22 @@ async def act(
     if action not in ACTIONS:
         raise Refusal("unknown_action", f"no action '{quote_id(action)}'; one of {sorted(ACTIONS)}")
     spec = ACTIONS[action]
+    fields = dict(fields)
+    paper_body = fields.pop("on_paper", None)
+    if action == "dispute":
+        if paper_body is not None or on_behalf_of is not None:
+            raise Refusal("invalid", "a dispute is made in person: no on_paper, no on_behalf_of")
+        return await dispute(services, me, case_id, fields, idempotency_key=idempotency_key)
     role = role or spec.role or role_for(action, fields, services, case_id)
-    actor = acting(me, role, on_behalf_of)
+    paper: m.OnPaper | None = None
+    if paper_body is not None:
+        actor, paper = on_paper(services, me, spec, role, paper_body, on_behalf_of)
+    else:
+        actor = acting(me, role, on_behalf_of)
     try:
-        message = spec.message.model_validate({**fields, "actor": actor}, context=EDGE)
+        message = spec.message.model_validate(
+            {**fields, "actor": actor, "on_paper": paper}, context=EDGE
+        )
     except ValidationError as exc:
         raise Refusal("invalid", problems(exc)) from None
     check_dates(services, message)
@@ -436,6 +453,155 @@ async def act(
         check_case_size(message.case)
     target = part2_review_id(case_id) if spec.workflow is Workflow.PART2_REVIEW else case_id
     return await run_update(services, target, spec.update, message, idempotency_key=idempotency_key)
+
+
+class OnPaperBody(BaseModel):
+    """The `on_paper` part of an action's body: a records officer records a step someone
+    took on paper (`for_user`), on its date, from its evidence."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    effective_at: datetime
+    for_user: str = Field(min_length=1, max_length=200)
+    evidence: Evidence
+
+    @field_validator("effective_at", mode="before")
+    @classmethod
+    def _day_or_moment(cls, value: Any) -> Any:
+        return m.effective_moment(value)
+
+
+def on_paper(
+    services: Services,
+    me: Principal,
+    spec: ActionSpec,
+    role: Role,
+    body: Any,
+    on_behalf_of: str | None,
+) -> tuple[Actor, m.OnPaper]:
+    """A step taken on paper, recorded by `me` for the person who took it: the actor (that
+    person, in `role`) and the message's `on_paper` part. Refused unless `me` holds the
+    records officer's role today (403), and unless that person held `role` on the step's
+    date (`role_not_held`, 403). The workflow judges the rest as if they had taken it then
+    (stage order, four-eyes, separation of duties, the date, the records officer)."""
+    acting(me, Role.RECORDS_OFFICER, None)
+    if spec.workflow is not Workflow.DECISION:
+        raise Refusal("invalid", f"on_paper: the {spec.name} step is not recorded on paper")
+    if on_behalf_of is not None:
+        raise Refusal("invalid", "on_behalf_of: a step on paper is recorded for_user, in person")
+    try:
+        paper = OnPaperBody.model_validate(body)
+    except ValidationError as exc:
+        raise Refusal("invalid", "on_paper." + problems(exc)) from None
+    who = paper.for_user
+    try:
+        services.directory.get_user(who)
+    except UnknownUser:
+        raise Refusal("invalid", f"on_paper.for_user: there is no user {quote_id(who)}") from None
+    day = london_date(paper.effective_at)
+    if not services.directory.held_role_on(who, role, day):
+        raise Refusal(
+            "role_not_held",
+            f"on_paper.for_user: {quote_id(who)} did not hold the role {role.value} on "
+            f"{long_date(day)}, the date of the step",
+        )
+    actor = Actor(user_id=who, role=role)
+    return actor, m.OnPaper(
+        effective_at=paper.effective_at, recorded_by=me.user_id, evidence=paper.evidence
+    )
+
+
+def disputed_step(services: Services, case_id: str, fields: dict[str, Any]) -> PaperStep:
+    """The step recorded on paper a dispute names (by `event_id` or `version`), or 404."""
+    state = services.journal.load(case_id)
+    if state.version == 0:
+        raise Refusal("not_found", f"there is no case {quote_id(case_id)}")
+    event_id, version = fields.get("event_id"), fields.get("version")
+    for step in state.paper_steps:
+        if str(step.event_id) == str(event_id) or str(step.version) == str(version):
+            return step
+    raise Refusal(
+        "not_found",
+        f"case {quote_id(case_id)} has no step recorded on paper with that event_id or version",
+    )
+
+
+async def dispute(
+    services: Services,
+    me: Principal,
+    case_id: str,
+    fields: dict[str, Any],
+    *,
+    idempotency_key: str | None = None,
+) -> m.ActionResult:
+    """The person a step was recorded for on paper disputes it, at any stage.
+
+    They act in person, in the role the step was recorded in (whether or not they hold it
+    today: the right to dispute comes from the record, not from a role). While the case's
+    workflow runs, the dispute goes through it (so its state stays the stream's fold);
+    once it has finished (decided and published), the dispute is appended to the case's
+    stream by the journal, which folds it onto the stored events first: the same rules.
+    """
+    step = disputed_step(services, case_id, fields)
+    actor = Actor(user_id=me.user_id, role=step.actor.role)
+    try:
+        message = m.Dispute.model_validate({**fields, "actor": actor}, context=EDGE)
+    except ValidationError as exc:
+        raise Refusal("invalid", problems(exc)) from None
+    if me.user_id != step.actor.user_id:
+        raise Refusal(
+            "not_yours",
+            f"only {step.actor.user_id}, for whom the step was recorded on paper, may dispute it",
+        )
+    handle = services.client.get_workflow_handle(case_id)
+    try:
+        running = (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    except RPCError as exc:
+        if exc.status is not RPCStatusCode.NOT_FOUND:
+            raise
+        running = False
+    if running:
+        return await run_update(
+            services, case_id, "dispute", message, idempotency_key=idempotency_key
+        )
+    return _append_dispute(services, case_id, step, message)
+
+
+def _append_dispute(
+    services: Services, case_id: str, step: PaperStep, message: m.Dispute
+) -> m.ActionResult:
+    """Append a dispute to a case whose workflow has finished, through the journal."""
+    event = StepDisputed(
+        event_id=uuid.uuid4(),
+        case_id=case_id,
+        occurred_at=datetime.now(UTC),
+        actor=message.actor,
+        disputed_event_id=step.event_id,
+        disputed_version=step.version,
+        disputed_type=step.step,
+        reason=message.reason,
+    )
+    try:
+        stored = services.journal.record(case_id, [event])
+    except DomainError as exc:
+        raise Refusal(exc.code, exc.message) from None
+    notify_written(services)
+    state = services.journal.load(case_id)
+    return m.ActionResult(
+        case_id=case_id,
+        version=state.version,
+        stage=state.stage.value,
+        events=[
+            m.StoredRef(
+                event_id=r.event_id,
+                event_type=r.event_type,
+                position=r.position,
+                version=r.version,
+                hash=r.hash,
+            )
+            for r in stored
+        ],
+    )
 
 
 def check_co_officers(services: Services, case: Case) -> None:

@@ -116,6 +116,12 @@ def _payloads() -> dict[type[ev.Event], dict]:
         ev.DeadlineEscalated: {"required_by": when},
         ev.DeadlineMissed: {"required_by": when},
         ev.IrregularityRecorded: {"description": "Grants paid before referral"},
+        ev.StepDisputed: {
+            "disputed_event_id": "00000000-0000-0000-0000-000000000009",
+            "disputed_version": 9,
+            "disputed_type": "decision.approved",
+            "reason": "I signed on 15 March, not 14 March",
+        },
     }
 
 

@@ -44,7 +44,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.case import Case
 from domain.clock import LONDON, london_date
-from domain.events import Redaction
+from domain.events import Evidence, EvidenceKind, Redaction
 from domain.fold.checks import current_checks, open_checks
 from domain.ids import meeting_workflow_id
 from domain.roles import Actor, AdviceArea
@@ -451,6 +451,44 @@ async def checks(rec: Recorder) -> None:
     await rec.save("decision-checks-acknowledged", case_id)
 
 
+async def paper(rec: Recorder) -> None:
+    """Steps taken on paper: a records officer records the legal sign-off for the legal
+    adviser, who disputes it while the case runs, and the DMPC's signature; approval."""
+    case_id = "case-on-paper"
+    evidence = Evidence(kind=EvidenceKind.SIGNED_FORM, reference="DMPC form, scan 0042")
+
+    def on_paper() -> m.OnPaper:
+        return m.OnPaper(effective_at=today, recorded_by="rec.rory", evidence=evidence)
+
+    handle = await rec.start_case(case_id, f.make_case())
+    await rec.to_advice(handle, "IAM-P")
+    today = await rec.today()
+    signed = await rec.act(
+        handle,
+        "sign_off",
+        m.SignOff(actor=ADVISERS[AdviceArea.LEGAL], area="legal", on_paper=on_paper()),
+    )
+    await rec.act(
+        handle,
+        "dispute",
+        m.Dispute(
+            actor=ADVISERS[AdviceArea.LEGAL],
+            version=signed.events[0].version,
+            reason="I signed the form a day later.",
+        ),
+    )
+    await rec.sign_offs(handle)
+    await rec.to_decision(handle)
+    await rec.act(
+        handle,
+        "decide",
+        m.Decide(actor=f.DMPC, approve=True, comment="Approved.", on_paper=on_paper()),
+    )
+    outcome = await rec.outcome(handle)
+    assert outcome.stage == "approved" and outcome.reference, outcome
+    await rec.save("decision-on-paper-disputed", case_id)
+
+
 SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
     "approved": approved,
     "sent-back": sent_back,
@@ -459,6 +497,7 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
     "meeting": meeting,
     "part2": part2,
     "checks": checks,
+    "paper": paper,
 }
 
 #: The files each scenario writes (before any suffix).
@@ -470,6 +509,7 @@ FILES: dict[str, tuple[str, ...]] = {
     "meeting": ("meeting", "decision-deferred-withdrawn"),
     "part2": ("decision-part2", "part2-review-extended", "part2-review-redacted"),
     "checks": ("decision-checks-acknowledged",),
+    "paper": ("decision-on-paper-disputed",),
 }
 
 

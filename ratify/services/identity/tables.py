@@ -2,7 +2,8 @@
 failed sign-ins that throttle password guessing.
 
 They are on the application's shared `ratify.infra.db.metadata`; migrations
-`ratify/infra/migrations/versions/i0001_identity.py` and `i0002_sessions.py` (branch `identity`)
+`ratify/infra/migrations/versions/i0001_identity.py`, `i0002_sessions.py` and
+`i0004_role_grants.py` (the history of who held which role when) (branch `identity`)
 create them and must match them exactly (a test compares the two). Timestamps are aware
 UTC datetimes on every backend (`eventstore.schema.UTCDateTime`); delegation ranges are
 London calendar days.
@@ -37,6 +38,28 @@ user_roles = sa.Table(
     sa.Column("role", sa.String(100), nullable=False, comment="a domain.roles.Role value"),
     sa.PrimaryKeyConstraint("user_id", "role", name="pk_user_roles"),
     sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_user_roles_user_id_users"),
+)
+
+role_grants = sa.Table(
+    "role_grants",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(100), nullable=False, comment="a domain.roles.Role value"),
+    sa.Column(
+        "held_from",
+        sa.Date(),
+        nullable=True,
+        comment="first London day held, inclusive; null: held since before the history began",
+    ),
+    sa.Column(
+        "held_until",
+        sa.Date(),
+        nullable=True,
+        comment="last London day held (the day it was revoked), inclusive; null: still held",
+    ),
+    sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_role_grants_user_id_users"),
+    sa.Index("ix_role_grants_user_id_role", "user_id", "role"),
 )
 
 delegations = sa.Table(

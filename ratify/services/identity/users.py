@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
+from domain.clock import london_date
 from domain.roles import Role
 from ratify.services.identity.base import DirectoryBase
 from ratify.services.identity.errors import InvalidInput
@@ -17,7 +20,7 @@ from ratify.services.identity.rows import (
     _user_row,
 )
 from ratify.services.identity.rules import _email, _password, _text, check_user_id, parse_role
-from ratify.services.identity.tables import sign_in_failures, user_roles, users
+from ratify.services.identity.tables import role_grants, sign_in_failures, user_roles, users
 from ratify.services.identity.values import User
 
 
@@ -58,6 +61,8 @@ class UserDirectory(DirectoryBase):
                 user_roles.insert(),
                 [{"user_id": user_id, "role": r.value} for r in sorted(parsed)],
             )
+            for r in sorted(parsed):
+                _open_grant(conn, user_id, r, london_date(now))
             return _load_user(conn, user_id)
 
     def get_user(self, user_id: str) -> User:
@@ -107,6 +112,7 @@ class UserDirectory(DirectoryBase):
             user = _load_user(conn, user_id)
             if parsed not in user.roles:
                 conn.execute(user_roles.insert().values(user_id=user_id, role=parsed.value))
+                _open_grant(conn, user_id, parsed, london_date(self._now(None)))
             return _load_user(conn, user_id)
 
     def revoke_role(self, user_id: str, role: Role | str) -> User:
@@ -121,7 +127,34 @@ class UserDirectory(DirectoryBase):
                     user_roles.c.user_id == user_id, user_roles.c.role == parsed.value
                 )
             )
+            conn.execute(
+                role_grants.update()
+                .where(
+                    role_grants.c.user_id == user_id,
+                    role_grants.c.role == parsed.value,
+                    role_grants.c.held_until.is_(None),
+                )
+                .values(held_until=london_date(self._now(None)))
+            )
             return _load_user(conn, user_id)
+
+    def held_role_on(self, user_id: str, role: Role | str, day: date) -> bool:
+        """Whether the user held `role` in their own right on the London `day` (granted on
+        or before it, not revoked before it; a role held when the history of roles began
+        counts as held since ever). Delegations are not roles held."""
+        parsed = parse_role(role)
+        with self._read() as conn:
+            found = conn.execute(
+                sa.select(role_grants.c.id)
+                .where(
+                    role_grants.c.user_id == user_id,
+                    role_grants.c.role == parsed.value,
+                    sa.or_(role_grants.c.held_from.is_(None), role_grants.c.held_from <= day),
+                    sa.or_(role_grants.c.held_until.is_(None), role_grants.c.held_until >= day),
+                )
+                .limit(1)
+            ).first()
+        return found is not None
 
     def deactivate(self, user_id: str) -> User:
         """Stop the user signing in (tokens and password) and their delegations giving roles."""
@@ -139,3 +172,12 @@ class UserDirectory(DirectoryBase):
             if not active:
                 _end_sessions(conn, user_id, "deactivated", at)
             return _load_user(conn, user_id)
+
+
+def _open_grant(conn: Connection, user_id: str, role: Role, day: date) -> None:
+    """Record that the user holds `role` from `day` on (the history `held_role_on` reads)."""
+    conn.execute(
+        role_grants.insert().values(
+            user_id=user_id, role=role.value, held_from=day, held_until=None
+        )
+    )

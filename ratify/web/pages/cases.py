@@ -16,6 +16,7 @@ from starlette.datastructures import FormData, UploadFile
 from domain.bounds import quote_id
 from domain.case import BoardAdvice, Case
 from domain.casefile import CaseFileError, parse_case
+from domain.events import EvidenceKind
 from domain.roles import Role
 from domain.state import Task, open_tasks
 from domain.timeline import (
@@ -201,7 +202,34 @@ def case_context(
         board_cases=[],
         checks=checks_of(state, commands.today()),
         routing=routing_shown(state, commands.today()),
+        # A records officer records any open task's step for the person who took it on paper.
+        paper_tasks=[t for t in tasks if t.kind in ACTION_FIELDS and not state.stage.is_closed]
+        if who.holds(Role.RECORDS_OFFICER)
+        else [],
+        action_fields=ACTION_FIELDS,
+        evidence_kinds=[k.value for k in EvidenceKind],
+        disputed={d.event_id for d in state.disputes},
+        user_id=who.user_id,
     )
+
+
+def _on_paper(form: FormData) -> dict[str, Any] | None:
+    """The `on_paper` part of a records officer's form, or None when not on paper."""
+
+    def text(name: str) -> str:
+        raw = form.get(name)
+        return raw.strip() if isinstance(raw, str) else ""
+
+    for_user = text("on_paper_for")
+    if not for_user:
+        return None
+    evidence: dict[str, Any] = {
+        "kind": text("evidence_kind"),
+        "reference": text("evidence_reference"),
+    }
+    if text("evidence_sha256"):
+        evidence["sha256"] = text("evidence_sha256").lower()
+    return {"effective_at": text("effective"), "for_user": for_user, "evidence": evidence}
 
 
 @router.get("/cases/{case_id}")
@@ -263,6 +291,9 @@ async def case_action(request: Request, who: Who, case_id: str, action: str) -> 
                 {"passage": x, "reason": fields.get("reason", "")} for x in passages
             ]
 
+        paper = _on_paper(form)
+        if paper is not None:
+            fields["on_paper"] = paper
         role, behalf = _role_field(form)
         key = form.get("idempotency_key")
         await commands.act(

@@ -26,6 +26,7 @@ from ratify.services.identity.oidc_subjects import oidc_subjects
 from ratify.services.identity.tables import (
     api_tokens,
     delegations,
+    role_grants,
     sessions,
     sign_in_failures,
     user_roles,
@@ -71,6 +72,7 @@ def identity_url(shared_url: URL, shared_engine: sa.Engine) -> URL:
             sign_in_failures,
             api_tokens,
             delegations,
+            role_grants,
             user_roles,
             users,
         ):
