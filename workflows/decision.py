@@ -592,6 +592,8 @@ class DecisionWorkflow:
         """
         #: The step the watcher last slept until (its timer, unless the date moved).
         awaited: DeadlineStep | None = None
+        #: Steps the fold refused (with the date they were for), not to be taken again.
+        refused: set[tuple[date, DeadlineStep]] = set()
         while not self.state.stage.is_closed:
             required_by = self.state.required_by
 
@@ -613,10 +615,15 @@ class DecisionWorkflow:
                 missed=self.state.deadline_missed,
                 past_only_missed=self.past_deadlines,
             )
+            due = [step for step in due if (required_by, step) not in refused]
             for step in due:
-                await self._deadline_step(
+                taken = await self._deadline_step(
                     step, after_the_event=self._after_the_event(step, awaited)
                 )
+                if not taken:
+                    # Refused by the fold as it stands: taking it again at once would spin
+                    # without yielding (a deadlock); it is looked at again when the date moves.
+                    refused.add((required_by, step))
             if due:
                 continue
             awaited = upcoming
@@ -634,7 +641,10 @@ class DecisionWorkflow:
         on_time = step == awaited and london_date(workflow.now()) == london_date(step.at)
         return not on_time
 
-    async def _deadline_step(self, step: DeadlineStep, *, after_the_event: bool = False) -> None:
+    async def _deadline_step(self, step: DeadlineStep, *, after_the_event: bool = False) -> bool:
+        """Record a deadline step and tell whom it concerns. False when the fold refused it
+        here (the step cannot be taken on the case as it is); True otherwise, also when the
+        store refused it (the case moved on: the next look at the date settles it)."""
         required_by = self.state.required_by
         assert required_by is not None
         cls: type[ev.Event]
@@ -659,10 +669,10 @@ class DecisionWorkflow:
             if isinstance(exc, ActivityError) and not isinstance(exc.cause, ApplicationError):
                 raise
             workflow.logger.info("deadline step not recorded: %s", exc)
-            return
+            return isinstance(exc, ActivityError)
         if after_the_event:
             # Recorded, not news: the date had passed before Ratify watched it.
-            return
+            return True
         when = required_by.isoformat()
         if step.kind is DeadlineStepKind.ESCALATION:
             targets = [
@@ -690,6 +700,7 @@ class DecisionWorkflow:
             self.background.append(
                 asyncio.create_task(notify(self.case_id, step.kind.value, task, subject, body))
             )
+        return True
 
     # -- publication -------------------------------------------------------------------
 

@@ -60,13 +60,16 @@ def check_paper(state: CaseState, event: Event) -> None:
 
     Judged by London day: `effective_in_future` when it is dated after the day it is
     recorded; `effective_before_previous_step` when it is dated before the day of the case's
-    previous step (Ratify's timer events aside); `records_officer_conflict` when the records
+    previous step (Ratify's timer events aside, as steps and as the step judged);
+    `records_officer_conflict` when the records
     officer records a step for themself, or on a case they took part in (drafted, is an
     officer of, advised on, confirmed, decided): the person who vouches for a paper record
     must not be one whose own conduct it concerns.
     """
     effective = event.effective_at
-    if effective is not None:
+    if effective is not None and type(event) not in NOT_STEPS:
+        # Ratify's own timer events are dated by their deadline (a miss noticed late is
+        # recorded at the end of its own day): they are not steps a paper step follows.
         day, today = london_date(effective), london_date(event.occurred_at)
         if day > today:
             raise DomainError(
