@@ -150,6 +150,26 @@ def parse_case(text: str, hint: str | CaseFormat) -> Case:
     return case_from_data(data, source)
 
 
+def load_document(text: str, hint: str | CaseFormat) -> object:
+    """The data of a YAML or JSON document read by the case file's rules (safe YAML, exact
+    decimals in JSON, no key twice, bounded length), not yet validated: for documents that
+    hold a case file (a history file, `domain.history`). Raises `CaseFileError`."""
+    fmt = case_format(hint)
+    source = None if isinstance(hint, CaseFormat) or hint.lower() in _FORMAT_NAMES else hint
+    if len(text) > MAX_CASE_FILE_CHARS:
+        raise CaseFileError(
+            [
+                CaseFileProblem(
+                    TOP_LEVEL,
+                    f"the file is too long ({len(text):,} characters; "
+                    f"the limit is {MAX_CASE_FILE_CHARS:,})",
+                )
+            ],
+            source,
+        )
+    return _load_yaml(text, source) if fmt is CaseFormat.YAML else _load_json(text, source)
+
+
 def case_from_data(data: object, source: str | None = None) -> Case:
     """Validate already-parsed data (e.g. a JSON request body) as a `Case`.
 
