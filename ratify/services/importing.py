@@ -39,6 +39,10 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
 from domain import events as ev
 from domain.case import Case
 from domain.casefile import CaseFileError, parse_case
@@ -55,13 +59,15 @@ from domain.history import (
     parse_history,
     person_id,
 )
-from domain.ids import reserved_prefix
+from domain.ids import part2_review_id, reserved_prefix
 from domain.register import part1_entry
 from domain.roles import SYSTEM_ACTOR, Actor, Role
 from domain.rules.delegation import DecisionMaker, Routing, route_case
 from domain.state import CaseState, Part1Status, Part2Status
 from eventstore import ConcurrencyConflict, EventStore, NumberTaken
 from ratify.services.journal import from_stored, replay, to_new_event
+from workflows import messages as m
+from workflows.part2 import Part2ReviewWorkflow
 
 #: The sequence of DMPC decision references.
 PCD = "PCD"
@@ -764,3 +770,35 @@ def _review_due(store: EventStore, case_id: str) -> date | None:
     """The Part 2 review date of an already imported case whose Part 2 is still exempt."""
     state, _ = replay(case_id, store.read_stream(case_id))
     return state.part2_review_date if state.part2 is Part2Status.EXEMPT else None
+
+
+# -- Part 2 reviews ---------------------------------------------------------------------------
+
+
+async def start_part2_reviews(
+    client: Client, reviews: Sequence[tuple[str, date]], *, task_queue: str, today: date
+) -> dict[str, str]:
+    """Start the Part 2 review workflow of each imported case whose Part 2 is exempt, under
+    the id the decision workflow gives it (`part2-review-<case>`): a review date ahead sets
+    its timer; one already past opens the publication officer's review task at once (the
+    workflow records the review as due and notifies). A review already started (a second
+    import) or finished is left as it is. Returns what was done, by case id."""
+    done: dict[str, str] = {}
+    for case_id, review_date in reviews:
+        try:
+            await client.start_workflow(
+                Part2ReviewWorkflow.run,
+                m.Part2ReviewInput(case_id=case_id, review_date=review_date),
+                id=part2_review_id(case_id),
+                task_queue=task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:
+            done[case_id] = "review already started"
+            continue
+        done[case_id] = (
+            f"review task opened (review date {review_date.isoformat()} has passed)"
+            if review_date <= today
+            else f"review timer set for {review_date.isoformat()}"
+        )
+    return done
