@@ -12,6 +12,7 @@ from domain.ids import part2_review_id
 from domain.state import Part2Status
 from ratify.services.importing import import_histories, read_sources, start_part2_reviews
 from ratify.services.journal import CaseJournal
+from ratify.services.reconcile import reconcile
 from tests.workflows.lifecycle import Harness
 from workflows.part2 import Part2ReviewWorkflow
 
@@ -64,3 +65,26 @@ async def test_a_future_review_date_sets_the_timer_and_a_past_one_opens_the_revi
         await asyncio.sleep(0.1)
     assert journal.load("pcd-701").part2 is Part2Status.REVIEW_DUE
     assert journal.load("pcd-700").part2 is Part2Status.EXEMPT
+
+
+async def test_reconcile_does_not_list_an_imported_case_for_its_missing_decision_workflow(
+    harness: Harness, tmp_path: Path
+) -> None:
+    now = await harness.now()
+    today = await harness.today()
+    for name in ("pcd-512.history.yaml", "pcd-512.case.yaml", "pcd-700.history.yaml"):
+        shutil.copy(EXAMPLES / name, tmp_path)
+    histories, beside = read_sources(tmp_path)
+    report = import_histories(
+        harness.store, histories, beside=beside, importer="admin.ada", now=now
+    )
+    client = harness.env.client
+    before = await reconcile(client, harness.store, workflow_ids=[], wait=0.1)
+    assert before.cases_without_workflow == []
+    # the Part 2 review is to come and not started yet: that is listed
+    assert [(e.case_id, e.workflow_id) for e in before.ended_workflows] == [
+        ("pcd-700", part2_review_id("pcd-700"))
+    ]
+    await start_part2_reviews(client, report.reviews, task_queue=harness.task_queue, today=today)
+    after = await reconcile(client, harness.store, workflow_ids=[], wait=0.1)
+    assert after.cases_without_workflow == [] and after.ended_workflows == []
