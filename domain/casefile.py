@@ -150,6 +150,55 @@ def parse_case(text: str, hint: str | CaseFormat) -> Case:
     return case_from_data(data, source)
 
 
+def load_document(text: str, hint: str | CaseFormat) -> object:
+    """The data of a YAML or JSON document read by the case file's rules (safe YAML, exact
+    decimals in JSON, no key twice, bounded length), not yet validated: for documents that
+    hold a case file (a history file, `domain.history`). Raises `CaseFileError`."""
+    fmt = case_format(hint)
+    source = None if isinstance(hint, CaseFormat) or hint.lower() in _FORMAT_NAMES else hint
+    if len(text) > MAX_CASE_FILE_CHARS:
+        raise CaseFileError(
+            [
+                CaseFileProblem(
+                    TOP_LEVEL,
+                    f"the file is too long ({len(text):,} characters; "
+                    f"the limit is {MAX_CASE_FILE_CHARS:,})",
+                )
+            ],
+            source,
+        )
+    if fmt is CaseFormat.JSON:
+        return _load_json(text, source)
+    fast = _load_yaml_once(text, source)
+    return _load_yaml(text, source) if fast is _SLOW_PATH else fast
+
+
+#: `_load_yaml_once` could not read the text: read it again the usual way for its problems.
+_SLOW_PATH = object()
+
+
+def _load_yaml_once(text: str, source: str | None) -> object:
+    """YAML parsed once, with libyaml when PyYAML has it (an import reads thousands of
+    files): the node tree is checked for keys given twice, then built into data by the safe
+    constructor. On any error the caller reads the text again with `_load_yaml`, whose
+    problems name the line and column as for a case file."""
+    loader_class = getattr(yaml, "CSafeLoader", None)
+    if loader_class is None:
+        return _SLOW_PATH
+    loader = loader_class(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        if next(_yaml_duplicate_keys(root, (), set()), None) is not None:
+            return _SLOW_PATH
+        return loader.construct_document(root)
+    except (yaml.YAMLError, RecursionError):
+        return _SLOW_PATH
+    finally:
+        loader.dispose()
+
+
 def case_from_data(data: object, source: str | None = None) -> Case:
     """Validate already-parsed data (e.g. a JSON request body) as a `Case`.
 

@@ -19,6 +19,7 @@ from eventstore.errors import (
     EventIdConflict,
     EventStoreError,
     InvalidEvent,
+    NumberTaken,
     PartialBatchConflict,
 )
 from eventstore.hashing import GENESIS_HASH, canonical_json
@@ -36,6 +37,7 @@ __all__ = [
     "EventStoreError",
     "InvalidEvent",
     "NewEvent",
+    "NumberTaken",
     "PartialBatchConflict",
     "ProblemKind",
     "StoredEvent",

@@ -70,6 +70,25 @@ class PartialBatchConflict(EventIdConflict):
         )
 
 
+class NumberTaken(EventStoreError):
+    """A number of a sequence was claimed for an owner, but another owner holds it, or the
+    owner holds another number already; nothing was written."""
+
+    def __init__(self, sequence: str, number: int, owner: str, *, holder: str, held: int) -> None:
+        self.sequence = sequence
+        self.number = number
+        self.owner = owner
+        #: Who holds what: another owner holding `number`, or `owner` holding another number.
+        self.holder = holder
+        self.held = held
+        reason = (
+            f"{holder!r} holds it"
+            if holder != owner
+            else f"{owner!r} already holds {sequence} {held}"
+        )
+        super().__init__(f"{sequence} {number} cannot be claimed for {owner!r}: {reason}")
+
+
 class EngineNotConfigured(EventStoreError, ValueError):
     """A SQLite engine was not made by :func:`eventstore.create_engine_for`.
 

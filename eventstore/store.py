@@ -41,6 +41,7 @@ from eventstore.errors import (
     ConcurrencyConflict,
     EventIdConflict,
     InvalidEvent,
+    NumberTaken,
     PartialBatchConflict,
 )
 from eventstore.hashing import (
@@ -303,6 +304,41 @@ class EventStore:
                 sa.select(sa.func.max(table.c.number)).where(table.c.sequence == sequence)
             ).scalar_one()
             number = max(int(last or 0) + 1, first)
+            conn.execute(
+                table.insert().values(
+                    sequence=sequence, number=number, owner=owner, allocated_at=datetime.now(UTC)
+                )
+            )
+        return number
+
+    def claim(self, sequence: str, owner: str, number: int) -> int:
+        """Record that ``owner`` holds ``number`` in ``sequence``: a number given outside
+        the store (a reference kept from an earlier register). Claiming again what the owner
+        already holds returns it; a number another owner holds, or a second number for an
+        owner, raises :class:`NumberTaken` and writes nothing. Later :meth:`allocate` calls
+        continue after the highest number held (numbers skipped below it stay unused)."""
+        sequence = check_identifier(sequence, "sequence", 50)
+        owner = check_identifier(owner, "owner", MAX_STREAM_ID_LENGTH)
+        _check_count(number, "number", minimum=1)
+        table = _sequences
+        with self._writer.connect() as conn, conn.begin():
+            self._backend.lock_sequences(conn)
+            holder = conn.execute(
+                sa.select(table.c.owner).where(
+                    table.c.sequence == sequence, table.c.number == number
+                )
+            ).scalar_one_or_none()
+            if holder is not None:
+                if holder != owner:
+                    raise NumberTaken(sequence, number, owner, holder=str(holder), held=number)
+                return number
+            mine = conn.execute(
+                sa.select(table.c.number).where(
+                    table.c.sequence == sequence, table.c.owner == owner
+                )
+            ).scalar_one_or_none()
+            if mine is not None:
+                raise NumberTaken(sequence, number, owner, holder=owner, held=int(mine))
             conn.execute(
                 table.insert().values(
                     sequence=sequence, number=number, owner=owner, allocated_at=datetime.now(UTC)

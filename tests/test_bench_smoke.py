@@ -125,3 +125,11 @@ def test_the_lifecycle_bench_runs(tmp_path: Path):
         assert concurrent[name]["decisions_per_minute"] > 0
     assert sequential["ratio_median"] > 0
     assert concurrent["ratio"] > 0
+
+
+def test_the_import_bench_runs(tmp_path: Path):
+    out = tmp_path / "import.json"
+    stdout = run_script(["bench/import_bench.py", "--decisions", "20", "--json", str(out)], 120)
+    assert "import 20 decisions" in stdout
+    figures = json.loads(out.read_text("utf-8"))
+    assert figures["decisions"] == 20 and figures["events"] == 240

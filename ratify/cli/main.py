@@ -56,7 +56,7 @@ from typing import Annotated
 
 import typer
 
-from ratify.cli import admin, audit, cases, people, processes, users
+from ratify.cli import admin, audit, cases, importing, people, processes, users
 from ratify.cli.common import CliContext
 
 app = typer.Typer(
@@ -72,6 +72,7 @@ app = typer.Typer(
 # The top-level commands in the order `ratify --help` lists them, then the command groups.
 app.add_typer(processes.commands)  # serve, worker, api, projector
 app.add_typer(admin.commands)  # payload-key, demo
+app.add_typer(importing.commands)  # import
 app.add_typer(people.commands)  # tasks, act, history, register
 app.add_typer(admin.db_app, name="db")
 app.add_typer(users.users_app, name="users")

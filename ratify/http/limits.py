@@ -23,10 +23,13 @@ import re
 import numpy as np
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from domain.bounds import KIB, MAX_CASE_FILE_BYTES
+from domain.bounds import KIB, MAX_CASE_FILE_BYTES, MIB
 
 #: The largest body of a JSON step or a case sent as JSON (`POST /cases`, actions, meetings).
 MAX_JSON_BYTES = 256 * KIB
+#: The largest body of `POST /admin/import` (history files, base64): a larger register is
+#: sent in several requests, or imported with `ratify import` from a directory.
+MAX_IMPORT_BYTES = 8 * MIB
 #: The largest sign-in body (user id and password).
 MAX_SIGN_IN_BYTES = 16 * KIB
 #: The deepest JSON nesting accepted (a case file is about 5 deep).
@@ -46,6 +49,8 @@ def body_limit(method: str, path: str) -> int:
         return MAX_CASE_FILE_BYTES + 64 * KIB  # the file, and a form's fields around it
     if path in ("/session", "/ui/sign-in"):
         return MAX_SIGN_IN_BYTES
+    if path == "/admin/import":
+        return MAX_IMPORT_BYTES
     return MAX_JSON_BYTES
 
 

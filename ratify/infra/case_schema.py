@@ -30,6 +30,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
@@ -113,10 +114,12 @@ def _plain_number(value: Any) -> int | float:
     return int(number) if number.is_integer() else number
 
 
-def _source_documentation() -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
-    """From the source of `domain.case`: for each class, the `#:` comment above each field,
-    and the docstring below each enumeration value (class name -> name -> text)."""
-    source = inspect.getsource(domain.case)
+def _source_documentation(
+    module: ModuleType = domain.case,
+) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    """From the source of `module` (`domain.case`): for each class, the `#:` comment above
+    each field, and the docstring below each enumeration value (class name -> name -> text)."""
+    source = inspect.getsource(module)
     lines = source.splitlines()
     fields: dict[str, dict[str, str]] = {}
     values: dict[str, dict[str, str]] = {}
@@ -149,12 +152,12 @@ def _source_documentation() -> tuple[dict[str, dict[str, str]], dict[str, dict[s
     return fields, values
 
 
-def _describe(schema: dict[str, Any]) -> None:
+def _describe(schema: dict[str, Any], root: str = "Case", module: ModuleType = domain.case) -> None:
     """Give fields without a description their `#:` comment, and enumerations their values'
-    docstrings."""
-    fields, values = _source_documentation()
+    docstrings (from the source of `module`; the schema's own top level is class `root`)."""
+    fields, values = _source_documentation(module)
     definitions: dict[str, dict[str, Any]] = schema.get("$defs", {})
-    for name, definition in [("Case", schema), *definitions.items()]:
+    for name, definition in [(root, schema), *definitions.items()]:
         for field, text in fields.get(name, {}).items():
             prop = definition.get("properties", {}).get(field)
             if prop is not None and "description" not in prop:

@@ -62,7 +62,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.ids import part2_review_id
 from domain.state import CaseState, Part1Status, Part2Status, Stage
 from eventstore import EventStore
-from ratify.services.journal import CaseJournal
+from ratify.services.journal import CaseJournal, from_stored
 from workflows import messages as m
 from workflows.decision import DecisionWorkflow
 
@@ -285,15 +285,19 @@ def review_still_due(state: CaseState) -> str | None:
 
 
 async def _ended(
-    client: Client, journal: CaseJournal, case_id: str, status: WorkflowExecutionStatus
+    client: Client, journal: CaseJournal, case_id: str, status: WorkflowExecutionStatus | None
 ) -> EndedWorkflow | None:
-    """Whether a case whose DecisionWorkflow is closed (`status`) still awaits a workflow."""
+    """Whether a case whose DecisionWorkflow is closed (`status`; None for an imported case,
+    which never had one) still awaits a workflow."""
     # The workflow was described before this read, and a closed workflow writes no more.
     state = journal.load(case_id)
     awaiting = still_due(state)
     if awaiting is not None:
         return EndedWorkflow(
-            case_id=case_id, workflow_id=case_id, status=status.name, awaiting=awaiting
+            case_id=case_id,
+            workflow_id=case_id,
+            status=None if status is None else status.name,
+            awaiting=awaiting,
         )
     if review_still_due(state) is None:
         return None
@@ -314,6 +318,13 @@ async def _ended(
 
 
 # -- reconciling ---------------------------------------------------------------------------
+
+
+def _imported(store: EventStore, case_id: str) -> bool:
+    """Whether the case came in through an import (its first event says so)."""
+    first = store.read_stream(case_id, to_version=1)
+    provenance = from_stored(first[0]).provenance if first else None
+    return provenance is not None and provenance.how == "imported"
 
 
 async def _status(client: Client, case_id: str) -> WorkflowExecutionStatus | None:
@@ -387,7 +398,12 @@ async def reconcile(
     compared = 0
     for case_id in cases:
         status = await _status(client, case_id)
-        if status is None:
+        if status is None and _imported(store, case_id):
+            # Imported closed (`ratify import`): it never had a DecisionWorkflow; only its
+            # Part 2 review workflow, when one is to come, is checked.
+            if (found_ended := await _ended(client, journal, case_id, None)) is not None:
+                ended.append(found_ended)
+        elif status is None:
             without_workflow.append(case_id)
         elif status is WorkflowExecutionStatus.RUNNING:
             try:

@@ -26,6 +26,7 @@ from eventstore import (
     EventIdConflict,
     EventStore,
     InvalidEvent,
+    NumberTaken,
     PartialBatchConflict,
     ProblemKind,
     StoredEvent,
@@ -348,6 +349,30 @@ class TestEventStoreContract:
         assert numbers[:40] == numbers[40:]  # every owner got the same number twice
         allocated = store.allocations("PCD")
         assert sorted(allocated.values()) == list(range(679, 679 + 42))
+
+    def test_a_number_claimed_is_held_and_allocation_continues_after_the_highest(
+        self, store: EventStore
+    ) -> None:
+        assert store.allocate("PCD", "live-1", first=3) == 3
+        assert store.claim("PCD", "pcd-512", 512) == 512
+        assert store.claim("PCD", "pcd-512", 512) == 512  # a retry changes nothing
+        assert store.claim("PCD", "pcd-7", 7) == 7  # below the highest: kept as it was
+        assert store.allocate("PCD", "live-2") == 513  # after the highest number held
+        with pytest.raises(NumberTaken) as taken:
+            store.claim("PCD", "pcd-other", 512)
+        assert (taken.value.holder, taken.value.number) == ("pcd-512", 512)
+        with pytest.raises(NumberTaken):
+            store.claim("PCD", "live-1", 3 + 1000)  # an owner holds one number only
+        with pytest.raises(NumberTaken):
+            store.claim("PCD", "pcd-9", 3)  # a live case's number
+        with pytest.raises(InvalidEvent):
+            store.claim("PCD", "pcd-0", 0)
+        assert store.allocations("PCD") == {
+            "live-1": 3,
+            "pcd-7": 7,
+            "pcd-512": 512,
+            "live-2": 513,
+        }
 
     def test_tailing_reader_never_skips_a_position(
         self, store: EventStore, monkeypatch: pytest.MonkeyPatch

@@ -10,6 +10,7 @@ any synchronous read in a worker thread: nothing a route does holds up the event
 from fastapi import APIRouter
 
 from ratify.api.routes import (
+    admin,
     audit,
     cases,
     delegations,
@@ -28,6 +29,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     delegations.router,
     meetings.router,
     register.router,
+    admin.router,
     health.router,
 )
 

@@ -244,10 +244,10 @@ def _register_row(history: CaseHistory) -> dict[str, Any] | None:
                     separators=(",", ":"),
                     ensure_ascii=False,
                 ),
-                "published_at": event.occurred_at,
+                "published_at": event.at,
             }
         elif isinstance(event, ev.Part2Published | ev.Part2PublishedRedacted):
-            part2 = (event.content, event.occurred_at)
+            part2 = (event.content, event.at)
     if row is None:
         return None
     row["part2_text"], row["part2_published_at"] = part2 if part2 else (None, None)
