@@ -35,7 +35,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,6 +47,7 @@ from domain import events as ev
 from domain.case import Case
 from domain.casefile import CaseFileError, parse_case
 from domain.clock import LONDON, london_date
+from domain.deadlines import deadline_ended_at
 from domain.errors import DomainError, RulesError
 from domain.fold import apply, check_people
 from domain.history import (
@@ -295,8 +296,8 @@ class _Builder:
         due = state.required_by
         if due is None or state.deadline_missed or state.stage.is_closed or state.case is None:
             return
-        missed_at = datetime.combine(due + timedelta(days=1), time(0), tzinfo=LONDON)
-        if at >= missed_at:
+        missed_at = deadline_ended_at(due)
+        if at > missed_at:
             self._add(
                 "time_sensitivity.required_by",
                 ev.DeadlineMissed,

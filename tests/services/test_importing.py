@@ -67,7 +67,7 @@ def test_a_decision_signed_five_days_after_its_deadline_is_late_with_its_real_da
     assert state.late
     # a missed deadline is recorded at its own date, not when it was imported
     missed = [e for e in history.events if e.TYPE == "deadline.missed"]
-    assert len(missed) == 1 and london_date(missed[0].at) == date(2022, 3, 10)
+    assert len(missed) == 1 and london_date(missed[0].at) == date(2022, 3, 9)
     # every event is marked imported, by whom, from which file
     sha = {e.provenance.source_sha256 for e in history.events if e.provenance}
     assert len(sha) == 1 and all(
