@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -187,6 +188,29 @@ DEMO_PEOPLE: list[tuple[str, str, Role]] = [
 ]
 
 
+#: The shell variable `ratify demo --env` sets to each demo person's token, by their role:
+#: the names the README's walk-through uses (`RATIFY_TOKEN=$FINANCE ratify tasks`).
+DEMO_ENV_NAMES: dict[Role, str] = {
+    Role.ORIGINATING_OFFICER: "OFFICER",
+    Role.DRAFTING_OFFICER: "DRAFTING",
+    Role.BOARD_SECRETARIAT: "SECRETARIAT",
+    Role.BOARD_CHAIR: "CHAIR",
+    Role.FINANCE_ADVISER: "FINANCE",
+    Role.LEGAL_ADVISER: "LEGAL",
+    Role.COMMERCIAL_ADVISER: "COMMERCIAL",
+    Role.EQUALITIES_ADVISER: "EQUALITIES",
+    Role.INFORMATION_ASSURANCE_ADVISER: "ASSURANCE",
+    Role.CHIEF_EXECUTIVE: "CEO",
+    Role.DMPC: "DMPC",
+    Role.ALTERNATE_DECISION_MAKER: "ALTERNATE",
+    Role.MPS_DECISION_MAKER: "MPS",
+    Role.PUBLICATION_OFFICER: "PUBLICATION",
+    Role.RECORDS_OFFICER: "RECORDS",
+    Role.AUDITOR: "AUDITOR",
+    Role.ADMIN: "ADMIN",
+}
+
+
 #: Roles some demo people hold besides their own: the auditor is cleared to read Part 2.
 DEMO_EXTRA_ROLES: dict[str, list[Role]] = {"ann.auditor": [Role.PART2_CLEARANCE]}
 
@@ -215,6 +239,14 @@ def _embedded_store(url: str) -> bool:
 def demo(
     ctx: typer.Context,
     as_json: JsonOption = False,
+    as_env: Annotated[
+        bool,
+        typer.Option(
+            "--env",
+            help='Print `export OFFICER=...` lines (one per role) for `eval "$(ratify demo '
+            '--env)"`.',
+        ),
+    ] = False,
     not_production: Annotated[
         bool,
         typer.Option(
@@ -229,6 +261,8 @@ def demo(
     every role, and every demo user has the same published password. On any other
     database it refuses unless given --i-know-this-is-not-production.
     """
+    if as_json and as_env:
+        fail("--json and --env: give one of them")
     url = database_url(ctx)
     if not not_production and not _embedded_store(url):
         fail(
@@ -248,6 +282,11 @@ def demo(
             tokens.append({"user": user_id, "role": role.value, "token": secret})
     if as_json:
         echo_json(tokens)
+        return
+    if as_env:
+        names = {Role(role): name for role, name in DEMO_ENV_NAMES.items()}
+        for t in tokens:
+            typer.echo(f"export {names[Role(t['role'])]}={shlex.quote(t['token'])}  # {t['user']}")
         return
     typer.echo(
         f"Web sign-in: http://127.0.0.1:8000/ui/ with any user id and the password "

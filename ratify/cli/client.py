@@ -330,6 +330,35 @@ class RatifyClient:
                 time.sleep(RETRY_PAUSE * attempt)
         raise AssertionError("unreachable: the loop returns or raises")
 
+    # -- board meetings ------------------------------------------------------------------
+
+    def meetings(self, from_date: date | str | None = None) -> list[dict[str, Any]]:
+        """Every meeting with its agenda and the advice recorded, by date (signed in)."""
+        day = from_date.isoformat() if isinstance(from_date, date) else from_date
+        return self._list("/meetings", params={"from_date": day})
+
+    def meeting(self, meeting_id: str) -> dict[str, Any]:
+        """One meeting as its workflow holds it: agenda, advice, whether it is closed."""
+        return self._object("GET", f"/meetings/{_segment(meeting_id)}")
+
+    def create_meeting(
+        self, meeting_id: str, board: str, meeting_date: date | str
+    ) -> dict[str, Any]:
+        """Create a board meeting (board secretariat)."""
+        day = meeting_date.isoformat() if isinstance(meeting_date, date) else meeting_date
+        return self._object(
+            "POST",
+            "/meetings",
+            json_body={"meeting_id": meeting_id, "board": board, "meeting_date": day},
+        )
+
+    def meeting_step(self, meeting_id: str, step: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """A meeting step (board secretariat): `cases` (add a case to the agenda),
+        `advice` (record the board's advice on a case) or `close`."""
+        return self._object(
+            "POST", f"/meetings/{_segment(meeting_id)}/{_segment(step)}", json_body=dict(fields)
+        )
+
     # -- history and the register -------------------------------------------------------
 
     def history(self, case_id: str) -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ the web share one set of rules (see `ratify.cli.client`):
                [--on-behalf-of USER] [--expected-version N]
     ratify history CASE [--as-of ISO]
     ratify register [REFERENCE] [--title T] [--signed-from D] [--signed-to D] [--cursor C]
+    ratify meetings list|show|create|add|advice|close   (the board secretariat's meetings)
 
 The lists come a page at a time (50 unless --limit): after a page that is not the last, the
 command prints the command for the next one, with its `--cursor` (with --json: `next`).
@@ -56,7 +57,7 @@ from typing import Annotated
 
 import typer
 
-from ratify.cli import admin, audit, cases, importing, people, processes, users
+from ratify.cli import admin, audit, cases, importing, meetings, people, processes, users
 from ratify.cli.common import CliContext
 
 app = typer.Typer(
@@ -78,6 +79,7 @@ app.add_typer(admin.db_app, name="db")
 app.add_typer(users.users_app, name="users")
 app.add_typer(admin.tokens_app, name="tokens")
 app.add_typer(cases.case_app, name="case")
+app.add_typer(meetings.meetings_app, name="meetings")
 app.add_typer(audit.audit_app, name="audit")
 
 
