@@ -653,7 +653,7 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
     # finished, is never started again (Temporal would otherwise allow a closed id's reuse,
     # and the new run would fail to draft over the stored case).
     if services.store.stream_version(case_id) >= 1:
-        raise Refusal("exists", f"case {quote_id(case_id)} exists already")
+        raise case_exists(services, case_id)
     start = WithStartWorkflowOperation(
         DecisionWorkflow.run,
         m.DecisionInput(
@@ -673,7 +673,7 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
             )
     except WorkflowAlreadyStartedError:
         _start_settled(start)
-        raise Refusal("exists", f"case {quote_id(case_id)} exists already") from None
+        raise case_exists(services, case_id) from None
     except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
         raise Refusal(
             "outcome_unknown",
@@ -689,7 +689,7 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
     except RPCError as exc:
         _start_settled(start)
         if exc.status is RPCStatusCode.ALREADY_EXISTS:
-            raise Refusal("exists", f"case {quote_id(case_id)} exists already") from None
+            raise case_exists(services, case_id) from None
         if temporal_down(exc):
             raise not_started(
                 f"case {quote_id(case_id)}",
@@ -699,6 +699,17 @@ async def start_case(services: Services, me: Principal, case: Case, case_id: str
         raise
     notify_written(services)
     return case_id
+
+
+def case_exists(services: Services, case_id: str) -> Refusal:
+    """The refusal (409 `exists`) for a case id used already: which case, and where it stands
+    ("case mettrace3 already exists: it is declined"), so that the person picks another id."""
+    try:
+        state = services.journal.load(case_id)
+    except Refusal:  # a stream that does not read as a case: say only that the id is taken
+        state = None
+    where = f": it is {state.stage.label}" if state is not None and state.version else ""
+    return Refusal("exists", f"case {quote_id(case_id)} already exists{where}")
 
 
 def _start_settled(start: WithStartWorkflowOperation[Any, Any]) -> None:

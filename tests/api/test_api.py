@@ -295,7 +295,8 @@ async def test_the_id_of_a_finished_case_or_meeting_is_never_used_again(api: Api
         params={"filename": "m.yaml", "case_id": case_id},
         headers={**api.auth("ollie.lane"), "Content-Type": "text/plain"},
     )
-    assert r.status_code == 409 and r.json()["detail"] == f"case {case_id} exists already"
+    assert r.status_code == 409
+    assert r.json()["detail"] == f"case {case_id} already exists: it is withdrawn"
     described = await api.env.client.get_workflow_handle(case_id).describe()
     assert described.status is not None and described.status.name == "COMPLETED"
     assert api.store.last_position() == before

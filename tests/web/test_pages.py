@@ -395,7 +395,7 @@ async def test_refusals_are_shown_as_messages_on_the_page(web: Web):
         {"case_id": "mettrace"},
         files={"case_file": ("mettrace.yaml", METTRACE.encode(), "application/yaml")},
     )
-    assert r.status_code == 409 and "case mettrace exists already" in alert(r)
+    assert r.status_code == 409 and "case mettrace already exists: it is in draft" in alert(r)
     # withdraw without a reason: the field is named
     r = await act(officer, "mettrace", "withdraw", role="originating_officer")
     assert r.status_code == 422 and "reason" in alert(r)
