@@ -330,6 +330,12 @@ class RatifyClient:
                 time.sleep(RETRY_PAUSE * attempt)
         raise AssertionError("unreachable: the loop returns or raises")
 
+    # -- who am I -------------------------------------------------------------------------
+
+    def whoami(self) -> dict[str, Any]:
+        """Who the token signs in as: `{"user": {"id", "name"}, "roles": [...], ...}`."""
+        return self._object("GET", "/session")
+
     # -- board meetings ------------------------------------------------------------------
 
     def meetings(self, from_date: date | str | None = None) -> list[dict[str, Any]]:

@@ -34,12 +34,14 @@ the web share one set of rules (see `ratify.cli.client`):
     ratify history CASE [--as-of ISO]
     ratify register [REFERENCE] [--title T] [--signed-from D] [--signed-to D] [--cursor C]
     ratify meetings list|show|create|add|advice|close   (the board secretariat's meetings)
+    ratify login [--api-url URL]    ratify whoami    ratify logout   (a token kept per API URL)
 
 The lists come a page at a time (50 unless --limit): after a page that is not the last, the
 command prints the command for the next one, with its `--cursor` (with --json: `next`).
 
 The API is `--api-url` or `RATIFY_API_URL` (default http://127.0.0.1:8000), the token
-`--token` or `RATIFY_TOKEN`. A refusal prints `error: <code>: <detail>` and exits 2 (a stale
+`--token` or `RATIFY_TOKEN`, else the one `ratify login` kept for that API URL. A refusal
+prints `error: <code>: <detail>` and exits 2 (a stale
 action also prints the case's current version and stage); a server that cannot be reached
 exits 1.
 
@@ -57,7 +59,7 @@ from typing import Annotated
 
 import typer
 
-from ratify.cli import admin, audit, cases, importing, meetings, people, processes, users
+from ratify.cli import admin, audit, cases, importing, login, meetings, people, processes, users
 from ratify.cli.common import CliContext
 
 app = typer.Typer(
@@ -75,6 +77,7 @@ app.add_typer(processes.commands)  # serve, worker, api, projector
 app.add_typer(admin.commands)  # payload-key, demo
 app.add_typer(importing.commands)  # import
 app.add_typer(people.commands)  # tasks, act, history, register
+app.add_typer(login.commands)  # login, logout, whoami
 app.add_typer(admin.db_app, name="db")
 app.add_typer(users.users_app, name="users")
 app.add_typer(admin.tokens_app, name="tokens")

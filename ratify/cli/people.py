@@ -6,7 +6,10 @@ They hold no rules (see `ratify.cli.remote`).
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
+import shlex
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -87,6 +90,8 @@ def tasks_inbox(
         )
     out = output()
     out.print(table)
+    for t in items:
+        out.print(f"  {next_command(t)}", markup=False, soft_wrap=True)
     total, more = int(found.get("total", len(items))), int(found.get("more", 0))
     shown_to = total - more
     if not items:
@@ -98,6 +103,40 @@ def tasks_inbox(
     following = next_page("tasks", found.get("next"), limit=limit if limit != 50 else None)
     if following:
         out.print(f"{more} more: {following}", markup=False, soft_wrap=True)
+
+
+#: The fields to give with an action the inbox names, as a person would type them.
+_EXAMPLE_FIELDS = {
+    "declare_interests": " -f has_interest=false",
+    "decide": " -f approve=true  (or -f approve=false -f reason=TEXT)",
+}
+
+
+def next_command(task: dict[str, Any]) -> str:
+    """The command that takes an open task, e.g. `ratify act C sign_off -f area=finance`."""
+    case_id, kind = shlex.quote(str(task["case_id"])), str(task["kind"])
+    if kind == "place_on_agenda":
+        return f"ratify meetings add MEETING {case_id}  (see `ratify meetings list`)"
+    if kind == "record_board_advice":
+        meeting = re.search(r"\(meeting ([^)]+)\)", str(task.get("description", "")))
+        where = shlex.quote(meeting.group(1)) if meeting else "MEETING"
+        return f"ratify meetings advice {where} {case_id} supported"
+    if kind == "sign_off":
+        return f"ratify act {case_id} sign_off -f area={task.get('area')}"
+    if kind not in CATALOGUE or not CATALOGUE[kind].direct:
+        return f"ratify case show {case_id}"
+    return f"ratify act {case_id} {kind}{_EXAMPLE_FIELDS.get(kind, '')}"
+
+
+def unknown_action(action: str) -> str | None:
+    """The refusal for a mistyped action name, naming the nearest one (None: send it; the
+    API refuses a name far from any with the list of them)."""
+    if action in PERSONS_ACTIONS:
+        return None
+    near = difflib.get_close_matches(action, PERSONS_ACTIONS, n=1, cutoff=0.6)
+    if near:
+        return f"ACTION: no action {action!r}: did you mean {near[0]}?"
+    return None  # the API's refusal lists them
 
 
 def _action_fields(
@@ -248,6 +287,9 @@ def act(
     --on-paper-for sl.dmpc --effective 2022-03-14 --evidence signed_form:REF`. The person it
     is recorded for disputes it: `act C dispute -f version=12 -f reason=...`.
     """
+    problem = unknown_action(action)
+    if problem is not None:
+        fail(problem)
     body = _action_fields(field or [], json_body, role, on_behalf_of, expected_version)
     paper = _on_paper(on_paper_for, effective, evidence, evidence_sha256)
     if paper is not None:

@@ -52,9 +52,13 @@ def api_client(
     if not url.startswith(("http://", "https://")):
         fail(f"--api-url: {api_url!r} is not a URL: write it as http://host:port")
     secret = (token or "").strip()
+    if not secret:
+        from ratify.cli.login import stored_token  # login imports this module
+
+        secret = stored_token(url) or ""
     if need_token and not secret:
         fail(
-            "no API token: pass --token or set RATIFY_TOKEN "
+            "no API token: pass --token or set RATIFY_TOKEN, or keep one with `ratify login` "
             "(an admin makes one with `ratify tokens create USER --name NAME`)"
         )
     client = RatifyClient(url, secret or None, transport=cli_context(ctx).api_transport)

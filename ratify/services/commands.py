@@ -40,7 +40,7 @@ from domain.clock import london_date, long_date
 from domain.errors import DomainError
 from domain.events import Evidence, StepDisputed
 from domain.ids import PART2_REVIEW_PREFIX, part2_review_id, reserved_prefix
-from domain.roles import Actor, AdviceArea, Role
+from domain.roles import ADVISER_ROLES, Actor, AdviceArea, Role
 from domain.state import PaperStep, Part2Status
 from domain.visibility import Viewer, has_confidential_part2, part2_clearance
 from eventstore import EventStore, InvalidEvent
@@ -124,10 +124,23 @@ class _Journal(CaseJournal):
 ACTIONS: dict[str, ActionSpec] = {name: spec for name, spec in CATALOGUE.items() if spec.direct}
 
 
-def role_for(action: str, fields: dict[str, Any], services: Services, case_id: str) -> Role:
-    """The role an action is done in, when the body does not say and it has no default."""
+def role_for(
+    action: str,
+    fields: dict[str, Any],
+    services: Services,
+    case_id: str,
+    me: Principal | None = None,
+) -> Role:
+    """The role an action is done in, when the body does not say and it has no default.
+
+    An adviser's step without an `area` is in the area of the one adviser role `me` holds
+    (set in `fields`): a finance adviser signs off with no `area` and no `role`."""
     role_from = ACTIONS[action].role_from
     if role_from is RoleFrom.AREA:
+        if fields.get("area") is None and me is not None:
+            held = [area for area, role in ADVISER_ROLES.items() if role in me.roles]
+            if len(held) == 1:
+                fields["area"] = held[0].value
         try:
             return AdviceArea(str(fields.get("area"))).adviser_role
         except ValueError:
@@ -435,7 +448,7 @@ async def act(
         if paper_body is not None or on_behalf_of is not None:
             raise Refusal("invalid", "a dispute is made in person: no on_paper, no on_behalf_of")
         return await dispute(services, me, case_id, fields, idempotency_key=idempotency_key)
-    role = role or spec.role or role_for(action, fields, services, case_id)
+    role = role or spec.role or role_for(action, fields, services, case_id, me)
     paper: m.OnPaper | None = None
     if paper_body is not None:
         actor, paper = on_paper(services, me, spec, role, paper_body, on_behalf_of)
