@@ -245,3 +245,33 @@ async def test_a_second_advisers_sign_off_is_not_stale_but_a_revision_of_the_pap
     assert "the papers were revised" in alert(r)
     assert textarea(r, "sign_off-commercial-comment") == comment
     assert r.url.path == "/ui/cases/mettrace"
+
+
+async def test_text_typed_into_a_form_no_longer_offered_is_shown_to_copy(web: Web):
+    officer = await web.as_user("ollie.lane")
+    await upload(officer)
+    await through_board(web)
+    legal = await web.as_user("lee.legal")
+    loaded = await seen(legal)
+    r = await legal.post(
+        "/ui/cases/mettrace", {"action": "sign_off", "area": "legal", "role": "legal_adviser"}
+    )
+    assert r.status_code == 303, r.text
+    # the older tab: changes requested on a task done meanwhile
+    reasons = "Cite paragraph 4.8\nName the data controller"
+    r = await legal.post(
+        "/ui/cases/mettrace",
+        {
+            **loaded,
+            "action": "request_changes",
+            "form": "sign_off-legal-r",
+            "area": "legal",
+            "role": "legal_adviser",
+            "expected_task": "sign_off:legal",
+            "reasons": reasons,
+        },
+    )
+    assert r.status_code == 409
+    assert "your task (sign off:legal) was done or withdrawn" in alert(r)
+    assert 'name="action" value="request_changes"' not in r.text  # the form is gone
+    assert "What you typed" in r.text and textarea(r, "typed-1") == reasons

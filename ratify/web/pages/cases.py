@@ -127,7 +127,8 @@ async def kept_typing(
     named = refused_field(exc.message, shown)
     if named is None and exc.code == "invalid_case_file":
         named = "case_text"
-    return Typed(key, values, named)
+    texts = tuple((k, v) for k, v in values.items() if k in shown and v.strip())
+    return Typed(key, values, named, texts)
 
 
 @router.post("/cases/new")

@@ -33,10 +33,8 @@ def refused_field(message: str, names: frozenset[str] | set[str]) -> str | None:
     """The form field a refusal names (`comment: at most 4000 characters`, the API's
     `name: rule` shape, `approve.0: ...`), or None when it names none of `names`."""
     head, sep, _rest = message.partition(":")
-    if not sep:
-        return None
-    name = head.strip().split(".")[0].split(" ")[-1]
-    return name if name in names else None
+    name = head.strip().split(".")[0]
+    return name if sep and name in names else None
 
 
 @dataclass(frozen=True)
@@ -47,6 +45,9 @@ class Typed:
     form: str = ""
     values: dict[str, str] = field(default_factory=dict)
     field: str | None = None
+    #: The free text typed (field, text), shown on its own when the form is no longer
+    #: offered (the task was done meanwhile), so that it can still be copied.
+    texts: tuple[tuple[str, str], ...] = ()
 
     def value(self, form: str, name: str, default: str = "") -> str:
         """What was typed into `name` of `form`, else `default`."""
