@@ -27,7 +27,16 @@ from domain.roles import Role
 from workflows import messages as m
 
 #: The fields every action carries that are not the action's own.
-ENVELOPE = frozenset({"actor", "expected_version", "on_paper"})
+ENVELOPE = frozenset(
+    {
+        "actor",
+        "expected_version",
+        "expected_revision",
+        "expected_stage",
+        "expected_task",
+        "on_paper",
+    }
+)
 
 
 class Workflow(StrEnum):

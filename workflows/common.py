@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import events as ev
     from domain.errors import DomainError, RulesError
     from domain.fold import apply, apply_new
-    from domain.state import CaseState, Task
+    from domain.state import CaseState, Task, open_tasks
     from workflows import activity_names as names
     from workflows import messages as m
 
@@ -72,16 +72,51 @@ def invalid() -> Iterator[None]:
 
 
 def stale(action: m.Action, state: CaseState | None) -> None:
-    """Refuse an action taken on a version of the case the person no longer sees."""
-    if action.expected_version is None or state is None:
+    """Refuse an action taken on a version of the case the person no longer sees: any
+    change since `expected_version` (strict), or, with `expected_revision` (loose), a change
+    to what the step depends on; the refusal says what changed."""
+    if state is None:
         return
-    if action.expected_version != state.version:
+    if action.expected_version is not None and action.expected_version != state.version:
         raise ApplicationError(
             f"the case has changed since you looked at it: it is now at version "
             f"{state.version} and {state.stage.label}",
             type="stale",
             non_retryable=True,
         )
+    if action.expected_revision is None:
+        return
+    changed = changes_since(action, state)
+    if changed:
+        raise ApplicationError(
+            "the case has changed since you loaded the page: " + "; ".join(changed),
+            type="stale",
+            non_retryable=True,
+        )
+
+
+def _task_key(task: Task) -> str:
+    return f"{task.kind}:{task.area.value}" if task.area is not None else task.kind
+
+
+def changes_since(action: m.Action, state: CaseState) -> list[str]:
+    """What changed that the action depends on, since the page that sent it was loaded
+    (`expected_revision`, `expected_stage`, `expected_task`), in words; [] when nothing did."""
+    changed: list[str] = []
+    seen = action.expected_revision
+    if seen is not None and seen != state.case_revision:
+        changed.append(
+            f"the papers were revised (you read revision {seen}; they are now at revision "
+            f"{state.case_revision}): read them again"
+        )
+    if action.expected_stage is not None and action.expected_stage != state.stage:
+        changed.append(
+            f"it moved on from {action.expected_stage.label} and is now {state.stage.label}"
+        )
+    wanted = action.expected_task
+    if wanted is not None and not any(wanted in (_task_key(t), t.kind) for t in open_tasks(state)):
+        changed.append(f"your task ({wanted.replace('_', ' ')}) was done or withdrawn")
+    return changed
 
 
 async def record(case_id: str, events: list[ev.Event]) -> list[m.StoredRef]:

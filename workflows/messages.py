@@ -3,6 +3,8 @@
 Every approver action is one pydantic model naming the actor. `expected_version`, when
 given, is the case version the person was looking at: if the case has moved on since, the
 action is refused as stale instead of being applied to something they have not seen.
+`expected_revision` (with `expected_stage` and `expected_task`) is the looser check: stale
+only when what the step depends on changed (the papers, the stage, the person's own task).
 
 Every text and list a person sends in a step is bounded here (`domain.bounds`), and the
 API validates each step with the `EDGE` context, so it refuses an oversized step (422 naming
@@ -23,7 +25,7 @@ from domain.case import BoardAdvice, BoardName, Case
 from domain.clock import LONDON
 from domain.events import CHECK_KEY_PATTERN, Event, Evidence, Redaction, decode, encode
 from domain.roles import Actor, AdviceArea, Role
-from domain.state import CaseState
+from domain.state import CaseState, Stage
 
 #: The id of a candidate event built only to be validated (no id is drawn for it).
 PLACEHOLDER_ID = UUID(int=0)
@@ -91,7 +93,19 @@ class OnPaper(_Message):
 
 class Action(_Message):
     actor: Actor
+    #: The case's version the person saw: refused as stale if anything happened since.
     expected_version: int | None = None
+    #: The papers' revision (`CaseState.case_revision`) the person read: the looser check
+    #: the pages use, refused as stale only if the papers were revised since, the stage
+    #: moved on from `expected_stage`, or the task `expected_task` was done or withdrawn.
+    #: Another person's step in between (a second adviser's sign-off) is not a change.
+    #: Histories recorded before these existed decode without them.
+    expected_revision: int | None = None
+    #: With `expected_revision`: the stage the person saw.
+    expected_stage: Stage | None = None
+    #: With `expected_revision`: the task the person acts on, `kind` or `kind:area`
+    #: (`sign_off:legal`).
+    expected_task: BoundedId | None = None
     #: A step taken on paper, recorded for the actor by a records officer (None: the actor
     #: takes it now, in Ratify). Histories recorded before it existed decode without it.
     on_paper: OnPaper | None = None

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from domain.bounds import MAX_IDENTIFIER
 from domain.case import Case
 from domain.roles import Role
+from domain.state import Stage
 from eventstore.digest import Digest, SinceResult
 from ratify.services.reconcile import ReconcileReport
 
@@ -44,7 +45,14 @@ class ActionBody(BaseModel):
     role: Role | None = None
     #: The principal, when acting as a deputy and several people delegated the role.
     on_behalf_of: str | None = Field(default=None, max_length=200)
+    #: Strict: refused as stale if anything happened on the case since this version.
     expected_version: int | None = Field(default=None, ge=0, le=MAX_VERSION)
+    #: Loose: the papers' revision (`case_revision`) read; refused as stale only if the
+    #: papers were revised since, the stage moved on from `expected_stage`, or the task
+    #: `expected_task` (`kind` or `kind:area`, e.g. `sign_off:legal`) was done or withdrawn.
+    expected_revision: int | None = Field(default=None, ge=0, le=MAX_VERSION)
+    expected_stage: Stage | None = None
+    expected_task: str | None = Field(default=None, max_length=100)
 
 
 class NewMeeting(BaseModel):

@@ -203,7 +203,8 @@ def test_mettrace_from_upload_to_the_public_register_in_a_browser(live: LiveServ
         dmpc.get_by_label("No interest").check()
         dmpc.get_by_role("button", name="Declare").click()
         done(dmpc, "Your declaration of interests was recorded.")
-        dmpc.get_by_role("button", name="Approve").click()
+        dmpc.get_by_label("Approve: the above request has my approval").check()
+        dmpc.get_by_role("button", name="Record the decision").click()
         done(dmpc, "Your decision was recorded.")
         expect(dmpc.get_by_text("approved", exact=True)).to_be_visible()
 

@@ -191,14 +191,17 @@ async def test_each_role_acts_from_its_pages_and_part2_stays_with_the_cleared(we
     assert "The draft case was created." in page.text
     assert "<h1>Met Trace</h1>" in page.text and "in draft" in page.text
     assert PART2_TEXT in page.text  # the officer drafted it
-    assert "Submit the case" in page.text and 'name="expected_version" value="1"' in page.text
+    assert "Submit the case" in page.text and 'name="action" value="submit"' in page.text
+    # the page sends the papers' revision and the stage it showed (the looser stale check)
+    assert 'name="expected_revision" value="1"' in page.text
+    assert 'name="expected_stage" value="draft"' in page.text
     assert "case.drafted" in page.text  # the timeline
     # someone without a task on it sees the case without Part 2, and no forms
     outsider = await web.as_user("no.body")
     page = await outsider.get("/ui/cases/mettrace")
     assert page.status_code == 200
     assert PART2_TEXT not in page.text and "confidential Part 2" in page.text
-    assert "nothing for you to do" in page.text and "/actions/" not in page.text
+    assert "nothing for you to do" in page.text and 'name="action"' not in page.text
     listing = await outsider.get("/ui/cases?title=met")
     assert "Met Trace" in listing.text and PART2_TEXT not in listing.text
 
@@ -536,10 +539,10 @@ async def test_the_publication_officer_reviews_part2_from_the_case_page(web: Web
     pub = await web.as_user("pat.pub")
     for _ in range(100):
         page = await pub.get("/ui/cases/mettrace")
-        if 'actions/review_part2"' in page.text:
+        if 'name="action" value="review_part2"' in page.text:
             break
         await asyncio.sleep(0.05)
-    assert 'actions/review_part2"' in page.text and "Passages to redact" in page.text
+    assert 'name="action" value="review_part2"' in page.text and "Passages to redact" in page.text
     passage = "held separately"
     r = await act(
         pub,
@@ -673,9 +676,10 @@ async def test_another_officer_gets_no_forms_no_task_and_no_part2_of_a_draft(web
     assert PART2_TEXT not in page.text and "confidential Part 2" in page.text
     assert "nothing for you to do" in page.text
     for action in ("submit", "revise", "withdraw", "change_required_by"):
-        assert f"/actions/{action}" not in page.text, action
+        assert f'name="action" value="{action}"' not in page.text, action
     assert "ollies" not in (await other.get("/ui/")).text
     # the officer who drafted it has the forms and the task
     page = await officer.get("/ui/cases/ollies")
-    assert "/actions/submit" in page.text and "/actions/withdraw" in page.text
+    assert 'name="action" value="submit"' in page.text
+    assert 'name="action" value="withdraw"' in page.text
     assert "ollies" in (await officer.get("/ui/")).text

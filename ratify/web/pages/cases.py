@@ -36,7 +36,7 @@ from ratify.services.commands import Refusal
 from ratify.services.journal import CaseHistory
 from ratify.services.projections import public_register
 from ratify.services.views import chain_view
-from ratify.web.pages.actions import ACTION_FIELDS
+from ratify.web.pages.actions import ACTION_FIELDS, MEETING_ACTION_FIELDS
 from ratify.web.pages.common import (
     MAX_CASE_FILE,
     Visitor,
@@ -46,6 +46,7 @@ from ratify.web.pages.common import (
     router,
     services_of,
 )
+from ratify.web.pages.kept import NOTHING_TYPED, Typed, refused_field, typed_values
 from ratify.web.render import page
 
 # -- a new case ----------------------------------------------------------------------------
@@ -81,7 +82,53 @@ def _parse(text: str, filename: str) -> Case:
 @router.get("/cases/new")
 async def new_case_form(request: Request, who: Who) -> Response:
     """Upload a case file (YAML or JSON, the format of `examples/`) to start a draft."""
-    return page("case_new.html", page_context(request, "New case", case_id=""))
+    return page("case_new.html", page_context(request, "New case", typed=NOTHING_TYPED))
+
+
+async def _uploaded_text(form: FormData) -> str | None:
+    """The uploaded case file's text, to put in the paste box of a refused form (None when
+    none was uploaded, or it is too large or not UTF-8)."""
+    upload = form.get("case_file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    await upload.seek(0)
+    data = await upload.read(MAX_CASE_FILE + 1)
+    if len(data) > MAX_CASE_FILE:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def own_fields(action: str) -> frozenset[str]:
+    """The fields a case or meeting step's form has, sent or not (a choice left unmade is
+    not sent, and is the field its refusal names)."""
+    named = ACTION_FIELDS.get(action, ()) + MEETING_ACTION_FIELDS.get(action, ())
+    return frozenset(name.rstrip("*") for name in named)
+
+
+async def kept_typing(
+    form: FormData, key: str, exc: Refusal, hidden: frozenset[str], fields: frozenset[str]
+) -> Typed:
+    """What was typed into the refused form `key`, with the field its refusal concerns: a
+    case file's error beside the case file (an uploaded file's text put in the paste box,
+    so it can be corrected there), else the field the refusal names (one sent, or one of
+    the form's `fields`), else none."""
+    values = typed_values(form)
+    uploaded = await _uploaded_text(form)
+    if uploaded is not None:
+        values["case_text"] = uploaded
+    shown = {
+        name
+        for name in {*values, *fields}
+        if name not in hidden and not name.startswith("expected_")
+    }
+    named = refused_field(exc.message, shown)
+    if named is None and exc.code == "invalid_case_file":
+        named = "case_text"
+    texts = tuple((k, v) for k, v in values.items() if k in shown and v.strip())
+    return Typed(key, values, named, texts)
 
 
 @router.post("/cases/new")
@@ -97,7 +144,11 @@ async def new_case(request: Request, who: Who) -> Response:
             raise Refusal("invalid_case_file", str(exc)) from None
         created = await commands.start_case(services_of(request), who.principal, case, case_id)
     except Refusal as exc:
-        context = page_context(request, "New case", case_id=case_id or "", error=exc.message)
+        record_refusal(exc.code, exc.message)
+        typed = await kept_typing(form, "new", exc, frozenset(), frozenset({"case_id"}))
+        context = page_context(
+            request, "New case", error=exc.message, typed=typed, error_anchor=typed.anchor()
+        )
         return page("case_new.html", context, status_of(exc))
     return RedirectResponse(f"/ui/cases/{quote(created)}?done=created", status_code=303)
 
@@ -165,9 +216,14 @@ def _decision_recorded(history: CaseHistory) -> str | None:
 
 
 def case_context(
-    request: Request, who: Visitor, case_id: str, error: str | None = None
+    request: Request,
+    who: Visitor,
+    case_id: str,
+    error: str | None = None,
+    typed: Typed = NOTHING_TYPED,
 ) -> dict[str, Any]:
-    """What the case page shows `who` (with `error` when a step on it was refused)."""
+    """What the case page shows `who` (with `error` when a step on it was refused, and
+    what was `typed` into the refused form)."""
     services = services_of(request)
     history = load_history(services, case_id)
     state = history.state
@@ -210,6 +266,8 @@ def case_context(
         evidence_kinds=[k.value for k in EvidenceKind],
         disputed={d.event_id for d in state.disputes},
         user_id=who.user_id,
+        typed=typed,
+        error_anchor=typed.anchor(),
     )
 
 
@@ -250,12 +308,19 @@ def _action_fields(action: str, form: FormData) -> dict[str, Any]:
             fields[name] = [line.strip() for line in value.splitlines() if line.strip()]
         elif value:
             fields[name] = value
-    version = form.get("expected_version")
-    if isinstance(version, str) and version.strip():
-        try:
-            fields["expected_version"] = int(version)
-        except ValueError:
-            raise Refusal("invalid", "expected_version: a whole number") from None
+    for name in ("expected_version", "expected_revision"):
+        number = form.get(name)
+        if isinstance(number, str) and number.strip():
+            try:
+                fields[name] = int(number)
+            except ValueError:
+                raise Refusal("invalid", f"{name}: a whole number") from None
+    for name in ("expected_stage", "expected_task"):
+        seen = form.get(name)
+        if isinstance(seen, str) and seen.strip():
+            fields[name] = seen.strip()
+    if action == "decide" and "approve" not in fields:
+        raise Refusal("invalid", "approve: choose whether you approve or decline")
     return fields
 
 
@@ -272,60 +337,113 @@ def _role_field(form: FormData) -> tuple[Role | None, str | None]:
     return role, behalf
 
 
-@router.post("/cases/{case_id}/actions/{action}")
-async def case_action(request: Request, who: Who, case_id: str, action: str) -> Response:
-    """Act on a case from its page; a refusal is shown on the case page."""
+#: Fields of the case page's forms that the person does not type.
+_HIDDEN = frozenset({"action", "form", "role", "area", "return_to", "case_id", "meeting_id"})
+
+
+async def _take_step(
+    request: Request, who: Visitor, case_id: str, action: str, form: FormData
+) -> str:
+    """Take the step a case page's form asks for; the page to show next."""
+    services = services_of(request)
+    if action == "place_on_agenda":
+        meeting_id = str(form.get("meeting_id") or "").strip()
+        if not meeting_id:
+            raise Refusal("invalid", "meeting_id: say which meeting")
+        await meeting_steps.meeting_action(
+            services, who.principal, meeting_id, "cases", {"case_id": case_id}
+        )
+        return f"/ui/meetings/{quote(meeting_id)}?done=cases"
+    if action == "advice":
+        meeting_id = str(form.get("meeting_id") or "").strip()
+        fields = meeting_fields("advice", form)
+        fields["case_id"] = case_id
+        await meeting_steps.meeting_action(services, who.principal, meeting_id, "advice", fields)
+        return f"/ui/cases/{quote(case_id)}?done=advice"
     if action not in ACTION_FIELDS:
         raise Refusal("unknown_action", f"no action '{quote_id(action)}' on these pages")
-    form = await read_form(request)
-    services = services_of(request)
-    try:
-        fields = _action_fields(action, form)
-        if action == "revise":
-            fields["case"] = _parse(*await _case_file_text(form))
-        if action == "review_part2":
-            # One passage to redact a line; each with the reason given for the review.
-            raw = form.get("redactions")
-            passages = [x.strip() for x in str(raw or "").splitlines() if x.strip()]
-            fields["redactions"] = [
-                {"passage": x, "reason": fields.get("reason", "")} for x in passages
-            ]
+    fields = _action_fields(action, form)
+    if action == "revise":
+        fields["case"] = _parse(*await _case_file_text(form))
+    if action == "review_part2":
+        # One passage to redact a line; each with the reason given for the review.
+        raw = form.get("redactions")
+        passages = [x.strip() for x in str(raw or "").splitlines() if x.strip()]
+        fields["redactions"] = [
+            {"passage": x, "reason": fields.get("reason", "")} for x in passages
+        ]
+    paper = _on_paper(form)
+    if paper is not None:
+        fields["on_paper"] = paper
+    role, behalf = _role_field(form)
+    key = form.get("idempotency_key")
+    await commands.act(
+        services,
+        who.principal,
+        case_id,
+        action,
+        fields,
+        role=role,
+        on_behalf_of=behalf,
+        idempotency_key=key if isinstance(key, str) and key else None,
+    )
+    return f"/ui/cases/{quote(case_id)}?done={action}"
 
-        paper = _on_paper(form)
-        if paper is not None:
-            fields["on_paper"] = paper
-        role, behalf = _role_field(form)
-        key = form.get("idempotency_key")
-        await commands.act(
-            services,
-            who.principal,
-            case_id,
-            action,
-            fields,
-            role=role,
-            on_behalf_of=behalf,
-            idempotency_key=key if isinstance(key, str) and key else None,
+
+def meeting_fields(action: str, form: FormData) -> dict[str, Any]:
+    """A meeting step's fields from a form; the board's advice has no default: a form
+    without one is refused naming the field."""
+    fields: dict[str, Any] = {}
+    for name in MEETING_ACTION_FIELDS[action]:
+        value = form.get(name)
+        if isinstance(value, str) and value.strip():
+            fields[name] = value.strip()
+    if action == "advice" and "advice" not in fields:
+        raise Refusal(
+            "invalid",
+            "advice: choose the board's advice (supported, supported with conditions, not "
+            "supported or deferred)",
         )
+    return fields
+
+
+async def answer_step(
+    request: Request, who: Visitor, case_id: str, action: str, form: FormData
+) -> Response:
+    """Take a case page's step: on to the next page, or the case page again with the
+    refusal beside the field it names and everything the person typed."""
+    try:
+        target = await _take_step(request, who, case_id, action, form)
     except Refusal as exc:
         record_refusal(exc.code, exc.message)
-        context = case_context(request, who, case_id, error=exc.message)
+        key = form.get("form")
+        typed = await kept_typing(
+            form, key if isinstance(key, str) else action, exc, _HIDDEN, own_fields(action)
+        )
+        context = case_context(request, who, case_id, error=exc.message, typed=typed)
         context["code"] = exc.code
         return page("case.html", context, status_of(exc))
-    return RedirectResponse(f"/ui/cases/{quote(case_id)}?done={action}", status_code=303)
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/cases/{case_id}")
+async def case_step(request: Request, who: Who, case_id: str) -> Response:
+    """The case page's forms post to the page itself (`action` says which step), so a
+    refused form is answered from the page's own URL, filled in as it was sent."""
+    form = await read_form(request)
+    action = form.get("action")
+    return await answer_step(request, who, case_id, action if isinstance(action, str) else "", form)
+
+
+@router.post("/cases/{case_id}/actions/{action}")
+async def case_action(request: Request, who: Who, case_id: str, action: str) -> Response:
+    """Act on a case (the form's older address); a refusal is shown on the case page."""
+    if action not in ACTION_FIELDS:
+        raise Refusal("unknown_action", f"no action '{quote_id(action)}' on these pages")
+    return await answer_step(request, who, case_id, action, await read_form(request))
 
 
 @router.post("/cases/{case_id}/agenda")
 async def place_on_agenda(request: Request, who: Who, case_id: str) -> Response:
-    """The secretariat adds the case to a meeting's agenda, from the case page."""
-    form = await read_form(request)
-    meeting_id = str(form.get("meeting_id") or "").strip()
-    try:
-        if not meeting_id:
-            raise Refusal("invalid", "meeting_id: say which meeting")
-        await meeting_steps.meeting_action(
-            services_of(request), who.principal, meeting_id, "cases", {"case_id": case_id}
-        )
-    except Refusal as exc:
-        context = case_context(request, who, case_id, error=exc.message)
-        return page("case.html", context, status_of(exc))
-    return RedirectResponse(f"/ui/meetings/{quote(meeting_id)}?done=cases", status_code=303)
+    """The secretariat adds the case to a meeting's agenda (the form's older address)."""
+    return await answer_step(request, who, case_id, "place_on_agenda", await read_form(request))

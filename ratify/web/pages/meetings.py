@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
+from starlette.datastructures import FormData
 
 from domain.bounds import quote_id
 from domain.case import BoardAdvice
@@ -19,8 +20,9 @@ from ratify.services import meetings as meeting_steps
 from ratify.services.commands import Refusal
 from ratify.services.projections import case_search
 from ratify.web.pages.actions import MEETING_ACTION_FIELDS
-from ratify.web.pages.cases import case_context
+from ratify.web.pages.cases import case_context, kept_typing, meeting_fields, own_fields
 from ratify.web.pages.common import Visitor, Who, page_context, read_form, router, services_of
+from ratify.web.pages.kept import NOTHING_TYPED, Typed
 from ratify.web.render import page
 
 
@@ -67,7 +69,11 @@ async def new_meeting(request: Request, who: Who) -> Response:
 
 
 async def _meeting_context(
-    request: Request, who: Visitor, meeting_id: str, error: str | None = None
+    request: Request,
+    who: Visitor,
+    meeting_id: str,
+    error: str | None = None,
+    typed: Typed = NOTHING_TYPED,
 ) -> dict[str, Any]:
     services = services_of(request)
     view = await meeting_steps.meeting_view(services, meeting_id)
@@ -88,6 +94,8 @@ async def _meeting_context(
         board_advice=[a.value for a in BoardAdvice],
         secretariat=who.holds(Role.BOARD_SECRETARIAT),
         waiting=[i.case_id for i in view.agenda if i.advice is None],
+        typed=typed,
+        error_anchor=typed.anchor(),
     )
 
 
@@ -97,33 +105,58 @@ async def meeting_page(request: Request, who: Who, meeting_id: str) -> Response:
     return page("meeting.html", await _meeting_context(request, who, meeting_id))
 
 
-@router.post("/meetings/{meeting_id}/{action}")
-async def meeting_step(request: Request, who: Who, meeting_id: str, action: str) -> Response:
-    """Add a case to the agenda, record the board's advice, or close the meeting."""
-    form = await read_form(request)
+#: Fields of the meeting page's forms that the person does not type.
+_HIDDEN = frozenset({"action", "form", "return_to"})
+
+
+async def _meeting_answer(
+    request: Request, who: Visitor, meeting_id: str, action: str, form: FormData
+) -> Response:
+    """Take a meeting step; a refusal shows the page again (the case's page, for a form
+    sent from it) with everything typed and the refusal beside the field it names."""
     if action not in MEETING_ACTION_FIELDS:
         raise Refusal("unknown_action", f"no meeting action '{quote_id(action)}'")
-    fields: dict[str, Any] = {}
-    for name in MEETING_ACTION_FIELDS[action]:
-        value = form.get(name)
-        if isinstance(value, str) and value.strip():
-            fields[name] = value.strip()
-    back_to_case = form.get("return_to") == "case" and "case_id" in fields
+    raw_case = form.get("case_id")
+    case_id = raw_case.strip() if isinstance(raw_case, str) else ""
+    back_to_case = form.get("return_to") == "case" and bool(case_id)
     try:
+        fields = meeting_fields(action, form)
         await meeting_steps.meeting_action(
             services_of(request), who.principal, meeting_id, action, fields
         )
     except Refusal as exc:
+        key = form.get("form")
+        typed = await kept_typing(
+            form, key if isinstance(key, str) else action, exc, _HIDDEN, own_fields(action)
+        )
         if back_to_case:
-            context = case_context(request, who, fields["case_id"], error=exc.message)
+            context = case_context(request, who, case_id, error=exc.message, typed=typed)
             return page("case.html", context, status_of(exc))
         try:
-            context = await _meeting_context(request, who, meeting_id, error=exc.message)
+            context = await _meeting_context(request, who, meeting_id, exc.message, typed)
         except Refusal:
             raise exc from None
         return page("meeting.html", context, status_of(exc))
     if back_to_case:
-        target = f"/ui/cases/{quote(fields['case_id'])}?done={action}"
+        target = f"/ui/cases/{quote(case_id)}?done={action}"
     else:
         target = f"/ui/meetings/{quote(meeting_id)}?done={action}"
     return RedirectResponse(target, status_code=303)
+
+
+@router.post("/meetings/{meeting_id}")
+async def meeting_form(request: Request, who: Who, meeting_id: str) -> Response:
+    """The meeting page's forms post to the page itself (`action` says which step), so a
+    refused form is answered from the page's own URL, filled in as it was sent."""
+    form = await read_form(request)
+    action = form.get("action")
+    return await _meeting_answer(
+        request, who, meeting_id, action if isinstance(action, str) else "", form
+    )
+
+
+@router.post("/meetings/{meeting_id}/{action}")
+async def meeting_step(request: Request, who: Who, meeting_id: str, action: str) -> Response:
+    """Add a case to the agenda, record the board's advice, or close the meeting (the
+    forms' older addresses)."""
+    return await _meeting_answer(request, who, meeting_id, action, await read_form(request))
