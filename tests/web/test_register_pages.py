@@ -66,7 +66,10 @@ async def test_an_entry_reads_like_the_published_decision_with_its_reasons(pages
 async def test_the_list_shows_and_searches_by_words_decision_maker_and_dates(pages: Web):
     two_decisions(pages)
     browser = pages.anonymous()
-    page = text_of((await browser.get("/ui/register")).text)
+    listing = (await browser.get("/ui/register")).text
+    assert 'rel="alternate" type="application/atom+xml"' in listing  # feed readers find it
+    assert 'href="/ui/register.csv"' in listing and 'href="/ui/register.json"' in listing
+    page = text_of(listing)
     assert "Body-worn video cameras for borough teams." in page
     assert "Sophie Linden, Deputy Mayor for Policing and Crime" in page
     found = text_of((await browser.get("/ui/register?text=youth+clubs")).text)

@@ -129,6 +129,6 @@ def atom_feed(items: Iterable[RegisterItem], base: str) -> bytes:
             "name",
             f"{item.decision_maker_name}, {maker}" if item.decision_maker_name else maker,
         )
-        signed = item.date_signed.strftime("%-d %B %Y")
+        signed = f"{item.date_signed.day} {item.date_signed:%B %Y}"
         _text(entry, "summary", f"Signed {signed}. {item.executive_summary}")
     return bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=True))
