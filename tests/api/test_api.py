@@ -133,10 +133,15 @@ async def test_an_officer_submits_mettrace_and_approvers_act_from_their_inbox(ap
     listed = (await api.get(None, "/register")).json()
     register = listed["items"]
     assert [e["title"] for e in register] == ["Met Trace"] and listed["next"] is None
-    assert "executive_summary" not in register[0]  # the list finds; the entry has the papers
+    # the list shows the summary; the entry has the papers
+    assert register[0]["executive_summary"].startswith("MetTrace")
     entry = (await api.get(None, f"/register/{register[0]['reference']}")).json()
     assert entry["executive_summary"].startswith("MetTrace is the MPS flagship")
     assert PART2_TEXT not in str(listed) and entry.get("part2_text") is None
+    # the whole of Part 1, who decided by name, and a notice of Part 2 without its text
+    assert PART2_TEXT not in str(entry) and entry["papers"]["part2"]["foi_exemptions"]
+    assert "Legal comments" in [s["heading"] for s in entry["papers"]["sections"]]
+    assert entry["decision_maker_name"] == register[0]["decision_maker_name"] == "Sophie Linden"
     # MetTrace's Part 2 ceased to be exempt on 01/04/2024: its review is due at once
     r = await api.post(
         "fran.fin",
@@ -399,6 +404,9 @@ async def test_register_page_two_follows_page_one_while_decisions_are_published(
         "decision_maker",
         "published_at",
         "part2_published_at",
+        "executive_summary",
+        "decided_by",
+        "decision_maker_name",
     }
     # 50 a page unless asked
     assert len((await api.get(None, "/register")).json()["items"]) == 7

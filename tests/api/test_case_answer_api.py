@@ -49,4 +49,6 @@ async def test_the_register_entry_carries_appendices_references_and_late(api: Ap
         ("pcd 512", "PCD 512"),
         ("PCD 9999", None),
     ]
-    assert SECRET not in r.text and "s31" not in r.text
+    # Part 2: a notice with its exemptions, never its text
+    assert SECRET not in r.text
+    assert entry["papers"]["part2"]["foi_exemptions"][0] == "s31(1)(a) Law enforcement"

@@ -215,7 +215,9 @@ async def test_the_register_entry_shows_the_appendices_and_links_but_never_part2
     )
     assert row_of(html, BRIGHT) == f"{BRIGHT} G1, G2 £55,000 approve grants to third parties"
     assert '<a href="/ui/register/PCD%20512">pcd 512</a>' in html
-    assert SECRET not in html and "s31" not in html and "OFFICIAL-SENSITIVE" not in html
+    # Part 2: a notice with its exemptions (cited by subsection), never its text
+    assert SECRET not in html and "This decision has a confidential Part 2" in html
+    assert "s31(1)(a) Law enforcement" in html
     assert table_problems(html) == []
 
 

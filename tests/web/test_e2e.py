@@ -219,8 +219,14 @@ def test_mettrace_from_upload_to_the_public_register_in_a_browser(live: LiveServ
         public.get_by_role("link", name="Met Trace").click()
         expect(public.get_by_role("heading", level=1)).to_contain_text("DMPC Decision – PCD")
         expect(public.get_by_text("The above request has my approval.")).to_be_visible()
-        expect(public.get_by_text("MetTrace is the MPS flagship crime prevention")).to_be_visible()
+        expect(
+            public.get_by_text("MetTrace is the MPS flagship crime prevention project")
+        ).to_be_visible()
         expect(public.get_by_role("cell", name=today.strftime("%d/%m/%Y"))).to_be_visible()
+        # the whole of Part 1, who decided, and that a Part 2 exists: never its text
+        expect(public.get_by_role("heading", name="Legal comments")).to_be_visible()
+        expect(public.get_by_role("heading", name="Reasons for the decision")).to_be_visible()
+        expect(public.get_by_role("heading", name="Part 2 (confidential)")).to_be_visible()
+        expect(public.get_by_text("This decision has a confidential Part 2")).to_be_visible()
         assert PART2_TEXT not in public.content()
-        assert "OFFICIAL-SENSITIVE" not in public.content()
         browser.close()

@@ -19,11 +19,14 @@ import sqlalchemy as sa
 from pydantic import Field, TypeAdapter
 from sqlalchemy.engine import Engine, RowMapping
 
-from domain.case import GrantLine, Recommendation
-from domain.events import Event
+from domain.case import Case, GrantLine, Procurement, Recommendation, foi_title
+from domain.clock import london_date
+from domain.events import BoardAdviceRecorded, Event, PlacedOnAgenda
 from domain.money import format_pounds
-from domain.state import CaseState
+from domain.state import CaseState, Stage
 from domain.timeline import decision_event, recorded_words, timeliness
+from ratify.services.identity.directory import Directory
+from ratify.services.identity.errors import IdentityError
 from ratify.services.projections.paging import (
     DEFAULT_PAGE,
     MAX_PAGE,
@@ -53,6 +56,12 @@ class RegisterItem(FrozenRow):
     published_at: datetime
     #: When a Part 2 review published Part 2 (in full or redacted); else None.
     part2_published_at: datetime | None
+    executive_summary: str = ""
+    #: The decision maker's user id (the principal when a deputy signed); None for an entry
+    #: projected before it was kept.
+    decided_by: str | None = None
+    #: The decision maker's name, from the directory when the list is read (not stored).
+    decision_maker_name: str | None = None
 
 
 class RegisterPage(FrozenRow):
@@ -106,6 +115,86 @@ class RegisterCrossReference(FrozenRow):
     published: str | None = None
 
 
+class RegisterSection(FrozenRow):
+    """One section of Part 1 in the paper's order: its heading and its text as written."""
+
+    heading: str
+    text: str
+
+
+class RegisterMoneyLine(FrozenRow):
+    line: str
+    kind: str
+    amount: Decimal
+    financial_years: list[str]
+    funding_source: str
+    description: str | None = None
+
+
+class RegisterContract(FrozenRow):
+    """A contract the decision concerns, as Part 1 describes it."""
+
+    line: str
+    subject: str
+    route: str
+    value: Decimal
+    vat: str
+    term_years: Decimal | None = None
+    suppliers: list[str] = Field(default_factory=list)
+    single_tender_action: bool = False
+
+
+class RegisterBoard(FrozenRow):
+    """The board's advice at its meeting, as the secretariat recorded it."""
+
+    board: str | None = None
+    meeting_date: date | None = None
+    #: supported, supported with conditions, not supported, deferred; None for an extremis
+    #: case the board chair agreed outside the meeting cycle.
+    advice: str | None = None
+    #: As typed, line breaks kept.
+    conditions: str | None = None
+    comment: str | None = None
+    #: Why an extremis submission could not wait for a meeting.
+    extremis_reason: str | None = None
+
+
+class RegisterPart2Notice(FrozenRow):
+    """That a confidential Part 2 exists, why it is exempt and until when: never its text."""
+
+    security_marking: str
+    exemption_basis: str | None = None
+    foi_exemptions: list[str]
+    #: The day the exemption is reviewed (as extended by reviews since), or ceases.
+    review_date: date | None = None
+    ceases_to_be_exempt: bool = False
+
+
+class RegisterPapers(FrozenRow):
+    """The whole of Part 1 beside the summary and recommendations, the board's advice, who
+    decided and why, and the Part 2 notice: what the published decision form shows."""
+
+    approval_sought: list[str] = Field(default_factory=list)
+    sections: list[RegisterSection] = Field(default_factory=list)
+    personal_data: bool | None = None
+    dpia: str | None = None
+    money_lines: list[RegisterMoneyLine] = Field(default_factory=list)
+    total_expenditure: Decimal | None = None
+    contracts: list[RegisterContract] = Field(default_factory=list)
+    background_papers: list[str] = Field(default_factory=list)
+    report_author: str | None = None
+    board: RegisterBoard | None = None
+    chief_executive_consulted: date | None = None
+    #: The decision maker's user id (the principal when a deputy signed), and the deputy.
+    decided_by: str | None = None
+    deputy: str | None = None
+    #: "approved" or "declined".
+    outcome: str = "approved"
+    #: The decision maker's reasons: the comment on approval, the reason for a decline.
+    reasons: str | None = None
+    part2: RegisterPart2Notice | None = None
+
+
 class RegisterRow(FrozenRow):
     """A published decision: Part 1 as published, and Part 2 once a review published it."""
 
@@ -132,7 +221,15 @@ class RegisterRow(FrozenRow):
     #: routing was recorded before grant lines were judged one by one).
     grants: RegisterGrants | None = None
     cross_references: list[RegisterCrossReference] = Field(default_factory=list)
+    #: The rest of Part 1, the board's advice, the reasons and the Part 2 notice; None for
+    #: an entry projected before they were (never after a rebuild).
+    papers: RegisterPapers | None = None
+    #: The decision maker's name, from the directory when the page is read (not stored).
+    decision_maker_name: str | None = None
 
+
+#: The longest search text the register takes.
+MAX_SEARCH = 200
 
 _RECOMMENDATIONS = TypeAdapter(list[Recommendation])
 _REGISTER_ITEMS = TypeAdapter(list[RegisterItem])
@@ -147,17 +244,26 @@ def register(
     title_contains: str | None = None,
     signed_from: date | None = None,
     signed_to: date | None = None,
+    text: str | None = None,
+    decided_by: str | None = None,
 ) -> RegisterPage:
     """A page of the public register, most recently published first, matching every filter
     given: `reference` exactly (`pcd 679` finds `PCD 679`), `title_contains` as a
-    case-insensitive substring, the date signed between `signed_from` and `signed_to` (both
-    included). `cursor` is the `next` of the page before.
+    case-insensitive substring, `text` in the title or the executive summary, the date
+    signed between `signed_from` and `signed_to` (both included), `decided_by` the decision
+    maker's user id. `cursor` is the `next` of the page before.
+
+    A `text` search reads the summaries of the entries it passes (no index holds them): the
+    register holds thousands of decisions, not millions, and a page stops at `limit`.
 
     The rows are read backwards along ix_register_entries_published (published_at,
     case_id, title), `limit` + 1 at most; a title search filters that index's entries on
     SQLite, and asks the trigram index ix_register_entries_title_trgm on PostgreSQL.
     """
     check_limit(limit, MAX_PAGE)
+    for name, value in (("text", text), ("decided_by", decided_by), ("title", title_contains)):
+        if value is not None and len(value) > MAX_SEARCH:
+            raise QueryError(name, f"must be at most {MAX_SEARCH} characters")
     if signed_from is not None and signed_to is not None and signed_to < signed_from:
         raise QueryError("signed_to", f"{signed_to} is before signed_from {signed_from}")
     r = register_entries.c
@@ -169,11 +275,22 @@ def register(
         r.decision_maker,
         r.published_at,
         r.part2_published_at,
+        r.executive_summary,
+        r.decided_by,
     )
     if (reference := search_text("reference", reference)) is not None:
         query = query.where(r.reference == normalise_reference(reference))
     if (title_contains := search_text("title", title_contains)) is not None:
         query = query.where(r.title.icontains(title_contains, autoescape=True))
+    if (text := search_text("text", text)) is not None:
+        query = query.where(
+            sa.or_(
+                r.title.icontains(text, autoescape=True),
+                r.executive_summary.icontains(text, autoescape=True),
+            )
+        )
+    if (decided_by := search_text("decided_by", decided_by)) is not None:
+        query = query.where(r.decided_by == decided_by)
     if signed_from is not None:
         query = query.where(r.date_signed >= signed_from)
     if signed_to is not None:
@@ -191,6 +308,69 @@ def register(
     return RegisterPage(items=items, next=after)
 
 
+class RegisterDecisionMaker(FrozenRow):
+    """Someone who took decisions on the register: the search's choice of decision maker."""
+
+    decided_by: str
+    decision_maker: str
+    name: str | None = None
+
+
+#: The most decision makers the search offers (people who held the office, over years).
+MAX_DECISION_MAKERS = 200
+
+
+def decision_makers(engine: Engine) -> list[RegisterDecisionMaker]:
+    """Who decided the decisions on the register, each once with the office they held, by
+    user id; at most `MAX_DECISION_MAKERS`."""
+    r = register_entries.c
+    query = (
+        sa.select(r.decided_by, sa.func.max(r.decision_maker).label("decision_maker"))
+        .where(r.decided_by.is_not(None))
+        .group_by(r.decided_by)
+        .order_by(r.decided_by)
+        .limit(MAX_DECISION_MAKERS)
+    )
+    return [RegisterDecisionMaker.model_validate(row) for row in read_rows(engine, query)]
+
+
+def person_names(directory: Directory, user_ids: Iterable[str | None]) -> dict[str, str]:
+    """The names of these people as the directory holds them; one it does not know is left
+    out (the register then shows the office alone)."""
+    names: dict[str, str] = {}
+    for user_id in dict.fromkeys(u for u in user_ids if u):
+        try:
+            names[user_id] = directory.get_user(user_id).name
+        except IdentityError:
+            continue
+    return names
+
+
+def named_page(page: RegisterPage, directory: Directory) -> RegisterPage:
+    """The page with each decision maker's name."""
+    names = person_names(directory, (i.decided_by for i in page.items))
+    return page.model_copy(
+        update={
+            "items": [
+                i.model_copy(update={"decision_maker_name": names.get(i.decided_by or "")})
+                for i in page.items
+            ]
+        }
+    )
+
+
+def named_entry(row: RegisterRow, directory: Directory) -> RegisterRow:
+    """The entry with the decision maker's name (and the deputy's, when one signed)."""
+    papers = row.papers
+    if papers is None or papers.decided_by is None:
+        return row
+    names = person_names(directory, (papers.decided_by, papers.deputy))
+    name = names.get(papers.decided_by)
+    if name is not None and papers.deputy is not None:
+        name = f"{names.get(papers.deputy, 'a deputy')} for {name}"
+    return row.model_copy(update={"decision_maker_name": name})
+
+
 def register_entry(engine: Engine, reference: str) -> RegisterRow | None:
     """The published decision with this reference (`PCD 679`), or None."""
     if "\x00" in reference:
@@ -205,6 +385,10 @@ def register_entry(engine: Engine, reference: str) -> RegisterRow | None:
 def _register_row(engine: Engine, row: RowMapping) -> RegisterRow:
     data = dict(row)
     data["recommendations"] = _RECOMMENDATIONS.validate_json(data["recommendations"])
+    data["papers"] = (
+        RegisterPapers.model_validate_json(data["papers"]) if data.get("papers") else None
+    )
+    data.pop("decided_by", None)
     data["grants"] = (
         RegisterGrants.model_validate_json(data["grants"]) if data.get("grants") else None
     )
@@ -238,9 +422,137 @@ def grant_recipient(line: GrantLine) -> str:
     return f"{text}: {line.recipient}" if line.recipient else text
 
 
+def _words(value: object) -> str:
+    return str(getattr(value, "value", value)).replace("_", " ")
+
+
+def _sections(case: Case) -> list[RegisterSection]:
+    """Part 1's sections in the order of the paper, each as written (line breaks kept)."""
+    found: list[tuple[str, str | None]] = [
+        ("Introduction and background", case.introduction_and_background),
+        ("Issues for consideration", case.issues_for_consideration),
+        ("Contributes to the Police and Crime Plan", case.police_and_crime_plan),
+        ("Financial comments", case.financial_comments),
+        ("Commercial comments", case.commercial_comments),
+        ("Procurement comments", case.procurement_comments),
+        ("Legal comments", case.legal_comments),
+        ("Equality comments", case.equality_comments),
+        ("Privacy comments", case.privacy_comments.text),
+        ("Real estate implications", case.real_estate_implications),
+        ("Environmental implications", case.environmental_implications),
+    ]
+    if case.time_sensitivity is not None:
+        found.append(("Time sensitivity", case.time_sensitivity.reason))
+    return [RegisterSection(heading=h, text=t) for h, t in found if t]
+
+
+def _contract(index: int, p: Procurement) -> RegisterContract:
+    vat = (
+        "includes VAT"
+        if p.vat_included is True
+        else "net of VAT"
+        if p.vat_included is False
+        else "VAT basis not stated"
+    )
+    return RegisterContract(
+        line=p.id or f"contract {index + 1}",
+        subject=p.subject,
+        route=p.route_detail or _words(p.route),
+        value=p.contract_value,
+        vat=vat,
+        term_years=p.term_years,
+        suppliers=p.suppliers,
+        single_tender_action=p.single_tender_action,
+    )
+
+
+def _board(state: CaseState, events: Iterable[Event]) -> RegisterBoard | None:
+    board: str | None = None
+    comment: str | None = None
+    for event in events:
+        if isinstance(event, PlacedOnAgenda) and event.meeting_id == state.meeting_id:
+            board = event.board.value
+        elif isinstance(event, BoardAdviceRecorded) and event.meeting_id == state.meeting_id:
+            comment = event.comment
+    case = state.case
+    extremis = case.extremis_reason if case is not None else None
+    if state.board_advice is None and extremis is None:
+        return None
+    return RegisterBoard(
+        board=board or (case.board.board.value if case and case.board else None),
+        meeting_date=state.meeting_date,
+        advice=_words(state.board_advice) if state.board_advice is not None else None,
+        conditions=state.board_conditions,
+        comment=comment,
+        extremis_reason=extremis,
+    )
+
+
+def _part2_notice(state: CaseState) -> RegisterPart2Notice | None:
+    """Part 2's marking, exemptions and review date: never its text or its note."""
+    part2 = state.case.part2 if state.case is not None else None
+    if part2 is None:
+        return None
+    return RegisterPart2Notice(
+        security_marking=part2.security_marking.value,
+        exemption_basis=part2.exemption_basis,
+        foi_exemptions=[foi_title(s) for s in part2.foi_sections],
+        review_date=state.part2_review_date or part2.review_date,
+        ceases_to_be_exempt=part2.ceases_to_be_exempt_on is not None
+        and state.part2_extensions == 0,
+    )
+
+
+def register_papers(state: CaseState, events: Iterable[Event] = ()) -> RegisterPapers:
+    """What the published decision form shows beside the summary and recommendations, from
+    the decided case: Part 1's sections, tables of money and contracts, the board's advice,
+    who decided and why, and that a Part 2 exists (its exemption, never its content)."""
+    case = state.case
+    decided = state.decided_by
+    papers = RegisterPapers(
+        board=_board(state, events),
+        chief_executive_consulted=london_date(state.ceo_consulted_at)
+        if state.ceo_consulted_at
+        else None,
+        decided_by=decided.accountable_user if decided else None,
+        deputy=decided.user_id if decided and decided.on_behalf_of else None,
+        outcome="declined" if state.stage is Stage.DECLINED else "approved",
+        reasons=state.decision_comment,
+        part2=_part2_notice(state),
+    )
+    if case is None:
+        return papers
+    author = case.report_author
+    return papers.model_copy(
+        update={
+            "approval_sought": [_words(a) for a in case.approval_sought],
+            "sections": _sections(case),
+            "personal_data": case.privacy_comments.personal_data,
+            "dpia": _words(case.privacy_comments.dpia),
+            "money_lines": [
+                RegisterMoneyLine(
+                    line=m.id or str(i + 1),
+                    kind=_words(m.kind),
+                    amount=m.amount,
+                    financial_years=list(m.financial_years),
+                    funding_source=m.funding_source,
+                    description=m.description,
+                )
+                for i, m in enumerate(case.money_lines)
+            ],
+            "total_expenditure": case.total_expenditure if case.money_lines else None,
+            "contracts": [_contract(i, p) for i, p in enumerate(case.procurements)],
+            "background_papers": list(case.background_papers),
+            "report_author": f"{author.name}, {author.role}, on behalf of {author.on_behalf_of}",
+        }
+    )
+
+
 def register_answer(state: CaseState, events: Iterable[Event] = ()) -> dict[str, Any]:
     """The register's columns besides Part 1 (`late`, `timeliness`, `recorded`, `grants`,
-    `cross_references`), from the decided case and its events: Part 1 facts only."""
+    `cross_references`, `papers`, `decided_by`), from the decided case and its events:
+    Part 1 facts only."""
+    events = list(events)
     decision = decision_event(events)
     case, routing = state.case, state.routing
     grants = None
@@ -286,6 +598,8 @@ def register_answer(state: CaseState, events: Iterable[Event] = ()) -> dict[str,
             separators=(",", ":"),
             ensure_ascii=False,
         ),
+        "decided_by": state.decided_by.accountable_user if state.decided_by else None,
+        "papers": register_papers(state, events).model_dump_json(),
     }
 
 

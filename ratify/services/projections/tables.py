@@ -118,7 +118,13 @@ register_entries = sa.Table(
     sa.Column("grants", sa.Text(), nullable=True, comment="JSON: lines and groups"),
     #: The decisions the paper refers to (JSON list).
     sa.Column("cross_references", sa.Text(), nullable=True, comment="JSON list"),
+    #: The rest of Part 1, the board's advice, the reasons, the Part 2 notice (JSON, no
+    #: Part 2 content: `public_register.RegisterPapers`).
+    sa.Column("papers", sa.Text(), nullable=True, comment="JSON: RegisterPapers"),
+    #: Who decided (the principal's user id): the register's search by decision maker.
+    sa.Column("decided_by", sa.String(200), nullable=True),
     sa.Index("ix_register_entries_reference", "reference"),
+    sa.Index("ix_register_entries_decided_by", "decided_by", "published_at"),
     #: The register, newest first (read backwards); with the title, so a title search
     #: filters the index without reading the table row by row.
     sa.Index("ix_register_entries_published", "published_at", "case_id", "title"),
