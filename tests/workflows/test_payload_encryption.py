@@ -43,7 +43,11 @@ from tests import factories as f
 from tests.keys import signer
 from tests.workflows.lifecycle import Harness
 from workflows import messages as m
-from workflows.decision import PERSON_RULES_PATCH, SUBMISSION_CHECKS_PATCH
+from workflows.decision import (
+    PAST_DEADLINES_PATCH,
+    PERSON_RULES_PATCH,
+    SUBMISSION_CHECKS_PATCH,
+)
 from workflows.registry import WORKFLOWS, workflow_runner
 
 SECRET = "Unit price 41.17 per kit, negotiated with SmartWater"
@@ -115,7 +119,8 @@ async def test_temporal_holds_no_word_of_the_case_and_the_workflow_replays(seale
     assert patch_payloads, "a new run takes the person-rules patch"
     for payload in patch_payloads:
         patch = json.dumps(json.loads(payload.data))
-        assert PERSON_RULES_PATCH in patch or SUBMISSION_CHECKS_PATCH in patch, payload.data
+        patches = (PERSON_RULES_PATCH, SUBMISSION_CHECKS_PATCH, PAST_DEADLINES_PATCH)
+        assert any(p in patch for p in patches), payload.data
         raw = raw.replace(base64.b64encode(payload.data).decode(), "")
         raw = raw.replace(base64.b64encode(payload.metadata["encoding"]).decode(), "", 1)
     assert SECRET not in raw and TITLE not in raw and "SmartWater" not in raw
