@@ -96,6 +96,8 @@ def export(services: Services, me: Principal, ref: str, via: str) -> tuple[Evide
             "bundle_sha256": bundle_sha256(content),
             "digest_position": evidence.digest.position,
             "digest_root": evidence.digest.root,
+            # the whole digest at the export, for an auditor to keep (the history page shows it)
+            "digest": evidence.digest.model_dump(mode="json"),
             "contains_confidential_part2": evidence.contains_confidential_part2,
         },
     )

@@ -95,3 +95,37 @@ async def test_the_history_page_shows_hashes_that_cover_part2_only_to_cleared_au
     plain = await (await web.as_user("aud.bob")).get("/ui/cases/mettrace/history")
     assert plain.status_code == 200 and not any(h in plain.text for h in hashes)
     assert "the hash would confirm a guess of it" in plain.text
+
+
+async def test_a_web_auditor_checks_a_bundle_against_the_digest_kept_before_reading_it(web: Web):
+    """Keep the digest from the audit page, open the history (a Part 2 read moves the
+    digest), download the bundle: it checks against the digest kept first, and the history
+    page shows the digest at the export."""
+    officer = await web.as_user("ollie.lane")
+    await upload(officer)
+    auditor = await web.as_user("aud.ann")
+    home = await auditor.get("/ui/audit")
+    kept = Digest.model_validate_json(
+        home.text.split('<pre class="digest"><code>', 1)[1]
+        .split("</code>", 1)[0]
+        .replace("&#34;", '"')
+    )
+    history = await auditor.get("/ui/cases/mettrace/history")
+    assert history.status_code == 200 and 'id="export-digests"' not in history.text
+    bundle = await auditor.get("/ui/cases/mettrace/bundle")
+    assert bundle.status_code == 200
+    result = check_bundle(bundle.text, kept)
+    assert result.ok, result.problems
+    assert result.after == [] and result.covered == list(range(1, len(result.covered) + 1))
+    assert f"the digest you kept (position {kept.position})" in result.proven[-1]
+
+    history = await auditor.get("/ui/cases/mettrace/history")
+    shown = history.text.split('id="export-digests"', 1)[1]
+    at_export = Digest.model_validate_json(
+        shown.split('<pre class="digest export-digest"><code>', 1)[1].split("</code>", 1)[0]
+    )
+    assert result.evidence is not None and at_export == result.evidence.digest
+    assert at_export.position > kept.position  # the history read moved it
+    assert check_bundle(bundle.text, at_export).ok
+    forged = kept.model_copy(update={"log": "0" * 64})
+    assert not check_bundle(bundle.text, forged).ok
