@@ -201,21 +201,34 @@ class NoSuchCase(LookupError):
 
 
 def collect(
-    store: EventStore, case_id: str, *, exported_by: str, exported_at: datetime
+    store: EventStore,
+    case_id: str,
+    *,
+    exported_by: str,
+    exported_at: datetime,
+    with_log: bool = True,
 ) -> Evidence:
-    """The evidence of one case as the store holds it now."""
+    """The evidence of one case as the store holds it now.
+
+    `with_log`: carry the store's event log from the case's first event (see the module's
+    docstring). Those are the hashes of other cases' events too, which, to someone who can
+    read an event's other columns, would confirm a guess of a withheld Part 2: only for an
+    exporter cleared for Part 2 (the same rule as checking the store against a kept digest).
+    """
     found, proof = inclusion_proof_or_none(store, case_id)
     if found is None or proof is None:
         raise NoSuchCase(case_id)
     records = [r for r in store.read_stream(case_id) if r.position <= found.position]
     events = [BundleEvent.of(r) for r in records]
     state, _ = _fold(events)
-    start = records[0].position - 1
-    log = LogSegment(
-        start=start,
-        frontier=[h.hex() for h in store_frontier(store, start)],
-        hashes=event_hashes(store, start, found.position),
-    )
+    log: LogSegment | None = None
+    if with_log:
+        start = records[0].position - 1
+        log = LogSegment(
+            start=start,
+            frontier=[h.hex() for h in store_frontier(store, start)],
+            hashes=event_hashes(store, start, found.position),
+        )
     return Evidence(
         case_id=case_id,
         reference=state.reference,
@@ -266,10 +279,17 @@ def render(evidence: Evidence) -> str:
 
 
 def export_bundle(
-    store: EventStore, case_id: str, *, exported_by: str, exported_at: datetime
+    store: EventStore,
+    case_id: str,
+    *,
+    exported_by: str,
+    exported_at: datetime,
+    with_log: bool = True,
 ) -> tuple[Evidence, bytes]:
     """The evidence and the bundle file's bytes (UTF-8 HTML)."""
-    evidence = collect(store, case_id, exported_by=exported_by, exported_at=exported_at)
+    evidence = collect(
+        store, case_id, exported_by=exported_by, exported_at=exported_at, with_log=with_log
+    )
     return evidence, render(evidence).encode("utf-8")
 
 
@@ -414,8 +434,8 @@ def _check_kept(
                 f"the digest you kept covers position {kept.position}; this bundle was proven "
                 f"against position {export.position}"
                 + (
-                    " and carries no event log (an older bundle): check it against the "
-                    "digest taken at its export"
+                    " and carries no event log (an older bundle, or exported without Part 2 "
+                    "clearance): check it against the digest taken at its export"
                     if log is None
                     else ": your digest (an older format) has no log root to compare; "
                     "take a digest with `ratify audit digest`"

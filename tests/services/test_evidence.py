@@ -492,7 +492,7 @@ def test_a_bundle_of_the_first_format_still_checks_against_its_digest() -> None:
     assert result.ok, result.problems
     assert "that digest is the one you kept" in result.proven
     moved = kept.model_copy(update={"position": kept.position + 1})
-    assert "carries no event log (an older bundle)" in check_bundle(document, moved).problems[0]
+    assert "carries no event log (an older bundle" in check_bundle(document, moved).problems[0]
 
 
 def test_the_cli_checks_a_bundle_against_earlier_and_later_digests(
@@ -546,3 +546,27 @@ def test_the_cli_checks_a_bundle_against_earlier_and_later_digests(
     assert not_proof.exit_code == 2 and "--proof:" in not_proof.stderr
     beyond = ratify("audit", "prove", str(later.position), "--to", str(later.position + 5))
     assert beyond.exit_code == 2 and "positions: need OLD <= --to" in beyond.stderr
+
+
+def test_a_bundle_without_the_log_holds_no_other_cases_hashes_and_checks_at_its_export(
+    store: EventStore,
+) -> None:
+    """Exported for an auditor without Part 2 clearance: no hash of another case's event (it
+    would confirm a guess of a withheld Part 2), so only the export's digest checks it."""
+    _make_case(store)
+    kept = digest(store)
+    _read_part2(store)
+    _, content = export_bundle(
+        store,
+        CASE,
+        exported_by="aud.bob",
+        exported_at=datetime(2026, 1, 5, 9, 30, tzinfo=UTC),
+        with_log=False,
+    )
+    document = content.decode()
+    evidence = _evidence(document)
+    assert "log" not in evidence
+    others = [e.hash for e in store.read_all() if e.stream_id != CASE]
+    assert others and not any(h in document for h in others)
+    assert check_bundle(document, digest(store)).ok
+    assert "exported without Part 2 clearance" in check_bundle(document, kept).problems[0]
