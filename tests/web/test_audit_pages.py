@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from eventstore.digest import Digest
-from ratify.services.evidence import check_bundle
+from ratify.services.evidence import ConsistencyProof, check_bundle
 from tests.web.conftest import METTRACE, PART2_TEXT, Web
 from tests.web.test_pages import alert, is_page, through_board, upload
 
@@ -129,3 +129,32 @@ async def test_a_web_auditor_checks_a_bundle_against_the_digest_kept_before_read
     assert check_bundle(bundle.text, at_export).ok
     forged = kept.model_copy(update={"log": "0" * 64})
     assert not check_bundle(bundle.text, forged).ok
+
+    # a digest kept after the export: the history page's form downloads the proof
+    assert 'action="/ui/audit/consistency"' in history.text
+    home = await auditor.get("/ui/audit")
+    later = Digest.model_validate_json(
+        home.text.split('<pre class="digest"><code>', 1)[1]
+        .split("</code>", 1)[0]
+        .replace("&#34;", '"')
+    )
+    assert later.position > at_export.position
+    assert not check_bundle(bundle.text, later).ok
+    r = await auditor.get(f"/ui/audit/consistency?old={at_export.position}&new={later.position}")
+    assert r.status_code == 200, r.text
+    assert "attachment" in r.headers["content-disposition"]
+    proof = ConsistencyProof.model_validate_json(r.text)
+    extended = check_bundle(bundle.text, later, proof)
+    assert extended.ok, extended.problems
+    assert (
+        f"the digest you kept (position {later.position}) extends the export's"
+        in (extended.proven[-1])
+    )
+    r = await auditor.get(f"/ui/audit/consistency?old={later.position}&new={later.position + 99}")
+    assert (
+        r.status_code == 422
+        and "positions: from one position to the same or a later one" in alert(r)
+    )
+    uncleared = await web.as_user("aud.bob")
+    r = await uncleared.get(f"/ui/audit/consistency?old=1&new={later.position}")
+    assert r.status_code == 403 and "part2_clearance" in alert(r)
