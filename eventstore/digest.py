@@ -24,6 +24,10 @@ database, so whoever holds a digest can check one stream's head (and, given that
 events, its whole chain up to that version) without the rest of the store. A proof shows
 that head was in the root; it says nothing about other streams, and only the chain shows
 that the stream's earlier events are those the head covers.
+
+A v2 digest also holds `log`, the RFC 6962 root over every event up to P in position order
+(`eventstore.log`): unlike the root over heads, it only grows on the right, so a digest kept
+at one position can be related to a bundle or digest at another by a consistency proof.
 """
 
 from __future__ import annotations
@@ -35,10 +39,14 @@ from typing import Literal
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 
+from eventstore.log import store_root
 from eventstore.schema import events as _events
 from eventstore.store import EventStore
 
-DIGEST_FORMAT = "ratify-digest-v1"
+DIGEST_FORMAT = "ratify-digest-v2"
+DIGEST_FORMATS = ("ratify-digest-v1", DIGEST_FORMAT)
+"""v1 has the root over stream heads only; v2 adds `log`, the RFC 6962 root over every event
+(`eventstore.log`), which relates digests taken at different positions."""
 
 _HEX64 = r"^[0-9a-f]{64}$"
 
@@ -52,6 +60,8 @@ class Digest(BaseModel):
     position: int = Field(ge=0)
     streams: int = Field(ge=0)
     root: str = Field(pattern=_HEX64)
+    #: The RFC 6962 root over the first `position` events (v2; None in a v1 digest).
+    log: str | None = Field(default=None, pattern=_HEX64)
 
 
 class SinceResult(BaseModel):
@@ -221,6 +231,7 @@ def digest(store: EventStore, position: int | None = None) -> Digest:
         position=at,
         streams=len(heads),
         root=merkle_root([leaf_hash(*head) for head in heads]),
+        log=store_root(store, at),
     )
 
 
@@ -239,7 +250,9 @@ def inclusion_proof(
     if index is None:
         raise NotInDigest(stream_id, at)
     leaves = [leaf_hash(*head) for head in heads]
-    found = Digest(position=at, streams=len(heads), root=merkle_root(leaves))
+    found = Digest(
+        position=at, streams=len(heads), root=merkle_root(leaves), log=store_root(store, at)
+    )
     _, version, head = heads[index]
     proof = InclusionProof(
         stream_id=stream_id,
@@ -254,7 +267,7 @@ def inclusion_proof(
 
 def verify_since(store: EventStore, old: Digest) -> SinceResult:
     """Prove the store still holds, unchanged, everything an older digest covered."""
-    if old.format != DIGEST_FORMAT:
+    if old.format not in DIGEST_FORMATS:
         return SinceResult(ok=False, detail=f"unknown digest format {old.format!r}")
     last = store.last_position()
     if last < old.position:
@@ -273,7 +286,11 @@ def verify_since(store: EventStore, old: Digest) -> SinceResult:
         )
         return SinceResult(ok=False, detail=f"a hash chain is broken{where}")
     now = digest(store, old.position)
-    if now.root != old.root or now.streams != old.streams:
+    if (
+        now.root != old.root
+        or now.streams != old.streams
+        or (old.log is not None and now.log != old.log)
+    ):
         return SinceResult(
             ok=False,
             detail=f"the events up to position {old.position} are not those the digest "

@@ -17,6 +17,7 @@ from domain.state import CaseState
 from domain.timeline import TimelineEntry
 from eventstore import EventStore, create_engine_for
 from eventstore.digest import Digest, digest, verify_since
+from eventstore.log import store_consistency
 from ratify.cli.common import (
     JsonOption,
     database_url,
@@ -29,7 +30,12 @@ from ratify.cli.common import (
     parse_instant,
 )
 from ratify.cli.remote import DEFAULT_API_URL, ApiUrlOption, TokenOption, api_client, stage_label
-from ratify.services.evidence import bundle_sha256, check_bundle, read_evidence
+from ratify.services.evidence import (
+    ConsistencyProof,
+    bundle_sha256,
+    check_bundle,
+    read_evidence,
+)
 from ratify.services.projections import agenda
 
 audit_app = typer.Typer(
@@ -217,9 +223,21 @@ def audit_check(
             "--digest", help="A digest kept outside Ratify (its JSON file) to check against."
         ),
     ] = None,
+    proof_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--proof",
+            help="For a digest kept after the export: the consistency proof from the export's "
+            "position to it (its JSON file, from `ratify audit prove`).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Check an evidence bundle with no database and no server; exit 1 if it fails."""
+    """Check an evidence bundle with no database and no server; exit 1 if it fails.
+
+    The kept digest may be the one taken at the export, or one kept earlier (from the case's
+    first event on: the bundle carries the store's events since), or one kept later (with
+    --proof); the check says which of the bundle's events it covers and which came after."""
     try:
         document = bundle.read_bytes().decode("utf-8")
     except OSError as exc:
@@ -234,9 +252,23 @@ def audit_check(
             fail(f"--digest: {digest_file}: {exc.strerror}")
         except ValidationError as exc:
             fail(f"--digest: {digest_file} is not a digest: {exc.errors()[0]['msg']}")
-    result = check_bundle(document, kept)
+    later: ConsistencyProof | None = None
+    if proof_file is not None:
+        try:
+            later = ConsistencyProof.model_validate_json(_bounded(proof_file, "--proof"))
+        except ValidationError as exc:
+            fail(f"--proof: {proof_file} is not a consistency proof: {exc.errors()[0]['msg']}")
+    result = check_bundle(document, kept, later)
     if as_json:
-        echo_json({"ok": result.ok, "problems": result.problems, "proven": result.proven})
+        echo_json(
+            {
+                "ok": result.ok,
+                "problems": result.problems,
+                "proven": result.proven,
+                "covered_versions": result.covered,
+                "versions_after_digest": result.after,
+            }
+        )
     elif result.ok:
         for line in result.proven:
             typer.echo(f"ok: {line}")
@@ -245,6 +277,48 @@ def audit_check(
             typer.echo(f"FAILED: {line}", err=True)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _bounded(path: Path, option: str, limit: int = 1_000_000) -> str:
+    """A small JSON file's text, or exit 2 naming the option."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        fail(f"{option}: {path}: {exc.strerror}")
+    if len(data) > limit:
+        fail(f"{option}: {path} is larger than {limit} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        fail(f"{option}: {path} is not UTF-8 text")
+
+
+@audit_app.command("prove")
+def audit_prove(
+    ctx: typer.Context,
+    old: Annotated[
+        int, typer.Argument(metavar="OLD", help="The earlier position: a bundle's export.", min=0)
+    ],
+    to: Annotated[
+        int | None,
+        typer.Option("--to", help="The later position: a digest's (default: now).", min=0),
+    ] = None,
+) -> None:
+    """Print the consistency proof (RFC 6962) that the store's log at position OLD is a
+    prefix of the log at --to: what `ratify audit check --proof` needs to check a bundle
+    exported at OLD against a digest kept later. It holds hashes only."""
+    with EventStore.from_url(database_url(ctx)) as store:
+        new = store.last_position() if to is None else to
+        if not old <= new <= store.last_position():
+            fail(
+                f"positions: need OLD <= --to <= {store.last_position()} (the store's last); "
+                f"got {old} and {new}"
+            )
+        proof = ConsistencyProof(
+            old_size=old, new_size=new, proof=store_consistency(store, old, new)
+        )
+    typer.echo(proof.model_dump_json())
 
 
 @audit_app.command("access")

@@ -17,9 +17,10 @@ from domain.roles import Role
 from domain.timeline import TimelineEntry, timeline, without_part2
 from domain.visibility import has_confidential_part2, part2_clearance
 from eventstore.digest import Digest, digest, verify_since
+from eventstore.log import store_consistency
 from ratify.services.accesslog import EVIDENCE_EXPORTED, AccessLog, AccessRecord
 from ratify.services.commands import Refusal, Services, shown_part2, viewer
-from ratify.services.evidence import Evidence, bundle_sha256, export_bundle
+from ratify.services.evidence import ConsistencyProof, Evidence, bundle_sha256, export_bundle
 from ratify.services.identity.values import Principal
 from ratify.services.journal import CaseHistory
 from ratify.services.projections import case_search, paging
@@ -83,7 +84,12 @@ def export(services: Services, me: Principal, ref: str, via: str) -> tuple[Evide
             )
         basis = cleared
     evidence, content = export_bundle(
-        services.store, case_id, exported_by=me.user_id, exported_at=datetime.now(UTC)
+        services.store,
+        case_id,
+        exported_by=me.user_id,
+        exported_at=datetime.now(UTC),
+        # the event log from the case's first event holds other cases' hashes
+        with_log=Role.PART2_CLEARANCE in viewer(me).roles,
     )
     AccessLog(services.store).record(
         case_id,
@@ -96,6 +102,8 @@ def export(services: Services, me: Principal, ref: str, via: str) -> tuple[Evide
             "bundle_sha256": bundle_sha256(content),
             "digest_position": evidence.digest.position,
             "digest_root": evidence.digest.root,
+            # the whole digest at the export, for an auditor to keep (the history page shows it)
+            "digest": evidence.digest.model_dump(mode="json"),
             "contains_confidential_part2": evidence.contains_confidential_part2,
         },
     )
@@ -112,6 +120,29 @@ def access_records(services: Services, me: Principal, case_id: str) -> list[Acce
 def store_digest(services: Services, me: Principal) -> Digest:
     require_auditor(me, "take the store's digest")
     return digest(services.store)
+
+
+def consistency(services: Services, me: Principal, old: int, new: int) -> ConsistencyProof:
+    """The RFC 6962 proof that the store's log at position `old` is a prefix of that at
+    `new`: what checks a bundle exported at `old` against a digest kept at `new`."""
+    require_auditor(me, "prove one digest extends another")
+    # A node over a single event is that event's hash, which would confirm a guess of a
+    # withheld Part 2 to someone who can read the event's other columns.
+    if Role.PART2_CLEARANCE not in viewer(me).roles:
+        raise Refusal(
+            "wrong_role",
+            "a consistency proof holds events' hashes: it needs the part2_clearance role",
+        )
+    last = services.store.last_position()
+    if not 0 <= old <= new <= last:
+        raise Refusal(
+            "invalid",
+            f"positions: from one position to the same or a later one, both at most {last} "
+            f"(the store's last); got {old} and {new}",
+        )
+    return ConsistencyProof(
+        old_size=old, new_size=new, proof=store_consistency(services.store, old, new)
+    )
 
 
 def verify_store(services: Services, me: Principal, since: Digest | None) -> dict[str, Any]:

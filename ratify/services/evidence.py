@@ -19,6 +19,19 @@ problem found is reported, naming the event.
 What the bundle proves: with a digest kept outside Ratify, that these are all the events of
 the case up to the digest's position, unchanged. Without one, only that the file is
 internally consistent (anyone able to re-hash everything could have made it).
+
+Bundles of format v2 also carry the store's event log (`eventstore.log`, an RFC 6962 tree over
+every event in position order) from the case's first event to the export: the hashes of every
+event of the store in that range and the frontier of the tree before it. So the checker can
+compute the log root at *any* position from the case's first event to the export and compare
+it with a digest kept then, even though the store's digest moved since (a Part 2 read is an
+event): it then says which of the bundle's events that digest covers and which came after.
+A digest kept after the export is checked with an RFC 6962 consistency proof from the export's
+position to it (`ratify audit prove`), which only the store can give. Why the leaves and not a
+consistency proof: the exporter does not know which digest the auditor kept, and a
+consistency proof is for one pair of sizes; the leaves from the case's first event serve
+every earlier digest that covers any of the case, at 64 characters per event of the store in
+that range. v1 bundles (no log) still check, against the digest at their export only.
 """
 
 from __future__ import annotations
@@ -30,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domain.events import Event
 from domain.state import CaseState
@@ -39,10 +52,20 @@ from domain.visibility import has_confidential_part2
 from eventstore import EventStore, StoredEvent
 from eventstore.digest import Digest, InclusionProof, inclusion_proof, verify_inclusion
 from eventstore.hashing import GENESIS_HASH, HashInput, canonical_datetime, canonical_json, row_hash
+from eventstore.log import (
+    CannotCompute,
+    consistency_problem,
+    event_hashes,
+    leaf_of,
+    root_from,
+    store_frontier,
+)
 from ratify.services.evidence_report import ENVIRONMENT
 from ratify.services.journal import replay
 
-BUNDLE_FORMAT = "ratify-evidence-v1"
+BUNDLE_FORMAT = "ratify-evidence-v2"
+BUNDLE_FORMATS = ("ratify-evidence-v1", BUNDLE_FORMAT)
+CONSISTENCY_FORMAT = "ratify-consistency-v1"
 _SCRIPT_OPEN = '<script type="application/json" id="ratify-evidence">'
 _SCRIPT_RE = re.compile(re.escape(_SCRIPT_OPEN) + r"(.*?)</script>", re.DOTALL)
 
@@ -127,6 +150,32 @@ class BundleEvent(BaseModel):
         )
 
 
+class LogSegment(BaseModel):
+    """The store's event log from the case's first event to the export (bundle v2).
+
+    `start`: the events before the case's first, known only through `frontier`, the roots of
+    the perfect subtrees of the RFC 6962 tree over them; `hashes`: the hash of every event of
+    the store at positions start + 1 to the export's digest position, in order.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start: int = Field(ge=0)
+    frontier: list[str]
+    hashes: list[str]
+
+
+class ConsistencyProof(BaseModel):
+    """RFC 6962's proof that the log of `old_size` events is a prefix of that of `new_size`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format: str = CONSISTENCY_FORMAT
+    old_size: int = Field(ge=0)
+    new_size: int = Field(ge=0)
+    proof: list[str] = Field(max_length=128)
+
+
 class Evidence(BaseModel):
     """What a bundle proves, and to whom it was given."""
 
@@ -143,6 +192,8 @@ class Evidence(BaseModel):
     digest: Digest
     proof: InclusionProof
     events: list[BundleEvent]
+    #: The event log from the case's first event to the export (v2; None in a v1 bundle).
+    log: LogSegment | None = None
 
 
 class NoSuchCase(LookupError):
@@ -150,15 +201,34 @@ class NoSuchCase(LookupError):
 
 
 def collect(
-    store: EventStore, case_id: str, *, exported_by: str, exported_at: datetime
+    store: EventStore,
+    case_id: str,
+    *,
+    exported_by: str,
+    exported_at: datetime,
+    with_log: bool = True,
 ) -> Evidence:
-    """The evidence of one case as the store holds it now."""
+    """The evidence of one case as the store holds it now.
+
+    `with_log`: carry the store's event log from the case's first event (see the module's
+    docstring). Those are the hashes of other cases' events too, which, to someone who can
+    read an event's other columns, would confirm a guess of a withheld Part 2: only for an
+    exporter cleared for Part 2 (the same rule as checking the store against a kept digest).
+    """
     found, proof = inclusion_proof_or_none(store, case_id)
     if found is None or proof is None:
         raise NoSuchCase(case_id)
     records = [r for r in store.read_stream(case_id) if r.position <= found.position]
     events = [BundleEvent.of(r) for r in records]
     state, _ = _fold(events)
+    log: LogSegment | None = None
+    if with_log:
+        start = records[0].position - 1
+        log = LogSegment(
+            start=start,
+            frontier=[h.hex() for h in store_frontier(store, start)],
+            hashes=event_hashes(store, start, found.position),
+        )
     return Evidence(
         case_id=case_id,
         reference=state.reference,
@@ -169,6 +239,7 @@ def collect(
         digest=found,
         proof=proof,
         events=events,
+        log=log,
     )
 
 
@@ -190,9 +261,12 @@ def render(evidence: Evidence) -> str:
     state, decoded = _fold(evidence.events)
     entries = timeline(evidence.case_id, decoded)
     decision = decision_event(decoded)
-    payload = json.dumps(
-        evidence.model_dump(mode="json"), sort_keys=True, indent=1, ensure_ascii=False
-    ).replace("</", "<\\/")
+    dumped = evidence.model_dump(mode="json")
+    if evidence.log is None:  # a v1 bundle: its evidence exactly as v1 wrote it
+        del dumped["log"]
+    if evidence.digest.log is None:
+        del dumped["digest"]["log"]
+    payload = json.dumps(dumped, sort_keys=True, indent=1, ensure_ascii=False).replace("</", "<\\/")
     report = ENVIRONMENT.get_template("evidence.html").render(
         evidence=evidence,
         state=state,
@@ -205,10 +279,17 @@ def render(evidence: Evidence) -> str:
 
 
 def export_bundle(
-    store: EventStore, case_id: str, *, exported_by: str, exported_at: datetime
+    store: EventStore,
+    case_id: str,
+    *,
+    exported_by: str,
+    exported_at: datetime,
+    with_log: bool = True,
 ) -> tuple[Evidence, bytes]:
     """The evidence and the bundle file's bytes (UTF-8 HTML)."""
-    evidence = collect(store, case_id, exported_by=exported_by, exported_at=exported_at)
+    evidence = collect(
+        store, case_id, exported_by=exported_by, exported_at=exported_at, with_log=with_log
+    )
     return evidence, render(evidence).encode("utf-8")
 
 
@@ -223,6 +304,9 @@ class CheckResult:
     evidence: Evidence | None = None
     #: What was proven, in plain words, when there is no problem.
     proven: list[str] = field(default_factory=list)
+    #: With a kept digest: the versions of the bundle's events it covers, and those after it.
+    covered: list[int] = field(default_factory=list)
+    after: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -238,8 +322,11 @@ def read_evidence(document: str) -> Evidence:
         data = json.loads(found.group(1))
     except json.JSONDecodeError as exc:
         raise ValueError(f"the evidence block is not valid JSON: {exc.msg}") from None
-    if isinstance(data, dict) and data.get("format") != BUNDLE_FORMAT:
-        raise ValueError(f"unknown bundle format {data.get('format')!r}; expected {BUNDLE_FORMAT}")
+    if isinstance(data, dict) and data.get("format") not in BUNDLE_FORMATS:
+        raise ValueError(
+            f"unknown bundle format {str(data.get('format'))[:40]!r}; expected one of "
+            f"{', '.join(BUNDLE_FORMATS)}"
+        )
     try:
         return Evidence.model_validate(data)
     except ValidationError as exc:
@@ -279,8 +366,169 @@ def _check_chain(evidence: Evidence) -> list[str]:
     return problems
 
 
-def check_bundle(document: str, kept: Digest | None = None) -> CheckResult:
-    """Check a bundle file with no database or server; `kept` is a digest kept outside."""
+def _versions(events: list[BundleEvent]) -> str:
+    if not events:
+        return "none"
+    first, last = events[0].version, events[-1].version
+    return f"v{first}" if first == last else f"v{first} to v{last}"
+
+
+@dataclass
+class _Log:
+    """A v2 bundle's log, decoded: the leaves after `start` and the frontier before."""
+
+    start: int
+    frontier: list[bytes]
+    leaves: list[bytes]
+
+    def root(self, size: int) -> bytes:
+        return root_from(self.start, self.frontier, self.leaves, size)
+
+
+def _check_log(evidence: Evidence, log: LogSegment) -> tuple[list[str], _Log | None]:
+    """The carried log holds the bundle's events where they stand and leads to the digest."""
+    export = evidence.digest
+    if export.log is None:
+        return ["the bundle carries an event log but its digest has no log root"], None
+    if len(log.hashes) != export.position - log.start:
+        return [
+            f"the carried log holds {len(log.hashes)} events, not the "
+            f"{export.position - log.start} from position {log.start + 1} to the digest's "
+            f"{export.position}"
+        ], None
+    problems: list[str] = []
+    for e in evidence.events:
+        at = e.position - log.start - 1
+        if not 0 <= at < len(log.hashes) or log.hashes[at] != e.hash:
+            problems.append(f"{_name(e)} is not in the carried log at its position")
+    try:
+        decoded = _Log(
+            start=log.start,
+            frontier=[bytes.fromhex(h) for h in log.frontier],
+            leaves=[leaf_of(h) for h in log.hashes],
+        )
+        root = decoded.root(export.position)
+    except (ValueError, CannotCompute) as exc:
+        return [*problems, f"the carried log cannot be read: {exc}"], None
+    if root.hex() != export.log:
+        problems.append(
+            "the carried log does not lead to the digest's log root: events of the store "
+            "were changed, removed or added"
+        )
+    return problems, decoded
+
+
+def _check_kept(
+    evidence: Evidence,
+    log: _Log | None,
+    kept: Digest,
+    later: ConsistencyProof | None,
+    result: CheckResult,
+) -> None:
+    """Check the bundle against a digest kept outside Ratify, at the export or not."""
+    export = evidence.digest
+    events = evidence.events
+    if kept.position == export.position or kept.log is None or log is None:
+        if kept.position != export.position:
+            result.problems.append(
+                f"the digest you kept covers position {kept.position}; this bundle was proven "
+                f"against position {export.position}"
+                + (
+                    " and carries no event log (an older bundle, or exported without Part 2 "
+                    "clearance): check it against the digest taken at its export"
+                    if log is None
+                    else ": your digest (an older format) has no log root to compare; "
+                    "take a digest with `ratify audit digest`"
+                )
+            )
+        elif (kept.root, kept.streams) != (export.root, export.streams) or (
+            kept.log is not None and kept.log != export.log
+        ):
+            result.problems.append(
+                "the bundle's digest is not the digest you kept: the store it came from is not "
+                "the store your digest covers (or the bundle was rebuilt)"
+            )
+        else:
+            result.proven.append("that digest is the one you kept")
+        return
+    if kept.position < export.position:
+        if kept.position < log.start:
+            result.problems.append(
+                f"the digest you kept (position {kept.position}) was taken before the case's "
+                f"first event (position {log.start + 1}): it covers none of this bundle's "
+                "events, so it cannot vouch for them"
+            )
+            return
+        if log.root(kept.position).hex() != kept.log:
+            result.problems.append(
+                f"the digest you kept is not the store's log at position {kept.position} as "
+                "this bundle carries it: the digest was forged or is from another store, or "
+                "the events were changed since"
+            )
+            return
+    else:
+        if later is None:
+            result.problems.append(
+                f"the digest you kept (position {kept.position}) was taken after this bundle's "
+                f"export (position {export.position}): give the consistency proof between "
+                f"them with --proof (`ratify audit prove {export.position} --to "
+                f"{kept.position}`)"
+            )
+            return
+        if (later.old_size, later.new_size) != (export.position, kept.position):
+            result.problems.append(
+                f"the consistency proof is from position {later.old_size} to "
+                f"{later.new_size}, not from the export's {export.position} to your digest's "
+                f"{kept.position}"
+            )
+            return
+        try:
+            path = [bytes.fromhex(h) for h in later.proof]
+        except ValueError:
+            result.problems.append("the consistency proof holds a hash that is not hex")
+            return
+        assert export.log is not None  # checked with the carried log
+        problem = consistency_problem(
+            export.position,
+            kept.position,
+            bytes.fromhex(export.log),
+            bytes.fromhex(kept.log),
+            path,
+        )
+        if problem is not None:
+            result.problems.append(
+                f"the digest you kept does not extend the bundle's export digest: {problem}"
+            )
+            return
+    covered = [e for e in events if e.position <= kept.position]
+    after = [e for e in events if e.position > kept.position]
+    result.covered = [e.version for e in covered]
+    result.after = [e.version for e in after]
+    if kept.position < export.position:
+        result.proven.append(
+            f"the digest you kept (position {kept.position}) is the store's log as this bundle "
+            f"carries it: it covers {_versions(covered)} of the case; "
+            + (
+                f"{_versions(after)} came after it (up to the export at position {export.position})"
+                if after
+                else f"none of the case's events came after it (up to the export at position "
+                f"{export.position})"
+            )
+        )
+    else:
+        result.proven.append(
+            f"the digest you kept (position {kept.position}) extends the export's (position "
+            f"{export.position}), by the consistency proof: it covers every event of this "
+            f"bundle ({_versions(covered)}); events after the export are not in this bundle"
+        )
+
+
+def check_bundle(
+    document: str, kept: Digest | None = None, later: ConsistencyProof | None = None
+) -> CheckResult:
+    """Check a bundle file with no database or server; `kept` is a digest kept outside, taken
+    at the export, before it (from the case's first event on) or after it (with `later`, the
+    consistency proof from the export's position to the kept digest's)."""
     result = CheckResult()
     try:
         evidence = read_evidence(document)
@@ -309,18 +557,10 @@ def check_bundle(document: str, kept: Digest | None = None) -> CheckResult:
         )
     if head.position > evidence.digest.position:
         result.problems.append(f"{_name(head)} is after the digest's position")
-    if kept is not None:
-        if kept.position != evidence.digest.position:
-            result.problems.append(
-                f"the digest you kept covers position {kept.position}; this bundle was proven "
-                f"against position {evidence.digest.position}: export the bundle again with "
-                "that digest, or check it against the digest taken at its export"
-            )
-        elif (kept.root, kept.streams) != (evidence.digest.root, evidence.digest.streams):
-            result.problems.append(
-                "the bundle's digest is not the digest you kept: the store it came from is not "
-                "the store your digest covers (or the bundle was rebuilt)"
-            )
+    log: _Log | None = None
+    if evidence.log is not None:
+        log_problems, log = _check_log(evidence, evidence.log)
+        result.problems += log_problems
     if not result.problems:
         try:
             again = render(evidence)
@@ -331,22 +571,30 @@ def check_bundle(document: str, kept: Digest | None = None) -> CheckResult:
                 result.problems.append(
                     "the human-readable report was edited: it is not what the evidence says"
                 )
-    if not result.problems:
+    if result.problems:
+        return result
+    result.proven.append(
+        f"{len(evidence.events)} events of {evidence.case_id}, every hash recomputed and "
+        "chained from the first"
+    )
+    result.proven.append(
+        f"the case's head is in the store digest at position {evidence.digest.position} "
+        f"(root {evidence.digest.root})"
+    )
+    if log is not None:
         result.proven.append(
-            f"{len(evidence.events)} events of {evidence.case_id}, every hash recomputed and "
-            "chained from the first"
+            f"the store's event log from position {log.start + 1} to "
+            f"{evidence.digest.position} leads to the digest's log root {evidence.digest.log}"
         )
+    if kept is not None:
+        _check_kept(evidence, log, kept, later, result)
+        if result.problems:
+            result.proven.clear()
+    else:
         result.proven.append(
-            f"the case's head is in the store digest at position {evidence.digest.position} "
-            f"(root {evidence.digest.root})"
+            "no kept digest was given: this proves the file is consistent, not that it "
+            "matches the store; pass --digest with a digest kept outside Ratify"
         )
-        if kept is not None:
-            result.proven.append("that digest is the one you kept")
-        else:
-            result.proven.append(
-                "no kept digest was given: this proves the file is consistent, not that it "
-                "matches the store; pass --digest with a digest kept outside Ratify"
-            )
     return result
 
 

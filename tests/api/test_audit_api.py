@@ -10,8 +10,9 @@ from uuid import UUID
 
 from eventstore.digest import Digest
 from eventstore.hashing import GENESIS_HASH, HashInput, canonical_json, row_hash
+from eventstore.log import store_consistency
 from ratify.services.accesslog import AccessLog
-from ratify.services.evidence import bundle_sha256, check_bundle
+from ratify.services.evidence import ConsistencyProof, bundle_sha256, check_bundle
 from tests.api.conftest import Api
 from tests.api.test_api import PART2_TEXT, _upload
 
@@ -205,10 +206,16 @@ async def test_an_exported_bundle_checks_offline_against_the_kept_digest(api: Ap
     # the export was recorded after the bundle was made: the digest now covers that record
     result = check_bundle(document, Digest.model_validate(kept))
     assert result.problems == [
-        f"the digest you kept covers position {kept['position']}; this bundle was proven "
-        f"against position {kept['position'] - 1}: export the bundle again with that digest, "
-        "or check it against the digest taken at its export"
+        f"the digest you kept (position {kept['position']}) was taken after this bundle's "
+        f"export (position {kept['position'] - 1}): give the consistency proof between them "
+        f"with --proof (`ratify audit prove {kept['position'] - 1} --to {kept['position']}`)"
     ]
+    proof = ConsistencyProof(
+        old_size=kept["position"] - 1,
+        new_size=kept["position"],
+        proof=store_consistency(api.store, kept["position"] - 1, kept["position"]),
+    )
+    assert check_bundle(document, Digest.model_validate(kept), proof).ok
     embedded = check_bundle(document)
     assert embedded.ok, embedded.problems
     export = AccessLog(api.store).records(case_id)[-1]

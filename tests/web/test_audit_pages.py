@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from eventstore.digest import Digest
-from ratify.services.evidence import check_bundle
+from ratify.services.evidence import ConsistencyProof, check_bundle
 from tests.web.conftest import METTRACE, PART2_TEXT, Web
 from tests.web.test_pages import alert, is_page, through_board, upload
 
@@ -95,3 +95,66 @@ async def test_the_history_page_shows_hashes_that_cover_part2_only_to_cleared_au
     plain = await (await web.as_user("aud.bob")).get("/ui/cases/mettrace/history")
     assert plain.status_code == 200 and not any(h in plain.text for h in hashes)
     assert "the hash would confirm a guess of it" in plain.text
+
+
+async def test_a_web_auditor_checks_a_bundle_against_the_digest_kept_before_reading_it(web: Web):
+    """Keep the digest from the audit page, open the history (a Part 2 read moves the
+    digest), download the bundle: it checks against the digest kept first, and the history
+    page shows the digest at the export."""
+    officer = await web.as_user("ollie.lane")
+    await upload(officer)
+    auditor = await web.as_user("aud.ann")
+    home = await auditor.get("/ui/audit")
+    kept = Digest.model_validate_json(
+        home.text.split('<pre class="digest"><code>', 1)[1]
+        .split("</code>", 1)[0]
+        .replace("&#34;", '"')
+    )
+    history = await auditor.get("/ui/cases/mettrace/history")
+    assert history.status_code == 200 and 'id="export-digests"' not in history.text
+    bundle = await auditor.get("/ui/cases/mettrace/bundle")
+    assert bundle.status_code == 200
+    result = check_bundle(bundle.text, kept)
+    assert result.ok, result.problems
+    assert result.after == [] and result.covered == list(range(1, len(result.covered) + 1))
+    assert f"the digest you kept (position {kept.position})" in result.proven[-1]
+
+    history = await auditor.get("/ui/cases/mettrace/history")
+    shown = history.text.split('id="export-digests"', 1)[1]
+    at_export = Digest.model_validate_json(
+        shown.split('<pre class="digest export-digest"><code>', 1)[1].split("</code>", 1)[0]
+    )
+    assert result.evidence is not None and at_export == result.evidence.digest
+    assert at_export.position > kept.position  # the history read moved it
+    assert check_bundle(bundle.text, at_export).ok
+    forged = kept.model_copy(update={"log": "0" * 64})
+    assert not check_bundle(bundle.text, forged).ok
+
+    # a digest kept after the export: the history page's form downloads the proof
+    assert 'action="/ui/audit/consistency"' in history.text
+    home = await auditor.get("/ui/audit")
+    later = Digest.model_validate_json(
+        home.text.split('<pre class="digest"><code>', 1)[1]
+        .split("</code>", 1)[0]
+        .replace("&#34;", '"')
+    )
+    assert later.position > at_export.position
+    assert not check_bundle(bundle.text, later).ok
+    r = await auditor.get(f"/ui/audit/consistency?old={at_export.position}&new={later.position}")
+    assert r.status_code == 200, r.text
+    assert "attachment" in r.headers["content-disposition"]
+    proof = ConsistencyProof.model_validate_json(r.text)
+    extended = check_bundle(bundle.text, later, proof)
+    assert extended.ok, extended.problems
+    assert (
+        f"the digest you kept (position {later.position}) extends the export's"
+        in (extended.proven[-1])
+    )
+    r = await auditor.get(f"/ui/audit/consistency?old={later.position}&new={later.position + 99}")
+    assert (
+        r.status_code == 422
+        and "positions: from one position to the same or a later one" in alert(r)
+    )
+    uncleared = await web.as_user("aud.bob")
+    r = await uncleared.get(f"/ui/audit/consistency?old=1&new={later.position}")
+    assert r.status_code == 403 and "part2_clearance" in alert(r)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Query, Request, Response
 from pydantic import ValidationError
 
 from domain.bounds import quote_id
@@ -107,6 +107,24 @@ async def case_bundle(request: Request, who: Who, ref: str) -> Response:
         media_type="text/html; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="evidence-{name}.html"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/audit/consistency")
+async def consistency_proof(
+    request: Request, who: Who, old: int = Query(ge=0), new: int = Query(ge=0)
+) -> Response:
+    """Download the consistency proof from one position of the store's log to a later one
+    (auditors cleared for Part 2): `ratify audit check BUNDLE --digest D --proof FILE`
+    checks a bundle exported at `old` against a digest kept at `new`."""
+    proof = auditing.consistency(services_of(request), who.principal, old, new)
+    return Response(
+        proof.model_dump_json(),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="consistency-{old}-{new}.json"',
             "Cache-Control": "no-store",
         },
     )
