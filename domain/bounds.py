@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ValidationInfo
 from pydantic_core import PydanticCustomError
+
+from domain.clock import LONDON
 
 #: The default window of the dates a person can write (both ends included).
 EARLIEST_DATE = date(1990, 1, 1)
@@ -159,6 +161,23 @@ def dates_outside(
     """`date_problems` as messages naming the field: `time_sensitivity.required_by:
     9999-12-31 is outside the dates Ratify accepts (1990-01-01 to 2100-12-31)`."""
     return [f"{where}: {rule}" for where, rule in date_problems(value, earliest, latest, path=path)]
+
+
+def moment_in_window(value: date | datetime) -> date | datetime:
+    """A day or an instant inside the default window (`EARLIEST_DATE` to `LATEST_DATE`),
+    or ValueError naming the rule: a pydantic validator for dates people send. An instant at
+    the very edge of the calendar (year 1 with an offset east of Greenwich) would overflow
+    on conversion and make whatever holds it unreadable: it is refused here, at the edge."""
+    window = describe_window(EARLIEST_DATE, LATEST_DATE)
+    try:
+        day = value.astimezone(UTC).date() if isinstance(value, datetime) else value
+        if isinstance(value, datetime):
+            value.astimezone(LONDON)
+    except (OverflowError, ValueError):
+        raise ValueError(f"the date is outside the dates Ratify accepts ({window})") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(f"{day.isoformat()} is outside the dates Ratify accepts ({window})")
+    return value
 
 
 # -- sizes -----------------------------------------------------------------------------------

@@ -266,10 +266,16 @@ def _load_yaml(text: str, source: str | None) -> object:
     return data
 
 
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
 def _yaml_problem(exc: yaml.MarkedYAMLError) -> CaseFileProblem:
     mark = exc.problem_mark or exc.context_mark
     where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else TOP_LEVEL
-    parts = [part for part in (exc.context, exc.problem) if part]
+    # PyYAML quotes what it found ("found undefined alias 'TenderPrice...'"): that can be
+    # the text of the file (Part 2 among it), and a refusal reaches the logs. Keep the rule
+    # and the place, never the text.
+    parts = [_QUOTED.sub("'…'", part) for part in (exc.context, exc.problem) if part]
     if isinstance(exc, ConstructorError):
         parts.append("only plain YAML (mappings, lists, text, numbers, dates) is allowed")
     return CaseFileProblem(where, "not valid YAML: " + ", ".join(parts))

@@ -28,8 +28,17 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
+from domain.bounds import moment_in_window
 from domain.case import BoardAdvice, Case, ShortText, Text
 from domain.casefile import (
     TOP_LEVEL,
@@ -51,8 +60,8 @@ NOON = time(12, 0)
 #: A person as the register names them: a Ratify user id, or a name.
 Person = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
-#: The day of a step, or its exact time with an offset.
-When = AwareDatetime | date
+#: The day of a step, or its exact time with an offset, inside the dates Ratify accepts.
+When = Annotated[AwareDatetime | date, AfterValidator(moment_in_window)]
 
 #: A reference as the register prints it: "PCD 512".
 REFERENCE_PATTERN = r"^PCD [1-9][0-9]{0,8}$"
@@ -218,7 +227,7 @@ class History(_Model):
     withdrawn: WithdrawalStep | None = None
     #: The Part 2 review date, as the register gives it: it must be the case file's
     #: (`part2.review_on` or `part2.ceases_to_be_exempt_on`).
-    part2_review_on: date | None = None
+    part2_review_on: Annotated[date, AfterValidator(moment_in_window)] | None = None
     #: What the history was taken from (default: the register, named by the file).
     evidence: Evidence | None = None
 

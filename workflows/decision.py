@@ -295,15 +295,27 @@ class DecisionWorkflow:
             non_retryable=True,
         )
 
-    @staticmethod
-    def _paper(action: m.Action) -> dict[str, Any]:
+    def _paper(self, action: m.Action) -> dict[str, Any]:
         """The event's own date and provenance for a step taken on paper (none otherwise:
-        a step taken in Ratify is stored exactly as before)."""
+        a step taken in Ratify is stored exactly as before).
+
+        A step dated by its day only (noon, London) on the day of the case's latest step,
+        which came later that day, is placed just at that step: the paper gave the day, and
+        the order of the steps is known; a time the person gave is kept as given."""
         paper = action.on_paper
         if paper is None:
             return {}
+        effective = paper.effective_at
+        latest = self.state.last_step_at
+        if (
+            latest is not None
+            and effective.astimezone(LONDON).time() == m.PAPER_NOON
+            and london_date(effective) == london_date(latest)
+            and effective < latest
+        ):
+            effective = latest
         return {
-            "effective_at": paper.effective_at,
+            "effective_at": effective,
             "provenance": ev.Provenance(
                 how="on_paper", recorded_by=paper.recorded_by, evidence=paper.evidence
             ),

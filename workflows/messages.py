@@ -20,7 +20,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from domain.bounds import BoundedId, BoundedShortText, BoundedText, bounded_list
+from domain.bounds import BoundedId, BoundedShortText, BoundedText, bounded_list, moment_in_window
 from domain.case import BoardAdvice, BoardName, Case
 from domain.clock import LONDON
 from domain.events import CHECK_KEY_PATTERN, Event, Evidence, Redaction, decode, encode
@@ -89,6 +89,12 @@ class OnPaper(_Message):
     @classmethod
     def _day_or_moment(cls, value: Any) -> Any:
         return effective_moment(value)
+
+    @field_validator("effective_at")
+    @classmethod
+    def _in_window(cls, value: datetime) -> datetime:
+        moment_in_window(value)
+        return value
 
 
 class Action(_Message):

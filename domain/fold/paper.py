@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.clock import london_date, long_date
+from domain.clock import LONDON, london_date, long_date
 from domain.errors import DomainError
 from domain.events import (
     DeadlineEscalated,
@@ -70,18 +70,24 @@ def check_paper(state: CaseState, event: Event) -> None:
     if effective is not None and type(event) not in NOT_STEPS:
         # Ratify's own timer events are dated by their deadline (a miss noticed late is
         # recorded at the end of its own day): they are not steps a paper step follows.
+        # Exact instants, not days: a step may not be placed after the moment it is
+        # recorded, nor before the step it follows (a day alone is placed by the edge and
+        # the workflow: today means now, the day of the latest step means at that step).
         day, today = london_date(effective), london_date(event.occurred_at)
-        if day > today:
+        if effective > event.occurred_at:
             raise DomainError(
-                f"effective_at: the step is dated {long_date(day)}, which is in the future "
-                f"(today is {long_date(today)})",
+                f"effective_at: the step is dated {long_date(day)}"
+                + ("" if day > today else f" at {effective.astimezone(LONDON):%H:%M}")
+                + f", which is in the future (today is {long_date(today)})",
                 code="effective_in_future",
             )
         previous = state.last_step_at
-        if previous is not None and day < london_date(previous):
+        if previous is not None and effective < previous:
+            before = london_date(previous)
             raise DomainError(
                 f"effective_at: the step is dated {long_date(day)}, before the case's "
-                f"previous step on {long_date(london_date(previous))}",
+                f"previous step on {long_date(before)}"
+                + (f" at {previous.astimezone(LONDON):%H:%M}" if before == day else ""),
                 code="effective_before_previous_step",
             )
     provenance = event.provenance

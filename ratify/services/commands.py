@@ -12,6 +12,7 @@ and the domain do.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
 import uuid
@@ -34,7 +35,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.bounds import EDGE, MAX_CASE_JSON_BYTES, check_identifier, quote_id
+from domain.bounds import EDGE, MAX_CASE_JSON_BYTES, check_identifier, moment_in_window, quote_id
 from domain.case import Case
 from domain.clock import london_date, long_date
 from domain.errors import DomainError
@@ -481,7 +482,20 @@ class OnPaperBody(BaseModel):
     @field_validator("effective_at", mode="before")
     @classmethod
     def _day_or_moment(cls, value: Any) -> Any:
+        # A step dated today by its day only happened by now, not at noon still to come.
+        day = value if isinstance(value, date) and not isinstance(value, datetime) else None
+        if isinstance(value, str) and len(value) == 10:
+            with contextlib.suppress(ValueError):
+                day = date.fromisoformat(value)
+        if day is not None and day == today():
+            return datetime.now(UTC)
         return m.effective_moment(value)
+
+    @field_validator("effective_at")
+    @classmethod
+    def _in_window(cls, value: datetime) -> datetime:
+        moment_in_window(value)
+        return value
 
 
 def on_paper(

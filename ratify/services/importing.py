@@ -39,6 +39,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
 
+import structlog
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -84,6 +85,8 @@ DEFAULT_SECRETARIAT = "board-secretariat"
 _NAMESPACE = uuid.UUID("4b0c61a5-8f6e-4d3e-9a51-2a7c3f1e9d20")
 
 Status = Literal["imported", "would_import", "skipped", "refused"]
+
+_log = structlog.get_logger("ratify.import")
 
 
 @dataclass(frozen=True)
@@ -660,6 +663,8 @@ def import_histories(
             loaded.append((source, *load(source, files)))
         except ImportRefused as exc:
             loaded.append(CaseReport(source.name, "refused", problems=exc.problems))
+        except Exception as exc:
+            loaded.append(_unexpected(source.name, None, exc))
     good = [item[1].history for item in loaded if not isinstance(item, CaseReport)]
     references = Counter(h.reference for h in good if h.reference)
     case_ids = Counter(h.ratify_case_id for h in good)
@@ -669,23 +674,46 @@ def import_histories(
             report.cases.append(item)
             continue
         source, history_file, case, sha = item
-        result = _import_one(
-            store,
-            source,
-            history_file,
-            case,
-            sha,
-            importer=importer,
-            now=now,
-            check=check,
-            duplicate_reference=references[history_file.history.reference or ""] > 1,
-            duplicate_case=case_ids[history_file.history.ratify_case_id] > 1,
-            held=held,
-        )
+        try:
+            result = _import_one(
+                store,
+                source,
+                history_file,
+                case,
+                sha,
+                importer=importer,
+                now=now,
+                check=check,
+                duplicate_reference=references[history_file.history.reference or ""] > 1,
+                duplicate_case=case_ids[history_file.history.ratify_case_id] > 1,
+                held=held,
+            )
+        except Exception as exc:
+            result = _unexpected(source.name, history_file.history.ratify_case_id, exc)
         report.cases.append(result)
         if on_case is not None:
             on_case(result)
     return report
+
+
+def _unexpected(name: str, case_id: str | None, error: BaseException) -> CaseReport:
+    """A case the importer could not take for a reason it did not foresee: refused alone
+    (the others go on), logged with its type only, never its text (it may quote Part 2)."""
+    _log.error(
+        "import of one history failed", source=name, case_id=case_id, error=type(error).__name__
+    )
+    return CaseReport(
+        name,
+        "refused",
+        case_id=case_id,
+        problems=[
+            Problem(
+                "(file)",
+                "this history could not be imported (an unexpected error, logged for the "
+                "operators); nothing of it was written",
+            )
+        ],
+    )
 
 
 def _import_one(

@@ -457,16 +457,16 @@ async def paper(rec: Recorder) -> None:
     case_id = "case-on-paper"
     evidence = Evidence(kind=EvidenceKind.SIGNED_FORM, reference="DMPC form, scan 0042")
 
-    def on_paper() -> m.OnPaper:
-        return m.OnPaper(effective_at=today, recorded_by="rec.rory", evidence=evidence)
+    async def on_paper() -> m.OnPaper:
+        # Dated the moment it is recorded: a step on paper may not lie in the future.
+        return m.OnPaper(effective_at=await rec.now(), recorded_by="rec.rory", evidence=evidence)
 
     handle = await rec.start_case(case_id, f.make_case())
     await rec.to_advice(handle, "IAM-P")
-    today = await rec.today()
     signed = await rec.act(
         handle,
         "sign_off",
-        m.SignOff(actor=ADVISERS[AdviceArea.LEGAL], area="legal", on_paper=on_paper()),
+        m.SignOff(actor=ADVISERS[AdviceArea.LEGAL], area="legal", on_paper=await on_paper()),
     )
     await rec.act(
         handle,
@@ -482,7 +482,7 @@ async def paper(rec: Recorder) -> None:
     await rec.act(
         handle,
         "decide",
-        m.Decide(actor=f.DMPC, approve=True, comment="Approved.", on_paper=on_paper()),
+        m.Decide(actor=f.DMPC, approve=True, comment="Approved.", on_paper=await on_paper()),
     )
     outcome = await rec.outcome(handle)
     assert outcome.stage == "approved" and outcome.reference, outcome

@@ -3,7 +3,7 @@ as if that person had taken them on that date, late or on time by that date, dis
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from domain.events import Evidence, EvidenceKind
 from domain.roles import Actor, Role
@@ -17,7 +17,12 @@ RECORDS = "rec.rory"
 FORM = Evidence(kind=EvidenceKind.SIGNED_FORM, reference="DMPC form, scan 0042")
 
 
-def paper(day: date, by: str = RECORDS) -> m.OnPaper:
+async def now(harness: Harness, by: str = RECORDS) -> m.OnPaper:
+    """A step on paper dated the moment it is recorded (no later: not in the future)."""
+    return paper(await harness.now(), by)
+
+
+def paper(day: date | datetime, by: str = RECORDS) -> m.OnPaper:
     return m.OnPaper(effective_at=day, recorded_by=by, evidence=FORM)
 
 
@@ -89,14 +94,18 @@ async def test_paper_steps_are_refused_out_of_date_order_of_stage_or_of_people(
     await run.act("submit", m.Submit(actor=f.OFFICER))
     # stage order: the decision cannot come before the board and the advice
     msg = await run.refused(
-        "decide", m.Decide(actor=f.DMPC, approve=True, on_paper=paper(today)), "wrong_stage"
+        "decide",
+        m.Decide(actor=f.DMPC, approve=True, on_paper=await now(harness)),
+        "wrong_stage",
     )
     assert "the case is" in msg
     await harness.through_advice_after_submit(run, [(f.FINANCE, "finance")])
     # four-eyes: the officer who drafted the case, recorded as signing off legal advice
     as_adviser = Actor(user_id=f.OFFICER.user_id, role=Role.LEGAL_ADVISER)
     msg = await run.refused(
-        "sign_off", m.SignOff(actor=as_adviser, area="legal", on_paper=paper(today)), "four_eyes"
+        "sign_off",
+        m.SignOff(actor=as_adviser, area="legal", on_paper=await now(harness)),
+        "four_eyes",
     )
     assert f.OFFICER.user_id in msg and "four-eyes" in msg
     # dated in the future
@@ -116,27 +125,26 @@ async def test_paper_steps_are_refused_out_of_date_order_of_stage_or_of_people(
     # a records officer may not record for themself, nor on a case they took part in
     await run.refused(
         "sign_off",
-        m.SignOff(actor=f.LEGAL, area="legal", on_paper=paper(today, by=f.LEGAL.user_id)),
+        m.SignOff(actor=f.LEGAL, area="legal", on_paper=await now(harness, by=f.LEGAL.user_id)),
         "records_officer_conflict",
     )
     await run.refused(
         "sign_off",
-        m.SignOff(actor=f.LEGAL, area="legal", on_paper=paper(today, by=f.FINANCE.user_id)),
+        m.SignOff(actor=f.LEGAL, area="legal", on_paper=await now(harness, by=f.FINANCE.user_id)),
         "records_officer_conflict",
     )
     # the same step, in order, by someone who took no part: accepted
     result = await run.act(
-        "sign_off", m.SignOff(actor=f.LEGAL, area="legal", on_paper=paper(today))
+        "sign_off", m.SignOff(actor=f.LEGAL, area="legal", on_paper=await now(harness))
     )
     assert result.events[0].event_type == "advice.signed_off"
 
 
 async def test_the_person_recorded_for_and_only_they_dispute_a_paper_step(harness: Harness):
-    today = await harness.today()
     run = await harness.start()
     await harness.through_advice(run, [(f.FINANCE, "finance")])
     signed = await run.act(
-        "sign_off", m.SignOff(actor=f.LEGAL, area="legal", on_paper=paper(today))
+        "sign_off", m.SignOff(actor=f.LEGAL, area="legal", on_paper=await now(harness))
     )
     version = signed.events[0].version
     await run.refused(
