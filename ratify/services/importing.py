@@ -182,7 +182,9 @@ def read_sources(path: Path) -> tuple[list[Source], list[Source]]:
         raise ValueError(f"{path}: {len(histories)} history files; at most {MAX_FILES} at a time")
     wanted = {p.name for p in histories}
     others = [p for p in files if p.name not in wanted and p.suffix in (".yaml", ".yml", ".json")]
-    return [_source(p) for p in histories], [_lazy_source(p) for p in others]
+    # Read one at a time as each is imported, so a large directory never sits in memory
+    # whole, and a file too large is refused alone.
+    return [_lazy_source(p) for p in histories], [_lazy_source(p) for p in others]
 
 
 def _source(path: Path) -> Source:
@@ -223,13 +225,17 @@ def _file_problems(exc: CaseFileError, prefix: str = "") -> list[Problem]:
 def load(source: Source, beside: dict[str, Source]) -> tuple[HistoryFile, Case, str]:
     """A history file read and validated, its case, and its source SHA-256 (of the history
     file's bytes, followed by the case file's when the case is in a file of its own)."""
-    if len(source.data) > MAX_FILE_BYTES:
+    try:
+        raw = _bytes_of(source)
+    except ValueError:  # too large to read (see `_source`)
+        raise ImportRefused(Problem("(file)", f"at most {MAX_FILE_BYTES:,} bytes")) from None
+    if len(raw) > MAX_FILE_BYTES:
         raise ImportRefused(Problem("(file)", f"at most {MAX_FILE_BYTES:,} bytes"))
     try:
-        history = parse_history(_text(source, source.data), source.name)
+        history = parse_history(_text(source, raw), source.name)
     except CaseFileError as exc:
         raise ImportRefused(*_file_problems(exc)) from None
-    digest = hashlib.sha256(source.data)
+    digest = hashlib.sha256(raw)
     if history.case is not None:
         return history, history.case, digest.hexdigest()
     assert history.case_file is not None

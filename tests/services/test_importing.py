@@ -147,6 +147,18 @@ def test_a_bad_case_among_good_ones_writes_nothing_and_names_field_and_rule(
     assert set(store.allocations("PCD")) == {"pcd-512", "pcd-700"}
 
 
+def test_a_file_too_large_is_refused_alone_and_the_rest_of_the_directory_lands(
+    store: EventStore, tmp_path: Path
+) -> None:
+    for name in ("pcd-512.history.yaml", "pcd-512.case.yaml"):
+        shutil.copy(EXAMPLES / name, tmp_path)
+    (tmp_path / "huge.history.yaml").write_bytes(b"#" * (3 * 1024 * 1024))
+    report = run(store, tmp_path)
+    assert statuses(report) == {"huge.history.yaml": "refused", "pcd-512.history.yaml": "imported"}
+    [refused] = report.with_status("refused")
+    assert [str(p) for p in refused.problems] == ["(file): at most 2,097,152 bytes"]
+
+
 def test_a_date_before_the_step_it_follows_is_refused(store: EventStore, tmp_path: Path) -> None:
     text = (EXAMPLES / "pcd-700.history.yaml").read_text()
     (tmp_path / "pcd-700.history.yaml").write_text(
