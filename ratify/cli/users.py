@@ -121,10 +121,21 @@ def users_grant(
     ctx: typer.Context,
     user_id: Annotated[str, typer.Argument(metavar="ID")],
     role: Annotated[str, typer.Argument(metavar="ROLE")],
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help=(
+                "The day they have held the role from, when before today (YYYY-MM-DD): a "
+                "person whose steps taken on paper before Ratify are to be recorded."
+            ),
+        ),
+    ] = None,
 ) -> None:
-    """Give a person a role."""
+    """Give a person a role (or, with --since, say they have held it since an earlier day)."""
+    held_since = parse_date(since, "--since") if since is not None else None
     with open_directory(ctx) as directory:
-        user = directory.grant_role(user_id, role)
+        user = directory.grant_role(user_id, role, held_since=held_since)
     _print_user(user, "granted:")
 
 

@@ -8,6 +8,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from domain.bounds import EARLIEST_DATE
 from domain.clock import london_date
 from domain.roles import Role
 from ratify.services.identity.base import DirectoryBase
@@ -105,14 +106,42 @@ class UserDirectory(DirectoryBase):
             return False
         return self._verify(row.password_hash, password)
 
-    def grant_role(self, user_id: str, role: Role | str) -> User:
-        """Give the user a role (nothing changes if they hold it already)."""
+    def grant_role(self, user_id: str, role: Role | str, *, held_since: date | None = None) -> User:
+        """Give the user a role (nothing changes if they hold it already).
+
+        `held_since`: the day they have held it from, when that is before today (a person
+        who held the role before Ratify was adopted, whose steps taken on paper are recorded
+        now): the role history (`held_role_on`) says so. For a role held already, an earlier
+        day moves the start of the current holding back; never forward."""
         parsed = parse_role(role)
+        today = london_date(self._now(None))
+        since = held_since or today
+        if since > today:
+            raise InvalidInput(
+                "held_since", f"{since.isoformat()} is after today ({today.isoformat()})"
+            )
+        if since < EARLIEST_DATE:
+            raise InvalidInput(
+                "held_since",
+                f"{since.isoformat()} is before the dates Ratify accepts "
+                f"({EARLIEST_DATE.isoformat()} on)",
+            )
         with self._write() as conn:
             user = _load_user(conn, user_id)
             if parsed not in user.roles:
                 conn.execute(user_roles.insert().values(user_id=user_id, role=parsed.value))
-                _open_grant(conn, user_id, parsed, london_date(self._now(None)))
+                _open_grant(conn, user_id, parsed, since)
+            elif held_since is not None:
+                conn.execute(
+                    role_grants.update()
+                    .where(
+                        role_grants.c.user_id == user_id,
+                        role_grants.c.role == parsed.value,
+                        role_grants.c.held_until.is_(None),
+                        role_grants.c.held_from > since,
+                    )
+                    .values(held_from=since)
+                )
             return _load_user(conn, user_id)
 
     def revoke_role(self, user_id: str, role: Role | str) -> User:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 import sqlalchemy as sa
 
 from domain.roles import Role
 from ratify.services.identity.directory import Directory
+from ratify.services.identity.errors import InvalidInput
 from ratify.services.identity.tables import role_grants, user_roles
 from tests.services.identity.conftest import FAST_HASHER
 
@@ -60,3 +62,25 @@ def test_roles_held_before_the_history_began_count_as_held_since_ever(
             )
         )
     assert people.held_role_on("craig.mackey", Role.CHIEF_EXECUTIVE, date(2001, 1, 1))
+
+
+def test_a_role_held_before_ratify_is_granted_from_that_day_and_never_from_the_future(
+    engine: sa.Engine,
+) -> None:
+    # Adopting Ratify on 1 December 2026: the DMPC, added today, signed on paper in March
+    # 2022; the administrator says she has held the role since 2021, so a records officer
+    # can record that signature as hers.
+    clock = Days(date(2026, 12, 1))
+    people = Directory(engine, hasher=FAST_HASHER, clock=clock)
+    people.add_user("sophie.linden", "Sophie Linden", [Role.AUDITOR])
+    people.grant_role("sophie.linden", Role.DMPC, held_since=date(2021, 5, 10))
+    assert people.held_role_on("sophie.linden", Role.DMPC, date(2022, 3, 14))
+    assert not people.held_role_on("sophie.linden", Role.DMPC, date(2021, 5, 9))
+    # Held already: an earlier day moves the start back, a later one never forward.
+    people.grant_role("sophie.linden", Role.AUDITOR, held_since=date(2020, 1, 1))
+    assert people.held_role_on("sophie.linden", Role.AUDITOR, date(2020, 6, 1))
+    people.grant_role("sophie.linden", Role.AUDITOR, held_since=date(2025, 1, 1))
+    assert people.held_role_on("sophie.linden", Role.AUDITOR, date(2020, 6, 1))
+    with pytest.raises(InvalidInput) as refused:
+        people.grant_role("sophie.linden", Role.AUDITOR, held_since=date(2026, 12, 2))
+    assert refused.value.field == "held_since"
