@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-import httpx
 import sqlalchemy as sa
 import typer
 from pydantic import ValidationError
@@ -18,6 +16,7 @@ from rich.table import Table
 
 from domain.clock import LONDON
 from eventstore import create_engine_for
+from ratify.cli.context import CliContext as CliContext  # re-exported: its old home
 from ratify.services.identity.directory import Directory
 from ratify.services.identity.errors import IdentityError
 from ratify.services.identity.tables import users as users_table
@@ -30,20 +29,6 @@ BAD_INPUT = 2
 """Exit status of a refused command (as for a usage error)."""
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-
-
-@dataclass(frozen=True)
-class CliContext:
-    """What the root command hands every command in `ctx.obj`.
-
-    `database_url` is `--database-url` (None: the settings'). `api_transport` is the HTTP
-    transport of the API commands' client: None for the network. Tests (and embedders) pass
-    one to talk to an app in the same process: `app(obj=CliContext(api_transport=...))`, or
-    `CliRunner().invoke(app, args, obj=CliContext(api_transport=...))`.
-    """
-
-    database_url: str | None = None
-    api_transport: httpx.BaseTransport | None = None
 
 
 def cli_context(ctx: typer.Context) -> CliContext:
