@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import replace
+from difflib import get_close_matches
 from typing import Annotated, Any, NamedTuple
 
 import typer
@@ -240,6 +241,19 @@ class LazyGroup(TyperGroup):
             return TyperCommand(name=cmd_name, help=COMMANDS[cmd_name].help)
         self.commands[cmd_name] = load_command(cmd_name)
         return self.commands[cmd_name]
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.UsageError as e:
+            # Typer suggests from the commands loaded; the root suggests from all it lists.
+            matches = get_close_matches(args[0], self.list_commands(ctx)) if args else []
+            if matches and "Did you mean" not in e.message:
+                suggestions = ", ".join(repr(m) for m in matches)
+                e.message = f"{e.message.rstrip('.')}. Did you mean {suggestions}?"
+            raise
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         self._listing = True

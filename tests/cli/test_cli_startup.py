@@ -55,3 +55,9 @@ def test_the_root_help_lists_every_command_and_a_group_loads_when_used():
         assert f"│ {name} " in result.output, name
     users = CliRunner().invoke(app, ["users", "--help"], env={"COLUMNS": "80"})
     assert users.exit_code == 0 and "set-password" in users.output
+
+
+def test_a_mistyped_command_is_answered_with_the_one_meant():
+    result = CliRunner().invoke(app, ["tsks"], env={"COLUMNS": "80"})
+    assert result.exit_code == 2
+    assert "No such command 'tsks'. Did you mean 'tasks'" in " ".join(result.output.split())
