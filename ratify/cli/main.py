@@ -209,6 +209,7 @@ COMMANDS: dict[str, Listed] = {
 def load_command(name: str) -> click.Command:
     """The command `name` of `COMMANDS`, its room imported (KeyError: no such command)."""
     listed = COMMANDS[name]
+    # Imported here, not at the top: the start-up cost of `ratify --help` (module docstring).
     room = importlib.import_module(f"ratify.cli.{listed.module}")
     # Built as `app.add_typer` would build it under the root: a group named `name`, or the
     # top-level commands of the room's app.
