@@ -4,13 +4,15 @@ health.
 `create_app(services)` builds the app around its dependencies (event store, database engine
 for identity and projections, Temporal client), so tests and the processes wire them alike:
 it adds the middleware, the exception handlers (`ratify.api.errors`: every refusal is an
-HTTP error naming its rule) and the routers (`ratify.api.routes`). The web pages are not
+HTTP error naming its rule) and the routers (`ratify.api.routes`); /docs and /redoc with their
+assets served by the app (`fastapi_offline`), so they work offline. The web pages are not
 part of it: `ratify.processes.app.build_app` adds them.
 """
 
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from ratify.api.errors import add_exception_handlers
 from ratify.api.routes import ROUTERS
@@ -22,7 +24,9 @@ from ratify.infra.observability.http import RequestContextMiddleware
 
 def create_app(services: HttpServices) -> FastAPI:
     """The API's app around `services` (kept as `app.state.services`)."""
-    app = FastAPI(
+    # /docs (Swagger UI) and /redoc load their scripts and styles from the app, under
+    # /static-offline-docs, never from a CDN: they work on a network with no way out.
+    app = FastAPIOffline(
         title="Ratify",
         version="0.1.0",
         description="Approval workflows for formal decisions of the DMPC (MOPAC).",

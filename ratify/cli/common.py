@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-import httpx
 import sqlalchemy as sa
 import typer
 from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
+from rich.table import Column, Table
 
 from domain.clock import LONDON
 from eventstore import create_engine_for
+from ratify.cli.context import CliContext as CliContext  # re-exported: its old home
 from ratify.services.identity.directory import Directory
 from ratify.services.identity.errors import IdentityError
 from ratify.services.identity.tables import users as users_table
@@ -30,20 +31,6 @@ BAD_INPUT = 2
 """Exit status of a refused command (as for a usage error)."""
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-
-
-@dataclass(frozen=True)
-class CliContext:
-    """What the root command hands every command in `ctx.obj`.
-
-    `database_url` is `--database-url` (None: the settings'). `api_transport` is the HTTP
-    transport of the API commands' client: None for the network. Tests (and embedders) pass
-    one to talk to an app in the same process: `app(obj=CliContext(api_transport=...))`, or
-    `CliRunner().invoke(app, args, obj=CliContext(api_transport=...))`.
-    """
-
-    database_url: str | None = None
-    api_transport: httpx.BaseTransport | None = None
 
 
 def cli_context(ctx: typer.Context) -> CliContext:
@@ -126,22 +113,56 @@ def parse_date(value: str, option: str) -> date:
 
 
 PIPE_WIDTH = 160
-"""Width of tables written to a pipe or file (a terminal's own width is used otherwise)."""
+"""Width of tables written to a pipe or file unless COLUMNS says (a terminal's own width is
+used otherwise)."""
 
 
 def output() -> Console:
-    """The console for what people read (a fixed width when written to a pipe or file)."""
+    """The console for what people read: the terminal's width, or COLUMNS, else a fixed width
+    when written to a pipe or file."""
     console = Console(highlight=False)
-    if not console.is_terminal:
+    if not console.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
         console = Console(highlight=False, width=PIPE_WIDTH)
     return console
 
 
+#: Columns of ids to copy (cases, meetings, users, tokens): printed whole on one line at any
+#: width; the other columns wrap or fold around them.
+ID_COLUMNS = frozenset({"case", "meeting", "id", "user", "token"})
+
+
+class PeopleTable(Table):
+    """A table for people that never cuts an id: its `ID_COLUMNS` are as wide as their longest
+    cell; the `keep` columns (dates, stages) stay on one line while the ids and they fit the
+    console, and fold otherwise, as the rest do. Nothing is cut short with "…"."""
+
+    def __init__(self, title: str, *, keep: set[str]) -> None:
+        super().__init__(title=title)
+        self._keep = frozenset(keep)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        def widest(column: Column) -> int:
+            cells = [*column.cells, column.header]
+            return max(Measurement.get(console, options, cell).maximum for cell in cells)
+
+        ids = [c for c in self.columns if str(c.header) in ID_COLUMNS]
+        kept = [c for c in self.columns if str(c.header) in self._keep and c not in ids]
+        for column in ids:
+            column.no_wrap, column.min_width = True, widest(column)
+        # Each column's edge and padding, and one character for each column not kept.
+        frame = 3 * len(self.columns) + 1 + (len(self.columns) - len(ids) - len(kept))
+        fits = frame + sum(widest(c) for c in (*ids, *kept)) <= options.max_width
+        for column in kept:
+            column.no_wrap = fits
+        yield from super().__rich_console__(console, options)
+
+
 def make_table(title: str, *columns: str, keep: set[str]) -> Table:
-    """A table for people; the `keep` columns (ids to copy, dates) are not wrapped."""
-    table = Table(title=title)
+    """A table for people (`PeopleTable`): ids whole, the `keep` columns on one line if they
+    fit, long text folded (never cut short)."""
+    table = PeopleTable(title, keep=keep)
     for column in columns:
-        table.add_column(column, no_wrap=column in keep, overflow="fold")
+        table.add_column(column, overflow="fold")
     return table
 
 

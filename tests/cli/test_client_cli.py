@@ -496,3 +496,22 @@ async def test_an_action_whose_answer_is_lost_is_sent_again_and_stored_once(api:
     assert [e["event_type"] for e in result["events"]] == ["advice.signed_off"]
     stored = api.store.read_stream("c-lost")
     assert [r.event_type for r in stored[before:]] == ["advice.signed_off"]
+
+
+# -- an 80-column terminal ---------------------------------------------------------------------
+
+
+async def test_the_inbox_and_the_case_list_print_whole_case_ids_in_80_columns(api: Api, run: Run):  # noqa: F811
+    long_id = "mettrace-2026-0001-extension"  # 28 characters: wider than an even share of 80
+    r = await run("ollie.lane", "case", "submit", str(METTRACE_PATH), "--case-id", long_id)
+    assert r.exit_code == 0, r.output
+    await _through_board(api, long_id, meeting="IAB-80")
+    narrow = {"COLUMNS": "80"}
+    for user, args in (("fran.fin", ["tasks"]), ("ollie.lane", ["case", "list"])):
+        result = await run(user, *args, env=narrow)
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
+        assert all(len(line) <= 80 for line in lines), args
+        # The id whole on one line (to copy), nothing cut short with an ellipsis.
+        assert any(long_id in line for line in lines), result.stdout
+        assert "…" not in result.stdout, result.stdout
