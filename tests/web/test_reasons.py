@@ -6,9 +6,11 @@ decline, and a decline without a reason is refused beside the reason's field."""
 from __future__ import annotations
 
 from html import unescape
+from urllib.parse import quote
 
+from ratify.services.projections.paging import normalise_reference
 from tests.web.conftest import Web
-from tests.web.test_pages import ADVISERS, act, today, upload
+from tests.web.test_pages import ADVISERS, act, published, to_approval, today, upload
 
 CONDITIONS = "Report the uptake each quarter\nReturn to the board before year 2"
 REASON = "Not value for money at this price.\nBring it back with the cost per kit."
@@ -87,3 +89,15 @@ async def test_the_officer_of_a_declined_case_sees_the_reason_and_the_conditions
     assert "The board asked for a pilot first." in page
     timeline = page[page.index('id="timeline"') :]
     assert "Declined. Reason: Not value for money at this price.<br>" in timeline
+
+
+async def test_after_the_decision_the_case_page_links_to_the_published_entry(web: Web):
+    officer = await web.as_user("ollie.lane")
+    await upload(officer)
+    await to_approval(web)
+    [item] = await published(web)
+    page = (await officer.get("/ui/cases/mettrace")).text
+    link = f'href="/ui/register/{quote(normalise_reference(item.reference or ""), safe="")}"'
+    assert link in page and "on the public register" in page
+    entry = await officer.get(unescape(link[len('href="') : -1]))
+    assert entry.status_code == 200 and "Met Trace" in entry.text
