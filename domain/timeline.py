@@ -154,6 +154,42 @@ def _decided(
     return f"{head}, {timing}" if timing else head
 
 
+def _decided_with_reason(
+    e: ev.DecisionApproved | ev.DecisionDeclined, before: CaseState, after: CaseState
+) -> str:
+    """ "Declined. Reason: ..." / "Approved as PCD 123, on time (...). Comment: ..."."""
+    words = _decided(e, before, after)
+    if not e.comment:
+        return words
+    what = "Comment" if isinstance(e, ev.DecisionApproved) else "Reason"
+    return f"{words}. {what}: {e.comment}"
+
+
+def _board_advice(e: ev.BoardAdviceRecorded, before: CaseState, after: CaseState) -> str:
+    """ "Board advice at IAM-1: supported with conditions. Conditions: ... Comment: ..."
+    (the conditions' and the comment's line breaks kept)."""
+    words = f"Board advice at {e.meeting_id}: {_label(e.advice)}"
+    if e.conditions:
+        words += f". Conditions:\n{e.conditions}"
+    if e.comment:
+        words += f"\nComment: {e.comment}" if e.conditions else f". Comment: {e.comment}"
+    return words
+
+
+def _signed_off(e: ev.SignOffGiven, before: CaseState, after: CaseState) -> str:
+    words = f"{e.area.label.capitalize()} sign-off given"
+    return f"{words}. Comment: {e.comment}" if e.comment else words
+
+
+def board_advice_event(events: Iterable[ev.Event]) -> ev.BoardAdviceRecorded | None:
+    """The board's advice last recorded for the case (its comment is not in the state)."""
+    found = None
+    for event in events:
+        if isinstance(event, ev.BoardAdviceRecorded):
+            found = event
+    return found
+
+
 def timeliness(state: CaseState) -> str | None:
     """Whether a decided case was decided by its required-by date, in the words every
     reader sees (the timeline, the case page, `ratify case show`, the API's case view and
@@ -182,12 +218,9 @@ SUMMARIES: dict[type[ev.Event], Callable[[Any, CaseState, CaseState], str]] = {
         f"Placed on the agenda of {e.board.value} meeting {e.meeting_id} "
         f"({long_date(e.meeting_date)})"
     ),
-    ev.BoardAdviceRecorded: lambda e, b, a: (
-        f"Board advice at {e.meeting_id}: {_label(e.advice)}"
-        + (f" ({e.conditions})" if e.conditions else "")
-    ),
+    ev.BoardAdviceRecorded: _board_advice,
     ev.ExtremisAgreed: lambda e, b, a: f"Extremis route agreed by the board chair: {e.reason}",
-    ev.SignOffGiven: lambda e, b, a: f"{e.area.label.capitalize()} sign-off given",
+    ev.SignOffGiven: _signed_off,
     ev.AdviceNotRequired: lambda e, b, a: (
         f"{e.area.label.capitalize()} advice not required: {e.reason}"
     ),
@@ -203,8 +236,8 @@ SUMMARIES: dict[type[ev.Event], Callable[[Any, CaseState, CaseState], str]] = {
         if e.has_interest
         else "Declared no personal or prejudicial interest"
     ),
-    ev.DecisionApproved: _decided,
-    ev.DecisionDeclined: _decided,
+    ev.DecisionApproved: _decided_with_reason,
+    ev.DecisionDeclined: _decided_with_reason,
     ev.Part1Published: lambda e, b, a: "Part 1 published on the register",
     ev.Part1Deferred: lambda e, b, a: (
         f"Part 1 publication deferred to {long_date(e.until)}: {e.reason}"
@@ -233,6 +266,20 @@ SUMMARIES: dict[type[ev.Event], Callable[[Any, CaseState, CaseState], str]] = {
 }
 
 
+#: The summaries as evidence bundles wrote them before reasons and comments were shown:
+#: a bundle exported then is checked by rendering its report again with these.
+BEFORE_REASONS: dict[type[ev.Event], Callable[[Any, CaseState, CaseState], str]] = {
+    **SUMMARIES,
+    ev.BoardAdviceRecorded: lambda e, b, a: (
+        f"Board advice at {e.meeting_id}: {_label(e.advice)}"
+        + (f" ({e.conditions})" if e.conditions else "")
+    ),
+    ev.SignOffGiven: lambda e, b, a: f"{e.area.label.capitalize()} sign-off given",
+    ev.DecisionApproved: _decided,
+    ev.DecisionDeclined: _decided,
+}
+
+
 def _disputed(e: ev.StepDisputed, before: CaseState) -> str:
     """ "Disputed the step of version 9 (decision approved), recorded on paper by ..."."""
     step = next((p for p in before.paper_steps if p.event_id == e.disputed_event_id), None)
@@ -241,13 +288,17 @@ def _disputed(e: ev.StepDisputed, before: CaseState) -> str:
     return f"Disputed the step of version {e.disputed_version} ({what}){by}: {e.reason}"
 
 
-def timeline(case_id: str, events: list[ev.Event]) -> list[TimelineEntry]:
-    """The case's events in order, each with its summary and the rules then in force."""
+def timeline(case_id: str, events: list[ev.Event], *, reasons: bool = True) -> list[TimelineEntry]:
+    """The case's events in order, each with its summary and the rules then in force; the
+    decision's comment or reason, the board's comment and conditions and each adviser's
+    comment in the summaries (`reasons=False`: without them, as bundles exported before
+    they were shown have it)."""
+    summaries = SUMMARIES if reasons else BEFORE_REASONS
     state = CaseState(case_id=case_id)
     entries = []
     for event in events:
         before, state = state, apply(state, event)
-        summarise = SUMMARIES.get(type(event))
+        summarise = summaries.get(type(event))
         summary = summarise(event, before, state) if summarise else event.TYPE
         changes = (
             diff_cases(before.case, event.case)

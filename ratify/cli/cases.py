@@ -166,6 +166,22 @@ def case_show(
     _print_case(view)
 
 
+def _reasons(view: dict[str, Any]) -> list[tuple[str, str]]:
+    """The decision's reason or comment and the board's advice with its conditions and
+    comment, line breaks kept (two conditions typed on two lines print on two lines)."""
+    rows: list[tuple[str, str]] = []
+    if view.get("board_advice"):
+        rows.append(("board advice", str(view["board_advice"]).replace("_", " ")))
+        if view.get("board_conditions"):
+            rows.append(("conditions", str(view["board_conditions"])))
+        if view.get("board_comment"):
+            rows.append(("board comment", str(view["board_comment"])))
+    if view.get("decision_comment"):
+        declined = view.get("stage") == Stage.DECLINED.value
+        rows.append(("reason" if declined else "comment", str(view["decision_comment"])))
+    return rows
+
+
 def _print_case(view: dict[str, Any]) -> None:
     out = output()
     case = view.get("case") or {}
@@ -193,6 +209,7 @@ def _print_case(view: dict[str, Any]) -> None:
             + (f" ({view['decision_recorded']})" if view.get("decision_recorded") else "")
             + (f", {view['timeliness']}" if view.get("timeliness") else ""),
         ),
+        *_reasons(view),
         ("Part 1", dash(view.get("part1"))),
         ("Part 2", dash(view.get("part2"))),
     ]

@@ -47,7 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domain.events import Event
 from domain.state import CaseState
-from domain.timeline import decision_event, recorded_words, timeline
+from domain.timeline import board_advice_event, decision_event, recorded_words, timeline
 from domain.visibility import has_confidential_part2
 from eventstore import EventStore, StoredEvent
 from eventstore.digest import Digest, InclusionProof, inclusion_proof, verify_inclusion
@@ -256,10 +256,11 @@ def _fold(events: list[BundleEvent]) -> tuple[CaseState, list[Event]]:
     return replay(events[0].stream_id, [e.stored() for e in events])
 
 
-def render(evidence: Evidence) -> str:
-    """The bundle file: the report, with the evidence as JSON inside it."""
+def render(evidence: Evidence, *, reasons: bool = True) -> str:
+    """The bundle file: the report, with the evidence as JSON inside it (`reasons=False`:
+    the report as bundles exported before it showed reasons and comments)."""
     state, decoded = _fold(evidence.events)
-    entries = timeline(evidence.case_id, decoded)
+    entries = timeline(evidence.case_id, decoded, reasons=reasons)
     decision = decision_event(decoded)
     dumped = evidence.model_dump(mode="json")
     if evidence.log is None:  # a v1 bundle: its evidence exactly as v1 wrote it
@@ -274,6 +275,8 @@ def render(evidence: Evidence) -> str:
         decision_recorded=recorded_words(decision) if decision is not None else None,
         events=evidence.events,
         exported_at=datetime.fromisoformat(evidence.exported_at),
+        reasons=reasons,
+        board=board_advice_event(decoded) if reasons else None,
     )
     return report.replace("<!--EVIDENCE-->", f"{_SCRIPT_OPEN}{payload}</script>")
 
@@ -567,7 +570,8 @@ def check_bundle(
         except Exception as exc:  # the events themselves no longer decode
             result.problems.append(f"the events cannot be read back into a case: {exc}")
         else:
-            if again != document:
+            # A bundle exported before the report showed reasons and comments.
+            if again != document and render(evidence, reasons=False) != document:
                 result.problems.append(
                     "the human-readable report was edited: it is not what the evidence says"
                 )

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 from domain.clock import LONDON, long_date
 
@@ -40,6 +41,14 @@ def label(value: object) -> str:
     return str(text).replace("_", " ")
 
 
+def lines(value: str | None) -> Markup:
+    """Text with its line breaks kept (`<br>`), escaped: two conditions typed on two lines
+    stay on two lines."""
+    if not value:
+        return Markup("")
+    return Markup("<br>").join(escape(line) for line in value.replace("\r\n", "\n").split("\n"))
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -48,7 +57,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(london_time=london_time, day=day, label=label)
+    env.filters.update(london_time=london_time, day=day, label=label, lines=lines)
     return env
 
 

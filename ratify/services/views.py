@@ -11,7 +11,7 @@ from typing import Any
 
 from domain.events import Event
 from domain.state import CaseState
-from domain.timeline import decision_event, recorded_words, timeliness
+from domain.timeline import board_advice_event, decision_event, recorded_words, timeliness
 from eventstore.records import StoredEvent
 
 #: What stands in for withheld Part 2 text.
@@ -24,7 +24,7 @@ HASH_WITHHELD = "Part 2 withheld: the hash would confirm a guess of it"
 def case_view(state: CaseState, *, part2: bool, events: Iterable[Event] = ()) -> dict[str, Any]:
     """The state as JSON, with Part 2's text only when the viewer is cleared for it; with
     `events` (the case's, as folded), when the decision was recorded where that is not
-    when it was taken (`decision_recorded`)."""
+    when it was taken (`decision_recorded`), and the board's comment (`board_comment`)."""
     data = state.model_dump(mode="json")
     case = data.get("case")
     if case is not None:
@@ -37,6 +37,9 @@ def case_view(state: CaseState, *, part2: bool, events: Iterable[Event] = ()) ->
     data["timeliness"] = timeliness(state)
     decision = decision_event(events)
     data["decision_recorded"] = recorded_words(decision) if decision is not None else None
+    # The board's comment is in its event, not in the state.
+    board = board_advice_event(events)
+    data["board_comment"] = board.comment if board is not None else None
     return data
 
 

@@ -229,4 +229,8 @@ def test_mettrace_from_upload_to_the_public_register_in_a_browser(live: LiveServ
         expect(public.get_by_role("heading", name="Part 2 (confidential)")).to_be_visible()
         expect(public.get_by_text("This decision has a confidential Part 2")).to_be_visible()
         assert PART2_TEXT not in public.content()
+        # the decision maker's case page now links to the published decision
+        dmpc.reload()
+        dmpc.get_by_role("link", name="on the public register").click()
+        expect(dmpc.get_by_role("heading", level=1)).to_contain_text("DMPC Decision – PCD")
         browser.close()

@@ -105,9 +105,13 @@ def test_what_was_typed_survives_refusals_and_only_a_revision_is_stale(live: Liv
         sec.get_by_label("supported with conditions", exact=True).check()
         sec.get_by_role("button", name="Record the board's advice").click()
         done(sec, "The board's advice was recorded.")
-        expect(
-            sec.get_by_text("supported with conditions: Quarterly benefits report")
-        ).to_be_visible()
+        # the advice, its conditions and its comment (its line break kept) on the case page
+        board = sec.locator("dl.facts dd", has_text="supported with conditions")
+        expect(board).to_contain_text("Conditions: Quarterly benefits report")
+        expect(board.locator(".comment p")).to_have_text(
+            "The board asked for the\nbenefits to be tracked quarterly.".replace("\n", "")
+        )
+        assert "The board asked for the<br>benefits" in board.inner_html()
 
         # three advisers load the case; finance signs off first
         finance, legal, commercial = (signed_in(u) for u in ("fran.fin", "lee.legal", "cat.com"))
@@ -121,7 +125,7 @@ def test_what_was_typed_survives_refusals_and_only_a_revision_is_stale(live: Liv
         )
         legal.get_by_role("button", name="Sign off", exact=True).click()
         done(legal, "Your sign-off was recorded.")
-        expect(legal.get_by_text("Read in full: no legal concerns.")).to_be_visible()
+        expect(legal.get_by_text("Read in full: no legal concerns.", exact=True)).to_be_visible()
 
         # equalities sends it back and the officer revises the papers
         equalities = signed_in("eve.eq")

@@ -18,8 +18,9 @@ from domain.case import BoardAdvice, Case
 from domain.casefile import CaseFileError, parse_case
 from domain.events import EvidenceKind
 from domain.roles import Role
-from domain.state import Task, open_tasks
+from domain.state import CaseState, Part1Status, Task, open_tasks
 from domain.timeline import (
+    board_advice_event,
     decision_event,
     recorded_words,
     timeline,
@@ -35,6 +36,7 @@ from ratify.services.checks import checks_of, routing_shown
 from ratify.services.commands import Refusal
 from ratify.services.journal import CaseHistory
 from ratify.services.projections import public_register
+from ratify.services.projections.paging import normalise_reference
 from ratify.services.views import chain_view
 from ratify.web.pages.actions import ACTION_FIELDS, MEETING_ACTION_FIELDS
 from ratify.web.pages.common import (
@@ -215,6 +217,13 @@ def _decision_recorded(history: CaseHistory) -> str | None:
     return recorded_words(decision) if decision is not None else None
 
 
+def _register_link(state: CaseState) -> str | None:
+    """The published decision's page on the public register, once Part 1 is published."""
+    if state.part1 is not Part1Status.PUBLISHED or state.reference is None:
+        return None
+    return "/ui/register/" + quote(normalise_reference(state.reference), safe="")
+
+
 def case_context(
     request: Request,
     who: Visitor,
@@ -247,6 +256,8 @@ def case_context(
         my_roles=sorted({r.value for r in who.holdings}),
         timeline=timeline_rows(history, cleared),
         timeliness=timeliness(state),
+        board=board_advice_event(history.events),
+        register_link=_register_link(state),
         decision_recorded=_decision_recorded(history),
         published=public_register.published_references(
             services.engine, [x.reference for x in state.case.cross_references]
@@ -321,6 +332,13 @@ def _action_fields(action: str, form: FormData) -> dict[str, Any]:
             fields[name] = seen.strip()
     if action == "decide" and "approve" not in fields:
         raise Refusal("invalid", "approve: choose whether you approve or decline")
+    if (
+        action == "decide"
+        and str(fields["approve"]).lower() == "false"
+        and not fields.get("comment")
+    ):
+        # Refused here, beside the field, before the workflow would refuse it.
+        raise Refusal("invalid", "comment: a decline needs a reason, which the officer is shown")
     return fields
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from domain import events as ev
 from domain.register import part1_entry
-from domain.roles import Actor
+from domain.roles import Actor, Role
 from domain.rules.delegation import route_case
 from domain.state import CaseState
 from eventstore import EventStore, NewEvent
@@ -197,3 +197,24 @@ def paper_decision(store: EventStore, case_id: str = "paper-512") -> Story:
         ),
     )
     return story.publish_part1()
+
+
+def declined_with_conditions(story: Story) -> None:
+    """Drafted by ollie.lane (an officer the API's tests sign in as), the board's support
+    with two conditions on two lines and a comment, declined with a reason."""
+    ollie = Actor(user_id="ollie.lane", role=Role.ORIGINATING_OFFICER)
+    story.do(ev.CaseDrafted, ollie, case=story.case)
+    story.do(ev.CaseSubmitted, ollie, routing=route_case(story.case, story.clock.now.date()))
+    story.place_on_agenda()
+    story.do(
+        ev.BoardAdviceRecorded,
+        SECRETARIAT,
+        meeting_id=f"IAM-{story.case_id}",
+        advice="supported_with_conditions",
+        conditions="Report the uptake each quarter\nReturn to the board before year 2",
+        comment="A pilot first.",
+    )
+    story.sign_all()
+    story.do(ev.ChiefExecutiveConsulted, CEO)
+    story.do(ev.InterestsDeclared, DMPC, has_interest=False)
+    story.do(ev.DecisionDeclined, DMPC, comment="Not value for money at this price.")
