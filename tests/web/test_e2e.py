@@ -26,6 +26,7 @@ import pytest
 import uvicorn
 
 from domain.clock import london_date
+from tests.web.axe import AxeScan
 from tests.web.conftest import METTRACE_PATH, PART2_TEXT, PASSWORD, Stack, stack
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -123,6 +124,7 @@ def test_mettrace_from_upload_to_the_public_register_in_a_browser(live: LiveServ
 
     assert live.stack is not None
     env = live.stack.env
+    axe = AxeScan()  # every page state below is scanned for accessibility
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -133,24 +135,29 @@ def test_mettrace_from_upload_to_the_public_register_in_a_browser(live: LiveServ
             page = context.new_page()
             page.goto("/ui/")  # sends the visitor to sign in, then back
             expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+            axe(page, "sign in")
             page.get_by_label("User id").fill(user)
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_label("Password").press("Enter")
             expect(page.get_by_role("heading", name="My tasks")).to_be_visible()
+            axe(page, f"{user}'s tasks")
             return page
 
         def done(page: Page, message: str) -> None:
             expect(page.get_by_role("status")).to_have_text(message)
+            axe(page, message)
 
         def open_from_inbox(page: Page, task: str) -> None:
             row = page.get_by_role("row").filter(has_text=task)
             expect(row).to_have_count(1)
             row.get_by_role("link", name="Met Trace").click()
             expect(page.get_by_role("heading", name="Met Trace", exact=True)).to_be_visible()
+            axe(page, task)
 
         # the officer uploads the case file and submits it
         officer = signed_in("ollie.lane")
         officer.get_by_role("link", name="New case", exact=True).click()
+        axe(officer, "new case")
         officer.get_by_label("Case file", exact=True).set_input_files(METTRACE_PATH)
         officer.get_by_label("Case id").fill("mettrace")
         officer.get_by_role("button", name="Create the draft").click()
@@ -166,7 +173,9 @@ def test_mettrace_from_upload_to_the_public_register_in_a_browser(live: LiveServ
         sec = signed_in("sam.sec")
         expect(sec.get_by_role("row").filter(has_text="Place the case on a board")).to_have_count(1)
         sec.get_by_role("link", name="Meetings", exact=True).click()
+        axe(sec, "meetings")
         sec.get_by_role("link", name="Create a board meeting").click()
+        axe(sec, "new meeting")
         sec.get_by_label("Meeting id").fill("IAB-1")
         sec.get_by_label("Board").select_option("IAB")
         sec.get_by_label("Date").fill(today.isoformat())
@@ -216,6 +225,7 @@ def test_mettrace_from_upload_to_the_public_register_in_a_browser(live: LiveServ
                 break
             public.wait_for_timeout(200)
             public.reload()
+        axe(public, "the register")
         public.get_by_role("link", name="Met Trace").click()
         expect(public.get_by_role("heading", level=1)).to_contain_text("DMPC Decision – PCD")
         expect(public.get_by_text("The above request has my approval.")).to_be_visible()
@@ -229,8 +239,27 @@ def test_mettrace_from_upload_to_the_public_register_in_a_browser(live: LiveServ
         expect(public.get_by_role("heading", name="Part 2 (confidential)")).to_be_visible()
         expect(public.get_by_text("This decision has a confidential Part 2")).to_be_visible()
         assert PART2_TEXT not in public.content()
+        axe(public, "a register entry")
         # the decision maker's case page now links to the published decision
         dmpc.reload()
         dmpc.get_by_role("link", name="on the public register").click()
         expect(dmpc.get_by_role("heading", level=1)).to_contain_text("DMPC Decision – PCD")
+        axe(dmpc, "the register entry, reached from the case page")
+        # the cases list and the case page as the officer sees them at the end
+        officer = signed_in("ollie.lane")
+        officer.get_by_role("link", name="Cases", exact=True).click()
+        axe(officer, "cases")
+        officer.get_by_role("link", name="Met Trace").click()
+        axe(officer, "the decided case")
+        # the auditor: the store verified, the case's history now and as of version 3
+        auditor = signed_in("aud.ann")
+        auditor.get_by_role("link", name="Audit", exact=True).click()
+        axe(auditor, "audit")
+        auditor.goto("/ui/cases/mettrace/history")
+        axe(auditor, "history")
+        auditor.get_by_role("spinbutton", name="As of version").fill("3")
+        auditor.get_by_role("button", name="Show").click()
+        expect(auditor.get_by_role("heading", name="As of version 3 of")).to_be_visible()
+        axe(auditor, "history as of version 3")
         browser.close()
+    axe.assert_clean()

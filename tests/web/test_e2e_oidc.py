@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from tests.web.axe import AxeScan
 from tests.web.oidc_provider import Provider, oidc_provider, s256
 from tests.web.oidc_site import Site, oidc_site
 from tests.web.test_e2e import CHROMIUM, CHROMIUM_ARGS
@@ -83,6 +84,7 @@ def test_sign_in_with_the_organisation_in_a_browser(
     # The administrator linked Sam's account at the provider to the Ratify user sam.sec.
     provider.add_user("entra-3f2a9c", preferred_username="sam.s", name="Sam at the provider")
     site.links.link("sam.sec", "entra-3f2a9c", provider.issuer)
+    axe = AxeScan()  # Ratify's pages (the provider's own form is not ours to fix)
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -90,6 +92,7 @@ def test_sign_in_with_the_organisation_in_a_browser(
         page = browser.new_context(base_url=server.url).new_page()
         page.goto("/ui/meetings")  # a page that needs signing in: sent to sign in first
         expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        axe(page, "sign in")
         page.get_by_role("link", name="Sign in with your organisation").click()
 
         # At the provider: its own form, on its own origin.
@@ -101,14 +104,17 @@ def test_sign_in_with_the_organisation_in_a_browser(
         # Back at Ratify, signed in as the linked user, on the page asked for.
         expect(page.get_by_role("heading", name="Board meetings")).to_be_visible()
         assert page.url == f"{server.url}/ui/meetings"
+        axe(page, "meetings, signed in through the provider")
         expect(page.get_by_text("Signed in as")).to_contain_text("Sam Secretariat")
         expect(page.get_by_text("Signed in as")).to_contain_text("sam.sec")
         page.get_by_role("link", name="My tasks").click()
         expect(page.get_by_role("heading", name="My tasks")).to_be_visible()
+        axe(page, "tasks")
         cookies = {c["name"]: c for c in page.context.cookies()}
         assert cookies["ratify_session"]["httpOnly"]
         assert "ratify_oidc" not in cookies  # the flow's secrets are gone once used
         browser.close()
+    axe.assert_clean()
 
     # The provider saw the PKCE challenge, and the code was redeemed with its verifier.
     [request] = provider.guard.authorize_requests

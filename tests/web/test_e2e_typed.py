@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from domain.clock import london_date
+from tests.web.axe import AxeScan
 from tests.web.conftest import METTRACE, PASSWORD
 from tests.web.test_e2e import CHROMIUM, CHROMIUM_ARGS, LiveServer, live, pytestmark
 
@@ -29,6 +30,7 @@ def test_what_was_typed_survives_refusals_and_only_a_revision_is_stale(live: Liv
 
     assert live.stack is not None
     env = live.stack.env
+    axe = AxeScan()  # every page state below, the refused forms included
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -37,14 +39,17 @@ def test_what_was_typed_survives_refusals_and_only_a_revision_is_stale(live: Liv
         def signed_in(user: str) -> Page:
             page = browser.new_context(base_url=live.url).new_page()
             page.goto("/ui/")
+            axe(page, "sign in")
             page.get_by_label("User id").fill(user)
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_label("Password").press("Enter")
             expect(page.get_by_role("heading", name="My tasks")).to_be_visible()
+            axe(page, f"{user}'s tasks")
             return page
 
         def done(page: Page, message: str) -> None:
             expect(page.get_by_role("status")).to_have_text(message)
+            axe(page, message)
 
         case_url = f"{live.url}/ui/cases/mettrace"
 
@@ -65,6 +70,7 @@ def test_what_was_typed_survives_refusals_and_only_a_revision_is_stale(live: Liv
         expect(officer.get_by_role("alert")).to_contain_text("title")
         expect(officer.get_by_label("Case id")).to_have_value("des")
         assert officer.url == f"{live.url}/ui/cases/new"
+        axe(officer, "a case file refused")
         # corrected in place and sent again
         pasted.fill(METTRACE)
         officer.get_by_label("Case id").fill("mettrace")
@@ -77,6 +83,7 @@ def test_what_was_typed_survives_refusals_and_only_a_revision_is_stale(live: Liv
         today = london_date(live.call(env.get_current_time()))
         sec = signed_in("sam.sec")
         sec.goto("/ui/meetings/new")
+        axe(sec, "new meeting")
         sec.get_by_label("Meeting id").fill("IAB-1")
         sec.get_by_label("Board").select_option("IAB")
         sec.get_by_label("Date").fill(today.isoformat())
@@ -102,6 +109,7 @@ def test_what_was_typed_survives_refusals_and_only_a_revision_is_stale(live: Liv
             "Quarterly benefits report"
         )
         assert sec.url == case_url
+        axe(sec, "the board's advice refused")
         sec.get_by_label("supported with conditions", exact=True).check()
         sec.get_by_role("button", name="Record the board's advice").click()
         done(sec, "The board's advice was recorded.")
@@ -117,6 +125,7 @@ def test_what_was_typed_survives_refusals_and_only_a_revision_is_stale(live: Liv
         finance, legal, commercial = (signed_in(u) for u in ("fran.fin", "lee.legal", "cat.com"))
         for page in (finance, legal, commercial):
             page.goto("/ui/cases/mettrace")
+            axe(page, "an adviser's task")
         finance.get_by_role("button", name="Sign off", exact=True).click()
         done(finance, "Your sign-off was recorded.")
         # legal's sign-off, from the page loaded before finance's: accepted, with its comment
@@ -132,8 +141,10 @@ def test_what_was_typed_survives_refusals_and_only_a_revision_is_stale(live: Liv
         equalities.goto("/ui/cases/mettrace")
         equalities.get_by_label("Changes needed").fill("Attach the EIA")
         equalities.get_by_role("button", name="Request changes").click()
+        axe(equalities, "request changes")
         done(equalities, "The case was sent back to the officer with your reasons.")
         officer.goto("/ui/cases/mettrace")
+        axe(officer, "the officer revises")
         officer.get_by_label("Or paste the revised case file").fill(
             METTRACE.replace("£1.12m has been set aside", "£1.12m (£2.55 a kit) is set aside")
         )
@@ -149,4 +160,6 @@ def test_what_was_typed_survives_refusals_and_only_a_revision_is_stale(live: Liv
             "No commercial concerns."
         )
         assert commercial.url == case_url
+        axe(commercial, "a stale step refused")
         browser.close()
+    axe.assert_clean()

@@ -684,3 +684,25 @@ async def test_another_officer_gets_no_forms_no_task_and_no_part2_of_a_draft(web
     assert 'name="action" value="submit"' in page.text
     assert 'name="action" value="withdraw"' in page.text
     assert "ollies" in (await officer.get("/ui/")).text
+
+
+def _rows(html: str) -> list[str]:
+    """Each body row's visible text (tags and attributes stripped), in order."""
+    body = html[html.index("<tbody>") : html.index("</tbody>")]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
+    return [" ".join(unescape(re.sub(r"<[^>]+>", " ", r)).split()) for r in rows]
+
+
+async def test_the_cases_list_and_the_inbox_tell_cases_of_one_title_apart(web: Web):
+    ids = ["trace-north", "trace-south"]
+    for case_id in ids:  # one title, no reference yet
+        Story(web.store, case_id).to_advice()
+    finance = await web.as_user("fran.fin")
+    for url in ("/ui/cases", "/ui/"):
+        page = await finance.get(url)
+        assert page.status_code == 200 and is_page(page)
+        titles = re.findall(r'<th scope="row"><a [^>]+>([^<]+)</a>', page.text)
+        assert len(titles) == 2 and titles[0] == titles[1]
+        # each row shows its own case id as text, not only in the link's address
+        shown = [[c for c in ids if c in row] for row in _rows(page.text)]
+        assert sorted(shown) == [["trace-north"], ["trace-south"]], url
