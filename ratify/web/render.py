@@ -83,6 +83,20 @@ def years(value: Decimal | int | None) -> str:
     return f"{text} year" if number == 1 else f"{text} years"
 
 
+def overdue(due: date | None, today: date | None = None) -> Markup:
+    """ "overdue by 3 days" (marked up) for a due date already past on `today` (London,
+    by default the real today); nothing for a date today or ahead, or none."""
+    if due is None:
+        return Markup("")
+    today = today or datetime.now(LONDON).date()
+    days = (today - due).days
+    if days <= 0:
+        return Markup("")
+    return Markup('<strong class="overdue">overdue by {} day{}</strong>').format(
+        f"{days:,}", "s" if days != 1 else ""
+    )
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -102,6 +116,7 @@ def _environment() -> Environment:
         years=years,
         foi_title=foi_title,
         reference_key=normalise_reference,
+        overdue=overdue,
     )
     # A fresh key in each rendered action form: submitting the same form twice (a double
     # click, a resend after a timeout) is one step, answered with the first outcome.
