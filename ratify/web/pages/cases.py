@@ -49,6 +49,7 @@ from ratify.web.pages.common import (
     services_of,
 )
 from ratify.web.pages.kept import NOTHING_TYPED, Typed, refused_field, typed_values
+from ratify.web.pages.since_advice import changes_since_advice, section_choices
 from ratify.web.render import page
 
 # -- a new case ----------------------------------------------------------------------------
@@ -266,6 +267,13 @@ def case_context(
         else set(),
         board_advice=[a.value for a in BoardAdvice],
         is_auditor=who.holds(Role.AUDITOR),
+        # Round 2 and after: what changed since each of my sign-offs' last advice.
+        since_advice={
+            tf.task.area.value: changes_since_advice(state, history.events, tf.task.area, cleared)
+            for tf in mine
+            if tf.task.kind == "sign_off" and tf.task.area is not None
+        },
+        section_choices=section_choices(state.case),
         board_cases=[],
         checks=checks_of(state, commands.today()),
         routing=routing_shown(state, commands.today()),
@@ -313,11 +321,15 @@ def _action_fields(action: str, form: FormData) -> dict[str, Any]:
     for name in ACTION_FIELDS[action]:
         many = name.endswith("*")
         name = name.rstrip("*")
+        if many:
+            # One item a line of a textarea, or one a ticked checkbox.
+            texts = [v for v in form.getlist(name) if isinstance(v, str)]
+            lines = [line.strip() for text in texts for line in text.splitlines()]
+            fields[name] = [line for line in lines if line]
+            continue
         raw = form.get(name)
         value = raw.strip() if isinstance(raw, str) else ""
-        if many:
-            fields[name] = [line.strip() for line in value.splitlines() if line.strip()]
-        elif value:
+        if value:
             fields[name] = value
     for name in ("expected_version", "expected_revision"):
         number = form.get(name)

@@ -21,11 +21,12 @@ _NOT_KEPT = frozenset({"csrf_token", "idempotency_key"})
 
 
 def typed_values(form: FormData) -> dict[str, str]:
-    """The form's text fields as typed (uploads left out: a browser cannot refill them)."""
+    """The form's text fields as typed (uploads left out: a browser cannot refill them); a
+    name sent more than once (ticked checkboxes) has its values one a line."""
     values: dict[str, str] = {}
     for name, value in form.multi_items():
-        if isinstance(value, str) and name not in _NOT_KEPT and name not in values:
-            values[name] = value
+        if isinstance(value, str) and name not in _NOT_KEPT:
+            values[name] = f"{values[name]}\n{value}" if name in values else value
     return values
 
 
