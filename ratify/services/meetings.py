@@ -33,6 +33,7 @@ from ratify.services.commands import (
     temporal_down,
 )
 from ratify.services.identity.values import Principal
+from ratify.services.projections import agenda
 from workflows import messages as m
 from workflows.meeting import BoardMeetingWorkflow
 
@@ -130,3 +131,46 @@ async def meeting_action(
         raise
     notify_written(services)
     return result
+
+
+#: Temporal's visibility query for the meetings not yet closed.
+OPEN_MEETINGS_QUERY = 'WorkflowType = "BoardMeetingWorkflow" AND ExecutionStatus = "Running"'
+
+#: At most this many meetings are listed (each is one query to its workflow).
+MEETINGS_LISTED = 50
+
+
+async def _running_meeting_ids(services: Services, limit: int) -> list[str]:
+    """The ids of the meetings whose workflows run, from Temporal's visibility (eventually
+    consistent; the time-skipping test server has none, which lists nothing here)."""
+    prefix = meeting_workflow_id("")
+    ids: list[str] = []
+    try:
+        async for execution in services.client.list_workflows(OPEN_MEETINGS_QUERY, limit=limit):
+            if execution.id.startswith(prefix):
+                ids.append(execution.id[len(prefix) :])
+    except RPCError:
+        return ids
+    return ids
+
+
+async def listed_meetings(
+    services: Services, today: date, limit: int = MEETINGS_LISTED
+) -> list[m.MeetingView]:
+    """The meetings still open and those from `today` on, with their agendas, by date: the
+    running meetings from Temporal's visibility and the meetings of the read view's agendas,
+    each read from its workflow (whether it is closed, and its agenda as it is now)."""
+    ids = dict.fromkeys(await _running_meeting_ids(services, limit))
+    for row in agenda.meetings(services.engine, from_date=today):
+        ids.setdefault(row.meeting_id)
+    views: list[m.MeetingView] = []
+    for meeting_id in list(ids)[:limit]:
+        try:
+            view = await meeting_view(services, meeting_id)
+        except Refusal as exc:
+            if exc.code == "not_found":
+                continue
+            raise
+        if not view.closed or view.meeting_date >= today:
+            views.append(view)
+    return sorted(views, key=lambda v: (v.meeting_date, v.meeting_id))

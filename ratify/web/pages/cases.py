@@ -309,10 +309,19 @@ def _on_paper(form: FormData) -> dict[str, Any] | None:
     return {"effective_at": text("effective"), "for_user": for_user, "evidence": evidence}
 
 
+async def with_open_meetings(request: Request, context: dict[str, Any]) -> dict[str, Any]:
+    """The case page's context with the open meetings to pick from, when one of its tasks
+    is placing the case on an agenda (each meeting is a query to its workflow)."""
+    if any(t.kind == "place_on_agenda" for t in context.get("tasks", [])):
+        listed = await meeting_steps.listed_meetings(services_of(request), commands.today())
+        context["open_meetings"] = [v for v in listed if not v.closed]
+    return context
+
+
 @router.get("/cases/{case_id}")
 async def case_page(request: Request, who: Who, case_id: str) -> Response:
     """A case: stage, documents (Part 2 only if cleared), timeline, and my forms."""
-    return page("case.html", case_context(request, who, case_id))
+    return page("case.html", await with_open_meetings(request, case_context(request, who, case_id)))
 
 
 def _action_fields(action: str, form: FormData) -> dict[str, Any]:
@@ -452,6 +461,7 @@ async def answer_step(
         )
         context = case_context(request, who, case_id, error=exc.message, typed=typed)
         context["code"] = exc.code
+        context = await with_open_meetings(request, context)
         return page("case.html", context, status_of(exc))
     return RedirectResponse(target, status_code=303)
 

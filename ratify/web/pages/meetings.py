@@ -20,7 +20,13 @@ from ratify.services import meetings as meeting_steps
 from ratify.services.commands import Refusal
 from ratify.services.projections import case_search
 from ratify.web.pages.actions import MEETING_ACTION_FIELDS
-from ratify.web.pages.cases import case_context, kept_typing, meeting_fields, own_fields
+from ratify.web.pages.cases import (
+    case_context,
+    kept_typing,
+    meeting_fields,
+    own_fields,
+    with_open_meetings,
+)
 from ratify.web.pages.common import Visitor, Who, page_context, read_form, router, services_of
 from ratify.web.pages.kept import NOTHING_TYPED, Typed
 from ratify.web.render import page
@@ -28,10 +34,18 @@ from ratify.web.render import page
 
 @router.get("/meetings")
 async def meetings(request: Request, who: Who, meeting_id: str = "") -> Response:
-    """Find a meeting by its id, or create one."""
+    """The open and upcoming meetings with their agendas; find one by its id, or create one."""
     if meeting_id.strip():
         return RedirectResponse(f"/ui/meetings/{quote(meeting_id.strip())}", status_code=303)
-    return page("meetings.html", page_context(request, "Board meetings"))
+    services = services_of(request)
+    listed = await meeting_steps.listed_meetings(services, commands.today())
+    titles = {
+        item.case_id: case_search.case_summary(services.engine, item.case_id)
+        for view in listed
+        for item in view.agenda
+    }
+    context = page_context(request, "Board meetings", listed=listed, summaries=titles)
+    return page("meetings.html", context)
 
 
 def _meeting_form_page(
@@ -84,9 +98,15 @@ async def _meeting_context(
         for c in case_search.list_cases(services.engine, stage=Stage.BOARD, limit=200)
         if c.case_id not in on_agenda
     ]
+    other_board: dict[str, str] = {}
+    for item in view.agenda:
+        case = services.journal.history(item.case_id).state.case
+        if case is not None and case.board is not None and case.board.board != view.board:
+            other_board[item.case_id] = case.board.board.value
     return page_context(
         request,
         f"Meeting {view.meeting_id}",
+        other_board=other_board,
         error=error,
         meeting=view,
         summaries=titles,
@@ -131,6 +151,7 @@ async def _meeting_answer(
         )
         if back_to_case:
             context = case_context(request, who, case_id, error=exc.message, typed=typed)
+            context = await with_open_meetings(request, context)
             return page("case.html", context, status_of(exc))
         try:
             context = await _meeting_context(request, who, meeting_id, exc.message, typed)
