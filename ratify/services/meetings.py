@@ -159,7 +159,10 @@ async def listed_meetings(
 ) -> list[m.MeetingView]:
     """The meetings still open and those from `today` on, with their agendas, by date: the
     running meetings from Temporal's visibility and the meetings of the read view's agendas,
-    each read from its workflow (whether it is closed, and its agenda as it is now)."""
+    each read from its workflow (whether it is closed, and its agenda as it is now). None
+    when this process has no Temporal client (a front door run without workflows)."""
+    if services.client is None:
+        return []
     ids = dict.fromkeys(await _running_meeting_ids(services, limit))
     for row in agenda.meetings(services.engine, from_date=today):
         ids.setdefault(row.meeting_id)
