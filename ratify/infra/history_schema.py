@@ -14,16 +14,19 @@ Rules across fields (the steps an outcome needs, their order) are the importer's
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import domain.history
 from domain.history import HISTORY_FORMAT_VERSION, HistoryFile
-from ratify.infra.case_schema import SCHEMA_DIALECT, _CaseSchemaGenerator, _describe
+from ratify.infra.case_schema import (
+    SCHEMA_DIALECT,
+    _CaseSchemaGenerator,
+    _describe,
+    write_or_check,
+)
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "history.schema.json"
 SCHEMA_ID = f"urn:ratify:schema:history-file:v{HISTORY_FORMAT_VERSION}"
@@ -62,31 +65,9 @@ def render_schema() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Write the schema to `--output` (default: the committed file), or `--check` it."""
-    parser = argparse.ArgumentParser(
-        prog="python -m ratify.infra.history_schema",
-        description="Generate the history-file JSON Schema.",
+    return write_or_check(
+        render_schema, SCHEMA_PATH, "ratify.infra.history_schema", "history-file", argv
     )
-    parser.add_argument("--output", type=Path, default=SCHEMA_PATH, help="file to write")
-    parser.add_argument(
-        "--check", action="store_true", help="do not write; exit 1 if the file is out of date"
-    )
-    args = parser.parse_args(argv)
-    output: Path = args.output
-    text = render_schema()
-    if args.check:
-        current = output.read_text(encoding="utf-8") if output.exists() else None
-        if current != text:
-            print(
-                f"{output} is out of date: run python -m ratify.infra.history_schema",
-                file=sys.stderr,
-            )
-            return 1
-        print(f"{output} is up to date")
-        return 0
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
-    print(f"wrote {output}")
-    return 0
 
 
 if __name__ == "__main__":
